@@ -1,0 +1,97 @@
+//! Loading and compiling the plan named on the command line, with its
+//! `--var` and `--var-file` overrides.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use toml::de::{DeTable, DeValue};
+
+use crate::error::Error;
+use crate::plan::diagnostic::Diagnostic;
+use crate::plan::vars::Override;
+use crate::plan::{Compiled, Failed, Source, compile};
+use crate::report::diagnostics::{self, Style};
+
+/// Arguments shared by every command that reads a plan.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The plan file (TOML)
+    pub plan: PathBuf,
+    /// Override a variable: --var NAME=VALUE (repeatable)
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Read variable overrides from a TOML file of NAME = VALUE lines (repeatable)
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+    /// Treat warnings as errors
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+impl PlanArgs {
+    /// Compiles the plan; warnings are printed to stderr.
+    pub fn compile(&self) -> Result<Compiled, Error> {
+        let compiled = self.compile_quietly()?;
+        if !compiled.warnings.is_empty() {
+            let source = &compiled.plan.source;
+            eprint!("{}", diagnostics::render(source, &compiled.warnings, Style::for_stderr()));
+        }
+        Ok(compiled)
+    }
+
+    pub fn compile_quietly(&self) -> Result<Compiled, Error> {
+        let source = Source::load(&self.plan)?;
+        let mut overrides = Vec::new();
+        for path in &self.var_files {
+            overrides.extend(var_file(path)?);
+        }
+        for arg in &self.vars {
+            overrides.push(Override::from_arg(arg).map_err(Error::Usage)?);
+        }
+        compile(&source, &overrides, self.deny_warnings).map_err(Error::Invalid)
+    }
+}
+
+/// Reads a `--var-file`: a flat TOML table of names to plain values.
+fn var_file(path: &Path) -> Result<Vec<Override>, Error> {
+    let source = Arc::new(Source::load(path)?);
+    let text: &str = &source.text;
+    let fail = |diagnostic: Diagnostic| {
+        Error::Invalid(Box::new(Failed {
+            source: (*source).clone(),
+            diagnostics: vec![diagnostic],
+        }))
+    };
+    let table = DeTable::parse(text).map_err(|error| {
+        let message = error.message().lines().next().unwrap_or("invalid TOML").to_string();
+        fail(
+            Diagnostic::error("toml-syntax", format!("TOML syntax error: {message}"))
+                .at(error.span().unwrap_or(0..0), message)
+                .help("a var file holds lines like `name = \"value\"`"),
+        )
+    })?;
+    let mut out = Vec::new();
+    for (key, value) in table.get_ref().iter() {
+        let text = match value.get_ref() {
+            DeValue::String(s) => s.to_string(),
+            DeValue::Integer(n) => n.to_string(),
+            DeValue::Float(x) => x.to_string(),
+            DeValue::Boolean(b) => b.to_string(),
+            other => {
+                return Err(fail(
+                    Diagnostic::error("wrong-type", format!("variable `{}` must be a plain value", key.get_ref()))
+                        .at(value.span(), format!("found {}", other.type_str()))
+                        .help("vars are strings, numbers or booleans"),
+                ));
+            }
+        };
+        out.push(Override {
+            name: key.get_ref().to_string(),
+            value: text,
+            origin: source.clone(),
+            name_span: key.span(),
+            value_span: value.span(),
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,77 @@
+//! Command-line interface: argument types and one file per subcommand.
+//! Only this module (and `report`) writes to the terminal.
+
+mod graph;
+mod load;
+mod output;
+mod plan;
+mod schema;
+mod validate;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::{Error, Exit};
+use crate::report::diagnostics::{self, Style};
+
+#[derive(Debug, Parser)]
+#[command(name = "planrun", version, about = "Declarative, checkpointed migration plans", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a plan and report every problem in it
+    Validate(validate::Args),
+    /// Preview what a plan would do, without running anything
+    Plan(plan::Args),
+    /// Print the dependency graph as Graphviz dot or Mermaid
+    Graph(graph::Args),
+    /// Print the JSON Schema of the plan format
+    Schema(schema::Args),
+}
+
+/// Runs planrun with these arguments (the first is the program name).
+pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() { Exit::Invalid } else { Exit::Success }.into();
+        }
+    };
+    let result = match cli.command {
+        Command::Validate(args) => validate::run(&args),
+        Command::Plan(args) => plan::run(&args),
+        Command::Graph(args) => graph::run(&args),
+        Command::Schema(args) => schema::run(&args),
+    };
+    match result {
+        Ok(exit) => exit.into(),
+        Err(error) => {
+            report_error(&error);
+            error.exit().into()
+        }
+    }
+}
+
+fn report_error(error: &Error) {
+    match error {
+        Error::Invalid(failed) => {
+            eprint!("{}", diagnostics::render(&failed.source, &failed.diagnostics, Style::for_stderr()));
+        }
+        Error::Load(crate::plan::source::LoadError::Invalid(invalid)) => {
+            let rendered = diagnostics::render(
+                &invalid.source,
+                std::slice::from_ref(&invalid.diagnostic),
+                Style::for_stderr(),
+            );
+            eprint!("{rendered}");
+        }
+        other => eprintln!("error: {other}"),
+    }
+}

@@ -1,0 +1,13 @@
+//! `planrun schema`: the JSON Schema of the plan format.
+
+use crate::cli::output;
+use crate::error::{Error, Exit};
+use crate::plan::schema::plan_schema_json;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_: &Args) -> Result<Exit, Error> {
+    output::stdout(&plan_schema_json())?;
+    Ok(Exit::Success)
+}

@@ -1,0 +1,48 @@
+//! Errors that end a command, and the exit code each one means.
+
+use std::process::ExitCode;
+
+use crate::plan::Failed;
+use crate::plan::source::LoadError;
+
+
+/// Documented exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Success = 0,
+    /// A step, probe or rollback failed.
+    Failure = 1,
+    /// Invalid plan, vars or usage; nothing was written.
+    Invalid = 2,
+    /// State conflict: lock held, drift refused, decision needed.
+    Conflict = 3,
+    /// Interrupted by a signal.
+    Interrupted = 130,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit as u8)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error("the plan is invalid")]
+    Invalid(Box<Failed>),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    pub fn exit(&self) -> Exit {
+        match self {
+            Error::Io(_) => Exit::Failure,
+            Error::Load(_) | Error::Invalid(_) | Error::Usage(_) => Exit::Invalid,
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Builds the [`Dag`] of a plan, reporting every unknown dependency, self
+//! dependency, cycle and bad output reference.
+
+use std::collections::HashMap;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::graph::cycle::find_cycles;
+use crate::graph::dag::Dag;
+use crate::graph::order::levels_and_order;
+use crate::plan::diagnostic::{Diagnostic, Diagnostics};
+use crate::plan::model::Plan;
+use crate::plan::suggest;
+
+pub fn build(plan: &Plan) -> Result<Dag, Diagnostics> {
+    let mut diagnostics = Diagnostics::default();
+    let index: HashMap<&str, usize> = plan.steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+    let ids: Vec<&str> = plan.steps.iter().map(|s| s.id.as_str()).collect();
+    let mut graph: DiGraph<(), ()> = DiGraph::with_capacity(plan.steps.len(), plan.steps.len());
+    for _ in &plan.steps {
+        graph.add_node(());
+    }
+    for (i, step) in plan.steps.iter().enumerate() {
+        for dependency in &step.depends_on {
+            let name = dependency.get_ref().as_str();
+            match index.get(name) {
+                Some(&j) if j == i => diagnostics.push(
+                    Diagnostic::error("self-dependency", format!("step `{name}` depends on itself"))
+                        .at(dependency.span(), "a step cannot wait for itself")
+                        .help("remove it from `depends_on`"),
+                ),
+                Some(&j) => {
+                    graph.add_edge(NodeIndex::new(j), NodeIndex::new(i), ());
+                }
+                None => diagnostics.push(
+                    Diagnostic::error("unknown-dependency", format!("step `{}` depends on unknown step `{name}`", step.id))
+                        .at(dependency.span(), "no step has this id")
+                        .maybe_help(suggest::help(name, &ids, "step")),
+                ),
+            }
+        }
+    }
+    for cycle in find_cycles(&graph) {
+        diagnostics.push(cycle_diagnostic(plan, &cycle));
+    }
+    if diagnostics.has_errors() {
+        return Err(diagnostics);
+    }
+    let Some((levels, order)) = levels_and_order(&graph) else {
+        return Err(diagnostics);
+    };
+    let dag = Dag { graph, levels, order };
+    check_output_refs(plan, &dag, &index, &mut diagnostics);
+    if diagnostics.has_errors() { Err(diagnostics) } else { Ok(dag) }
+}
+
+/// `[a, b, c]`: b depends on a, c on b, a on c. Points at each `depends_on`
+/// entry that closes a link, starting with the one back to the first step.
+fn cycle_diagnostic(plan: &Plan, cycle: &[usize]) -> Diagnostic {
+    let names: Vec<&str> = cycle.iter().map(|&i| plan.steps[i].id.as_str()).collect();
+    let mut path = names.join(" → ");
+    path.push_str(&format!(" → {}", names[0]));
+    let link = |from: usize, to: usize| {
+        plan.steps[to]
+            .depends_on
+            .iter()
+            .find(|d| d.get_ref() == &plan.steps[from].id)
+            .map(|d| d.span())
+            .unwrap_or_else(|| plan.steps[to].span.clone())
+    };
+    let last = cycle[cycle.len() - 1];
+    let mut diagnostic = Diagnostic::error("dependency-cycle", format!("dependency cycle: {path}"))
+        .at(link(last, cycle[0]), format!("`{}` waits for `{}`", names[0], plan.steps[last].id))
+        .help("a step cannot wait, directly or not, for a step that waits for it; remove one of these dependencies");
+    for pair in cycle.windows(2) {
+        diagnostic = diagnostic.related(
+            link(pair[0], pair[1]),
+            format!("`{}` waits for `{}`", plan.steps[pair[1]].id, plan.steps[pair[0]].id),
+        );
+    }
+    diagnostic
+}
+
+/// `${steps.ID.outputs.KEY}` must name an existing ancestor of the step.
+fn check_output_refs(plan: &Plan, dag: &Dag, index: &HashMap<&str, usize>, diagnostics: &mut Diagnostics) {
+    let ids: Vec<&str> = plan.steps.iter().map(|s| s.id.as_str()).collect();
+    for (i, step) in plan.steps.iter().enumerate() {
+        for (target, span) in &step.output_refs {
+            match index.get(target.as_str()) {
+                None => diagnostics.push(
+                    Diagnostic::error("undefined-reference", format!("step `{}` reads outputs of unknown step `{target}`", step.id))
+                        .at(span.clone(), "no step has this id")
+                        .maybe_help(suggest::help(target, &ids, "step")),
+                ),
+                Some(&j) if !dag.is_ancestor(j, i) => diagnostics.push(
+                    Diagnostic::error("output-not-ancestor", format!("step `{}` reads outputs of `{target}`, which is not among its dependencies", step.id))
+                        .at(span.clone(), format!("`{target}` may not have run yet"))
+                        .help(format!("add \"{target}\" to `depends_on` of `{}` (directly or through another dependency)", step.id)),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! planrun: a declarative migration plan engine.
+//!
+//! The pipeline reads from the modules: `plan` (TOML → validated plan),
+//! `graph` (plan → dependency graph), `report` (diagnostics and previews),
+//! `steps` (the step kinds), `cli` (the commands).
+
+pub mod cli;
+pub mod error;
+pub mod graph;
+pub mod plan;
+pub mod report;
+pub mod steps;
+
+pub use cli::run;

@@ -1,0 +1,524 @@
+//! TOML text → validated [`Plan`]: every table decoded on its own so that all
+//! problems are reported at once, each at its exact place.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde::de::{IgnoredAny, IntoDeserializer};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::plan::decode_error;
+use crate::plan::diagnostic::{Diagnostic, Diagnostics};
+use crate::plan::duration::Duration;
+use crate::plan::kind_slot;
+use crate::plan::model::{DEFAULT_PHASE, DEFAULT_TIMEOUT, Plan, Preflight, Retry, Step};
+use crate::plan::raw::{Defaults, PlanFile, PreflightFile, RetryFile, StepFile};
+use crate::plan::source::Source;
+use crate::plan::suggest;
+use crate::plan::template::Reference;
+use crate::plan::vars::{FoundRef, Override, Substituter, Vars};
+use crate::steps::{Action, Probe};
+
+pub const FORMAT: i64 = 1;
+const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 86_400);
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(3_600);
+
+type Raw<T> = Spanned<T>;
+
+/// Decodes and checks the plan. Returns the plan when there is no error;
+/// diagnostics (including warnings) either way.
+pub fn analyze(source: &Source, overrides: &[Override]) -> (Option<Analysis>, Diagnostics) {
+    let mut diagnostics = Diagnostics::default();
+    let text: &str = &source.text;
+    let (root, errors) = DeTable::parse_recoverable(text);
+    if !errors.is_empty() {
+        for error in errors {
+            let span = error.span().unwrap_or(0..0);
+            let message = error.message().lines().next().unwrap_or("invalid TOML").trim().to_string();
+            diagnostics.push(
+                Diagnostic::error("toml-syntax", format!("TOML syntax error: {message}"))
+                    .at(span, message)
+                    .help("see https://toml.io for the syntax"),
+            );
+        }
+        return (None, diagnostics);
+    }
+    let analyzer = Analyzer {
+        source,
+        text,
+        overrides,
+        root: root.get_ref(),
+        root_span: root.span(),
+        diagnostics: &mut diagnostics,
+    };
+    let analysis = analyzer.run();
+    (analysis, diagnostics)
+}
+
+/// A plan and what the analysis learned about it.
+pub struct Analysis {
+    pub plan: Plan,
+    /// Vars and secrets referenced anywhere, for the "unused" warnings.
+    pub used_vars: BTreeSet<String>,
+    pub used_secrets: BTreeSet<String>,
+    /// Spans of declarations, for warnings.
+    pub var_spans: IndexMap<String, Range<usize>>,
+    pub secret_spans: IndexMap<String, Range<usize>>,
+}
+
+struct Analyzer<'a> {
+    source: &'a Source,
+    text: &'a str,
+    overrides: &'a [Override],
+    root: &'a DeTable<'a>,
+    root_span: Range<usize>,
+    diagnostics: &'a mut Diagnostics,
+}
+
+struct StepDefaults {
+    timeout: Duration,
+    retry: Retry,
+    idempotent: bool,
+    phase: String,
+}
+
+impl<'a> Analyzer<'a> {
+    fn run(mut self) -> Option<Analysis> {
+        let top = PlanFile::<IgnoredAny, IgnoredAny>::deserialize(self.spanned_root().into_deserializer());
+        let (name, description, parallelism, vars, secrets, defaults) = match top {
+            Ok(top) => {
+                self.check_format(&top.format);
+                let parallelism = top.parallelism.and_then(|p| self.parallelism(&p));
+                (top.name, top.description, parallelism, top.vars, top.secrets, top.defaults)
+            }
+            Err(error) => {
+                self.diagnostics
+                    .push(decode_error::diagnostic(&error, self.root_span.clone(), "the plan", &[]));
+                // Keep going with what can be read, so the steps are checked too.
+                (
+                    String::new(),
+                    None,
+                    None,
+                    self.section("vars").unwrap_or_default(),
+                    self.section("secrets").unwrap_or_default(),
+                    self.section("defaults").flatten(),
+                )
+            }
+        };
+        let mut used_vars = BTreeSet::new();
+        let vars = Vars::resolve(&vars, self.overrides, self.text, &mut used_vars, self.diagnostics);
+        let defaults = self.defaults(defaults);
+        let secret_names: Vec<String> = secrets.keys().map(|k| k.get_ref().clone()).collect();
+
+        let mut substituter = Substituter::new(&vars, self.text);
+        let preflight = self.preflight(&mut substituter);
+        let steps = self.steps(&mut substituter, &defaults);
+        used_vars.extend(std::mem::take(&mut substituter.used_vars));
+        self.diagnostics.extend(std::mem::take(&mut substituter.diagnostics));
+
+        let used_secrets = self.check_secret_refs(&substituter.found, &secret_names);
+        let mut phases: Vec<String> = Vec::new();
+        for step in &steps {
+            if !phases.contains(&step.phase) {
+                phases.push(step.phase.clone());
+            }
+        }
+        let plan = Plan {
+            source: self.source.clone(),
+            name,
+            description,
+            parallelism,
+            vars: vars.values(),
+            secrets: secrets.iter().map(|(k, v)| (k.get_ref().clone(), v.get_ref().clone())).collect(),
+            preflight,
+            steps,
+            phases,
+        };
+        Some(Analysis {
+            plan,
+            used_vars,
+            used_secrets,
+            var_spans: vars.iter().map(|(name, var)| (name.clone(), var.span.clone())).collect(),
+            secret_spans: secrets.keys().map(|k| (k.get_ref().clone(), k.span())).collect(),
+        })
+    }
+
+    fn spanned_root(&self) -> Spanned<DeTable<'a>> {
+        Spanned::new(self.root_span.clone(), self.root.clone())
+    }
+
+    /// Decodes one top-level section on its own (after the whole failed).
+    fn section<T: Deserialize<'a>>(&mut self, key: &str) -> Option<T> {
+        let value = self.root.get(key)?.clone();
+        T::deserialize(value.into_deserializer()).ok()
+    }
+
+    fn check_format(&mut self, format: &Raw<i64>) {
+        if *format.get_ref() != FORMAT {
+            self.diagnostics.push(
+                Diagnostic::error("unsupported-format", format!("unsupported plan format {}", format.get_ref()))
+                    .at(format.span(), format!("this planrun reads format {FORMAT}"))
+                    .help(format!("write `format = {FORMAT}`, or use the planrun release that reads this format")),
+            );
+        }
+    }
+
+    fn parallelism(&mut self, value: &Raw<i64>) -> Option<usize> {
+        match usize::try_from(*value.get_ref()) {
+            Ok(n @ 1..=1024) => Some(n),
+            _ => {
+                self.diagnostics.push(
+                    Diagnostic::error("out-of-range", format!("parallelism {} is out of range", value.get_ref()))
+                        .at(value.span(), "expected 1 to 1024")
+                        .help("parallelism is how many steps may run at once"),
+                );
+                None
+            }
+        }
+    }
+
+    fn defaults(&mut self, defaults: Option<Raw<Defaults>>) -> StepDefaults {
+        let mut out = StepDefaults {
+            timeout: DEFAULT_TIMEOUT,
+            retry: Retry::default(),
+            idempotent: false,
+            phase: DEFAULT_PHASE.to_string(),
+        };
+        let Some(defaults) = defaults else {
+            return out;
+        };
+        let defaults = defaults.into_inner();
+        if let Some(timeout) = defaults.timeout.and_then(|t| self.timeout(&t)) {
+            out.timeout = timeout;
+        }
+        if let Some(retry) = defaults.retry.and_then(|r| self.retry(r)) {
+            out.retry = retry;
+        }
+        out.idempotent = defaults.idempotent.unwrap_or(false);
+        if let Some(phase) = defaults.phase {
+            out.phase = phase;
+        }
+        out
+    }
+
+    fn timeout(&mut self, timeout: &Raw<Duration>) -> Option<Duration> {
+        let value = *timeout.get_ref();
+        let problem = if value.as_millis() == 0 {
+            "a timeout of 0 would fail every step"
+        } else if value > MAX_TIMEOUT {
+            "a timeout longer than 7 days is almost certainly a mistake"
+        } else {
+            return Some(value);
+        };
+        self.diagnostics.push(
+            Diagnostic::error("out-of-range", format!("timeout {value} is out of range"))
+                .at(timeout.span(), problem)
+                .help("use a timeout between 1s and 7d, like \"10m\""),
+        );
+        None
+    }
+
+    fn retry(&mut self, retry: Raw<RetryFile>) -> Option<Retry> {
+        let retry = retry.into_inner();
+        let mut out = Retry::default();
+        let mut ok = true;
+        match u32::try_from(*retry.attempts.get_ref()) {
+            Ok(n @ 1..=100) => out.attempts = n,
+            _ => {
+                ok = false;
+                self.diagnostics.push(
+                    Diagnostic::error("out-of-range", format!("retry attempts {} is out of range", retry.attempts.get_ref()))
+                        .at(retry.attempts.span(), "expected 1 to 100")
+                        .help("`attempts` counts every try, the first included: 3 means two retries"),
+                );
+            }
+        }
+        if let Some(delay) = retry.delay {
+            if *delay.get_ref() > MAX_RETRY_DELAY {
+                ok = false;
+                self.diagnostics.push(
+                    Diagnostic::error("out-of-range", format!("retry delay {} is out of range", delay.get_ref()))
+                        .at(delay.span(), "longer than 1h")
+                        .help("use a delay of at most 1h"),
+                );
+            } else {
+                out.delay = *delay.get_ref();
+            }
+        }
+        if let Some(backoff) = retry.backoff {
+            let value = *backoff.get_ref();
+            if value.is_finite() && (1.0..=10.0).contains(&value) {
+                out.backoff = value;
+            } else {
+                ok = false;
+                self.diagnostics.push(
+                    Diagnostic::error("out-of-range", format!("retry backoff {value} is out of range"))
+                        .at(backoff.span(), "expected 1.0 to 10.0")
+                        .help("backoff multiplies the delay after each try; 1.0 keeps it constant"),
+                );
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// The entries of a top-level table of tables (`preflight`, `steps`).
+    fn entries(&self, key: &str) -> Vec<(String, Range<usize>, Spanned<DeValue<'a>>)> {
+        let Some(DeValue::Table(table)) = self.root.get(key).map(Spanned::get_ref) else {
+            return Vec::new();
+        };
+        table
+            .iter()
+            .map(|(id, value)| (id.get_ref().to_string(), id.span(), value.clone()))
+            .collect()
+    }
+
+    fn check_id(&mut self, what: &str, id: &str, span: &Range<usize>) {
+        let mut chars = id.chars();
+        let valid = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if !valid {
+            let suggestion: String = id
+                .to_ascii_lowercase()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+                .collect();
+            self.diagnostics.push(
+                Diagnostic::error("bad-id", format!("invalid {what} id `{id}`"))
+                    .at(span.clone(), "ids use lowercase letters, digits, `-` and `_`")
+                    .help(format!("ids match [a-z0-9][a-z0-9_-]*; try `{}`", suggestion.trim_start_matches(['-', '_']))),
+            );
+        }
+    }
+
+    fn preflight<'v>(&mut self, substituter: &mut Substituter<'v>) -> Vec<Preflight>
+    where
+        'a: 'v,
+    {
+        let mut out = Vec::new();
+        for (id, span, value) in self.entries("preflight") {
+            self.check_id("preflight", &id, &span);
+            let owner = format!("preflight `{id}`");
+            let value = substituter.value(&value);
+            let found_before = substituter.found.len();
+            let decoded = PreflightFile::<IgnoredAny>::deserialize(value.clone().into_deserializer());
+            if let Err(error) = decoded {
+                self.diagnostics.push(decode_error::diagnostic(&error, value.span(), &owner, &[]));
+                continue;
+            }
+            for found in &substituter.found[found_before..] {
+                if let Reference::Output { step, .. } = &found.reference {
+                    self.diagnostics.push(
+                        Diagnostic::error("output-in-preflight", format!("preflight `{id}` reads outputs of step `{step}`"))
+                            .at(found.span.clone(), "preflight runs before any step")
+                            .help("move this check into a step that depends on the one producing the output"),
+                    );
+                }
+            }
+            let table = value.get_ref().as_table();
+            let text = |key: &str| table.and_then(|t| t.get(key)).and_then(|v| v.get_ref().as_str()).map(str::to_string);
+            let Some(probe_value) = table.and_then(|t| t.get("probe")) else {
+                continue;
+            };
+            if let Some(probe) = kind_slot::decode::<Probe>(probe_value, "probe", &owner, self.diagnostics) {
+                out.push(Preflight {
+                    id,
+                    span,
+                    description: text("description"),
+                    probe,
+                    help: text("help"),
+                });
+            }
+        }
+        out
+    }
+
+    /// All steps. A step that could not be fully decoded is kept with what
+    /// could be read (its id and dependencies), so graph errors are still
+    /// found; the diagnostics already say the plan is invalid.
+    fn steps<'v>(&mut self, substituter: &mut Substituter<'v>, defaults: &StepDefaults) -> Vec<Step>
+    where
+        'a: 'v,
+    {
+        let mut out = Vec::new();
+        for (id, span, value) in self.entries("steps") {
+            self.check_id("step", &id, &span);
+            let found_before = substituter.found.len();
+            let value = substituter.value(&value);
+            let mut step = self.step(id, span, &value, defaults);
+            step.output_refs = substituter.found[found_before..]
+                .iter()
+                .filter_map(|found| match &found.reference {
+                    Reference::Output { step, .. } => Some((step.clone(), found.span.clone())),
+                    _ => None,
+                })
+                .collect();
+            out.push(step);
+        }
+        if out.is_empty() {
+            let at = match self.root.get("steps") {
+                Some(steps) => steps.span(),
+                None => self.root_span.start..self.root_span.start,
+            };
+            self.diagnostics.push(
+                Diagnostic::error("no-steps", "the plan has no steps")
+                    .at(at, "a plan needs at least one step")
+                    .help("add a step: [steps.first] run = { kind = \"shell\", command = \"...\" }"),
+            );
+        }
+        out
+    }
+
+    fn step(&mut self, id: String, span: Range<usize>, value: &Spanned<DeValue<'_>>, defaults: &StepDefaults) -> Step {
+        let owner = format!("step `{id}`");
+        let mut step = Step {
+            id,
+            span,
+            phase: defaults.phase.clone(),
+            description: None,
+            depends_on: Vec::new(),
+            check: None,
+            preconditions: Vec::new(),
+            run: None,
+            verify: Vec::new(),
+            rollback: None,
+            timeout: defaults.timeout,
+            retry: defaults.retry,
+            idempotent: defaults.idempotent,
+            help: None,
+            output_refs: Vec::new(),
+        };
+        let Some(table) = value.get_ref().as_table() else {
+            self.diagnostics.push(
+                Diagnostic::error("wrong-type", format!("{owner} must be a table"))
+                    .at(value.span(), format!("found {}", value.get_ref().type_str()))
+                    .help(format!("write it as a section: [steps.{}]", step.id)),
+            );
+            return step;
+        };
+        let raw = match StepFile::<IgnoredAny, IgnoredAny>::deserialize(value.clone().into_deserializer()) {
+            Ok(raw) => raw,
+            Err(error) => {
+                self.diagnostics.push(decode_error::diagnostic(&error, value.span(), &owner, &[]));
+                // Keep the dependencies if they can be read, for the graph checks.
+                step.depends_on = table
+                    .get("depends_on")
+                    .and_then(|d| Vec::<Spanned<String>>::deserialize(d.clone().into_deserializer()).ok())
+                    .unwrap_or_default();
+                return step;
+            }
+        };
+        let action = |this: &mut Self, key: &str| {
+            table.get(key).and_then(|v| kind_slot::decode::<Action>(v, key, &owner, this.diagnostics))
+        };
+        step.run = action(self, "run");
+        step.rollback = action(self, "rollback");
+        step.check = table.get("check").and_then(|v| kind_slot::decode::<Probe>(v, "check", &owner, self.diagnostics));
+        step.preconditions = self.probe_list(table, "preconditions", &owner);
+        step.verify = self.probe_list(table, "verify", &owner);
+        if let Some(timeout) = raw.timeout.and_then(|t| self.timeout(&t)) {
+            step.timeout = timeout;
+        }
+        if let Some(retry) = raw.retry.and_then(|r| self.retry(r)) {
+            step.retry = retry;
+        }
+        for dependency in raw.depends_on {
+            if step.depends_on.iter().any(|d| d.get_ref() == dependency.get_ref()) {
+                self.diagnostics.push(
+                    Diagnostic::warning("duplicate-dependency", format!("`{}` is listed twice in `depends_on` of {owner}", dependency.get_ref()))
+                        .at(dependency.span(), "listed again here")
+                        .help("remove the repetition"),
+                );
+            } else {
+                step.depends_on.push(dependency);
+            }
+        }
+        if let Some(phase) = raw.phase {
+            step.phase = phase;
+        }
+        step.description = raw.description;
+        step.idempotent = raw.idempotent.unwrap_or(defaults.idempotent);
+        step.help = raw.help;
+        step
+    }
+
+    fn probe_list(&mut self, table: &DeTable<'_>, key: &str, owner: &str) -> Vec<Spanned<Probe>> {
+        let Some(DeValue::Array(items)) = table.get(key).map(Spanned::get_ref) else {
+            return Vec::new();
+        };
+        items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| kind_slot::decode::<Probe>(item, &format!("{key}[{i}]"), owner, self.diagnostics))
+            .collect()
+    }
+
+    /// Reports `${secrets.X}` that are not declared; returns the used ones.
+    fn check_secret_refs(&mut self, found: &[FoundRef], names: &[String]) -> BTreeSet<String> {
+        let candidates: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut used = BTreeSet::new();
+        for found in found {
+            if let Reference::Secret(name) = &found.reference {
+                if names.contains(name) {
+                    used.insert(name.clone());
+                } else {
+                    self.diagnostics.push(
+                        Diagnostic::error("undefined-reference", format!("undefined secret `secrets.{name}`"))
+                            .at(found.span.clone(), "not declared in [secrets]")
+                            .help(suggest::help(name, &candidates, "secret").unwrap_or_else(|| {
+                                format!("declare it: [secrets] {name} = {{ env = \"VARIABLE\" }}")
+                            })),
+                    );
+                }
+            }
+        }
+        used
+    }
+}
+
+/// Vars and secrets exist only to be used; unused ones hint at a typo.
+pub(crate) fn unused_warnings(analysis: &Analysis, diagnostics: &mut Diagnostics) {
+    for (name, span) in &analysis.var_spans {
+        if !analysis.used_vars.contains(name) {
+            diagnostics.push(
+                Diagnostic::warning("unused-var", format!("variable `{name}` is never used"))
+                    .at(span.clone(), "declared here")
+                    .help("remove it, or reference it as `${vars.".to_string() + name + "}`"),
+            );
+        }
+    }
+    for (name, span) in &analysis.secret_spans {
+        if !analysis.used_secrets.contains(name) {
+            diagnostics.push(
+                Diagnostic::warning("unused-secret", format!("secret `{name}` is never used"))
+                    .at(span.clone(), "declared here")
+                    .help("remove it, or reference it as `${secrets.".to_string() + name + "}`"),
+            );
+        }
+    }
+}
+
+/// Plan-shape warnings: steps without a rollback or without any effect.
+pub(crate) fn step_warnings(plan: &Plan, diagnostics: &mut Diagnostics) {
+    for step in &plan.steps {
+        if let Some(run) = &step.run
+            && run.get_ref().is_mutating()
+            && !step.can_roll_back()
+        {
+            diagnostics.push(
+                Diagnostic::warning("no-rollback", format!("step `{}` changes things but has no `rollback`", step.id))
+                    .at(run.span(), format!("`{}` is not undone by `planrun rollback`", run.get_ref().kind()))
+                    .help("add `rollback = { kind = ... }`, or accept that rollback will skip this step"),
+            );
+        }
+        if step.run.is_none() && step.probes().next().is_none() {
+            diagnostics.push(
+                Diagnostic::warning("empty-step", format!("step `{}` has neither `run` nor any probe", step.id))
+                    .at(step.span.clone(), "this step does nothing")
+                    .help("add `run`, `check`, `preconditions` or `verify`, or remove the step"),
+            );
+        }
+    }
+}

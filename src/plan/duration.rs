@@ -1,0 +1,155 @@
+//! Durations as written in plans: `"500ms"`, `"30s"`, `"5m"`, `"1h30m"`, `"2d"`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+const UNITS: [(&str, u64); 5] = [
+    ("d", 86_400_000),
+    ("h", 3_600_000),
+    ("m", 60_000),
+    ("s", 1_000),
+    ("ms", 1),
+];
+
+/// A non-negative duration with millisecond precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Duration {
+    millis: u64,
+}
+
+impl Duration {
+    pub const fn from_millis(millis: u64) -> Duration {
+        Duration { millis }
+    }
+
+    pub const fn from_secs(secs: u64) -> Duration {
+        Duration {
+            millis: secs * 1000,
+        }
+    }
+
+    pub fn as_millis(self) -> u64 {
+        self.millis
+    }
+
+    pub fn std(self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.millis)
+    }
+
+    /// Parses `1h30m`-style text: one or more `<integer><unit>` groups.
+    pub fn parse(text: &str) -> Result<Duration, String> {
+        let invalid = || {
+            format!("invalid duration `{text}`: expected a number with a unit, like \"500ms\", \"30s\", \"5m\" or \"1h30m\"")
+        };
+        let mut rest = text.trim();
+        if rest.is_empty() {
+            return Err(invalid());
+        }
+        let mut millis: u64 = 0;
+        while !rest.is_empty() {
+            let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            if digits == 0 {
+                return Err(invalid());
+            }
+            let number: u64 = rest[..digits].parse().map_err(|_| invalid())?;
+            rest = &rest[digits..];
+            let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+            let unit = rest[..unit_len].trim();
+            let factor = UNITS
+                .iter()
+                .find(|(name, _)| *name == unit)
+                .map(|(_, factor)| *factor)
+                .ok_or_else(invalid)?;
+            millis = number
+                .checked_mul(factor)
+                .and_then(|part| millis.checked_add(part))
+                .ok_or_else(|| format!("duration `{text}` is too large"))?;
+            rest = &rest[unit_len..];
+        }
+        Ok(Duration { millis })
+    }
+}
+
+impl fmt::Display for Duration {
+    /// The shortest canonical spelling: `90s` is shown as `1m30s`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.millis == 0 {
+            return f.write_str("0s");
+        }
+        let mut rest = self.millis;
+        for (unit, factor) in UNITS {
+            if rest >= factor {
+                write!(f, "{}{unit}", rest / factor)?;
+                rest %= factor;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Duration {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Duration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration like \"30s\" or \"5m\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Duration, E> {
+                Duration::parse(text).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+impl JsonSchema for Duration {
+    fn schema_name() -> Cow<'static, str> {
+        "Duration".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A duration: one or more <integer><unit> groups, units ms, s, m, h, d (\"500ms\", \"30s\", \"1h30m\").",
+            "type": "string",
+            "pattern": "^([0-9]+(ms|s|m|h|d))+$"
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_compound_durations() {
+        assert_eq!(Duration::parse("1h30m").map(Duration::as_millis), Ok(5_400_000));
+        assert_eq!(Duration::parse("500ms").map(Duration::as_millis), Ok(500));
+        assert_eq!(Duration::parse("2d").map(Duration::as_millis), Ok(172_800_000));
+    }
+
+    #[test]
+    fn rejects_missing_units_signs_and_garbage() {
+        for text in ["", "5", "-5s", "5 mins", "s", "1.5h", "5x", "99999999999999999999d"] {
+            assert!(Duration::parse(text).is_err(), "{text} should not parse");
+        }
+    }
+
+    #[test]
+    fn display_round_trips() {
+        for text in ["0s", "500ms", "1m30s", "2d1h", "1h0m"] {
+            let parsed = Duration::parse(text).unwrap_or_default();
+            assert_eq!(Duration::parse(&parsed.to_string()), Ok(parsed));
+        }
+        assert_eq!(Duration::from_secs(90).to_string(), "1m30s");
+    }
+}

@@ -1,0 +1,147 @@
+//! Decodes one `{ kind = "...", ... }` table into an `Action` or a `Probe`.
+//!
+//! The tag is read by hand and the rest decoded as the kind's own struct, so
+//! errors keep the exact span of the offending field (serde's internally
+//! tagged enums buffer their input and lose it).
+
+use std::ops::Range;
+
+use toml::Spanned;
+use toml::de::DeValue;
+
+use crate::plan::decode_error;
+use crate::plan::diagnostic::{Diagnostic, Diagnostics};
+use crate::plan::field_check::FieldCheck;
+use crate::plan::suggest;
+use crate::steps::{Action, Probe};
+
+/// `Action` or `Probe`: what a slot of a step accepts.
+pub trait KindSet: Sized {
+    const KINDS: &'static [&'static str];
+    /// The kinds of the other set, to explain a kind used in the wrong place.
+    const OTHER_KINDS: &'static [&'static str];
+    fn decode(kind: &str, value: Spanned<DeValue<'_>>) -> Option<Result<Self, toml::de::Error>>;
+    fn validate(&self, check: &mut FieldCheck<'_>);
+    fn kind_name(&self) -> &'static str;
+    fn misplaced(kind: &str, slot: &str) -> (String, String, String);
+}
+
+impl KindSet for Action {
+    const KINDS: &'static [&'static str] = Action::KINDS;
+    const OTHER_KINDS: &'static [&'static str] = Probe::KINDS;
+
+    fn decode(kind: &str, value: Spanned<DeValue<'_>>) -> Option<Result<Self, toml::de::Error>> {
+        Action::decode(kind, value)
+    }
+
+    fn validate(&self, check: &mut FieldCheck<'_>) {
+        Action::validate(self, check);
+    }
+
+    fn kind_name(&self) -> &'static str {
+        self.kind()
+    }
+
+    fn misplaced(kind: &str, slot: &str) -> (String, String, String) {
+        (
+            format!("`{kind}` is a probe and cannot be used as `{slot}`"),
+            "probes only check; `run` and `rollback` take actions".into(),
+            "to check this before or after the step runs, put it in `preconditions` or `verify`".into(),
+        )
+    }
+}
+
+impl KindSet for Probe {
+    const KINDS: &'static [&'static str] = Probe::KINDS;
+    const OTHER_KINDS: &'static [&'static str] = Action::KINDS;
+
+    fn decode(kind: &str, value: Spanned<DeValue<'_>>) -> Option<Result<Self, toml::de::Error>> {
+        Probe::decode(kind, value)
+    }
+
+    fn validate(&self, check: &mut FieldCheck<'_>) {
+        Probe::validate(self, check);
+    }
+
+    fn kind_name(&self) -> &'static str {
+        self.kind()
+    }
+
+    fn misplaced(kind: &str, slot: &str) -> (String, String, String) {
+        (
+            format!("`{kind}` is an action and cannot be used as a probe in `{slot}`"),
+            "probes must be read-only".into(),
+            format!(
+                "do this in the step's `run`; probe kinds are {}",
+                suggest::quote_list(Probe::KINDS)
+            ),
+        )
+    }
+}
+
+/// Decodes `value` for `slot` (like `run` or `verify[1]`) of `owner`
+/// (like "step `backup`"), reporting every problem found.
+pub fn decode<K: KindSet>(
+    value: &Spanned<DeValue<'_>>,
+    slot: &str,
+    owner: &str,
+    diagnostics: &mut Diagnostics,
+) -> Option<Spanned<K>> {
+    let span = value.span();
+    let DeValue::Table(table) = value.get_ref() else {
+        diagnostics.push(
+            Diagnostic::error("wrong-type", format!("`{slot}` of {owner} must be a table with a `kind`"))
+                .at(span, format!("found {}", value.get_ref().type_str()))
+                .help("write it as an inline table: { kind = \"shell\", command = \"...\" }"),
+        );
+        return None;
+    };
+    let Some(kind_value) = table.get("kind") else {
+        diagnostics.push(
+            Diagnostic::error("missing-field", format!("`{slot}` of {owner} has no `kind`"))
+                .at(span, "this table needs `kind`")
+                .help(format!("kinds here are {}", suggest::quote_list(K::KINDS))),
+        );
+        return None;
+    };
+    let kind_span = kind_value.span();
+    let Some(kind) = kind_value.get_ref().as_str() else {
+        diagnostics.push(
+            Diagnostic::error("wrong-type", format!("`kind` in `{slot}` of {owner} must be a string"))
+                .at(kind_span, "expected a string")
+                .help(format!("kinds here are {}", suggest::quote_list(K::KINDS))),
+        );
+        return None;
+    };
+    let mut rest = table.clone();
+    rest.remove("kind");
+    let fields: Vec<(String, Range<usize>, Range<usize>)> = rest
+        .iter()
+        .map(|(key, value)| (key.get_ref().to_string(), key.span(), value.span()))
+        .collect();
+    match K::decode(kind, Spanned::new(span.clone(), DeValue::Table(rest))) {
+        None if K::OTHER_KINDS.contains(&kind) => {
+            let (message, label, help) = K::misplaced(kind, slot);
+            diagnostics.push(Diagnostic::error("misplaced-kind", message).at(kind_span, label).help(help));
+            None
+        }
+        None => {
+            diagnostics.push(
+                Diagnostic::error("unknown-kind", format!("unknown kind `{kind}` in `{slot}` of {owner}"))
+                    .at(kind_span, "unknown kind")
+                    .maybe_help(suggest::help(kind, K::KINDS, "kind")),
+            );
+            None
+        }
+        Some(Err(error)) => {
+            let context = format!("`{kind}` ({slot} of {owner})");
+            diagnostics.push(decode_error::diagnostic(&error, span, &context, &["kind"]));
+            None
+        }
+        Some(Ok(decoded)) => {
+            let mut check = FieldCheck::new(decoded.kind_name(), span.clone(), fields, diagnostics);
+            decoded.validate(&mut check);
+            Some(Spanned::new(span, decoded))
+        }
+    }
+}

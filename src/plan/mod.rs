@@ -1,0 +1,21 @@
+//! The plan language: source text → raw TOML types → validated [`Plan`].
+
+pub mod analyzer;
+pub mod byte_size;
+pub mod compile;
+pub mod decode_error;
+pub mod diagnostic;
+pub mod duration;
+pub mod field_check;
+pub mod kind_slot;
+pub mod model;
+pub mod raw;
+pub mod schema;
+pub mod source;
+pub mod suggest;
+pub mod template;
+pub mod vars;
+
+pub use compile::{Compiled, Failed, compile};
+pub use model::{Plan, Step};
+pub use source::Source;

@@ -1,0 +1,146 @@
+//! The text of a plan (or var file) and where it came from.
+//!
+//! Every diagnostic points into a `Source`, so it is loaded once and shared.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::plan::diagnostic::Diagnostic;
+
+/// A loaded text file. `text` is always valid UTF-8; the bytes it came from
+/// were checked by [`Source::load`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub path: PathBuf,
+    /// The path as the user wrote it, used in diagnostics.
+    pub name: String,
+    pub text: Arc<str>,
+}
+
+impl Source {
+    /// A source from text already in memory (tests, `--var` values).
+    pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> Source {
+        let name = name.into();
+        Source {
+            path: PathBuf::from(&name),
+            name,
+            text: text.into(),
+        }
+    }
+
+    /// Reads a plan file and rejects what cannot be a plan: unreadable,
+    /// empty or binary files.
+    pub fn load(path: &Path) -> Result<Source, LoadError> {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|error| LoadError::Io {
+            path: name.clone(),
+            error,
+        })?;
+        Source::from_bytes(name, path.to_path_buf(), &bytes).map_err(LoadError::Invalid)
+    }
+
+    fn from_bytes(name: String, path: PathBuf, bytes: &[u8]) -> Result<Source, Box<InvalidFile>> {
+        let lossy = || Source {
+            path: path.clone(),
+            name: name.clone(),
+            text: String::from_utf8_lossy(bytes).into(),
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            let diagnostic = Diagnostic::error("empty-file", format!("`{name}` is empty"))
+                .at(0..0, "the plan starts here")
+                .help("a plan needs at least `format = 1`, a `name` and one `[steps.<id>]` table");
+            return Err(Box::new(InvalidFile {
+                source: lossy(),
+                diagnostic,
+            }));
+        }
+        let bad = match std::str::from_utf8(bytes) {
+            Ok(text) => text.find('\0').map(|offset| (offset, "a NUL byte")),
+            Err(error) => Some((error.valid_up_to(), "bytes that are not UTF-8")),
+        };
+        if let Some((offset, what)) = bad {
+            let source = lossy();
+            let at = floor_char_boundary(&source.text, offset);
+            let diagnostic =
+                Diagnostic::error("binary-file", format!("`{name}` is not a text file"))
+                    .at(at..at, format!("{what} at byte {offset}"))
+                    .help("a plan is a UTF-8 TOML file; check that the right file was given");
+            return Err(Box::new(InvalidFile { source, diagnostic }));
+        }
+        let text = String::from_utf8(bytes.to_vec()).unwrap_or_default();
+        Ok(Source {
+            path,
+            name,
+            text: text.into(),
+        })
+    }
+
+    /// 1-based line and column of a byte offset, for plain-text messages.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, column)
+    }
+}
+
+fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
+    offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// A file that exists but cannot be a plan; carries its own diagnostic.
+#[derive(Debug)]
+pub struct InvalidFile {
+    pub source: Source,
+    pub diagnostic: Diagnostic,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read `{path}`: {error}")]
+    Io {
+        path: String,
+        #[source]
+        error: std::io::Error,
+    },
+    #[error("{}", .0.diagnostic.message)]
+    Invalid(Box<InvalidFile>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(bytes: &[u8]) -> Result<Source, Box<InvalidFile>> {
+        Source::from_bytes("p.toml".into(), "p.toml".into(), bytes)
+    }
+
+    #[test]
+    fn empty_and_whitespace_files_are_rejected() {
+        for bytes in [&b""[..], b"  \n\t\n"] {
+            let error = load(bytes).err().map(|e| e.diagnostic.code);
+            assert_eq!(error, Some("empty-file"));
+        }
+    }
+
+    #[test]
+    fn nul_and_invalid_utf8_are_rejected_with_their_offset() {
+        let error = load(b"name = 'x'\n\0").err().map(|e| e.diagnostic.span);
+        assert_eq!(error, Some(11..11));
+        let error = load(b"ab\xff\xfe").err().map(|e| e.diagnostic.span);
+        assert_eq!(error, Some(2..2));
+    }
+
+    #[test]
+    fn line_col_is_one_based_and_counts_chars() {
+        let source = Source::new("p", "ab\né = 1\n");
+        assert_eq!(source.line_col(0), (1, 1));
+        assert_eq!(source.line_col(3), (2, 1));
+        assert_eq!(source.line_col(5), (2, 2));
+    }
+}

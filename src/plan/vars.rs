@@ -1,0 +1,389 @@
+//! `[vars]`: declared values, overrides from the command line, and
+//! substitution of `${vars.NAME}` into the plan before it is decoded.
+//!
+//! Vars are known when the plan is compiled, so they are substituted early:
+//! previews show the real values, and a number can stand for a typed field
+//! (`port = "${vars.pg_port}"`). Secrets, env and step outputs are only
+//! known at apply time and stay as written.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use toml::Spanned;
+use toml::de::{DeArray, DeValue};
+
+use crate::plan::diagnostic::{Diagnostic, Diagnostics};
+use crate::plan::raw::VarValue;
+use crate::plan::source::Source;
+use crate::plan::suggest;
+use crate::plan::template::{self, Reference, SubstituteError};
+
+/// A `--var NAME=VALUE` or a `--var-file` entry.
+#[derive(Debug, Clone)]
+pub struct Override {
+    pub name: String,
+    pub value: String,
+    /// The text the override came from, with the span of its name.
+    pub origin: Arc<Source>,
+    pub name_span: Range<usize>,
+    pub value_span: Range<usize>,
+}
+
+impl Override {
+    /// Parses `NAME=VALUE` from the command line.
+    pub fn from_arg(arg: &str) -> Result<Override, String> {
+        let (name, value) = arg
+            .split_once('=')
+            .ok_or_else(|| format!("`--var {arg}`: expected NAME=VALUE"))?;
+        Ok(Override {
+            name: name.trim().to_string(),
+            value: value.to_string(),
+            origin: Arc::new(Source::new("--var", arg)),
+            name_span: 0..name.len(),
+            value_span: name.len() + 1..arg.len(),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Var {
+    pub value: VarValue,
+    /// Span of the name in `[vars]`.
+    pub span: Range<usize>,
+    /// TOML text of a number or boolean, so it can be substituted typed.
+    literal: Option<String>,
+}
+
+/// The resolved vars of a plan: overrides applied, references between vars
+/// substituted.
+#[derive(Debug, Clone, Default)]
+pub struct Vars {
+    vars: IndexMap<String, Var>,
+}
+
+impl Vars {
+    pub fn get(&self, name: &str) -> Option<&Var> {
+        self.vars.get(name)
+    }
+
+    pub fn names(&self) -> Vec<&str> {
+        self.vars.keys().map(String::as_str).collect()
+    }
+
+    pub fn values(&self) -> IndexMap<String, VarValue> {
+        self.vars
+            .iter()
+            .map(|(name, var)| (name.clone(), var.value.clone()))
+            .collect()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Var)> {
+        self.vars.iter()
+    }
+
+    /// Applies overrides and resolves `${vars.X}` inside var values.
+    /// `used` collects the vars referenced by other vars.
+    pub fn resolve(
+        declared: &IndexMap<Spanned<String>, Spanned<VarValue>>,
+        overrides: &[Override],
+        source: &str,
+        used: &mut BTreeSet<String>,
+        diagnostics: &mut Diagnostics,
+    ) -> Vars {
+        let mut values: IndexMap<String, (VarValue, Range<usize>, Range<usize>)> = declared
+            .iter()
+            .map(|(name, value)| {
+                (name.get_ref().clone(), (value.get_ref().clone(), name.span(), value.span()))
+            })
+            .collect();
+        let names: Vec<String> = values.keys().cloned().collect();
+        for item in overrides {
+            let Some((value, ..)) = values.get_mut(&item.name) else {
+                let candidates: Vec<&str> = names.iter().map(String::as_str).collect();
+                diagnostics.push(
+                    Diagnostic::error("unknown-variable", format!("unknown variable `{}`", item.name))
+                        .at(item.name_span.clone(), "not declared in the plan's [vars]")
+                        .maybe_help(suggest::help(&item.name, &candidates, "variable"))
+                        .in_file(item.origin.clone()),
+                );
+                continue;
+            };
+            match value.parse_like(&item.value) {
+                Ok(parsed) => *value = parsed,
+                Err(error) => diagnostics.push(
+                    Diagnostic::error("wrong-type", format!("bad value for variable `{}`: {error}", item.name))
+                        .at(item.value_span.clone(), "here")
+                        .help("the type comes from the default in the plan's [vars]")
+                        .in_file(item.origin.clone()),
+                ),
+            }
+        }
+        let mut resolver = Resolver {
+            values: &values,
+            done: IndexMap::new(),
+            visiting: Vec::new(),
+            source,
+            used,
+            diagnostics,
+        };
+        for name in values.keys() {
+            resolver.resolve(name);
+        }
+        let done = resolver.done;
+        let vars = values
+            .iter()
+            .map(|(name, (_, span, _))| {
+                let value = done.get(name).cloned().unwrap_or(VarValue::String(String::new()));
+                let literal = value.toml_literal();
+                (name.clone(), Var { value, span: span.clone(), literal })
+            })
+            .collect();
+        Vars { vars }
+    }
+}
+
+struct Resolver<'a> {
+    values: &'a IndexMap<String, (VarValue, Range<usize>, Range<usize>)>,
+    done: IndexMap<String, VarValue>,
+    visiting: Vec<String>,
+    source: &'a str,
+    used: &'a mut BTreeSet<String>,
+    diagnostics: &'a mut Diagnostics,
+}
+
+impl Resolver<'_> {
+    fn resolve(&mut self, name: &str) -> Option<VarValue> {
+        if let Some(value) = self.done.get(name) {
+            return Some(value.clone());
+        }
+        let (value, _, value_span) = self.values.get(name)?;
+        let VarValue::String(text) = value else {
+            self.done.insert(name.to_string(), value.clone());
+            return Some(value.clone());
+        };
+        if self.visiting.iter().any(|v| v == name) {
+            let mut cycle = self.visiting.clone();
+            cycle.push(name.to_string());
+            self.diagnostics.push(
+                Diagnostic::error("var-cycle", format!("variable `{name}` refers to itself: {}", cycle.join(" → ")))
+                    .at(value_span.clone(), "this value")
+                    .help("a var may use other vars, but not in a loop"),
+            );
+            return None;
+        }
+        self.visiting.push(name.to_string());
+        let mut failed = false;
+        let result = template::substitute(text, false, |reference| match reference {
+            Reference::Var(other) => {
+                self.used.insert(other.clone());
+                if self.values.contains_key(other) {
+                    Ok(self.resolve(other).map(|v| v.to_string()))
+                } else {
+                    Err(other.clone())
+                }
+            }
+            Reference::Output { .. } => Err(format!("{reference}")),
+            _ => Ok(None),
+        });
+        self.visiting.pop();
+        let resolved = match result {
+            Ok(resolved) => resolved,
+            Err(SubstituteError::Template(error)) => {
+                let span = reference_span(self.source, value_span, text, &error.range);
+                self.diagnostics.push(
+                    Diagnostic::error("bad-interpolation", error.message)
+                        .at(span, "here")
+                        .help(error.help),
+                );
+                failed = true;
+                text.clone()
+            }
+            Err(SubstituteError::Resolve(what)) => {
+                let (message, help) = if what.starts_with("steps.") {
+                    (
+                        format!("`${{{what}}}` cannot be used in [vars]"),
+                        "step outputs exist only while the plan runs; use them in the step that needs them".to_string(),
+                    )
+                } else {
+                    let names: Vec<&str> = self.values.keys().map(String::as_str).collect();
+                    (
+                        format!("undefined variable `vars.{what}`"),
+                        suggest::help(&what, &names, "variable").unwrap_or_else(|| "declare it in [vars]".into()),
+                    )
+                };
+                self.diagnostics.push(
+                    Diagnostic::error("undefined-reference", message).at(value_span.clone(), "in this value").help(help),
+                );
+                failed = true;
+                text.clone()
+            }
+        };
+        let value = VarValue::String(resolved);
+        if !failed {
+            self.done.insert(name.to_string(), value.clone());
+        }
+        Some(value)
+    }
+}
+
+/// A reference found in the plan, with its exact place.
+#[derive(Debug, Clone)]
+pub struct FoundRef {
+    pub reference: Reference,
+    pub span: Range<usize>,
+}
+
+/// Walks a value from the plan, substituting `${vars.X}`, reporting bad or
+/// undefined references, and collecting the references left for apply time.
+pub struct Substituter<'v> {
+    pub vars: &'v Vars,
+    pub source: &'v str,
+    pub used_vars: BTreeSet<String>,
+    pub found: Vec<FoundRef>,
+    pub diagnostics: Diagnostics,
+}
+
+impl<'v> Substituter<'v> {
+    pub fn new(vars: &'v Vars, source: &'v str) -> Substituter<'v> {
+        Substituter {
+            vars,
+            source,
+            used_vars: BTreeSet::new(),
+            found: Vec::new(),
+            diagnostics: Diagnostics::default(),
+        }
+    }
+
+    /// The substituted value borrows from both the plan and the vars.
+    pub fn value<'a: 'v>(&mut self, value: &Spanned<DeValue<'a>>) -> Spanned<DeValue<'v>> {
+        let span = value.span();
+        let replaced = match value.get_ref() {
+            DeValue::String(text) => self.string(text, &span),
+            DeValue::Array(items) => {
+                let mut array = DeArray::new();
+                for item in items.iter() {
+                    array.push(self.value(item));
+                }
+                DeValue::Array(array)
+            }
+            DeValue::Table(table) => {
+                let mut out = table.clone();
+                for (_, item) in out.iter_mut() {
+                    *item = self.value(item);
+                }
+                DeValue::Table(out)
+            }
+            other => other.clone(),
+        };
+        Spanned::new(span, replaced)
+    }
+
+    fn string(&mut self, text: &str, span: &Range<usize>) -> DeValue<'v> {
+        let refs = match template::references(text) {
+            Ok(refs) => refs,
+            Err(error) => {
+                let at = reference_span(self.source, span, text, &error.range);
+                self.diagnostics.push(
+                    Diagnostic::error("bad-interpolation", error.message).at(at, "here").help(error.help),
+                );
+                return DeValue::String(text.to_string().into());
+            }
+        };
+        if refs.is_empty() {
+            return DeValue::String(text.to_string().into());
+        }
+        let mut undefined = false;
+        for (reference, range) in &refs {
+            let at = reference_span(self.source, span, text, range);
+            if let Reference::Var(name) = reference {
+                self.used_vars.insert(name.clone());
+                if self.vars.get(name).is_none() {
+                    undefined = true;
+                    let names = self.vars.names();
+                    self.diagnostics.push(
+                        Diagnostic::error("undefined-reference", format!("undefined variable `vars.{name}`"))
+                            .at(at, "not declared in [vars]")
+                            .help(suggest::help(name, &names, "variable").unwrap_or_else(|| "declare it in [vars]".into())),
+                    );
+                }
+            } else {
+                self.found.push(FoundRef {
+                    reference: reference.clone(),
+                    span: at,
+                });
+            }
+        }
+        if undefined {
+            return DeValue::String(text.to_string().into());
+        }
+        if let Some(Reference::Var(name)) = template::sole_reference(text)
+            && let Some(literal) = self.vars.get(&name).and_then(|var| var.literal.as_deref())
+            && let Ok(typed) = DeValue::parse(literal)
+        {
+            return typed.into_inner();
+        }
+        let vars = self.vars;
+        let substituted = template::substitute::<()>(text, false, |reference| match reference {
+            Reference::Var(name) => Ok(vars.get(name).map(|var| var.value.to_string())),
+            _ => Ok(None),
+        });
+        DeValue::String(substituted.unwrap_or_else(|_| text.to_string()).into())
+    }
+}
+
+/// The exact source span of `range` (offsets in the decoded `text`) for a
+/// string literal at `span`; the whole literal when escapes make the
+/// mapping ambiguous.
+pub fn reference_span(source: &str, span: &Range<usize>, text: &str, range: &Range<usize>) -> Range<usize> {
+    let Some(raw) = source.get(span.clone()) else {
+        return span.clone();
+    };
+    let delimiter = if raw.starts_with("\"\"\"") || raw.starts_with("'''") {
+        3
+    } else if raw.starts_with('"') || raw.starts_with('\'') {
+        1
+    } else {
+        return span.clone();
+    };
+    if raw.len() < 2 * delimiter {
+        return span.clone();
+    }
+    let inner = &raw[delimiter..raw.len() - delimiter];
+    for skip in ["", "\n", "\r\n"] {
+        if inner.strip_prefix(skip) == Some(text) {
+            let start = span.start + delimiter + skip.len() + range.start;
+            return start..start + range.len();
+        }
+    }
+    let needle = &text[range.clone()];
+    let mut matches = raw.match_indices(needle);
+    match (matches.next(), matches.next()) {
+        (Some((offset, _)), None) => span.start + offset..span.start + offset + needle.len(),
+        _ => span.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_span_points_inside_plain_and_multiline_strings() {
+        let source = r#"a = "x ${vars.b} y""#;
+        let span = 4..source.len();
+        let text = "x ${vars.b} y";
+        assert_eq!(&source[reference_span(source, &span, text, &(2..11))], "${vars.b}");
+        let source = "a = \"\"\"\nx ${vars.b}\"\"\"";
+        let span = 4..source.len();
+        assert_eq!(&source[reference_span(source, &span, "x ${vars.b}", &(2..11))], "${vars.b}");
+    }
+
+    #[test]
+    fn reference_span_falls_back_to_the_literal_when_escaped() {
+        let source = r#"a = "\u0041 ${vars.b} ${vars.b}""#;
+        let span = 4..source.len();
+        assert_eq!(reference_span(source, &span, "A ${vars.b} ${vars.b}", &(2..11)), span);
+    }
+}

@@ -1,0 +1,5 @@
+//! Everything planrun shows: diagnostics, previews, graphs.
+
+pub mod diagnostics;
+pub mod graph;
+pub mod preview;

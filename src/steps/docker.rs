@@ -1,0 +1,295 @@
+//! Docker Engine probes and actions.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::plan::duration::Duration;
+use crate::plan::field_check::FieldCheck;
+use crate::steps::{KindSpec, quote_argv};
+
+/// Passes when the Docker daemon answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DockerDaemon {
+    /// Daemon address (default: `DOCKER_HOST`, else the local socket).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+}
+
+impl KindSpec for DockerDaemon {
+    fn summary(&self) -> String {
+        format!("docker daemon at {} answers", self.endpoint.as_deref().unwrap_or("the default endpoint"))
+    }
+}
+
+/// Passes when the image is present locally.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DockerImage {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    pub image: String,
+}
+
+impl KindSpec for DockerImage {
+    fn summary(&self) -> String {
+        format!("image {} is present", self.image)
+    }
+
+    fn validate(&self, check: &mut FieldCheck<'_>) {
+        check.non_empty("image", &self.image);
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerState {
+    /// The container is running.
+    #[default]
+    Running,
+    /// The container is running and its health check reports healthy.
+    Healthy,
+}
+
+impl ContainerState {
+    fn as_str(self) -> &'static str {
+        match self {
+            ContainerState::Running => "running",
+            ContainerState::Healthy => "healthy",
+        }
+    }
+}
+
+/// Passes when the named container is running (or healthy).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DockerContainer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub state: ContainerState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait: Option<Duration>,
+}
+
+impl KindSpec for DockerContainer {
+    fn summary(&self) -> String {
+        let wait = self.wait.map(|w| format!(" (wait up to {w})")).unwrap_or_default();
+        format!("container {} is {}{wait}", self.name, self.state.as_str())
+    }
+
+    fn validate(&self, check: &mut FieldCheck<'_>) {
+        check.non_empty("name", &self.name);
+    }
+}
+
+/// Passes when a container of a Compose service is running (or healthy),
+/// found by the labels `com.docker.compose.project` and `com.docker.compose.service`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DockerCompose {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    pub project: String,
+    pub service: String,
+    #[serde(default)]
+    pub state: ContainerState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait: Option<Duration>,
+}
+
+impl KindSpec for DockerCompose {
+    fn summary(&self) -> String {
+        let wait = self.wait.map(|w| format!(" (wait up to {w})")).unwrap_or_default();
+        format!("compose service {}/{} is {}{wait}", self.project, self.service, self.state.as_str())
+    }
+
+    fn validate(&self, check: &mut FieldCheck<'_>) {
+        check.non_empty("project", &self.project);
+        check.non_empty("service", &self.service);
+    }
+}
+
+/// A container health check, as in a Dockerfile's `HEALTHCHECK`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheck {
+    /// Command run in the container, e.g. `["CMD", "wget", "-q", "-O-", "http://127.0.0.1/health"]`.
+    pub test: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_period: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    #[default]
+    No,
+    Always,
+    UnlessStopped,
+    OnFailure,
+}
+
+/// Creates and starts a container from a local image. Undone by removing it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DockerRun {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    pub name: String,
+    pub image: String,
+    /// Command and arguments (default: the image's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub env: IndexMap<String, String>,
+    /// Published ports, `"HOST_ADDRESS:HOST_PORT:CONTAINER_PORT[/tcp|udp]"`;
+    /// the host address is required so exposure is always explicit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<String>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub labels: IndexMap<String, String>,
+    /// Network mode: `bridge` (default), `host`, `none` or a network name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthCheck>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<RestartPolicy>,
+    /// After starting, wait until the health check reports healthy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_healthy: Option<Duration>,
+}
+
+/// A parsed `"HOST_ADDRESS:HOST_PORT:CONTAINER_PORT[/proto]"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortBinding {
+    pub host_ip: String,
+    pub host_port: u16,
+    pub container_port: u16,
+    pub protocol: String,
+}
+
+impl PortBinding {
+    pub fn parse(text: &str) -> Option<PortBinding> {
+        let (spec, protocol) = text.split_once('/').unwrap_or((text, "tcp"));
+        if !matches!(protocol, "tcp" | "udp") {
+            return None;
+        }
+        let (rest, container_port) = spec.rsplit_once(':')?;
+        let (host_ip, host_port) = rest.rsplit_once(':')?;
+        let host_ip = host_ip.trim_start_matches('[').trim_end_matches(']');
+        host_ip.parse::<std::net::IpAddr>().ok()?;
+        Some(PortBinding {
+            host_ip: host_ip.to_string(),
+            host_port: host_port.parse().ok()?,
+            container_port: container_port.parse().ok()?,
+            protocol: protocol.to_string(),
+        })
+    }
+}
+
+impl KindSpec for DockerRun {
+    fn summary(&self) -> String {
+        let mut out = format!("run container {} from {}", self.name, self.image);
+        if !self.command.is_empty() {
+            out.push_str(&format!(": {}", quote_argv(&self.command)));
+        }
+        if !self.ports.is_empty() {
+            out.push_str(&format!(" (ports {})", self.ports.join(", ")));
+        }
+        out
+    }
+
+    fn validate(&self, check: &mut FieldCheck<'_>) {
+        check.non_empty("name", &self.name);
+        check.non_empty("image", &self.image);
+        for port in &self.ports {
+            if !port.contains("${") && PortBinding::parse(port).is_none() {
+                check.error(
+                    "ports",
+                    format!("invalid port binding `{port}`"),
+                    "write it as \"HOST_ADDRESS:HOST_PORT:CONTAINER_PORT\", like \"127.0.0.1:8080:80\"",
+                );
+            }
+        }
+        if self.health.as_ref().is_some_and(|h| h.test.is_empty()) {
+            check.error("health", "`health.test` is empty", "give the command, like [\"CMD\", \"true\"]");
+        }
+        if self.wait_healthy.is_some() && self.health.is_none() {
+            check.error("wait_healthy", "`wait_healthy` needs a `health` check", "add `health = { test = [...] }`, unless the image defines one");
+        }
+    }
+}
+
+/// Starts, stops or removes a container by name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DockerContainerAction {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    pub name: String,
+    /// For stop and remove: seconds to wait before killing (default 10s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace: Option<Duration>,
+}
+
+impl KindSpec for DockerContainerAction {
+    fn summary(&self) -> String {
+        format!("container {}", self.name)
+    }
+
+    fn validate(&self, check: &mut FieldCheck<'_>) {
+        check.non_empty("name", &self.name);
+    }
+}
+
+/// Runs a command inside a running container and requires its exit code;
+/// on failure, the container's last log lines are shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DockerExec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    pub container: String,
+    pub command: Vec<String>,
+    /// Required exit code (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i64>,
+}
+
+impl KindSpec for DockerExec {
+    fn summary(&self) -> String {
+        format!("in {}: {}", self.container, quote_argv(&self.command))
+    }
+
+    fn validate(&self, check: &mut FieldCheck<'_>) {
+        check.non_empty("container", &self.container);
+        if self.command.is_empty() {
+            check.error("command", "`command` is empty", "give the program to run, like [\"nginx\", \"-t\"]");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_bindings_need_a_host_address() {
+        let binding = PortBinding::parse("127.0.0.1:8080:80");
+        assert_eq!(binding.map(|b| (b.host_port, b.container_port)), Some((8080, 80)));
+        assert!(PortBinding::parse("8080:80").is_none());
+        assert!(PortBinding::parse("localhost:8080:80").is_none());
+        assert!(PortBinding::parse("127.0.0.1:8080:80/sctp").is_none());
+        assert!(PortBinding::parse("[::1]:53:53/udp").is_some());
+    }
+}

@@ -1,0 +1,27 @@
+//! `manual`: an operator reads the instructions and confirms.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::plan::field_check::FieldCheck;
+use crate::steps::KindSpec;
+
+/// A gate: the run stops until an operator confirms on a terminal, or
+/// approves with `--approve STEP` / `--yes`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Manual {
+    /// What the operator must do or check before confirming.
+    pub instructions: String,
+}
+
+impl KindSpec for Manual {
+    fn summary(&self) -> String {
+        let first = self.instructions.lines().next().unwrap_or_default().trim();
+        format!("operator confirms: {first}")
+    }
+
+    fn validate(&self, check: &mut FieldCheck<'_>) {
+        check.non_empty("instructions", &self.instructions);
+    }
+}

@@ -1,0 +1,70 @@
+//! `system` (free memory and disk) and `env` (an environment variable).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::plan::byte_size::ByteSize;
+use crate::plan::field_check::FieldCheck;
+use crate::steps::KindSpec;
+
+/// Passes when at least this much memory is available and disk is free.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct System {
+    /// Minimum available memory (`MemAvailable`), like `"8GB"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_memory: Option<ByteSize>,
+    /// Minimum free disk space on the filesystem holding `path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_disk: Option<ByteSize>,
+    /// Where to measure free disk (default `.`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+impl KindSpec for System {
+    fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(memory) = self.min_memory {
+            parts.push(format!("memory available ≥ {memory}"));
+        }
+        if let Some(disk) = self.min_disk {
+            let path = self.path.as_deref().unwrap_or(".");
+            parts.push(format!("disk free on {path} ≥ {disk}"));
+        }
+        parts.join(", ")
+    }
+
+    fn validate(&self, check: &mut FieldCheck<'_>) {
+        check.at_least_one(&[("min_memory", self.min_memory.is_some()), ("min_disk", self.min_disk.is_some())]);
+        if self.path.is_some() && self.min_disk.is_none() {
+            check.error("path", "`path` only applies to `min_disk`", "add `min_disk`, or remove `path`");
+        }
+    }
+}
+
+/// Passes when the variable is set and not empty (and equals `equals`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnvVar {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<String>,
+}
+
+impl KindSpec for EnvVar {
+    fn summary(&self) -> String {
+        match &self.equals {
+            Some(value) => format!("${} = {value:?}", self.name),
+            None => format!("${} is set", self.name),
+        }
+    }
+
+    fn validate(&self, check: &mut FieldCheck<'_>) {
+        let valid = !self.name.is_empty()
+            && self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            check.error("name", format!("`{}` is not an environment variable name", self.name), "use letters, digits and `_`");
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! `tcp`: ports open (something listens) or free (nothing does).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::plan::duration::Duration;
+use crate::plan::field_check::FieldCheck;
+use crate::steps::KindSpec;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PortState {
+    /// Something accepts connections.
+    #[default]
+    Open,
+    /// Nothing listens (the connection is refused).
+    Free,
+}
+
+/// Checks that TCP ports on `host` are open or free.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tcp {
+    /// Host to connect to (default `127.0.0.1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Ports and ranges: `[80, 443, "5432-5435"]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<PortRange>,
+    /// `open` (default) or `free`.
+    #[serde(default)]
+    pub state: PortState,
+    /// Keep trying until this much time has passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait: Option<Duration>,
+}
+
+impl Tcp {
+    pub fn host(&self) -> &str {
+        self.host.as_deref().unwrap_or("127.0.0.1")
+    }
+
+    /// Every port to check, in the order written.
+    pub fn all_ports(&self) -> Vec<u16> {
+        self.port
+            .into_iter()
+            .chain(self.ports.iter().flat_map(|range| range.first..=range.last))
+            .collect()
+    }
+}
+
+impl KindSpec for Tcp {
+    fn summary(&self) -> String {
+        let ports: Vec<String> = self
+            .port
+            .map(|port| port.to_string())
+            .into_iter()
+            .chain(self.ports.iter().map(ToString::to_string))
+            .collect();
+        let state = match self.state {
+            PortState::Open => "open",
+            PortState::Free => "free",
+        };
+        let mut out = format!("{}:{} {state}", self.host(), ports.join(","));
+        if let Some(wait) = self.wait {
+            out.push_str(&format!(" (wait up to {wait})"));
+        }
+        out
+    }
+
+    fn validate(&self, check: &mut FieldCheck<'_>) {
+        check.exactly_one(&[("port", self.port.is_some()), ("ports", !self.ports.is_empty())]);
+        if self.port == Some(0) || self.ports.iter().any(|r| r.first == 0) {
+            check.error("ports", "port 0 cannot be checked", "use ports 1-65535");
+        }
+    }
+}
+
+/// One port (`5432`) or an inclusive range (`"5432-5435"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRange {
+    pub first: u16,
+    pub last: u16,
+}
+
+impl fmt::Display for PortRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.first == self.last {
+            write!(f, "{}", self.first)
+        } else {
+            write!(f, "{}-{}", self.first, self.last)
+        }
+    }
+}
+
+impl Serialize for PortRange {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.first == self.last {
+            serializer.serialize_u16(self.first)
+        } else {
+            serializer.collect_str(self)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PortRange {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<PortRange, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = PortRange;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a port number or a range like \"5432-5435\"")
+            }
+            fn visit_i64<E: serde::de::Error>(self, port: i64) -> Result<PortRange, E> {
+                let port = u16::try_from(port)
+                    .map_err(|_| E::custom(format!("{port} is not a port number (0-65535)")))?;
+                Ok(PortRange { first: port, last: port })
+            }
+            fn visit_u64<E: serde::de::Error>(self, port: u64) -> Result<PortRange, E> {
+                self.visit_i64(i64::try_from(port).unwrap_or(-1))
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<PortRange, E> {
+                let invalid = || E::custom(format!("invalid port range `{text}`: expected like \"5432-5435\""));
+                let (first, last) = text.split_once('-').unwrap_or((text, text));
+                let first: u16 = first.trim().parse().map_err(|_| invalid())?;
+                let last: u16 = last.trim().parse().map_err(|_| invalid())?;
+                if first > last {
+                    return Err(invalid());
+                }
+                Ok(PortRange { first, last })
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl JsonSchema for PortRange {
+    fn schema_name() -> Cow<'static, str> {
+        "PortRange".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A port number, or an inclusive range written \"first-last\".",
+            "anyOf": [
+                { "type": "integer", "minimum": 0, "maximum": 65535 },
+                { "type": "string", "pattern": "^[0-9]{1,5}-[0-9]{1,5}$" }
+            ]
+        })
+    }
+}

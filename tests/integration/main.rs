@@ -1,0 +1,5 @@
+//! One integration test binary driving the real `planrun` executable.
+
+mod test;
+
+mod validate;
