@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use crate::plan::Failed;
 use crate::plan::source::LoadError;
 
-
 /// Documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {

@@ -34,7 +34,10 @@ impl PlanArgs {
         let compiled = self.compile_quietly()?;
         if !compiled.warnings.is_empty() {
             let source = &compiled.plan.source;
-            eprint!("{}", diagnostics::render(source, &compiled.warnings, Style::for_stderr()));
+            eprint!(
+                "{}",
+                diagnostics::render(source, &compiled.warnings, Style::for_stderr())
+            );
         }
         Ok(compiled)
     }
@@ -79,9 +82,12 @@ fn var_file(path: &Path) -> Result<Vec<Override>, Error> {
             DeValue::Boolean(b) => b.to_string(),
             other => {
                 return Err(fail(
-                    Diagnostic::error("wrong-type", format!("variable `{}` must be a plain value", key.get_ref()))
-                        .at(value.span(), format!("found {}", other.type_str()))
-                        .help("vars are strings, numbers or booleans"),
+                    Diagnostic::error(
+                        "wrong-type",
+                        format!("variable `{}` must be a plain value", key.get_ref()),
+                    )
+                    .at(value.span(), format!("found {}", other.type_str()))
+                    .help("vars are strings, numbers or booleans"),
                 ));
             }
         };

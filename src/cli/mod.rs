@@ -41,7 +41,12 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
-            return if error.use_stderr() { Exit::Invalid } else { Exit::Success }.into();
+            return if error.use_stderr() {
+                Exit::Invalid
+            } else {
+                Exit::Success
+            }
+            .into();
         }
     };
     let result = match cli.command {
@@ -62,7 +67,10 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
 fn report_error(error: &Error) {
     match error {
         Error::Invalid(failed) => {
-            eprint!("{}", diagnostics::render(&failed.source, &failed.diagnostics, Style::for_stderr()));
+            eprint!(
+                "{}",
+                diagnostics::render(&failed.source, &failed.diagnostics, Style::for_stderr())
+            );
         }
         Error::Load(crate::plan::source::LoadError::Invalid(invalid)) => {
             let rendered = diagnostics::render(

@@ -13,6 +13,9 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<Exit, Error> {
     let compiled = args.plan.compile_quietly()?;
     let source = &compiled.plan.source;
-    eprint!("{}", diagnostics::render(source, &compiled.warnings, Style::for_stderr()));
+    eprint!(
+        "{}",
+        diagnostics::render(source, &compiled.warnings, Style::for_stderr())
+    );
     Ok(Exit::Success)
 }

@@ -33,9 +33,12 @@ pub fn build(plan: &Plan) -> Result<Dag, Diagnostics> {
                     graph.add_edge(NodeIndex::new(j), NodeIndex::new(i), ());
                 }
                 None => diagnostics.push(
-                    Diagnostic::error("unknown-dependency", format!("step `{}` depends on unknown step `{name}`", step.id))
-                        .at(dependency.span(), "no step has this id")
-                        .maybe_help(suggest::help(name, &ids, "step")),
+                    Diagnostic::error(
+                        "unknown-dependency",
+                        format!("step `{}` depends on unknown step `{name}`", step.id),
+                    )
+                    .at(dependency.span(), "no step has this id")
+                    .maybe_help(suggest::help(name, &ids, "step")),
                 ),
             }
         }
@@ -51,7 +54,11 @@ pub fn build(plan: &Plan) -> Result<Dag, Diagnostics> {
     };
     let dag = Dag { graph, levels, order };
     check_output_refs(plan, &dag, &index, &mut diagnostics);
-    if diagnostics.has_errors() { Err(diagnostics) } else { Ok(dag) }
+    if diagnostics.has_errors() {
+        Err(diagnostics)
+    } else {
+        Ok(dag)
+    }
 }
 
 /// `[a, b, c]`: b depends on a, c on b, a on c. Points at each `depends_on`
@@ -70,7 +77,10 @@ fn cycle_diagnostic(plan: &Plan, cycle: &[usize]) -> Diagnostic {
     };
     let last = cycle[cycle.len() - 1];
     let mut diagnostic = Diagnostic::error("dependency-cycle", format!("dependency cycle: {path}"))
-        .at(link(last, cycle[0]), format!("`{}` waits for `{}`", names[0], plan.steps[last].id))
+        .at(
+            link(last, cycle[0]),
+            format!("`{}` waits for `{}`", names[0], plan.steps[last].id),
+        )
         .help("a step cannot wait, directly or not, for a step that waits for it; remove one of these dependencies");
     for pair in cycle.windows(2) {
         diagnostic = diagnostic.related(
@@ -88,14 +98,26 @@ fn check_output_refs(plan: &Plan, dag: &Dag, index: &HashMap<&str, usize>, diagn
         for (target, span) in &step.output_refs {
             match index.get(target.as_str()) {
                 None => diagnostics.push(
-                    Diagnostic::error("undefined-reference", format!("step `{}` reads outputs of unknown step `{target}`", step.id))
-                        .at(span.clone(), "no step has this id")
-                        .maybe_help(suggest::help(target, &ids, "step")),
+                    Diagnostic::error(
+                        "undefined-reference",
+                        format!("step `{}` reads outputs of unknown step `{target}`", step.id),
+                    )
+                    .at(span.clone(), "no step has this id")
+                    .maybe_help(suggest::help(target, &ids, "step")),
                 ),
                 Some(&j) if !dag.is_ancestor(j, i) => diagnostics.push(
-                    Diagnostic::error("output-not-ancestor", format!("step `{}` reads outputs of `{target}`, which is not among its dependencies", step.id))
-                        .at(span.clone(), format!("`{target}` may not have run yet"))
-                        .help(format!("add \"{target}\" to `depends_on` of `{}` (directly or through another dependency)", step.id)),
+                    Diagnostic::error(
+                        "output-not-ancestor",
+                        format!(
+                            "step `{}` reads outputs of `{target}`, which is not among its dependencies",
+                            step.id
+                        ),
+                    )
+                    .at(span.clone(), format!("`{target}` may not have run yet"))
+                    .help(format!(
+                        "add \"{target}\" to `depends_on` of `{}` (directly or through another dependency)",
+                        step.id
+                    )),
                 ),
                 Some(_) => {}
             }

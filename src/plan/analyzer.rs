@@ -37,7 +37,13 @@ pub fn analyze(source: &Source, overrides: &[Override]) -> (Option<Analysis>, Di
     if !errors.is_empty() {
         for error in errors {
             let span = error.span().unwrap_or(0..0);
-            let message = error.message().lines().next().unwrap_or("invalid TOML").trim().to_string();
+            let message = error
+                .message()
+                .lines()
+                .next()
+                .unwrap_or("invalid TOML")
+                .trim()
+                .to_string();
             diagnostics.push(
                 Diagnostic::error("toml-syntax", format!("TOML syntax error: {message}"))
                     .at(span, message)
@@ -92,11 +98,22 @@ impl<'a> Analyzer<'a> {
             Ok(top) => {
                 self.check_format(&top.format);
                 let parallelism = top.parallelism.and_then(|p| self.parallelism(&p));
-                (top.name, top.description, parallelism, top.vars, top.secrets, top.defaults)
+                (
+                    top.name,
+                    top.description,
+                    parallelism,
+                    top.vars,
+                    top.secrets,
+                    top.defaults,
+                )
             }
             Err(error) => {
-                self.diagnostics
-                    .push(decode_error::diagnostic(&error, self.root_span.clone(), "the plan", &[]));
+                self.diagnostics.push(decode_error::diagnostic(
+                    &error,
+                    self.root_span.clone(),
+                    "the plan",
+                    &[],
+                ));
                 // Keep going with what can be read, so the steps are checked too.
                 (
                     String::new(),
@@ -132,7 +149,10 @@ impl<'a> Analyzer<'a> {
             description,
             parallelism,
             vars: vars.values(),
-            secrets: secrets.iter().map(|(k, v)| (k.get_ref().clone(), v.get_ref().clone())).collect(),
+            secrets: secrets
+                .iter()
+                .map(|(k, v)| (k.get_ref().clone(), v.get_ref().clone()))
+                .collect(),
             preflight,
             steps,
             phases,
@@ -141,7 +161,10 @@ impl<'a> Analyzer<'a> {
             plan,
             used_vars,
             used_secrets,
-            var_spans: vars.iter().map(|(name, var)| (name.clone(), var.span.clone())).collect(),
+            var_spans: vars
+                .iter()
+                .map(|(name, var)| (name.clone(), var.span.clone()))
+                .collect(),
             secret_spans: secrets.keys().map(|k| (k.get_ref().clone(), k.span())).collect(),
         })
     }
@@ -159,9 +182,14 @@ impl<'a> Analyzer<'a> {
     fn check_format(&mut self, format: &Raw<i64>) {
         if *format.get_ref() != FORMAT {
             self.diagnostics.push(
-                Diagnostic::error("unsupported-format", format!("unsupported plan format {}", format.get_ref()))
-                    .at(format.span(), format!("this planrun reads format {FORMAT}"))
-                    .help(format!("write `format = {FORMAT}`, or use the planrun release that reads this format")),
+                Diagnostic::error(
+                    "unsupported-format",
+                    format!("unsupported plan format {}", format.get_ref()),
+                )
+                .at(format.span(), format!("this planrun reads format {FORMAT}"))
+                .help(format!(
+                    "write `format = {FORMAT}`, or use the planrun release that reads this format"
+                )),
             );
         }
     }
@@ -171,9 +199,12 @@ impl<'a> Analyzer<'a> {
             Ok(n @ 1..=1024) => Some(n),
             _ => {
                 self.diagnostics.push(
-                    Diagnostic::error("out-of-range", format!("parallelism {} is out of range", value.get_ref()))
-                        .at(value.span(), "expected 1 to 1024")
-                        .help("parallelism is how many steps may run at once"),
+                    Diagnostic::error(
+                        "out-of-range",
+                        format!("parallelism {} is out of range", value.get_ref()),
+                    )
+                    .at(value.span(), "expected 1 to 1024")
+                    .help("parallelism is how many steps may run at once"),
                 );
                 None
             }
@@ -230,9 +261,12 @@ impl<'a> Analyzer<'a> {
             _ => {
                 ok = false;
                 self.diagnostics.push(
-                    Diagnostic::error("out-of-range", format!("retry attempts {} is out of range", retry.attempts.get_ref()))
-                        .at(retry.attempts.span(), "expected 1 to 100")
-                        .help("`attempts` counts every try, the first included: 3 means two retries"),
+                    Diagnostic::error(
+                        "out-of-range",
+                        format!("retry attempts {} is out of range", retry.attempts.get_ref()),
+                    )
+                    .at(retry.attempts.span(), "expected 1 to 100")
+                    .help("`attempts` counts every try, the first included: 3 means two retries"),
                 );
             }
         }
@@ -240,9 +274,12 @@ impl<'a> Analyzer<'a> {
             if *delay.get_ref() > MAX_RETRY_DELAY {
                 ok = false;
                 self.diagnostics.push(
-                    Diagnostic::error("out-of-range", format!("retry delay {} is out of range", delay.get_ref()))
-                        .at(delay.span(), "longer than 1h")
-                        .help("use a delay of at most 1h"),
+                    Diagnostic::error(
+                        "out-of-range",
+                        format!("retry delay {} is out of range", delay.get_ref()),
+                    )
+                    .at(delay.span(), "longer than 1h")
+                    .help("use a delay of at most 1h"),
                 );
             } else {
                 out.delay = *delay.get_ref();
@@ -277,18 +314,29 @@ impl<'a> Analyzer<'a> {
 
     fn check_id(&mut self, what: &str, id: &str, span: &Range<usize>) {
         let mut chars = id.chars();
-        let valid = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        let valid = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
             && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
         if !valid {
             let suggestion: String = id
                 .to_ascii_lowercase()
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
                 .collect();
             self.diagnostics.push(
                 Diagnostic::error("bad-id", format!("invalid {what} id `{id}`"))
                     .at(span.clone(), "ids use lowercase letters, digits, `-` and `_`")
-                    .help(format!("ids match [a-z0-9][a-z0-9_-]*; try `{}`", suggestion.trim_start_matches(['-', '_']))),
+                    .help(format!(
+                        "ids match [a-z0-9][a-z0-9_-]*; try `{}`",
+                        suggestion.trim_start_matches(['-', '_'])
+                    )),
             );
         }
     }
@@ -305,20 +353,29 @@ impl<'a> Analyzer<'a> {
             let found_before = substituter.found.len();
             let decoded = PreflightFile::<IgnoredAny>::deserialize(value.clone().into_deserializer());
             if let Err(error) = decoded {
-                self.diagnostics.push(decode_error::diagnostic(&error, value.span(), &owner, &[]));
+                self.diagnostics
+                    .push(decode_error::diagnostic(&error, value.span(), &owner, &[]));
                 continue;
             }
             for found in &substituter.found[found_before..] {
                 if let Reference::Output { step, .. } = &found.reference {
                     self.diagnostics.push(
-                        Diagnostic::error("output-in-preflight", format!("preflight `{id}` reads outputs of step `{step}`"))
-                            .at(found.span.clone(), "preflight runs before any step")
-                            .help("move this check into a step that depends on the one producing the output"),
+                        Diagnostic::error(
+                            "output-in-preflight",
+                            format!("preflight `{id}` reads outputs of step `{step}`"),
+                        )
+                        .at(found.span.clone(), "preflight runs before any step")
+                        .help("move this check into a step that depends on the one producing the output"),
                     );
                 }
             }
             let table = value.get_ref().as_table();
-            let text = |key: &str| table.and_then(|t| t.get(key)).and_then(|v| v.get_ref().as_str()).map(str::to_string);
+            let text = |key: &str| {
+                table
+                    .and_then(|t| t.get(key))
+                    .and_then(|v| v.get_ref().as_str())
+                    .map(str::to_string)
+            };
             let Some(probe_value) = table.and_then(|t| t.get("probe")) else {
                 continue;
             };
@@ -401,7 +458,8 @@ impl<'a> Analyzer<'a> {
         let raw = match StepFile::<IgnoredAny, IgnoredAny>::deserialize(value.clone().into_deserializer()) {
             Ok(raw) => raw,
             Err(error) => {
-                self.diagnostics.push(decode_error::diagnostic(&error, value.span(), &owner, &[]));
+                self.diagnostics
+                    .push(decode_error::diagnostic(&error, value.span(), &owner, &[]));
                 // Keep the dependencies if they can be read, for the graph checks.
                 step.depends_on = table
                     .get("depends_on")
@@ -411,11 +469,15 @@ impl<'a> Analyzer<'a> {
             }
         };
         let action = |this: &mut Self, key: &str| {
-            table.get(key).and_then(|v| kind_slot::decode::<Action>(v, key, &owner, this.diagnostics))
+            table
+                .get(key)
+                .and_then(|v| kind_slot::decode::<Action>(v, key, &owner, this.diagnostics))
         };
         step.run = action(self, "run");
         step.rollback = action(self, "rollback");
-        step.check = table.get("check").and_then(|v| kind_slot::decode::<Probe>(v, "check", &owner, self.diagnostics));
+        step.check = table
+            .get("check")
+            .and_then(|v| kind_slot::decode::<Probe>(v, "check", &owner, self.diagnostics));
         step.preconditions = self.probe_list(table, "preconditions", &owner);
         step.verify = self.probe_list(table, "verify", &owner);
         if let Some(timeout) = raw.timeout.and_then(|t| self.timeout(&t)) {
@@ -427,9 +489,12 @@ impl<'a> Analyzer<'a> {
         for dependency in raw.depends_on {
             if step.depends_on.iter().any(|d| d.get_ref() == dependency.get_ref()) {
                 self.diagnostics.push(
-                    Diagnostic::warning("duplicate-dependency", format!("`{}` is listed twice in `depends_on` of {owner}", dependency.get_ref()))
-                        .at(dependency.span(), "listed again here")
-                        .help("remove the repetition"),
+                    Diagnostic::warning(
+                        "duplicate-dependency",
+                        format!("`{}` is listed twice in `depends_on` of {owner}", dependency.get_ref()),
+                    )
+                    .at(dependency.span(), "listed again here")
+                    .help("remove the repetition"),
                 );
             } else {
                 step.depends_on.push(dependency);
@@ -467,9 +532,11 @@ impl<'a> Analyzer<'a> {
                     self.diagnostics.push(
                         Diagnostic::error("undefined-reference", format!("undefined secret `secrets.{name}`"))
                             .at(found.span.clone(), "not declared in [secrets]")
-                            .help(suggest::help(name, &candidates, "secret").unwrap_or_else(|| {
-                                format!("declare it: [secrets] {name} = {{ env = \"VARIABLE\" }}")
-                            })),
+                            .help(
+                                suggest::help(name, &candidates, "secret").unwrap_or_else(|| {
+                                    format!("declare it: [secrets] {name} = {{ env = \"VARIABLE\" }}")
+                                }),
+                            ),
                     );
                 }
             }
@@ -508,16 +575,25 @@ pub(crate) fn step_warnings(plan: &Plan, diagnostics: &mut Diagnostics) {
             && !step.can_roll_back()
         {
             diagnostics.push(
-                Diagnostic::warning("no-rollback", format!("step `{}` changes things but has no `rollback`", step.id))
-                    .at(run.span(), format!("`{}` is not undone by `planrun rollback`", run.get_ref().kind()))
-                    .help("add `rollback = { kind = ... }`, or accept that rollback will skip this step"),
+                Diagnostic::warning(
+                    "no-rollback",
+                    format!("step `{}` changes things but has no `rollback`", step.id),
+                )
+                .at(
+                    run.span(),
+                    format!("`{}` is not undone by `planrun rollback`", run.get_ref().kind()),
+                )
+                .help("add `rollback = { kind = ... }`, or accept that rollback will skip this step"),
             );
         }
         if step.run.is_none() && step.probes().next().is_none() {
             diagnostics.push(
-                Diagnostic::warning("empty-step", format!("step `{}` has neither `run` nor any probe", step.id))
-                    .at(step.span.clone(), "this step does nothing")
-                    .help("add `run`, `check`, `preconditions` or `verify`, or remove the step"),
+                Diagnostic::warning(
+                    "empty-step",
+                    format!("step `{}` has neither `run` nor any probe", step.id),
+                )
+                .at(step.span.clone(), "this step does nothing")
+                .help("add `run`, `check`, `preconditions` or `verify`, or remove the step"),
             );
         }
     }

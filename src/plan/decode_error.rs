@@ -34,9 +34,15 @@ pub fn diagnostic(error: &toml::de::Error, fallback: Range<usize>, context: &str
     }
     if let Some(rest) = message.strip_prefix("invalid type: ") {
         let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "another type"));
-        return Diagnostic::error("wrong-type", format!("wrong type in {context}: expected {}, found {found}", friendly(expected)))
-            .at(span, format!("expected {}", friendly(expected)))
-            .help(type_help(expected, found));
+        return Diagnostic::error(
+            "wrong-type",
+            format!(
+                "wrong type in {context}: expected {}, found {found}",
+                friendly(expected)
+            ),
+        )
+        .at(span, format!("expected {}", friendly(expected)))
+        .help(type_help(expected, found));
     }
     if message.starts_with("invalid duration") {
         return Diagnostic::error("bad-duration", message.to_string())
@@ -49,8 +55,7 @@ pub fn diagnostic(error: &toml::de::Error, fallback: Range<usize>, context: &str
             .at(span, format!("expected {}", friendly(expected)))
             .help(format!("use {}", friendly(expected)));
     }
-    Diagnostic::error("invalid-value", format!("{message} (in {context})"))
-        .at(span, "here")
+    Diagnostic::error("invalid-value", format!("{message} (in {context})")).at(span, "here")
 }
 
 /// `"`name`, expected ..."` → ("name", "expected ...").

@@ -131,12 +131,7 @@ impl Diagnostics {
     /// Diagnostics in file order, so output is the same on every run.
     pub fn sorted(mut self) -> Vec<Diagnostic> {
         self.items.sort_by(|a, b| {
-            (a.span.start, a.span.end, a.severity, &a.message).cmp(&(
-                b.span.start,
-                b.span.end,
-                b.severity,
-                &b.message,
-            ))
+            (a.span.start, a.span.end, a.severity, &a.message).cmp(&(b.span.start, b.span.end, b.severity, &b.message))
         });
         self.items.dedup();
         self.items

@@ -26,9 +26,7 @@ impl Duration {
     }
 
     pub const fn from_secs(secs: u64) -> Duration {
-        Duration {
-            millis: secs * 1000,
-        }
+        Duration { millis: secs * 1000 }
     }
 
     pub fn as_millis(self) -> u64 {
@@ -42,7 +40,9 @@ impl Duration {
     /// Parses `1h30m`-style text: one or more `<integer><unit>` groups.
     pub fn parse(text: &str) -> Result<Duration, String> {
         let invalid = || {
-            format!("invalid duration `{text}`: expected a number with a unit, like \"500ms\", \"30s\", \"5m\" or \"1h30m\"")
+            format!(
+                "invalid duration `{text}`: expected a number with a unit, like \"500ms\", \"30s\", \"5m\" or \"1h30m\""
+            )
         };
         let mut rest = text.trim();
         if rest.is_empty() {

@@ -51,11 +51,8 @@ impl<'a> FieldCheck<'a> {
         } else {
             "in this table"
         };
-        self.diagnostics.push(
-            Diagnostic::error("invalid-field", message)
-                .at(span, label)
-                .help(help),
-        );
+        self.diagnostics
+            .push(Diagnostic::error("invalid-field", message).at(span, label).help(help));
     }
 
     /// Exactly one of the named fields must be set.
@@ -100,9 +97,12 @@ impl<'a> FieldCheck<'a> {
             .collect::<Vec<_>>()
             .join(", ");
         self.diagnostics.push(
-            Diagnostic::error("missing-field", format!("`{}` needs at least one of {names}", self.kind))
-                .at(self.table_span.clone(), "in this table")
-                .help(format!("set one or more of {names}")),
+            Diagnostic::error(
+                "missing-field",
+                format!("`{}` needs at least one of {names}", self.kind),
+            )
+            .at(self.table_span.clone(), "in this table")
+            .help(format!("set one or more of {names}")),
         );
     }
 

@@ -90,9 +90,12 @@ pub fn decode<K: KindSet>(
     let span = value.span();
     let DeValue::Table(table) = value.get_ref() else {
         diagnostics.push(
-            Diagnostic::error("wrong-type", format!("`{slot}` of {owner} must be a table with a `kind`"))
-                .at(span, format!("found {}", value.get_ref().type_str()))
-                .help("write it as an inline table: { kind = \"shell\", command = \"...\" }"),
+            Diagnostic::error(
+                "wrong-type",
+                format!("`{slot}` of {owner} must be a table with a `kind`"),
+            )
+            .at(span, format!("found {}", value.get_ref().type_str()))
+            .help("write it as an inline table: { kind = \"shell\", command = \"...\" }"),
         );
         return None;
     };
@@ -122,7 +125,11 @@ pub fn decode<K: KindSet>(
     match K::decode(kind, Spanned::new(span.clone(), DeValue::Table(rest))) {
         None if K::OTHER_KINDS.contains(&kind) => {
             let (message, label, help) = K::misplaced(kind, slot);
-            diagnostics.push(Diagnostic::error("misplaced-kind", message).at(kind_span, label).help(help));
+            diagnostics.push(
+                Diagnostic::error("misplaced-kind", message)
+                    .at(kind_span, label)
+                    .help(help),
+            );
             None
         }
         None => {

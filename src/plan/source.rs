@@ -61,10 +61,9 @@ impl Source {
         if let Some((offset, what)) = bad {
             let source = lossy();
             let at = floor_char_boundary(&source.text, offset);
-            let diagnostic =
-                Diagnostic::error("binary-file", format!("`{name}` is not a text file"))
-                    .at(at..at, format!("{what} at byte {offset}"))
-                    .help("a plan is a UTF-8 TOML file; check that the right file was given");
+            let diagnostic = Diagnostic::error("binary-file", format!("`{name}` is not a text file"))
+                .at(at..at, format!("{what} at byte {offset}"))
+                .help("a plan is a UTF-8 TOML file; check that the right file was given");
             return Err(Box::new(InvalidFile { source, diagnostic }));
         }
         let text = String::from_utf8(bytes.to_vec()).unwrap_or_default();

@@ -14,7 +14,7 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 }
 
 /// A `help:` line: "did you mean `x`?" or the list of valid names.
-pub fn help<'a>(name: &str, candidates: &[&'a str], what: &str) -> Option<String> {
+pub fn help(name: &str, candidates: &[&str], what: &str) -> Option<String> {
     if let Some(best) = closest(name, candidates.iter().copied()) {
         return Some(format!("did you mean `{best}`?"));
     }
@@ -44,10 +44,7 @@ mod tests {
 
     #[test]
     fn finds_typos_but_not_unrelated_names() {
-        assert_eq!(
-            closest("depnds_on", ["depends_on", "description"]),
-            Some("depends_on")
-        );
+        assert_eq!(closest("depnds_on", ["depends_on", "description"]), Some("depends_on"));
         assert_eq!(closest("chek", ["check", "help"]), Some("check"));
         assert_eq!(closest("xyz", ["check", "help"]), None);
     }

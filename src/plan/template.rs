@@ -69,12 +69,10 @@ pub fn parse(text: &str) -> Result<Vec<Piece<'_>>, TemplateError> {
         if open > rest_start {
             pieces.push(Piece::Text(&text[rest_start..open]));
         }
-        let reference = parse_reference(&text[open + 2..close]).map_err(|(message, help)| {
-            TemplateError {
-                range: open..close + 1,
-                message,
-                help,
-            }
+        let reference = parse_reference(&text[open + 2..close]).map_err(|(message, help)| TemplateError {
+            range: open..close + 1,
+            message,
+            help,
         })?;
         pieces.push(Piece::Ref(reference, open..close + 1));
         rest_start = close + 1;
@@ -88,22 +86,16 @@ pub fn parse(text: &str) -> Result<Vec<Piece<'_>>, TemplateError> {
 
 fn parse_reference(inner: &str) -> Result<Reference, (String, String)> {
     let parts: Vec<&str> = inner.trim().split('.').collect();
-    let valid_name = |name: &str| {
-        !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    };
+    let valid_name =
+        |name: &str| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     let reference = match parts.as_slice() {
         ["vars", name] if valid_name(name) => Reference::Var((*name).into()),
         ["secrets", name] if valid_name(name) => Reference::Secret((*name).into()),
         ["env", name] if valid_name(name) => Reference::Env((*name).into()),
-        ["steps", step, "outputs", key] if valid_name(step) && valid_name(key) => {
-            Reference::Output {
-                step: (*step).into(),
-                key: (*key).into(),
-            }
-        }
+        ["steps", step, "outputs", key] if valid_name(step) && valid_name(key) => Reference::Output {
+            step: (*step).into(),
+            key: (*key).into(),
+        },
         [namespace, ..] if ["vars", "secrets", "env", "steps"].contains(namespace) => {
             let form = if *namespace == "steps" {
                 "`${steps.ID.outputs.KEY}`".to_string()

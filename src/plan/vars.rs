@@ -95,7 +95,10 @@ impl Vars {
         let mut values: IndexMap<String, (VarValue, Range<usize>, Range<usize>)> = declared
             .iter()
             .map(|(name, value)| {
-                (name.get_ref().clone(), (value.get_ref().clone(), name.span(), value.span()))
+                (
+                    name.get_ref().clone(),
+                    (value.get_ref().clone(), name.span(), value.span()),
+                )
             })
             .collect();
         let names: Vec<String> = values.keys().cloned().collect();
@@ -137,7 +140,14 @@ impl Vars {
             .map(|(name, (_, span, _))| {
                 let value = done.get(name).cloned().unwrap_or(VarValue::String(String::new()));
                 let literal = value.toml_literal();
-                (name.clone(), Var { value, span: span.clone(), literal })
+                (
+                    name.clone(),
+                    Var {
+                        value,
+                        span: span.clone(),
+                        literal,
+                    },
+                )
             })
             .collect();
         Vars { vars }
@@ -167,9 +177,12 @@ impl Resolver<'_> {
             let mut cycle = self.visiting.clone();
             cycle.push(name.to_string());
             self.diagnostics.push(
-                Diagnostic::error("var-cycle", format!("variable `{name}` refers to itself: {}", cycle.join(" → ")))
-                    .at(value_span.clone(), "this value")
-                    .help("a var may use other vars, but not in a loop"),
+                Diagnostic::error(
+                    "var-cycle",
+                    format!("variable `{name}` refers to itself: {}", cycle.join(" → ")),
+                )
+                .at(value_span.clone(), "this value")
+                .help("a var may use other vars, but not in a loop"),
             );
             return None;
         }
@@ -214,7 +227,9 @@ impl Resolver<'_> {
                     )
                 };
                 self.diagnostics.push(
-                    Diagnostic::error("undefined-reference", message).at(value_span.clone(), "in this value").help(help),
+                    Diagnostic::error("undefined-reference", message)
+                        .at(value_span.clone(), "in this value")
+                        .help(help),
                 );
                 failed = true;
                 text.clone()
@@ -286,7 +301,9 @@ impl<'v> Substituter<'v> {
             Err(error) => {
                 let at = reference_span(self.source, span, text, &error.range);
                 self.diagnostics.push(
-                    Diagnostic::error("bad-interpolation", error.message).at(at, "here").help(error.help),
+                    Diagnostic::error("bad-interpolation", error.message)
+                        .at(at, "here")
+                        .help(error.help),
                 );
                 return DeValue::String(text.to_string().into());
             }
@@ -305,7 +322,10 @@ impl<'v> Substituter<'v> {
                     self.diagnostics.push(
                         Diagnostic::error("undefined-reference", format!("undefined variable `vars.{name}`"))
                             .at(at, "not declared in [vars]")
-                            .help(suggest::help(name, &names, "variable").unwrap_or_else(|| "declare it in [vars]".into())),
+                            .help(
+                                suggest::help(name, &names, "variable")
+                                    .unwrap_or_else(|| "declare it in [vars]".into()),
+                            ),
                     );
                 }
             } else {
@@ -377,7 +397,10 @@ mod tests {
         assert_eq!(&source[reference_span(source, &span, text, &(2..11))], "${vars.b}");
         let source = "a = \"\"\"\nx ${vars.b}\"\"\"";
         let span = 4..source.len();
-        assert_eq!(&source[reference_span(source, &span, "x ${vars.b}", &(2..11))], "${vars.b}");
+        assert_eq!(
+            &source[reference_span(source, &span, "x ${vars.b}", &(2..11))],
+            "${vars.b}"
+        );
     }
 
     #[test]

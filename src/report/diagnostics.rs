@@ -53,7 +53,11 @@ pub fn render(source: &Source, diagnostics: &[Diagnostic], style: Style) -> Stri
         };
         let report = Report { diagnostic, code };
         if handler.render_report(&mut out, &report).is_err() {
-            out.push_str(&format!("{}: {}\n", severity_word(diagnostic.severity), diagnostic.message));
+            out.push_str(&format!(
+                "{}: {}\n",
+                severity_word(diagnostic.severity),
+                diagnostic.message
+            ));
         }
         out.push('\n');
     }
@@ -69,7 +73,11 @@ pub fn summary_line(errors: usize, warnings: usize, name: &str) -> String {
         (0, 0) => format!("`{name}` is valid\n"),
         (0, w) => format!("`{name}` is valid, with {}\n", plural(w, "warning")),
         (e, 0) => format!("`{name}` is invalid: {}\n", plural(e, "error")),
-        (e, w) => format!("`{name}` is invalid: {} and {}\n", plural(e, "error"), plural(w, "warning")),
+        (e, w) => format!(
+            "`{name}` is invalid: {} and {}\n",
+            plural(e, "error"),
+            plural(w, "warning")
+        ),
     }
 }
 
@@ -112,7 +120,10 @@ impl miette::Diagnostic for Report<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.diagnostic.help.as_ref().map(|h| Box::new(h.clone()) as Box<dyn fmt::Display>)
+        self.diagnostic
+            .help
+            .as_ref()
+            .map(|h| Box::new(h.clone()) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {

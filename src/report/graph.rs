@@ -29,14 +29,28 @@ fn dot(compiled: &Compiled) -> String {
             let step = &plan.steps[i];
             if &step.phase == phase {
                 let shape = if step.run.is_none() { ", shape=note" } else { "" };
-                let _ = writeln!(out, "    {}{};", quote(&step.id), if shape.is_empty() { String::new() } else { format!(" [{}]", &shape[2..]) });
+                let _ = writeln!(
+                    out,
+                    "    {}{};",
+                    quote(&step.id),
+                    if shape.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" [{}]", &shape[2..])
+                    }
+                );
             }
         }
         out.push_str("  }\n");
     }
     for &i in compiled.dag.order() {
         for dependency in compiled.dag.dependencies(i) {
-            let _ = writeln!(out, "  {} -> {};", quote(&plan.steps[dependency].id), quote(&plan.steps[i].id));
+            let _ = writeln!(
+                out,
+                "  {} -> {};",
+                quote(&plan.steps[dependency].id),
+                quote(&plan.steps[i].id)
+            );
         }
     }
     out.push_str("}\n");

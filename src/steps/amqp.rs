@@ -151,10 +151,16 @@ impl KindSpec for AmqpDeclare {
         let names = |items: Vec<&str>| items.join(", ");
         let mut parts = Vec::new();
         if !self.exchanges.is_empty() {
-            parts.push(format!("exchanges {}", names(self.exchanges.iter().map(|e| e.name.as_str()).collect())));
+            parts.push(format!(
+                "exchanges {}",
+                names(self.exchanges.iter().map(|e| e.name.as_str()).collect())
+            ));
         }
         if !self.queues.is_empty() {
-            parts.push(format!("queues {}", names(self.queues.iter().map(|q| q.name.as_str()).collect())));
+            parts.push(format!(
+                "queues {}",
+                names(self.queues.iter().map(|q| q.name.as_str()).collect())
+            ));
         }
         if !self.bindings.is_empty() {
             parts.push(format!("{} binding(s)", self.bindings.len()));
@@ -169,10 +175,20 @@ impl KindSpec for AmqpDeclare {
             ("queues", !self.queues.is_empty()),
             ("bindings", !self.bindings.is_empty()),
         ]);
-        if self.exchanges.iter().any(|e| e.name.is_empty() || e.name.starts_with("amq."))
-            || self.queues.iter().any(|q| q.name.is_empty() || q.name.starts_with("amq."))
+        if self
+            .exchanges
+            .iter()
+            .any(|e| e.name.is_empty() || e.name.starts_with("amq."))
+            || self
+                .queues
+                .iter()
+                .any(|q| q.name.is_empty() || q.name.starts_with("amq."))
         {
-            check.error("exchanges", "empty or reserved (`amq.`) exchange or queue name", "names starting with `amq.` belong to the broker");
+            check.error(
+                "exchanges",
+                "empty or reserved (`amq.`) exchange or queue name",
+                "names starting with `amq.` belong to the broker",
+            );
         }
     }
 }

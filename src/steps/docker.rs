@@ -19,7 +19,10 @@ pub struct DockerDaemon {
 
 impl KindSpec for DockerDaemon {
     fn summary(&self) -> String {
-        format!("docker daemon at {} answers", self.endpoint.as_deref().unwrap_or("the default endpoint"))
+        format!(
+            "docker daemon at {} answers",
+            self.endpoint.as_deref().unwrap_or("the default endpoint")
+        )
     }
 }
 
@@ -103,7 +106,12 @@ pub struct DockerCompose {
 impl KindSpec for DockerCompose {
     fn summary(&self) -> String {
         let wait = self.wait.map(|w| format!(" (wait up to {w})")).unwrap_or_default();
-        format!("compose service {}/{} is {}{wait}", self.project, self.service, self.state.as_str())
+        format!(
+            "compose service {}/{} is {}{wait}",
+            self.project,
+            self.service,
+            self.state.as_str()
+        )
     }
 
     fn validate(&self, check: &mut FieldCheck<'_>) {
@@ -222,10 +230,18 @@ impl KindSpec for DockerRun {
             }
         }
         if self.health.as_ref().is_some_and(|h| h.test.is_empty()) {
-            check.error("health", "`health.test` is empty", "give the command, like [\"CMD\", \"true\"]");
+            check.error(
+                "health",
+                "`health.test` is empty",
+                "give the command, like [\"CMD\", \"true\"]",
+            );
         }
         if self.wait_healthy.is_some() && self.health.is_none() {
-            check.error("wait_healthy", "`wait_healthy` needs a `health` check", "add `health = { test = [...] }`, unless the image defines one");
+            check.error(
+                "wait_healthy",
+                "`wait_healthy` needs a `health` check",
+                "add `health = { test = [...] }`, unless the image defines one",
+            );
         }
     }
 }
@@ -274,7 +290,11 @@ impl KindSpec for DockerExec {
     fn validate(&self, check: &mut FieldCheck<'_>) {
         check.non_empty("container", &self.container);
         if self.command.is_empty() {
-            check.error("command", "`command` is empty", "give the program to run, like [\"nginx\", \"-t\"]");
+            check.error(
+                "command",
+                "`command` is empty",
+                "give the program to run, like [\"nginx\", \"-t\"]",
+            );
         }
     }
 }

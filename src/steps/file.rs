@@ -18,7 +18,11 @@ pub struct FileExists {
 
 impl KindSpec for FileExists {
     fn summary(&self) -> String {
-        let what = if self.non_empty { "exists and is not empty" } else { "exists" };
+        let what = if self.non_empty {
+            "exists and is not empty"
+        } else {
+            "exists"
+        };
         format!("{} {what}", self.path)
     }
 
@@ -130,7 +134,11 @@ impl KindSpec for FileReplace {
             check.error("search", "`search` is empty", "give the exact text to replace");
         }
         if self.search == self.replace {
-            check.error("replace", "`replace` is the same as `search`", "this edit would change nothing");
+            check.error(
+                "replace",
+                "`replace` is the same as `search`",
+                "this edit would change nothing",
+            );
         }
     }
 }
@@ -152,7 +160,12 @@ impl KindSpec for FileLines {
             .iter()
             .map(|line| line.split_once('=').map_or(line.as_str(), |(key, _)| key))
             .collect();
-        format!("ensure {} line(s) in {}: {}", self.lines.len(), self.path, keys.join(", "))
+        format!(
+            "ensure {} line(s) in {}: {}",
+            self.lines.len(),
+            self.path,
+            keys.join(", ")
+        )
     }
 
     fn validate(&self, check: &mut FieldCheck<'_>) {
@@ -161,7 +174,11 @@ impl KindSpec for FileLines {
             check.error("lines", "`lines` is empty", "list the lines the file must contain");
         }
         if self.lines.iter().any(|line| line.contains('\n')) {
-            check.error("lines", "a line in `lines` contains a newline", "give each line as its own string");
+            check.error(
+                "lines",
+                "a line in `lines` contains a newline",
+                "give each line as its own string",
+            );
         }
     }
 }

@@ -87,10 +87,18 @@ impl KindSpec for Http {
         if let Some(status) = self.status
             && !(100..=599).contains(&status)
         {
-            check.error("status", format!("{status} is not an HTTP status"), "use a status between 100 and 599");
+            check.error(
+                "status",
+                format!("{status} is not an HTTP status"),
+                "use a status between 100 and 599",
+            );
         }
         if self.insecure && self.ca_cert.is_some() {
-            check.error("insecure", "`insecure` and `ca_cert` cannot be used together", "trust the CA with `ca_cert`, or skip verification with `insecure`");
+            check.error(
+                "insecure",
+                "`insecure` and `ca_cert` cannot be used together",
+                "trust the CA with `ca_cert`, or skip verification with `insecure`",
+            );
         }
     }
 }

@@ -78,7 +78,11 @@ impl KindSpec for PostgresQuery {
         check.url("url", &self.url, &SCHEMES);
         check.non_empty("sql", &self.sql);
         if self.expect.is_some() && self.equals.is_some() {
-            check.error("equals", "`expect` and `equals` cannot be used together", "`equals` already implies one row");
+            check.error(
+                "equals",
+                "`expect` and `equals` cannot be used together",
+                "`equals` already implies one row",
+            );
         }
     }
 }

@@ -60,7 +60,11 @@ impl KindSpec for Shell {
             check.error("argv", "`argv` is empty", "give at least the program to run");
         }
         if self.exit_codes.as_ref().is_some_and(Vec::is_empty) {
-            check.error("exit_codes", "`exit_codes` is empty: nothing could succeed", "remove it to accept only 0");
+            check.error(
+                "exit_codes",
+                "`exit_codes` is empty: nothing could succeed",
+                "remove it to accept only 0",
+            );
         }
     }
 }

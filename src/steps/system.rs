@@ -36,9 +36,16 @@ impl KindSpec for System {
     }
 
     fn validate(&self, check: &mut FieldCheck<'_>) {
-        check.at_least_one(&[("min_memory", self.min_memory.is_some()), ("min_disk", self.min_disk.is_some())]);
+        check.at_least_one(&[
+            ("min_memory", self.min_memory.is_some()),
+            ("min_disk", self.min_disk.is_some()),
+        ]);
         if self.path.is_some() && self.min_disk.is_none() {
-            check.error("path", "`path` only applies to `min_disk`", "add `min_disk`, or remove `path`");
+            check.error(
+                "path",
+                "`path` only applies to `min_disk`",
+                "add `min_disk`, or remove `path`",
+            );
         }
     }
 }
@@ -61,10 +68,13 @@ impl KindSpec for EnvVar {
     }
 
     fn validate(&self, check: &mut FieldCheck<'_>) {
-        let valid = !self.name.is_empty()
-            && self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let valid = !self.name.is_empty() && self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
-            check.error("name", format!("`{}` is not an environment variable name", self.name), "use letters, digits and `_`");
+            check.error(
+                "name",
+                format!("`{}` is not an environment variable name", self.name),
+                "use letters, digits and `_`",
+            );
         }
     }
 }

@@ -117,9 +117,12 @@ impl<'de> Deserialize<'de> for PortRange {
                 f.write_str("a port number or a range like \"5432-5435\"")
             }
             fn visit_i64<E: serde::de::Error>(self, port: i64) -> Result<PortRange, E> {
-                let port = u16::try_from(port)
-                    .map_err(|_| E::custom(format!("{port} is not a port number (0-65535)")))?;
-                Ok(PortRange { first: port, last: port })
+                let port =
+                    u16::try_from(port).map_err(|_| E::custom(format!("{port} is not a port number (0-65535)")))?;
+                Ok(PortRange {
+                    first: port,
+                    last: port,
+                })
             }
             fn visit_u64<E: serde::de::Error>(self, port: u64) -> Result<PortRange, E> {
                 self.visit_i64(i64::try_from(port).unwrap_or(-1))
