@@ -7,6 +7,7 @@ pub mod decode_error;
 pub mod diagnostic;
 pub mod duration;
 pub mod field_check;
+pub mod hash;
 pub mod kind_slot;
 pub mod model;
 pub mod raw;

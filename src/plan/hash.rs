@@ -1,0 +1,87 @@
+//! Content hashes: of a plan file, and of each step's definition.
+//!
+//! A step's hash covers what it does (its actions, probes, dependencies,
+//! timeout, retry, idempotence) with vars resolved and secrets as written,
+//! so it never depends on a secret's value. Cosmetic fields (description,
+//! phase, help) are left out: editing them is not drift.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::plan::duration::Duration;
+use crate::plan::model::{Retry, Step};
+use crate::plan::source::Source;
+use crate::steps::{Action, Probe};
+
+/// Hex SHA-256 of the plan file's bytes.
+pub fn source_hash(source: &Source) -> String {
+    hex(&Sha256::digest(source.text.as_bytes()))
+}
+
+/// Hex SHA-256 of the canonical JSON of what a step does.
+pub fn step_hash(step: &Step) -> String {
+    #[derive(Serialize)]
+    struct Definition<'a> {
+        id: &'a str,
+        depends_on: Vec<&'a str>,
+        check: Option<&'a Probe>,
+        preconditions: Vec<&'a Probe>,
+        run: Option<&'a Action>,
+        verify: Vec<&'a Probe>,
+        rollback: Option<&'a Action>,
+        timeout: Duration,
+        retry: Retry,
+        idempotent: bool,
+    }
+    let definition = Definition {
+        id: &step.id,
+        depends_on: step.depends_on.iter().map(|d| d.get_ref().as_str()).collect(),
+        check: step.check.as_ref().map(|c| c.get_ref()),
+        preconditions: step.preconditions.iter().map(|p| p.get_ref()).collect(),
+        run: step.run.as_ref().map(|r| r.get_ref()),
+        verify: step.verify.iter().map(|p| p.get_ref()).collect(),
+        rollback: step.rollback.as_ref().map(|r| r.get_ref()),
+        timeout: step.timeout,
+        retry: step.retry,
+        idempotent: step.idempotent,
+    };
+    let json = serde_json::to_vec(&definition).unwrap_or_default();
+    hex(&Sha256::digest(&json))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
+            let _ = write!(out, "{byte:02x}");
+            out
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Source, compile};
+
+    fn hash_of(text: &str) -> String {
+        let compiled = compile(&Source::new("p.toml", text), &[], false).map_err(|f| f.diagnostics);
+        compiled.map(|c| step_hash(&c.plan.steps[0])).unwrap_or_default()
+    }
+
+    #[test]
+    fn cosmetic_edits_keep_the_hash_and_real_ones_change_it() {
+        let base = hash_of(
+            "format = 1\nname = 'p'\n[steps.a]\ndescription = 'x'\nrun = { kind = 'shell', command = 'true' }\n",
+        );
+        let cosmetic = hash_of(
+            "format = 1\nname = 'p'\n[steps.a]\ndescription = 'y'\nrun = { kind = 'shell', command = 'true' }\n",
+        );
+        let real = hash_of(
+            "format = 1\nname = 'p'\n[steps.a]\ndescription = 'x'\nrun = { kind = 'shell', command = 'false' }\n",
+        );
+        assert_eq!(base.len(), 64);
+        assert_eq!(base, cosmetic);
+        assert_ne!(base, real);
+    }
+}
