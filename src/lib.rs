@@ -9,6 +9,7 @@ pub mod error;
 pub mod graph;
 pub mod plan;
 pub mod report;
+pub mod state;
 pub mod steps;
 
 pub use cli::run;

@@ -1,0 +1,223 @@
+//! The conformance suite every `StateStore` backend must pass (like
+//! Terraform's `statemgr/testing.go`). Backends call [`run`] from their
+//! tests with a function that opens a store on the same, empty state.
+#![allow(clippy::missing_panics_doc)]
+
+use std::future::Future;
+
+use indexmap::IndexMap;
+use serde_json::json;
+
+use crate::state::StateError;
+use crate::state::lock::{Acquired, LockInfo};
+use crate::state::record::{NewEvent, RunRecord, StepRecord, now};
+use crate::state::status::{RunOutcome, StepStatus};
+use crate::state::store::StateStore;
+
+/// Runs every check. `open` must return a store on the same state each
+/// time (a reopen must see what an earlier store wrote).
+pub async fn run<S, F, Fut>(open: F)
+where
+    S: StateStore,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    let prefix = format!("conformance-{:08x}", fastrand::u32(..));
+    runs_and_steps_round_trip(&open().await, &prefix).await;
+    checkpoints_update_one_step_and_journal(&open().await, &prefix).await;
+    outcomes_set_and_clear_finished_at(&open().await, &prefix).await;
+    writes_survive_a_reopen(&open, &prefix).await;
+    locking_excludes_a_second_holder(&open().await, &open().await).await;
+}
+
+fn sample_run(id: &str) -> RunRecord {
+    RunRecord {
+        id: id.to_string(),
+        plan_name: "sample".into(),
+        plan_path: "plans/sample.toml".into(),
+        plan_hash: "ab".repeat(32),
+        plan_source: "format = 1\nname = \"sample\"\n".into(),
+        overrides: IndexMap::from([("dir".to_string(), "/tmp/x".to_string())]),
+        vars: IndexMap::from([("dir".to_string(), json!("/tmp/x")), ("port".to_string(), json!(5432))]),
+        user: "tester".into(),
+        host: "host".into(),
+        pid: 42,
+        started_at: now(),
+        finished_at: None,
+        outcome: RunOutcome::Running,
+    }
+}
+
+fn sample_steps() -> Vec<StepRecord> {
+    vec![
+        StepRecord::pending("first", 0, "11".repeat(32)),
+        StepRecord::pending("second", 1, "22".repeat(32)),
+    ]
+}
+
+async fn runs_and_steps_round_trip<S: StateStore>(store: &S, prefix: &str) {
+    let id = format!("{prefix}-round-trip");
+    let run = sample_run(&id);
+    store.create_run(&run, &sample_steps()).await.expect("create_run");
+    let loaded = store.run(&id).await.expect("run").expect("the run exists");
+    assert_eq!(loaded, run, "a run reads back exactly as written");
+    assert_eq!(store.steps(&id).await.expect("steps"), sample_steps());
+    assert!(store.run("no-such-run").await.expect("run").is_none());
+    let listed = store.runs().await.expect("runs");
+    let mine = listed.iter().find(|r| r.id == id).expect("listed");
+    assert!(mine.plan_source.is_empty(), "listings leave the source out");
+    assert_eq!(mine.outcome, RunOutcome::Running);
+
+    let joined = StepRecord::pending("third", 2, "33".repeat(32));
+    store
+        .add_steps(&id, std::slice::from_ref(&joined))
+        .await
+        .expect("add_steps");
+    let ids: Vec<String> = store
+        .steps(&id)
+        .await
+        .expect("steps")
+        .into_iter()
+        .map(|s| s.step_id)
+        .collect();
+    assert_eq!(ids, ["first", "second", "third"], "steps come back in plan order");
+}
+
+async fn checkpoints_update_one_step_and_journal<S: StateStore>(store: &S, prefix: &str) {
+    let id = format!("{prefix}-checkpoints");
+    store
+        .create_run(&sample_run(&id), &sample_steps())
+        .await
+        .expect("create_run");
+    let mut step = StepRecord::pending("second", 1, "22".repeat(32));
+    step.status = StepStatus::Running;
+    step.attempts = 1;
+    step.started_at = Some(now());
+    store
+        .put_step(&id, &step, &NewEvent::step("second", "step_started", "attempt 1"))
+        .await
+        .expect("put_step");
+    step.status = StepStatus::Succeeded;
+    step.finished_at = Some(now());
+    step.outputs = IndexMap::from([("file".to_string(), "backup.sql".to_string())]);
+    step.undo = Some(json!({"created": true}));
+    store
+        .put_step(&id, &step, &NewEvent::step("second", "step_succeeded", "ok"))
+        .await
+        .expect("put_step");
+    store
+        .save_progress(&id, "second", &json!({"last_key": 1000}))
+        .await
+        .expect("save_progress");
+    step.progress = Some(json!({"last_key": 1000}));
+
+    let steps = store.steps(&id).await.expect("steps");
+    assert_eq!(steps[1], step, "the checkpoint holds every field");
+    assert_eq!(steps[0], sample_steps()[0], "other steps are untouched");
+
+    let events = store.events(&id).await.expect("events");
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["run_created", "step_started", "step_succeeded"],
+        "the journal is in order"
+    );
+    assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!(events[1].step_id.as_deref(), Some("second"));
+    store
+        .append_event(&id, &NewEvent::run("note", "hello"))
+        .await
+        .expect("append_event");
+    assert_eq!(store.events(&id).await.expect("events").len(), 4);
+}
+
+async fn outcomes_set_and_clear_finished_at<S: StateStore>(store: &S, prefix: &str) {
+    let id = format!("{prefix}-outcomes");
+    store
+        .create_run(&sample_run(&id), &sample_steps())
+        .await
+        .expect("create_run");
+    store
+        .set_outcome(&id, RunOutcome::Failed, &NewEvent::run("run_failed", "x"))
+        .await
+        .expect("set_outcome");
+    let run = store.run(&id).await.expect("run").expect("exists");
+    assert_eq!(run.outcome, RunOutcome::Failed);
+    assert!(run.finished_at.is_some());
+    store
+        .set_outcome(&id, RunOutcome::Running, &NewEvent::run("run_resumed", "x"))
+        .await
+        .expect("set_outcome");
+    let run = store.run(&id).await.expect("run").expect("exists");
+    assert_eq!(run.outcome, RunOutcome::Running);
+    assert!(run.finished_at.is_none(), "a resumed run is not finished");
+    let missing = store
+        .set_outcome("no-such-run", RunOutcome::Failed, &NewEvent::run("x", "x"))
+        .await;
+    assert!(matches!(missing, Err(StateError::NoSuchRun(_))), "{missing:?}");
+}
+
+async fn writes_survive_a_reopen<S, F, Fut>(open: &F, prefix: &str)
+where
+    S: StateStore,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    let id = format!("{prefix}-reopen");
+    {
+        let store = open().await;
+        store
+            .create_run(&sample_run(&id), &sample_steps())
+            .await
+            .expect("create_run");
+        let mut step = StepRecord::pending("first", 0, "11".repeat(32));
+        step.status = StepStatus::Failed;
+        step.error = Some("exit code 1".into());
+        store
+            .put_step(&id, &step, &NewEvent::step("first", "step_failed", "exit code 1"))
+            .await
+            .expect("put_step");
+    }
+    let store = open().await;
+    let steps = store.steps(&id).await.expect("steps");
+    assert_eq!(steps[0].status, StepStatus::Failed);
+    assert_eq!(steps[0].error.as_deref(), Some("exit code 1"));
+}
+
+async fn locking_excludes_a_second_holder<S: StateStore>(one: &S, two: &S) {
+    let _ = one.force_unlock().await.expect("force_unlock");
+    let first = LockInfo::for_this_process("apply");
+    assert_eq!(one.lock(&first).await.expect("lock"), Acquired::Fresh);
+    assert_eq!(one.lock_holder().await.expect("holder"), Some(first.clone()));
+
+    let second = LockInfo::for_this_process("rollback");
+    match two.lock(&second).await {
+        Err(StateError::Locked(holder)) => assert_eq!(*holder, first, "the refusal names the holder"),
+        other => panic!("a second holder must be refused, got {other:?}"),
+    }
+    two.unlock(&second).await.expect("unlock");
+    assert_eq!(
+        one.lock_holder().await.expect("holder"),
+        Some(first.clone()),
+        "only the holder can unlock"
+    );
+    one.unlock(&first).await.expect("unlock");
+    assert_eq!(one.lock_holder().await.expect("holder"), None);
+
+    // A holder that died on this host is taken over, with its identity reported.
+    let mut dead = LockInfo::for_this_process("apply");
+    dead.pid = u32::MAX - 1;
+    one.lock(&dead).await.expect("lock");
+    assert_eq!(two.lock(&second).await.expect("take over"), Acquired::TookOver(dead));
+    two.unlock(&second).await.expect("unlock");
+
+    // A holder on another host is never judged dead: only a forced unlock frees it.
+    let mut remote = LockInfo::for_this_process("resume");
+    remote.host = "another-host".into();
+    remote.pid = u32::MAX - 1;
+    one.lock(&remote).await.expect("lock");
+    assert!(matches!(two.lock(&second).await, Err(StateError::Locked(_))));
+    assert_eq!(two.force_unlock().await.expect("force"), Some(remote));
+    assert_eq!(two.lock(&second).await.expect("lock"), Acquired::Fresh);
+    two.unlock(&second).await.expect("unlock");
+}

@@ -1,0 +1,108 @@
+//! Where the state lives: `--state URL`, else `PLANRUN_STATE`, else
+//! `.planrun/state.db` in the working directory.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_PATH: &str = ".planrun/state.db";
+
+/// How hard SQLite works to keep a commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sync {
+    /// WAL with `synchronous=NORMAL`: every commit survives a crash or kill
+    /// of planrun; an OS crash or power loss may lose the last commits.
+    #[default]
+    Normal,
+    /// `synchronous=FULL`: every commit is on disk before planrun goes on.
+    Full,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite { path: PathBuf, sync: Sync },
+}
+
+impl Location {
+    /// Parses `sqlite://PATH[?sync=full]`, `sqlite:PATH` or a plain path.
+    pub fn parse(text: &str) -> Result<Location, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err("the state location is empty".into());
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Err("PostgreSQL state is not available in this build".into());
+        }
+        let rest = text
+            .strip_prefix("sqlite://")
+            .or_else(|| text.strip_prefix("sqlite:"))
+            .unwrap_or(text);
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let mut sync = Sync::Normal;
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            match pair {
+                "sync=full" => sync = Sync::Full,
+                "sync=normal" => sync = Sync::Normal,
+                other => {
+                    return Err(format!(
+                        "unknown state option `{other}` (expected `sync=full` or `sync=normal`)"
+                    ));
+                }
+            }
+        }
+        if path.is_empty() {
+            return Err(format!("`{text}` names no file"));
+        }
+        Ok(Location::Sqlite {
+            path: PathBuf::from(path),
+            sync,
+        })
+    }
+
+    /// `--state`, else `PLANRUN_STATE`, else the default.
+    pub fn resolve(flag: Option<&str>) -> Result<Location, String> {
+        match flag.map(str::to_string).or_else(|| std::env::var("PLANRUN_STATE").ok()) {
+            Some(text) if !text.trim().is_empty() => Location::parse(&text),
+            _ => Location::parse(DEFAULT_PATH),
+        }
+    }
+
+    /// Where step logs go: beside a SQLite file, else `.planrun/logs`.
+    pub fn logs_dir(&self) -> PathBuf {
+        match self {
+            Location::Sqlite { path, .. } => path.parent().unwrap_or(Path::new(".")).join("logs"),
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Sqlite { path, .. } => write!(f, "sqlite://{}", path.display()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sqlite_forms() {
+        let expected = Location::Sqlite {
+            path: "a/b.db".into(),
+            sync: Sync::Normal,
+        };
+        assert_eq!(Location::parse("sqlite://a/b.db"), Ok(expected.clone()));
+        assert_eq!(Location::parse("sqlite:a/b.db"), Ok(expected.clone()));
+        assert_eq!(Location::parse("a/b.db"), Ok(expected));
+        assert_eq!(
+            Location::parse("sqlite:///tmp/s.db?sync=full"),
+            Ok(Location::Sqlite {
+                path: "/tmp/s.db".into(),
+                sync: Sync::Full
+            })
+        );
+        assert!(Location::parse("sqlite://x.db?fast=yes").is_err());
+        assert!(Location::parse("").is_err());
+    }
+}

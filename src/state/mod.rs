@@ -1,0 +1,19 @@
+//! Durable state: runs, step checkpoints, the event journal and the lock,
+//! behind the [`StateStore`] interface. SQLite is the embedded default.
+
+#[doc(hidden)]
+pub mod conformance;
+mod error;
+pub mod location;
+pub mod lock;
+pub mod record;
+mod sqlite;
+pub mod status;
+mod store;
+
+pub use error::StateError;
+pub use location::Location;
+pub use lock::{Acquired, LockInfo};
+pub use record::{EventRecord, NewEvent, RunRecord, StepRecord};
+pub use status::{RunOutcome, StepStatus};
+pub use store::{StateStore, Store};

@@ -1,0 +1,433 @@
+//! The embedded default backend: one SQLite file in WAL mode.
+//!
+//! A single connection serialises the writes of one process; other
+//! processes read concurrently thanks to WAL, and the `lock` row keeps a
+//! second mutating command out.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde_json::Value;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::state::error::StateError;
+use crate::state::location::Sync;
+use crate::state::lock::{Acquired, LockInfo};
+use crate::state::record::{EventRecord, NewEvent, RunRecord, StepRecord, now};
+use crate::state::status::{RunOutcome, StepStatus};
+use crate::state::store::{Result, StateStore};
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    plan_name TEXT NOT NULL,
+    plan_path TEXT NOT NULL,
+    plan_hash TEXT NOT NULL,
+    plan_source TEXT NOT NULL,
+    overrides TEXT NOT NULL,
+    vars TEXT NOT NULL,
+    user TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    outcome TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS steps (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    step_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    definition_hash TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    outputs TEXT NOT NULL,
+    error TEXT,
+    undo TEXT,
+    progress TEXT,
+    PRIMARY KEY (run_id, step_id)
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    at TEXT NOT NULL,
+    step_id TEXT,
+    kind TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_run ON events (run_id, seq);
+CREATE TABLE IF NOT EXISTS lock (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    holder_id TEXT NOT NULL,
+    info TEXT NOT NULL
+);
+";
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn open(path: &Path, sync: Sync) -> Result<SqliteStore> {
+        let location = path.display().to_string();
+        let fail = |reason: String| StateError::Open {
+            location: location.clone(),
+            reason,
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(match sync {
+                Sync::Normal => SqliteSynchronous::Normal,
+                Sync::Full => SqliteSynchronous::Full,
+            })
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(options)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let store = SqliteStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
+        let version: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema_version'")
+            .fetch_optional(&mut *tx)
+            .await?;
+        match version.map(|v| v.parse::<i64>()) {
+            None => {
+                sqlx::query("INSERT INTO meta (key, value) VALUES ('schema_version', ?)")
+                    .bind(SCHEMA_VERSION.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Some(Ok(found)) if found > SCHEMA_VERSION => {
+                return Err(StateError::TooNew {
+                    found,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            Some(Ok(_)) => {}
+            Some(Err(_)) => return Err(StateError::corrupt("schema_version is not a number")),
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+async fn upsert_step(tx: &mut Transaction<'static, Sqlite>, run_id: &str, step: &StepRecord) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO steps (run_id, step_id, position, status, attempts, definition_hash, started_at, finished_at,
+                            outputs, error, undo, progress)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (run_id, step_id) DO UPDATE SET
+            position = excluded.position, status = excluded.status, attempts = excluded.attempts,
+            definition_hash = excluded.definition_hash, started_at = excluded.started_at,
+            finished_at = excluded.finished_at, outputs = excluded.outputs, error = excluded.error,
+            undo = excluded.undo, progress = excluded.progress",
+    )
+    .bind(run_id)
+    .bind(&step.step_id)
+    .bind(i64::from(step.position))
+    .bind(step.status.as_str())
+    .bind(i64::from(step.attempts))
+    .bind(&step.definition_hash)
+    .bind(&step.started_at)
+    .bind(&step.finished_at)
+    .bind(json(&step.outputs))
+    .bind(&step.error)
+    .bind(step.undo.as_ref().map(Value::to_string))
+    .bind(step.progress.as_ref().map(Value::to_string))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_event(tx: &mut Transaction<'static, Sqlite>, run_id: &str, event: &NewEvent) -> Result<()> {
+    sqlx::query("INSERT INTO events (run_id, at, step_id, kind, message) VALUES (?, ?, ?, ?, ?)")
+        .bind(run_id)
+        .bind(now())
+        .bind(&event.step_id)
+        .bind(event.kind)
+        .bind(&event.message)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| StateError::corrupt(format!("{what}: {e}")))
+}
+
+fn run_from_row(row: &SqliteRow, with_source: bool) -> Result<RunRecord> {
+    let outcome: String = row.try_get("outcome")?;
+    let overrides: String = row.try_get("overrides")?;
+    let vars: String = row.try_get("vars")?;
+    Ok(RunRecord {
+        id: row.try_get("id")?,
+        plan_name: row.try_get("plan_name")?,
+        plan_path: row.try_get("plan_path")?,
+        plan_hash: row.try_get("plan_hash")?,
+        plan_source: if with_source {
+            row.try_get("plan_source")?
+        } else {
+            String::new()
+        },
+        overrides: parse_json(&overrides, "run overrides")?,
+        vars: parse_json::<IndexMap<String, Value>>(&vars, "run vars")?,
+        user: row.try_get("user")?,
+        host: row.try_get("host")?,
+        pid: u32::try_from(row.try_get::<i64, _>("pid")?).unwrap_or(0),
+        started_at: row.try_get("started_at")?,
+        finished_at: row.try_get("finished_at")?,
+        outcome: RunOutcome::from_str(&outcome).map_err(StateError::corrupt)?,
+    })
+}
+
+fn step_from_row(row: &SqliteRow) -> Result<StepRecord> {
+    let status: String = row.try_get("status")?;
+    let outputs: String = row.try_get("outputs")?;
+    let undo: Option<String> = row.try_get("undo")?;
+    let progress: Option<String> = row.try_get("progress")?;
+    Ok(StepRecord {
+        step_id: row.try_get("step_id")?,
+        position: u32::try_from(row.try_get::<i64, _>("position")?).unwrap_or(u32::MAX),
+        status: StepStatus::from_str(&status).map_err(StateError::corrupt)?,
+        attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
+        definition_hash: row.try_get("definition_hash")?,
+        started_at: row.try_get("started_at")?,
+        finished_at: row.try_get("finished_at")?,
+        outputs: parse_json(&outputs, "step outputs")?,
+        error: row.try_get("error")?,
+        undo: undo.map(|u| parse_json(&u, "step undo")).transpose()?,
+        progress: progress.map(|p| parse_json(&p, "step progress")).transpose()?,
+    })
+}
+
+impl StateStore for SqliteStore {
+    async fn create_run(&self, run: &RunRecord, steps: &[StepRecord]) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO runs (id, plan_name, plan_path, plan_hash, plan_source, overrides, vars, user, host, pid,
+                               started_at, finished_at, outcome)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&run.id)
+        .bind(&run.plan_name)
+        .bind(&run.plan_path)
+        .bind(&run.plan_hash)
+        .bind(&run.plan_source)
+        .bind(json(&run.overrides))
+        .bind(json(&run.vars))
+        .bind(&run.user)
+        .bind(&run.host)
+        .bind(i64::from(run.pid))
+        .bind(&run.started_at)
+        .bind(&run.finished_at)
+        .bind(run.outcome.as_str())
+        .execute(&mut *tx)
+        .await?;
+        for step in steps {
+            upsert_step(&mut tx, &run.id, step).await?;
+        }
+        insert_event(
+            &mut tx,
+            &run.id,
+            &NewEvent::run("run_created", format!("{} steps", steps.len())),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn add_steps(&self, run_id: &str, steps: &[StepRecord]) -> Result<()> {
+        let mut tx = self.begin().await?;
+        for step in steps {
+            upsert_step(&mut tx, run_id, step).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn put_step(&self, run_id: &str, step: &StepRecord, event: &NewEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        upsert_step(&mut tx, run_id, step).await?;
+        insert_event(&mut tx, run_id, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn save_progress(&self, run_id: &str, step_id: &str, progress: &Value) -> Result<()> {
+        sqlx::query("UPDATE steps SET progress = ? WHERE run_id = ? AND step_id = ?")
+            .bind(progress.to_string())
+            .bind(run_id)
+            .bind(step_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn append_event(&self, run_id: &str, event: &NewEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        insert_event(&mut tx, run_id, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_outcome(&self, run_id: &str, outcome: RunOutcome, event: &NewEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let finished = (outcome != RunOutcome::Running).then(now);
+        let updated = sqlx::query("UPDATE runs SET outcome = ?, finished_at = ? WHERE id = ?")
+            .bind(outcome.as_str())
+            .bind(finished)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StateError::NoSuchRun(run_id.to_string()));
+        }
+        insert_event(&mut tx, run_id, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn run(&self, run_id: &str) -> Result<Option<RunRecord>> {
+        let row = sqlx::query("SELECT * FROM runs WHERE id = ?")
+            .bind(run_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| run_from_row(&row, true)).transpose()
+    }
+
+    async fn runs(&self) -> Result<Vec<RunRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, plan_name, plan_path, plan_hash, overrides, vars, user, host, pid, started_at, finished_at,
+                    outcome
+             FROM runs ORDER BY rowid",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| run_from_row(row, false)).collect()
+    }
+
+    async fn steps(&self, run_id: &str) -> Result<Vec<StepRecord>> {
+        let rows = sqlx::query("SELECT * FROM steps WHERE run_id = ? ORDER BY position, step_id")
+            .bind(run_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(step_from_row).collect()
+    }
+
+    async fn events(&self, run_id: &str) -> Result<Vec<EventRecord>> {
+        let rows = sqlx::query("SELECT * FROM events WHERE run_id = ? ORDER BY seq")
+            .bind(run_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(EventRecord {
+                    seq: row.try_get("seq")?,
+                    run_id: row.try_get("run_id")?,
+                    at: row.try_get("at")?,
+                    step_id: row.try_get("step_id")?,
+                    kind: row.try_get("kind")?,
+                    message: row.try_get("message")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn lock(&self, info: &LockInfo) -> Result<Acquired> {
+        let mut tx = self.begin().await?;
+        let held: Option<String> = sqlx::query_scalar("SELECT info FROM lock WHERE id = 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+        let acquired = match held {
+            None => Acquired::Fresh,
+            Some(text) => {
+                let holder: LockInfo = parse_json(&text, "lock")?;
+                if !holder.is_stale_here() {
+                    return Err(StateError::Locked(Box::new(holder)));
+                }
+                Acquired::TookOver(holder)
+            }
+        };
+        sqlx::query("INSERT OR REPLACE INTO lock (id, holder_id, info) VALUES (1, ?, ?)")
+            .bind(&info.id)
+            .bind(json(info))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(acquired)
+    }
+
+    async fn unlock(&self, info: &LockInfo) -> Result<()> {
+        sqlx::query("DELETE FROM lock WHERE id = 1 AND holder_id = ?")
+            .bind(&info.id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn force_unlock(&self) -> Result<Option<LockInfo>> {
+        let mut tx = self.begin().await?;
+        let held: Option<String> = sqlx::query_scalar("SELECT info FROM lock WHERE id = 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM lock WHERE id = 1").execute(&mut *tx).await?;
+        tx.commit().await?;
+        held.map(|text| parse_json(&text, "lock")).transpose()
+    }
+
+    async fn lock_holder(&self) -> Result<Option<LockInfo>> {
+        let held: Option<String> = sqlx::query_scalar("SELECT info FROM lock WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        held.map(|text| parse_json(&text, "lock")).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::conformance;
+
+    #[tokio::test]
+    async fn passes_the_conformance_suite() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("state.db");
+        conformance::run(|| async { SqliteStore::open(&path, Sync::Normal).await.expect("open") }).await;
+    }
+}
