@@ -2,14 +2,16 @@
 
 use std::process::ExitCode;
 
+use crate::exec::error::ExecError;
 use crate::plan::Failed;
 use crate::plan::source::LoadError;
+use crate::state::StateError;
 
 /// Documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     Success = 0,
-    /// A step, probe or rollback failed.
+    /// A step, probe or rollback failed; the state is saved and resumable.
     Failure = 1,
     /// Invalid plan, vars or usage; nothing was written.
     Invalid = 2,
@@ -35,6 +37,13 @@ pub enum Error {
     Usage(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// A refusal to act on the state, with the holder or reason.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl Error {
@@ -42,6 +51,17 @@ impl Error {
         match self {
             Error::Io(_) => Exit::Failure,
             Error::Load(_) | Error::Invalid(_) | Error::Usage(_) => Exit::Invalid,
+            Error::Conflict(_) => Exit::Conflict,
+            Error::State(StateError::Locked(_)) => Exit::Conflict,
+            Error::State(_) => Exit::Failure,
+            Error::Exec(error) => match error {
+                ExecError::State(StateError::Locked(_))
+                | ExecError::Unfinished { .. }
+                | ExecError::Drift(_)
+                | ExecError::NeedsDecision(_) => Exit::Conflict,
+                ExecError::State(_) => Exit::Failure,
+                ExecError::Secrets(_) | ExecError::NothingToDo(_) | ExecError::Usage(_) => Exit::Invalid,
+            },
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod error;
+pub mod exec;
 pub mod graph;
 pub mod plan;
 pub mod report;

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use indexmap::IndexMap;
 use toml::de::{DeTable, DeValue};
 
 use crate::error::Error;
@@ -31,19 +32,17 @@ pub struct PlanArgs {
 impl PlanArgs {
     /// Compiles the plan; warnings are printed to stderr.
     pub fn compile(&self) -> Result<Compiled, Error> {
-        let compiled = self.compile_quietly()?;
-        if !compiled.warnings.is_empty() {
-            let source = &compiled.plan.source;
-            eprint!(
-                "{}",
-                diagnostics::render(source, &compiled.warnings, Style::for_stderr())
-            );
-        }
-        Ok(compiled)
+        let source = Source::load(&self.plan)?;
+        compile_loud(&source, &self.overrides()?, self.deny_warnings)
     }
 
     pub fn compile_quietly(&self) -> Result<Compiled, Error> {
         let source = Source::load(&self.plan)?;
+        compile(&source, &self.overrides()?, self.deny_warnings).map_err(Error::Invalid)
+    }
+
+    /// `--var-file`s in order, then `--var`s: later ones win.
+    pub fn overrides(&self) -> Result<Vec<Override>, Error> {
         let mut overrides = Vec::new();
         for path in &self.var_files {
             overrides.extend(var_file(path)?);
@@ -51,8 +50,33 @@ impl PlanArgs {
         for arg in &self.vars {
             overrides.push(Override::from_arg(arg).map_err(Error::Usage)?);
         }
-        compile(&source, &overrides, self.deny_warnings).map_err(Error::Invalid)
+        Ok(overrides)
     }
+}
+
+/// Compiles `source`, printing warnings to stderr.
+pub fn compile_loud(source: &Source, overrides: &[Override], deny_warnings: bool) -> Result<Compiled, Error> {
+    let compiled = compile(source, overrides, deny_warnings).map_err(Error::Invalid)?;
+    if !compiled.warnings.is_empty() {
+        eprint!(
+            "{}",
+            diagnostics::render(source, &compiled.warnings, Style::for_stderr())
+        );
+    }
+    Ok(compiled)
+}
+
+/// Overrides as stored with a run: name → value, the last one winning.
+pub fn recorded(overrides: &[Override]) -> IndexMap<String, String> {
+    overrides.iter().map(|o| (o.name.clone(), o.value.clone())).collect()
+}
+
+/// Overrides stored with a run, to compile the plan as it was applied.
+pub fn replayed(recorded: &IndexMap<String, String>) -> Result<Vec<Override>, Error> {
+    recorded
+        .iter()
+        .map(|(name, value)| Override::from_arg(&format!("{name}={value}")).map_err(Error::Usage))
+        .collect()
 }
 
 /// Reads a `--var-file`: a flat TOML table of names to plain values.

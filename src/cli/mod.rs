@@ -1,11 +1,20 @@
 //! Command-line interface: argument types and one file per subcommand.
 //! Only this module (and `report`) writes to the terminal.
 
+mod apply;
+mod engine;
 mod graph;
 mod load;
+mod logs;
+mod mark;
 mod output;
 mod plan;
+mod resume;
+mod rollback;
+mod runs;
 mod schema;
+mod status;
+mod unlock;
 mod validate;
 
 use std::ffi::OsString;
@@ -33,6 +42,22 @@ enum Command {
     Graph(graph::Args),
     /// Print the JSON Schema of the plan format
     Schema(schema::Args),
+    /// Run a plan: preflight, then every step, checkpointed
+    Apply(apply::Args),
+    /// Continue the latest unfinished run where it stopped
+    Resume(resume::Args),
+    /// Undo what a run did, in reverse dependency order
+    Rollback(rollback::Args),
+    /// Show where a run stands, step by step
+    Status(status::Args),
+    /// List the runs in the state
+    Runs(runs::Args),
+    /// Print the log of a step
+    Logs(logs::Args),
+    /// Record an operator's decision about a step: --done or --pending
+    Mark(mark::Args),
+    /// Remove a lock whose holder is gone
+    Unlock(unlock::Args),
 }
 
 /// Runs planrun with these arguments (the first is the program name).
@@ -54,6 +79,14 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         Command::Plan(args) => plan::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Schema(args) => schema::run(&args),
+        Command::Apply(args) => apply::run(&args),
+        Command::Resume(args) => resume::run(&args),
+        Command::Rollback(args) => rollback::run(&args),
+        Command::Status(args) => status::run(&args),
+        Command::Runs(args) => runs::run(&args),
+        Command::Logs(args) => logs::run(&args),
+        Command::Mark(args) => mark::run(&args),
+        Command::Unlock(args) => unlock::run(&args),
     };
     match result {
         Ok(exit) => exit.into(),

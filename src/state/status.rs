@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a step stands. Every change is checkpointed before the engine
 /// moves on; `Running` is durable before the step's side effect starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepStatus {
     /// Not started (or reset by `mark --pending`).
@@ -92,6 +92,8 @@ pub enum RunOutcome {
     Interrupted,
     /// Stopped at a manual gate that nobody approved.
     Paused,
+    /// A rollback started and has not finished; `planrun rollback` continues it.
+    RollingBack,
     RolledBack,
     RollbackFailed,
     /// Given up by `apply --abandon`; never resumed.
@@ -99,12 +101,13 @@ pub enum RunOutcome {
 }
 
 impl RunOutcome {
-    pub const ALL: [RunOutcome; 8] = [
+    pub const ALL: [RunOutcome; 9] = [
         RunOutcome::Running,
         RunOutcome::Succeeded,
         RunOutcome::Failed,
         RunOutcome::Interrupted,
         RunOutcome::Paused,
+        RunOutcome::RollingBack,
         RunOutcome::RolledBack,
         RunOutcome::RollbackFailed,
         RunOutcome::Abandoned,
@@ -117,6 +120,7 @@ impl RunOutcome {
             RunOutcome::Failed => "failed",
             RunOutcome::Interrupted => "interrupted",
             RunOutcome::Paused => "paused",
+            RunOutcome::RollingBack => "rolling_back",
             RunOutcome::RolledBack => "rolled_back",
             RunOutcome::RollbackFailed => "rollback_failed",
             RunOutcome::Abandoned => "abandoned",

@@ -182,3 +182,378 @@ impl KindSpec for FileLines {
         }
     }
 }
+
+mod behaviour {
+    //! File probes and edits. Each edit saves its undo record as progress
+    //! *before* touching the file, so an edit interrupted half-way and run
+    //! again still knows what the file held before the first attempt.
+
+    use std::path::Path;
+
+    use serde_json::{Value, json};
+    use sha2::{Digest, Sha256};
+
+    use super::{FileContains, FileExists, FileLines, FileReplace, FileWrite};
+    use crate::exec::context::StepContext;
+    use crate::steps::outcome::{Applied, Inspect, Perform, StepError, Undo};
+
+    fn read(path: &Path) -> Result<Option<String>, StepError> {
+        match std::fs::read(path) {
+            Ok(bytes) => String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|_| StepError::failed(format!("`{}` is not a UTF-8 text file", path.display()))),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(StepError::failed(format!("cannot read `{}`: {error}", path.display()))),
+        }
+    }
+
+    /// Writes through a temporary file and a rename, so a crash never
+    /// leaves a half-written file; keeps the permissions of the original.
+    fn write_atomically(path: &Path, content: &str, mode: Option<u32>) -> Result<(), StepError> {
+        use std::os::unix::fs::PermissionsExt;
+        let fail = |error: std::io::Error| StepError::failed(format!("cannot write `{}`: {error}", path.display()));
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(fail)?;
+        }
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temporary = path.with_file_name(format!(".{file_name}.planrun-{}", std::process::id()));
+        let previous_mode = std::fs::metadata(path).ok().map(|m| m.permissions().mode() & 0o7777);
+        std::fs::write(&temporary, content).map_err(fail)?;
+        if let Some(mode) = mode.or(previous_mode) {
+            std::fs::set_permissions(&temporary, std::fs::Permissions::from_mode(mode)).map_err(fail)?;
+        }
+        std::fs::rename(&temporary, path).map_err(|error| {
+            let _ = std::fs::remove_file(&temporary);
+            fail(error)
+        })
+    }
+
+    fn remove(path: &Path) -> Result<(), StepError> {
+        match std::fs::remove_file(path) {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(StepError::failed(format!(
+                "cannot remove `{}`: {error}",
+                path.display()
+            ))),
+        }
+    }
+
+    fn sha(text: &str) -> String {
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The undo record saved by an earlier attempt, or `make()` saved now.
+    async fn undo_record(
+        ctx: &StepContext,
+        make: impl FnOnce() -> Result<Value, StepError>,
+    ) -> Result<Value, StepError> {
+        if let Some(saved) = ctx.progress.saved().and_then(|p| p.get("undo").cloned()) {
+            return Ok(saved);
+        }
+        let record = make()?;
+        ctx.progress
+            .save(&json!({ "undo": record }))
+            .await
+            .map_err(StepError::failed)?;
+        Ok(record)
+    }
+
+    fn undo_mismatch(path: &Path) -> StepError {
+        StepError::failed(format!(
+            "`{}` changed since planrun edited it; restore it by hand",
+            path.display()
+        ))
+    }
+
+    impl Inspect for FileExists {
+        async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
+            let path = ctx.path(&self.path);
+            match std::fs::metadata(&path) {
+                Ok(meta) if self.non_empty && meta.len() == 0 => {
+                    Err(StepError::failed(format!("`{}` is empty", path.display())))
+                }
+                Ok(_) => Ok(()),
+                Err(_) => Err(StepError::failed(format!("`{}` does not exist", path.display()))),
+            }
+        }
+    }
+
+    impl Inspect for FileContains {
+        async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
+            let path = ctx.path(&self.path);
+            let text = read(&path)?.ok_or_else(|| StepError::failed(format!("`{}` does not exist", path.display())))?;
+            let (found, what) = match (&self.text, &self.regex) {
+                (Some(needle), _) => (text.contains(needle.as_str()), format!("{needle:?}")),
+                (None, Some(pattern)) => {
+                    let regex = regex::Regex::new(pattern).map_err(|e| StepError::failed(e.to_string()))?;
+                    (regex.is_match(&text), format!("/{pattern}/"))
+                }
+                (None, None) => return Err(StepError::failed("nothing to look for")),
+            };
+            match (found, self.negate) {
+                (true, false) | (false, true) => Ok(()),
+                (false, false) => Err(StepError::failed(format!(
+                    "`{}` does not contain {what}",
+                    path.display()
+                ))),
+                (true, true) => Err(StepError::failed(format!("`{}` contains {what}", path.display()))),
+            }
+        }
+    }
+
+    impl Perform for FileWrite {
+        async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
+            let path = ctx.path(&self.path);
+            let undo = undo_record(ctx, || {
+                let previous = read(&path)?;
+                Ok(match previous {
+                    None => json!({ "existed": false }),
+                    Some(text) if ctx.log.redactor().reveals(&text) => json!({ "existed": true, "withheld": true }),
+                    Some(text) => json!({ "existed": true, "content": text }),
+                })
+            })
+            .await?;
+            write_atomically(&path, &self.content, self.mode_bits())?;
+            ctx.log
+                .line(&format!("wrote {} bytes to {}", self.content.len(), path.display()));
+            Ok(Applied {
+                undo: Some(undo),
+                ..Applied::default()
+            })
+        }
+    }
+
+    impl Undo for FileWrite {
+        async fn undo(&self, record: &Value, ctx: &StepContext) -> Result<(), StepError> {
+            let path = ctx.path(&self.path);
+            if record["existed"] == json!(false) {
+                ctx.log
+                    .line(&format!("removing {} (planrun created it)", path.display()));
+                return remove(&path);
+            }
+            let Some(content) = record["content"].as_str() else {
+                return Err(StepError::failed(format!(
+                    "the previous content of `{}` held a secret and was not kept; restore it by hand",
+                    path.display()
+                )));
+            };
+            ctx.log
+                .line(&format!("restoring the previous content of {}", path.display()));
+            write_atomically(&path, content, None)
+        }
+    }
+
+    impl Perform for FileReplace {
+        async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
+            let mut edits = Vec::new();
+            for path in &self.paths {
+                let path = ctx.path(path);
+                let text =
+                    read(&path)?.ok_or_else(|| StepError::failed(format!("`{}` does not exist", path.display())))?;
+                if text.contains(&self.search) {
+                    edits.push((path, text));
+                } else if !text.contains(&self.replace) {
+                    return Err(StepError::failed(format!(
+                        "`{}` contains neither {:?} nor {:?}",
+                        path.display(),
+                        self.search,
+                        self.replace
+                    )));
+                } else {
+                    ctx.log.line(&format!("{}: already edited", path.display()));
+                }
+            }
+            // Where `replace` will sit in each edited file, so undo puts
+            // `search` back exactly there and nowhere else.
+            let undo = undo_record(ctx, || {
+                let files: Vec<Value> = edits
+                    .iter()
+                    .map(|(path, text)| {
+                        let offsets = inserted_offsets(text, &self.search, &self.replace);
+                        json!({ "path": path.display().to_string(), "offsets": offsets })
+                    })
+                    .collect();
+                Ok(json!({ "files": files }))
+            })
+            .await?;
+            for (path, text) in &edits {
+                let count = text.matches(self.search.as_str()).count();
+                write_atomically(path, &text.replace(&self.search, &self.replace), None)?;
+                ctx.log
+                    .line(&format!("{}: replaced {count} occurrence(s)", path.display()));
+            }
+            Ok(Applied {
+                undo: Some(undo),
+                ..Applied::default()
+            })
+        }
+    }
+
+    /// Offsets of each `replace` in the text after replacing every `search`.
+    fn inserted_offsets(text: &str, search: &str, replace: &str) -> Vec<usize> {
+        let mut offsets = Vec::new();
+        let mut shift: isize = 0;
+        for (at, _) in text.match_indices(search) {
+            offsets.push(at.saturating_add_signed(shift));
+            shift += replace.len() as isize - search.len() as isize;
+        }
+        offsets
+    }
+
+    impl Undo for FileReplace {
+        async fn undo(&self, record: &Value, ctx: &StepContext) -> Result<(), StepError> {
+            let files = record["files"].as_array().cloned().unwrap_or_default();
+            for file in files {
+                let path = ctx.path(file["path"].as_str().unwrap_or_default());
+                let offsets: Vec<usize> = serde_json::from_value(file["offsets"].clone()).unwrap_or_default();
+                let Some(mut text) = read(&path)? else {
+                    return Err(undo_mismatch(&path));
+                };
+                for &at in offsets.iter().rev() {
+                    if text.get(at..at + self.replace.len()) != Some(self.replace.as_str()) {
+                        return Err(undo_mismatch(&path));
+                    }
+                    text.replace_range(at..at + self.replace.len(), &self.search);
+                }
+                write_atomically(&path, &text, None)?;
+                ctx.log
+                    .line(&format!("{}: restored {} occurrence(s)", path.display(), offsets.len()));
+            }
+            Ok(())
+        }
+    }
+
+    /// The key of a `KEY=value` line.
+    fn key_of(line: &str) -> Option<&str> {
+        line.split_once('=')
+            .map(|(key, _)| key.trim())
+            .filter(|key| !key.is_empty() && !key.contains(' '))
+    }
+
+    impl Perform for FileLines {
+        async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
+            let path = ctx.path(&self.path);
+            let previous = read(&path)?;
+            let mut lines: Vec<String> = previous
+                .as_deref()
+                .unwrap_or_default()
+                .lines()
+                .map(String::from)
+                .collect();
+            let mut appended = Vec::new();
+            let mut replaced = Vec::new();
+            for wanted in &self.lines {
+                if lines.iter().any(|line| line == wanted) {
+                    continue;
+                }
+                let existing = key_of(wanted).and_then(|key| lines.iter().position(|line| key_of(line) == Some(key)));
+                match existing {
+                    Some(index) => {
+                        let old = std::mem::replace(&mut lines[index], wanted.clone());
+                        let old = if ctx.log.redactor().reveals(&old) {
+                            Value::Null
+                        } else {
+                            Value::String(old)
+                        };
+                        replaced.push(json!({ "new_sha256": sha(wanted), "old": old }));
+                    }
+                    None => {
+                        lines.push(wanted.clone());
+                        appended.push(sha(wanted));
+                    }
+                }
+            }
+            let undo = undo_record(ctx, || {
+                Ok(json!({ "created": previous.is_none(), "appended": appended, "replaced": replaced }))
+            })
+            .await?;
+            let mut text = lines.join("\n");
+            text.push('\n');
+            if previous.as_deref() != Some(text.as_str()) {
+                write_atomically(&path, &text, None)?;
+            }
+            ctx.log.line(&format!(
+                "{}: {} line(s) appended, {} replaced",
+                path.display(),
+                appended.len(),
+                replaced.len()
+            ));
+            Ok(Applied {
+                undo: Some(undo),
+                ..Applied::default()
+            })
+        }
+    }
+
+    impl Undo for FileLines {
+        async fn undo(&self, record: &Value, ctx: &StepContext) -> Result<(), StepError> {
+            let path = ctx.path(&self.path);
+            let Some(text) = read(&path)? else {
+                return if record["created"] == json!(true) {
+                    Ok(())
+                } else {
+                    Err(undo_mismatch(&path))
+                };
+            };
+            let mut lines: Vec<String> = text.lines().map(String::from).collect();
+            for hash in record["appended"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                let index = lines
+                    .iter()
+                    .rposition(|line| sha(line) == hash)
+                    .ok_or_else(|| undo_mismatch(&path))?;
+                lines.remove(index);
+            }
+            for change in record["replaced"].as_array().into_iter().flatten() {
+                let hash = change["new_sha256"].as_str().unwrap_or_default();
+                let index = lines
+                    .iter()
+                    .position(|line| sha(line) == hash)
+                    .ok_or_else(|| undo_mismatch(&path))?;
+                let Some(old) = change["old"].as_str() else {
+                    return Err(StepError::failed(format!(
+                        "a line of `{}` that planrun replaced held a secret and was not kept; restore it by hand",
+                        path.display()
+                    )));
+                };
+                lines[index] = old.to_string();
+            }
+            if record["created"] == json!(true) && lines.iter().all(|l| l.trim().is_empty()) {
+                ctx.log
+                    .line(&format!("removing {} (planrun created it)", path.display()));
+                return remove(&path);
+            }
+            let mut text = lines.join("\n");
+            text.push('\n');
+            ctx.log.line(&format!("{}: lines restored", path.display()));
+            write_atomically(&path, &text, None)
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn offsets_account_for_length_changes() {
+            let text = "a=OLD; b=OLD";
+            let offsets = inserted_offsets(text, "OLD", "NEWER");
+            let replaced = text.replace("OLD", "NEWER");
+            assert_eq!(offsets, [2, 11]);
+            for at in offsets {
+                assert_eq!(&replaced[at..at + 5], "NEWER");
+            }
+        }
+    }
+}

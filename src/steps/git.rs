@@ -38,3 +38,48 @@ impl KindSpec for Git {
         check.at_least_one(&[("clean", self.clean), ("branch", self.branch.is_some())]);
     }
 }
+
+impl crate::steps::outcome::Inspect for Git {
+    async fn inspect(&self, ctx: &crate::exec::context::StepContext) -> Result<(), crate::steps::outcome::StepError> {
+        use crate::steps::outcome::StepError;
+        let path = ctx.path(self.path.as_deref().unwrap_or("."));
+        let git = |args: &'static [&'static str]| {
+            let path = path.clone();
+            async move {
+                let output = tokio::process::Command::new("git")
+                    .arg("-C")
+                    .arg(&path)
+                    .args(args)
+                    .stdin(std::process::Stdio::null())
+                    .output()
+                    .await
+                    .map_err(|e| StepError::failed(format!("cannot run git: {e}")))?;
+                if !output.status.success() {
+                    let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
+                    return Err(StepError::failed(format!("git {}: {stderr}", args.join(" "))));
+                }
+                Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+            }
+        };
+        if self.clean {
+            let status = git(&["status", "--porcelain"]).await?;
+            if !status.trim().is_empty() {
+                let changes: Vec<String> = status.lines().take(10).map(String::from).collect();
+                return Err(StepError::with_detail(
+                    format!("`{}` has uncommitted changes", path.display()),
+                    changes,
+                ));
+            }
+        }
+        if let Some(expected) = &self.branch {
+            let branch = git(&["rev-parse", "--abbrev-ref", "HEAD"]).await?;
+            if branch.trim() != expected {
+                return Err(StepError::failed(format!(
+                    "on branch `{}`, not `{expected}`",
+                    branch.trim()
+                )));
+            }
+        }
+        Ok(())
+    }
+}

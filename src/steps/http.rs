@@ -102,3 +102,116 @@ impl KindSpec for Http {
         }
     }
 }
+
+mod behaviour {
+    //! Sends the request with reqwest (rustls) and checks the answer.
+
+    use std::time::Duration;
+
+    use super::Http;
+    use crate::exec::context::StepContext;
+    use crate::steps::outcome::{Applied, Inspect, Perform, StepError};
+    use crate::steps::wait;
+
+    const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+    const BODY_IN_ERRORS: usize = 300;
+
+    impl Http {
+        fn client(&self, ctx: &StepContext) -> Result<reqwest::Client, StepError> {
+            let mut builder = reqwest::Client::builder()
+                .timeout(self.request_timeout.map_or(DEFAULT_REQUEST_TIMEOUT, |t| t.std()))
+                .redirect(reqwest::redirect::Policy::limited(5));
+            if self.insecure {
+                builder = builder.tls_danger_accept_invalid_certs(true);
+            }
+            if let Some(path) = &self.ca_cert {
+                let path = ctx.path(path);
+                let pem = std::fs::read(&path)
+                    .map_err(|e| StepError::failed(format!("cannot read CA certificate `{}`: {e}", path.display())))?;
+                let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+                    .map_err(|e| StepError::failed(format!("`{}` is not a PEM certificate: {e}", path.display())))?;
+                builder = builder.tls_certs_merge(certificates);
+            }
+            builder
+                .build()
+                .map_err(|e| StepError::failed(format!("cannot set up the HTTP client: {e}")))
+        }
+
+        async fn exchange(&self, client: &reqwest::Client, ctx: &StepContext) -> Result<(), StepError> {
+            let method = reqwest::Method::from_bytes(self.method().as_bytes())
+                .map_err(|_| StepError::failed(format!("bad HTTP method `{}`", self.method())))?;
+            let mut request = client.request(method, &self.url);
+            for (name, value) in &self.headers {
+                request = request.header(name, value);
+            }
+            if let Some(body) = &self.body {
+                request = request.body(body.clone());
+            }
+            let response = request.send().await.map_err(|e| StepError::failed(describe(&e)))?;
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            ctx.log.line(&format!("{} {} → {status}", self.method(), self.url));
+            let status_ok = match self.status {
+                Some(expected) => status.as_u16() == expected,
+                None => status.is_success(),
+            };
+            if !status_ok {
+                let expected = self.status.map_or("a 2xx status".to_string(), |s| s.to_string());
+                return Err(StepError::with_detail(
+                    format!("{} answered {status}, expected {expected}", self.url),
+                    excerpt(&body),
+                ));
+            }
+            if let Some(needle) = &self.body_contains
+                && !body.contains(needle.as_str())
+            {
+                return Err(StepError::with_detail(
+                    format!("the body of {} does not contain {needle:?}", self.url),
+                    excerpt(&body),
+                ));
+            }
+            Ok(())
+        }
+
+        async fn send(&self, ctx: &StepContext) -> Result<(), StepError> {
+            let client = self.client(ctx)?;
+            let interval = self.interval.map_or(wait::DEFAULT_INTERVAL, |i| i.std());
+            wait::until(ctx, self.wait.map(|w| w.std()), interval, || {
+                self.exchange(&client, ctx)
+            })
+            .await
+        }
+    }
+
+    /// The error and its causes: reqwest's own message alone ("error
+    /// sending request") hides the reason.
+    fn describe(error: &reqwest::Error) -> String {
+        let mut message = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            message.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        message
+    }
+
+    fn excerpt(body: &str) -> Vec<String> {
+        let mut text: String = body.chars().take(BODY_IN_ERRORS).collect();
+        if body.chars().count() > BODY_IN_ERRORS {
+            text.push('…');
+        }
+        text.lines().map(String::from).collect()
+    }
+
+    impl Inspect for Http {
+        async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
+            self.send(ctx).await
+        }
+    }
+
+    impl Perform for Http {
+        async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
+            self.send(ctx).await.map(|()| Applied::default())
+        }
+    }
+}

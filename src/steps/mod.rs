@@ -5,15 +5,18 @@
 //! one file per system.
 
 pub mod amqp;
+mod dispatch;
 pub mod docker;
 pub mod file;
 pub mod git;
 pub mod http;
 pub mod manual;
+pub mod outcome;
 pub mod postgres;
 pub mod shell;
 pub mod system;
 pub mod tcp;
+pub mod wait;
 
 use schemars::JsonSchema;
 use serde::de::IntoDeserializer;

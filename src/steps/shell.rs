@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::plan::field_check::FieldCheck;
+use crate::steps::outcome::{Applied, StepError};
 use crate::steps::{KindSpec, quote_argv};
 
 /// Runs a command. As a probe it passes when the exit code is accepted.
@@ -65,6 +66,191 @@ impl KindSpec for Shell {
                 "`exit_codes` is empty: nothing could succeed",
                 "remove it to accept only 0",
             );
+        }
+    }
+}
+
+pub(crate) mod process {
+    //! Running the command: its own process group, stdin closed, output
+    //! to the step log, SIGTERM then SIGKILL to the whole group on cancel.
+
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{ExitStatus, Stdio};
+    use std::time::Duration;
+
+    use indexmap::IndexMap;
+    use nix::sys::signal::{Signal, killpg};
+    use nix::unistd::Pid;
+    use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+    use tokio::process::Command;
+
+    use super::Shell;
+    use crate::exec::context::StepContext;
+    use crate::exec::log::StepLog;
+    use crate::steps::outcome::StepError;
+
+    /// How long output may still arrive after the command exits (a
+    /// background child holding the pipe must not hang the step).
+    const DRAIN: Duration = Duration::from_millis(500);
+
+    /// Kills the process group if the step is dropped mid-way (a timeout
+    /// around a non-cooperating future, a panic).
+    struct GroupGuard(Option<Pid>);
+
+    impl GroupGuard {
+        fn signal(&self, signal: Signal) {
+            if let Some(pid) = self.0 {
+                let _ = killpg(pid, signal);
+            }
+        }
+    }
+
+    impl Drop for GroupGuard {
+        fn drop(&mut self) {
+            self.signal(Signal::SIGKILL);
+        }
+    }
+
+    /// Runs the command to its end. `$PLANRUN_OUTPUT` starts empty.
+    pub(super) async fn run(shell: &Shell, ctx: &StepContext) -> Result<ExitStatus, StepError> {
+        match std::fs::remove_file(&ctx.outputs_path) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(StepError::failed(format!("cannot reset $PLANRUN_OUTPUT: {error}"))),
+        }
+        let mut command = match (&shell.command, &shell.argv) {
+            (Some(line), _) => {
+                let mut command = Command::new("sh");
+                command.arg("-c").arg(line);
+                command
+            }
+            (None, Some(argv)) if !argv.is_empty() => {
+                let mut command = Command::new(&argv[0]);
+                command.args(&argv[1..]);
+                command
+            }
+            _ => return Err(StepError::failed("nothing to run")),
+        };
+        let cwd = shell
+            .cwd
+            .as_deref()
+            .map_or_else(|| ctx.work_dir.clone(), |cwd| ctx.path(cwd));
+        command
+            .current_dir(&cwd)
+            .envs(&shell.env)
+            .env("PLANRUN_RUN_ID", &ctx.run_id)
+            .env("PLANRUN_STEP", &ctx.step_id)
+            .env("PLANRUN_OUTPUT", &ctx.outputs_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let mut child = command.spawn().map_err(|error| {
+            let program = shell.argv.as_ref().and_then(|a| a.first()).map_or("sh", String::as_str);
+            StepError::failed(format!("cannot start `{program}` in `{}`: {error}", cwd.display()))
+        })?;
+        let guard = GroupGuard(child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw));
+        let pumps = [
+            child.stdout.take().map(|out| tokio::spawn(pump(out, ctx.log.clone()))),
+            child.stderr.take().map(|err| tokio::spawn(pump(err, ctx.log.clone()))),
+        ];
+        let status = tokio::select! {
+            status = child.wait() => status,
+            () = ctx.cancel.cancelled() => {
+                guard.signal(Signal::SIGTERM);
+                if tokio::time::timeout(ctx.kill_grace, child.wait()).await.is_err() {
+                    guard.signal(Signal::SIGKILL);
+                    let _ = child.wait().await;
+                }
+                drain(pumps).await;
+                return Err(StepError::Cancelled);
+            }
+        };
+        let mut guard = guard;
+        guard.0 = None;
+        drain(pumps).await;
+        status.map_err(|error| StepError::failed(format!("cannot wait for the command: {error}")))
+    }
+
+    async fn drain(pumps: [Option<tokio::task::JoinHandle<()>>; 2]) {
+        for pump in pumps.into_iter().flatten() {
+            let abort = pump.abort_handle();
+            if tokio::time::timeout(DRAIN, pump).await.is_err() {
+                abort.abort();
+            }
+        }
+    }
+
+    async fn pump(stream: impl AsyncRead + Unpin, log: std::sync::Arc<StepLog>) {
+        let mut reader = BufReader::new(stream);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => log.line(&String::from_utf8_lossy(&line)),
+            }
+        }
+    }
+
+    /// "exit code 3" or "killed by signal 9".
+    pub(super) fn describe(status: ExitStatus) -> String {
+        match (status.code(), status.signal()) {
+            (Some(code), _) => format!("exit code {code}"),
+            (None, Some(signal)) => format!("killed by signal {signal}"),
+            (None, None) => "ended abnormally".into(),
+        }
+    }
+
+    /// Reads `KEY=value` lines from `$PLANRUN_OUTPUT`; values are redacted.
+    pub(crate) fn read_outputs(ctx: &StepContext) -> Result<IndexMap<String, String>, StepError> {
+        let text = match std::fs::read_to_string(&ctx.outputs_path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(IndexMap::new()),
+            Err(error) => return Err(StepError::failed(format!("cannot read $PLANRUN_OUTPUT: {error}"))),
+        };
+        let mut outputs = IndexMap::new();
+        for (number, line) in text.lines().enumerate() {
+            if line.trim().is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let valid = line.split_once('=').filter(|(key, _)| {
+                !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            });
+            let Some((key, value)) = valid else {
+                return Err(StepError::failed(format!(
+                    "line {} of $PLANRUN_OUTPUT is not KEY=value: {}",
+                    number + 1,
+                    ctx.log.redactor().redact(line)
+                )));
+            };
+            outputs.insert(key.to_string(), ctx.log.redactor().redact(value).into_owned());
+        }
+        Ok(outputs)
+    }
+}
+
+impl crate::steps::outcome::Perform for Shell {
+    async fn perform(&self, ctx: &crate::exec::context::StepContext) -> Result<Applied, StepError> {
+        let status = process::run(self, ctx).await?;
+        let code = status.code();
+        if !code.is_some_and(|code| self.accepted(code)) {
+            return Err(StepError::with_detail(process::describe(status), ctx.log.tail()));
+        }
+        Ok(Applied {
+            outputs: process::read_outputs(ctx)?,
+            undo: None,
+        })
+    }
+}
+
+impl crate::steps::outcome::Inspect for Shell {
+    async fn inspect(&self, ctx: &crate::exec::context::StepContext) -> Result<(), StepError> {
+        let status = process::run(self, ctx).await?;
+        if status.code().is_some_and(|code| self.accepted(code)) {
+            Ok(())
+        } else {
+            Err(StepError::with_detail(process::describe(status), ctx.log.tail()))
         }
     }
 }

@@ -78,3 +78,63 @@ impl KindSpec for EnvVar {
         }
     }
 }
+
+impl crate::steps::outcome::Inspect for System {
+    async fn inspect(&self, ctx: &crate::exec::context::StepContext) -> Result<(), crate::steps::outcome::StepError> {
+        use crate::steps::outcome::StepError;
+        let mut problems = Vec::new();
+        if let Some(minimum) = self.min_memory {
+            let available = available_memory().map_err(StepError::failed)?;
+            ctx.log.line(&format!("memory available: {}", ByteSize(available)));
+            if available < minimum.0 {
+                problems.push(format!(
+                    "only {} of memory available, {minimum} needed",
+                    ByteSize(available)
+                ));
+            }
+        }
+        if let Some(minimum) = self.min_disk {
+            let path = ctx.path(self.path.as_deref().unwrap_or("."));
+            let stat = nix::sys::statvfs::statvfs(&path)
+                .map_err(|e| StepError::failed(format!("cannot measure free disk on `{}`: {e}", path.display())))?;
+            let free = stat.blocks_available().saturating_mul(stat.fragment_size());
+            ctx.log
+                .line(&format!("disk free on {}: {}", path.display(), ByteSize(free)));
+            if free < minimum.0 {
+                problems.push(format!(
+                    "only {} free on `{}`, {minimum} needed",
+                    ByteSize(free),
+                    path.display()
+                ));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(StepError::failed(problems.join("; ")))
+        }
+    }
+}
+
+/// `MemAvailable` from `/proc/meminfo`, in bytes.
+fn available_memory() -> Result<u64, String> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").map_err(|e| format!("cannot read /proc/meminfo: {e}"))?;
+    meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemAvailable:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kib| kib * 1024)
+        .ok_or_else(|| "no MemAvailable in /proc/meminfo".into())
+}
+
+impl crate::steps::outcome::Inspect for EnvVar {
+    async fn inspect(&self, _ctx: &crate::exec::context::StepContext) -> Result<(), crate::steps::outcome::StepError> {
+        use crate::steps::outcome::StepError;
+        match (std::env::var(&self.name), &self.equals) {
+            (Ok(value), Some(expected)) if &value == expected => Ok(()),
+            (Ok(_), Some(_)) => Err(StepError::failed(format!("${} has another value", self.name))),
+            (Ok(value), None) if !value.is_empty() => Ok(()),
+            _ => Err(StepError::failed(format!("${} is not set", self.name))),
+        }
+    }
+}

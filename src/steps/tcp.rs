@@ -157,3 +157,47 @@ impl JsonSchema for PortRange {
         })
     }
 }
+
+impl crate::steps::outcome::Inspect for Tcp {
+    async fn inspect(&self, ctx: &crate::exec::context::StepContext) -> Result<(), crate::steps::outcome::StepError> {
+        use crate::steps::outcome::StepError;
+        let ports = self.all_ports();
+        crate::steps::wait::until(
+            ctx,
+            self.wait.map(Duration::std),
+            crate::steps::wait::DEFAULT_INTERVAL,
+            || async {
+                let mut wrong = Vec::new();
+                for &port in &ports {
+                    let open = is_open(self.host(), port).await;
+                    if open != (self.state == PortState::Open) {
+                        wrong.push(port.to_string());
+                    }
+                }
+                match (wrong.is_empty(), self.state) {
+                    (true, _) => Ok(()),
+                    (false, PortState::Open) => Err(StepError::failed(format!(
+                        "nothing listens on {}:{}",
+                        self.host(),
+                        wrong.join(",")
+                    ))),
+                    (false, PortState::Free) => Err(StepError::failed(format!(
+                        "already in use on {}: {}",
+                        self.host(),
+                        wrong.join(",")
+                    ))),
+                }
+            },
+        )
+        .await
+    }
+}
+
+/// Whether a TCP connection to `host:port` succeeds within 2 seconds.
+async fn is_open(host: &str, port: u16) -> bool {
+    let connect = tokio::net::TcpStream::connect((host, port));
+    matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(2), connect).await,
+        Ok(Ok(_))
+    )
+}

@@ -1,0 +1,136 @@
+//! What the commands that talk to the engine share: the state location,
+//! the output format and reporter, the tokio runtime, signal handling, and
+//! the exit code of an outcome.
+
+use std::future::Future;
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Error, Exit};
+use crate::exec::approval::{Approvals, Prompt};
+use crate::exec::event::Reporter;
+use crate::exec::runtime::Settings;
+use crate::report::json_lines::JsonLines;
+use crate::report::lines::Lines;
+use crate::report::progress::Progress;
+use crate::state::{Location, RunOutcome};
+
+/// How long a stopped step's processes get between SIGTERM and SIGKILL.
+const KILL_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, clap::Args)]
+pub struct StateArgs {
+    /// Where the state lives: `sqlite://PATH` (default `.planrun/state.db`);
+    /// also `PLANRUN_STATE`
+    #[arg(long, value_name = "URL")]
+    pub state: Option<String>,
+}
+
+impl StateArgs {
+    pub fn location(&self) -> Result<Location, Error> {
+        Location::resolve(self.state.as_deref()).map_err(|e| Error::Usage(format!("--state: {e}")))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// Progress bars on a terminal, plain lines otherwise
+    #[default]
+    Text,
+    /// JSON Lines events on stdout
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ApprovalArgs {
+    /// Approve every manual step without asking
+    #[arg(long)]
+    pub yes: bool,
+    /// Approve this manual step without asking (repeatable)
+    #[arg(long, value_name = "STEP")]
+    pub approve: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WalkArgs {
+    /// Steps that may run at once (default: the plan's `parallelism`, else 4)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub parallelism: Option<u16>,
+    /// After a failure, go on with the branches that do not depend on it
+    #[arg(long)]
+    pub keep_going: bool,
+}
+
+/// The reporter for `format`, and who can answer a manual step's question.
+pub fn reporter(format: Format) -> (Arc<dyn Reporter>, Option<Arc<dyn Prompt>>) {
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    match format {
+        Format::Json => (Arc::new(JsonLines), None),
+        Format::Text if std::io::stderr().is_terminal() && std::env::var("TERM").as_deref() != Ok("dumb") => {
+            let progress = Arc::new(Progress::new(color()));
+            let prompt: Option<Arc<dyn Prompt>> = interactive.then(|| progress.clone() as Arc<dyn Prompt>);
+            (progress, prompt)
+        }
+        Format::Text => (Arc::new(Lines), None),
+    }
+}
+
+pub fn color() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
+pub fn settings(
+    location: &Location,
+    reporter: Arc<dyn Reporter>,
+    prompt: Option<Arc<dyn Prompt>>,
+    approvals: &ApprovalArgs,
+    walk: Option<&WalkArgs>,
+    interrupt: CancellationToken,
+) -> Result<Settings, Error> {
+    Ok(Settings {
+        reporter,
+        interrupt,
+        approvals: Arc::new(Approvals::new(approvals.yes, approvals.approve.iter().cloned(), prompt)),
+        parallelism: walk.and_then(|w| w.parallelism).map(usize::from),
+        keep_going: walk.is_some_and(|w| w.keep_going),
+        kill_grace: KILL_GRACE,
+        logs_dir: location.logs_dir(),
+        work_dir: std::env::current_dir()?,
+    })
+}
+
+/// Runs `work` on a tokio runtime.
+pub fn block_on<F: Future>(work: F) -> Result<F::Output, Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    Ok(runtime.block_on(work))
+}
+
+/// A token cancelled by the first SIGINT or SIGTERM. Must be called on
+/// the runtime.
+pub fn interrupt_on_signals() -> Result<CancellationToken, Error> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let token = CancellationToken::new();
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        cancel.cancel();
+    });
+    Ok(token)
+}
+
+pub fn exit_for(outcome: RunOutcome) -> Exit {
+    match outcome {
+        RunOutcome::Succeeded | RunOutcome::RolledBack | RunOutcome::Abandoned => Exit::Success,
+        RunOutcome::Failed | RunOutcome::RollbackFailed => Exit::Failure,
+        RunOutcome::Paused => Exit::Conflict,
+        RunOutcome::Interrupted | RunOutcome::Running | RunOutcome::RollingBack => Exit::Interrupted,
+    }
+}

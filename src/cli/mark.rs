@@ -1,0 +1,55 @@
+//! `planrun mark STEP --done|--pending`: an operator's decision about an
+//! interrupted step.
+
+use crate::cli::engine::{self, StateArgs};
+use crate::error::{Error, Exit};
+use crate::exec::error::ExecError;
+use crate::exec::event::Reporter;
+use crate::exec::mark::mark;
+use crate::exec::session::Session;
+use crate::report::lines::Lines;
+use crate::state::{StateStore, Store};
+
+#[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("decision").required(true))]
+pub struct Args {
+    pub step: String,
+    /// The step did its work: treat it as succeeded
+    #[arg(long, group = "decision")]
+    pub done: bool,
+    /// The step did not do its work: run it again on resume
+    #[arg(long, group = "decision")]
+    pub pending: bool,
+    /// The run (default: the latest unfinished one)
+    #[arg(long, value_name = "ID")]
+    pub run: Option<String>,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+pub fn run(args: &Args) -> Result<Exit, Error> {
+    let location = args.state.location()?;
+    engine::block_on(async {
+        let Some(store) = Store::open_existing(&location).await? else {
+            return Err(Error::Usage(format!("no state at `{location}`")));
+        };
+        let run_id = match &args.run {
+            Some(id) => id.clone(),
+            None => store
+                .runs()
+                .await?
+                .into_iter()
+                .rev()
+                .find(|run| run.outcome.is_unfinished())
+                .map(|run| run.id)
+                .ok_or_else(|| ExecError::NothingToDo("no unfinished run".into()))?,
+        };
+        let reporter: &dyn Reporter = &Lines;
+        let session = Session::begin(store, "mark", reporter).await?;
+        let marked = mark(&session, &run_id, &args.step, args.done).await;
+        session.end().await?;
+        let status = marked?;
+        eprintln!("step `{}` of run {run_id} is now {status}", args.step);
+        Ok(Exit::Success)
+    })?
+}

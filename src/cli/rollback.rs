@@ -1,0 +1,72 @@
+//! `planrun rollback`: undo what a run did, in reverse dependency order.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::cli::engine::{self, ApprovalArgs, Format, StateArgs};
+use crate::cli::load::{compile_loud, replayed};
+use crate::error::{Error, Exit};
+use crate::exec::error::ExecError;
+use crate::exec::rollback::rollback_run;
+use crate::exec::secrets::Secrets;
+use crate::exec::session::Session;
+use crate::plan::Source;
+use crate::state::{RunOutcome, StateStore, Store};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The plan to take rollbacks from (default: the plan exactly as the run applied it)
+    pub plan: Option<PathBuf>,
+    /// The run to undo (default: the latest one not rolled back or abandoned)
+    #[arg(long, value_name = "ID")]
+    pub run: Option<String>,
+    /// Rollbacks that may run at once (default: the plan's `parallelism`, else 4)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub parallelism: Option<u16>,
+    #[command(flatten)]
+    pub state: StateArgs,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+pub fn run(args: &Args) -> Result<Exit, Error> {
+    let location = args.state.location()?;
+    let (reporter, _) = engine::reporter(args.format);
+    engine::block_on(async {
+        let Some(store) = Store::open_existing(&location).await? else {
+            return Err(ExecError::NothingToDo(format!("no state at `{location}`: nothing to roll back")).into());
+        };
+        let run_id = match &args.run {
+            Some(id) => id.clone(),
+            None => store
+                .runs()
+                .await?
+                .into_iter()
+                .rev()
+                .find(|run| !matches!(run.outcome, RunOutcome::RolledBack | RunOutcome::Abandoned))
+                .map(|run| run.id)
+                .ok_or_else(|| ExecError::NothingToDo("no run to roll back".into()))?,
+        };
+        let run = store
+            .run(&run_id)
+            .await?
+            .ok_or_else(|| ExecError::NothingToDo(format!("no run `{run_id}` in `{location}`")))?;
+        let source = match &args.plan {
+            Some(path) => Source::load(path)?,
+            None => Source::new(format!("{} (as applied)", run.plan_path), run.plan_source.clone()),
+        };
+        let compiled = Arc::new(compile_loud(&source, &replayed(&run.overrides)?, false)?);
+        let secrets = Secrets::resolve(&compiled.plan).map_err(ExecError::Secrets)?;
+        let interrupt = engine::interrupt_on_signals()?;
+        let approvals = ApprovalArgs {
+            yes: false,
+            approve: Vec::new(),
+        };
+        let mut settings = engine::settings(&location, reporter.clone(), None, &approvals, None, interrupt)?;
+        settings.parallelism = args.parallelism.map(usize::from);
+        let session = Session::begin(store, "rollback", reporter.as_ref()).await?;
+        let outcome = rollback_run(&session, compiled, secrets, &run, &settings).await;
+        session.end().await?;
+        Ok(engine::exit_for(outcome?))
+    })?
+}

@@ -1,0 +1,132 @@
+//! `apply`: preflight, then a new run of every step.
+
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use tokio::time::Instant;
+
+use crate::exec::error::ExecError;
+use crate::exec::event::Event;
+use crate::exec::preflight;
+use crate::exec::rollback;
+use crate::exec::runtime::{Runtime, Settings};
+use crate::exec::secrets::Secrets;
+use crate::exec::session::Session;
+use crate::exec::walk::{WalkOptions, walk};
+use crate::plan::Compiled;
+use crate::plan::hash::{source_hash, step_hash};
+use crate::state::lock::{current_host, current_user};
+use crate::state::record::now;
+use crate::state::{NewEvent, RunOutcome, RunRecord, StateStore, StepRecord};
+
+pub struct ApplyRequest {
+    /// The plan file as given.
+    pub plan_path: String,
+    /// `--var` and `--var-file` values, kept with the run.
+    pub overrides: IndexMap<String, String>,
+    pub rollback_on_failure: bool,
+    /// Give up an unfinished run of this plan instead of refusing.
+    pub abandon: bool,
+}
+
+pub async fn apply(
+    session: &Session,
+    compiled: Arc<Compiled>,
+    secrets: Secrets,
+    request: &ApplyRequest,
+    settings: &Settings,
+) -> Result<RunOutcome, ExecError> {
+    let started = Instant::now();
+    let plan = &compiled.plan;
+    let store = &session.store;
+    if let Some(unfinished) = store
+        .runs()
+        .await?
+        .into_iter()
+        .rev()
+        .find(|run| run.plan_name == plan.name && run.outcome.is_unfinished())
+    {
+        if !request.abandon {
+            return Err(ExecError::Unfinished {
+                run_id: unfinished.id,
+                plan: unfinished.plan_name,
+                outcome: unfinished.outcome,
+            });
+        }
+        let event = NewEvent::run("run_abandoned", "abandoned by `apply --abandon`");
+        store.set_outcome(&unfinished.id, RunOutcome::Abandoned, &event).await?;
+        settings.reporter.report(&Event::Notice {
+            message: format!("abandoned unfinished run `{}`", unfinished.id),
+        });
+    }
+    let run_id = new_run_id();
+    let rt = Arc::new(Runtime::new(
+        compiled.clone(),
+        store.clone(),
+        &run_id,
+        secrets,
+        settings,
+    )?);
+    if !plan.preflight.is_empty() && preflight::check(&rt).await > 0 {
+        settings.reporter.report(&Event::Notice {
+            message: "preflight failed: no step ran and no run was recorded".into(),
+        });
+        return Ok(RunOutcome::Failed);
+    }
+    let mut position = vec![0u32; plan.steps.len()];
+    for (at, &index) in compiled.dag.order().iter().enumerate() {
+        position[index] = u32::try_from(at).unwrap_or(u32::MAX);
+    }
+    let mut records: Vec<StepRecord> = plan
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| StepRecord::pending(&step.id, position[i], step_hash(step)))
+        .collect();
+    let run = RunRecord {
+        id: run_id.clone(),
+        plan_name: plan.name.clone(),
+        plan_path: request.plan_path.clone(),
+        plan_hash: source_hash(&plan.source),
+        plan_source: plan.source.text.to_string(),
+        overrides: request.overrides.clone(),
+        vars: plan
+            .vars
+            .iter()
+            .map(|(name, value)| (name.clone(), serde_json::to_value(value).unwrap_or_default()))
+            .collect(),
+        user: current_user(),
+        host: current_host(),
+        pid: std::process::id(),
+        started_at: now(),
+        finished_at: None,
+        outcome: RunOutcome::Running,
+    };
+    store.create_run(&run, &records).await?;
+    let parallelism = rt.parallelism(settings);
+    rt.report(Event::RunStarted {
+        run_id: run_id.clone(),
+        plan: plan.name.clone(),
+        steps: records.len(),
+        to_run: records.len(),
+        resumed: false,
+        parallelism,
+    });
+    let todo = vec![true; records.len()];
+    let options = WalkOptions {
+        parallelism,
+        keep_going: settings.keep_going,
+    };
+    let outcome = walk(rt.clone(), &mut records, &todo, options).await?;
+    let outcome = rt.finish(&records, outcome, started).await?;
+    if outcome == RunOutcome::Failed && request.rollback_on_failure {
+        return Ok(rollback::undo_run(&rt, &mut records, parallelism).await?);
+    }
+    Ok(outcome)
+}
+
+/// `20261125-125134-3f9a`: sortable, readable, unique enough.
+fn new_run_id() -> String {
+    let stamp = jiff::Timestamp::now().strftime("%Y%m%d-%H%M%S");
+    format!("{stamp}-{:04x}", fastrand::u16(..))
+}

@@ -1,0 +1,71 @@
+//! What a step kind gets from the engine while it runs: where to log, when
+//! to stop, where to write outputs, how to save progress and ask for
+//! approval. Kinds never print and never touch the store directly.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::exec::approval::Approvals;
+use crate::exec::log::StepLog;
+use crate::state::{StateStore, Store};
+
+pub struct StepContext {
+    pub run_id: String,
+    pub step_id: String,
+    /// Where planrun was started; relative paths in the plan start here.
+    pub work_dir: PathBuf,
+    pub log: Arc<StepLog>,
+    /// Cancelled on timeout or interrupt: stop, and clean up what was started.
+    pub cancel: CancellationToken,
+    /// How long a stopped process gets between SIGTERM and SIGKILL.
+    pub kill_grace: Duration,
+    /// The file a shell step writes `KEY=value` lines to.
+    pub outputs_path: PathBuf,
+    pub progress: Progress,
+    pub approvals: Arc<Approvals>,
+}
+
+impl StepContext {
+    /// `path` relative to the working directory.
+    pub fn path(&self, path: &str) -> PathBuf {
+        let path = Path::new(path);
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.work_dir.join(path)
+        }
+    }
+}
+
+/// Saved progress of a long action, checkpointed in the state store and
+/// shared by every attempt of the step.
+#[derive(Clone)]
+pub struct Progress {
+    pub(crate) store: Arc<Store>,
+    pub(crate) run_id: String,
+    pub(crate) step_id: String,
+    pub(crate) saved: Arc<Mutex<Option<Value>>>,
+}
+
+impl Progress {
+    /// What an earlier attempt (or an interrupted run) saved.
+    pub fn saved(&self) -> Option<Value> {
+        self.saved.lock().ok().and_then(|saved| saved.clone())
+    }
+
+    /// Durably records how far the action got.
+    pub async fn save(&self, value: &Value) -> Result<(), String> {
+        self.store
+            .save_progress(&self.run_id, &self.step_id, value)
+            .await
+            .map_err(|e| format!("cannot save progress: {e}"))?;
+        if let Ok(mut saved) = self.saved.lock() {
+            *saved = Some(value.clone());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,43 @@
+//! Why an engine command could not do its work (as opposed to a step
+//! failing, which is an outcome).
+
+use crate::state::{LockInfo, RunOutcome, StateError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("cannot read the secrets:\n  {}", .0.join("\n  "))]
+    Secrets(Vec<String>),
+    #[error(
+        "run `{run_id}` of plan `{plan}` is unfinished ({outcome}); continue it with `planrun resume`, undo it with `planrun rollback`, or start over with `planrun apply --abandon`"
+    )]
+    Unfinished {
+        run_id: String,
+        plan: String,
+        outcome: RunOutcome,
+    },
+    #[error("{0}")]
+    NothingToDo(String),
+    #[error(
+        "the plan changed since these steps ran:\n{}\nkeep them as done with `--accept-drift`, or run them and everything after them again with `--rerun STEP`",
+        .0.iter().map(|s| format!("  - {s}")).collect::<Vec<_>>().join("\n")
+    )]
+    Drift(Vec<String>),
+    #[error(
+        "these steps were interrupted while running and are not safe to run again:\n{}\ncheck what they did, then record your decision with `planrun mark STEP --done` or `planrun mark STEP --pending`",
+        .0.iter().map(|s| format!("  - {s}")).collect::<Vec<_>>().join("\n")
+    )]
+    NeedsDecision(Vec<String>),
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl ExecError {
+    pub fn locked_by(&self) -> Option<&LockInfo> {
+        match self {
+            ExecError::State(StateError::Locked(holder)) => Some(holder),
+            _ => None,
+        }
+    }
+}

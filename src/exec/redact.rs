@@ -1,0 +1,68 @@
+//! Keeps secret values out of logs, errors, outputs and state: every text
+//! that leaves a step passes through [`Redactor::redact`].
+
+use std::borrow::Cow;
+
+/// What a secret's value is replaced by.
+pub const MASK: &str = "***";
+
+#[derive(Debug, Default, Clone)]
+pub struct Redactor {
+    /// Secret values, longest first so a secret containing another is
+    /// masked whole.
+    values: Vec<String>,
+}
+
+impl Redactor {
+    pub fn new(values: impl IntoIterator<Item = String>) -> Redactor {
+        let mut values: Vec<String> = values.into_iter().filter(|v| !v.is_empty()).collect();
+        values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        values.dedup();
+        Redactor { values }
+    }
+
+    pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let mut out = Cow::Borrowed(text);
+        for value in &self.values {
+            if out.contains(value.as_str()) {
+                out = Cow::Owned(out.replace(value.as_str(), MASK));
+            }
+        }
+        out
+    }
+
+    /// Whether `text` holds a secret value.
+    pub fn reveals(&self, text: &str) -> bool {
+        self.values.iter().any(|value| text.contains(value.as_str()))
+    }
+
+    /// Masks secrets in every string of a JSON value.
+    pub fn redact_json(&self, value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::String(text) => {
+                if let Cow::Owned(redacted) = self.redact(text) {
+                    *text = redacted;
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|item| self.redact_json(item)),
+            serde_json::Value::Object(map) => map.values_mut().for_each(|item| self.redact_json(item)),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_every_occurrence_longest_first() {
+        let redactor = Redactor::new(["hunter2".to_string(), "hunter2-extra".to_string(), String::new()]);
+        assert_eq!(redactor.redact("pw=hunter2-extra and hunter2"), "pw=*** and ***");
+        assert!(matches!(redactor.redact("nothing here"), Cow::Borrowed(_)));
+        assert!(redactor.reveals("x hunter2"));
+        let mut value = serde_json::json!({"a": ["hunter2"], "b": 1});
+        redactor.redact_json(&mut value);
+        assert_eq!(value, serde_json::json!({"a": ["***"], "b": 1}));
+    }
+}

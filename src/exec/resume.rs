@@ -1,0 +1,200 @@
+//! `resume`: continue an unfinished run where it stopped.
+//!
+//! Succeeded and satisfied steps are not run again; failed, pending and
+//! blocked ones are. A step interrupted while running is run again only
+//! when that is safe (it is idempotent, has a `check`, or is a manual
+//! gate); otherwise an operator decides with `planrun mark`. If the plan
+//! changed, completed steps whose definition changed are drift.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use crate::exec::error::ExecError;
+use crate::exec::event::Event;
+use crate::exec::runtime::{Runtime, Settings};
+use crate::exec::secrets::Secrets;
+use crate::exec::session::Session;
+use crate::exec::walk::{WalkOptions, walk};
+use crate::plan::hash::step_hash;
+use crate::plan::{Compiled, Step};
+use crate::state::{NewEvent, RunOutcome, RunRecord, StateStore, StepRecord, StepStatus};
+use crate::steps::Action;
+
+pub struct ResumeRequest {
+    /// Keep completed steps whose definition changed as done.
+    pub accept_drift: bool,
+    /// Run these steps, and everything after them, again.
+    pub rerun: Vec<String>,
+}
+
+/// What resuming will do, worked out before anything is written.
+pub struct Prepared {
+    /// Every step of the plan's state, by plan index.
+    pub records: Vec<StepRecord>,
+    pub todo: Vec<bool>,
+    /// Records to write before the walk, with why.
+    pub changes: Vec<(StepRecord, NewEvent)>,
+    pub notices: Vec<String>,
+}
+
+/// Safe to run again after an interruption.
+fn rerunnable(step: &Step) -> bool {
+    step.idempotent
+        || step.check.is_some()
+        || step
+            .run
+            .as_ref()
+            .is_some_and(|run| matches!(run.get_ref(), Action::Manual(_)))
+}
+
+pub fn prepare(compiled: &Compiled, stored: &[StepRecord], request: &ResumeRequest) -> Result<Prepared, ExecError> {
+    let plan = &compiled.plan;
+    let by_id: HashMap<&str, &StepRecord> = stored.iter().map(|record| (record.step_id.as_str(), record)).collect();
+    let mut rerun = HashSet::new();
+    for id in &request.rerun {
+        let index = plan
+            .step_index(id)
+            .ok_or_else(|| ExecError::Usage(format!("`--rerun {id}`: the plan has no step `{id}`")))?;
+        rerun.insert(index);
+        rerun.extend(compiled.dag.descendants(index));
+    }
+    let mut position = vec![0u32; plan.steps.len()];
+    for (at, &index) in compiled.dag.order().iter().enumerate() {
+        position[index] = u32::try_from(at).unwrap_or(u32::MAX);
+    }
+    let mut prepared = Prepared {
+        records: Vec::with_capacity(plan.steps.len()),
+        todo: Vec::with_capacity(plan.steps.len()),
+        changes: Vec::new(),
+        notices: Vec::new(),
+    };
+    let (mut drifted, mut undecided, mut joined) = (Vec::new(), Vec::new(), Vec::new());
+    for (index, step) in plan.steps.iter().enumerate() {
+        let hash = step_hash(step);
+        let Some(&record) = by_id.get(step.id.as_str()) else {
+            let record = StepRecord::pending(&step.id, position[index], hash);
+            prepared.changes.push((
+                record.clone(),
+                NewEvent::step(&step.id, "step_added", "new in the plan"),
+            ));
+            prepared.records.push(record);
+            prepared.todo.push(true);
+            joined.push(step.id.clone());
+            continue;
+        };
+        let mut record = record.clone();
+        record.position = position[index];
+        let todo = if rerun.contains(&index) {
+            record.status = StepStatus::Pending;
+            record.definition_hash = hash;
+            prepared
+                .changes
+                .push((record.clone(), NewEvent::step(&step.id, "step_reset", "`--rerun`")));
+            true
+        } else {
+            match record.status {
+                StepStatus::Succeeded | StepStatus::Satisfied => {
+                    if record.definition_hash != hash {
+                        if request.accept_drift {
+                            record.definition_hash = hash;
+                            let event = NewEvent::step(&step.id, "drift_accepted", "changed in the plan; kept as done");
+                            prepared.changes.push((record.clone(), event));
+                        } else {
+                            drifted.push(format!("{} ({})", step.id, record.status));
+                        }
+                    }
+                    false
+                }
+                StepStatus::Running | StepStatus::Interrupted if !rerunnable(step) => {
+                    let doing = step.run.as_ref().map(|run| run.get_ref().summary()).unwrap_or_default();
+                    undecided.push(format!("{} (attempt {}): {doing}", step.id, record.attempts));
+                    false
+                }
+                _ => {
+                    record.definition_hash = hash;
+                    true
+                }
+            }
+        };
+        prepared.records.push(record);
+        prepared.todo.push(todo);
+    }
+    if !drifted.is_empty() {
+        return Err(ExecError::Drift(drifted));
+    }
+    if !undecided.is_empty() {
+        return Err(ExecError::NeedsDecision(undecided));
+    }
+    let removed: Vec<&str> = stored
+        .iter()
+        .filter(|record| plan.step_index(&record.step_id).is_none())
+        .map(|record| record.step_id.as_str())
+        .collect();
+    if !removed.is_empty() {
+        prepared.notices.push(format!(
+            "no longer in the plan, left as they were: {}",
+            removed.join(", ")
+        ));
+    }
+    if !joined.is_empty() {
+        prepared
+            .notices
+            .push(format!("new in the plan, joining the run: {}", joined.join(", ")));
+    }
+    Ok(prepared)
+}
+
+pub async fn resume(
+    session: &Session,
+    compiled: Arc<Compiled>,
+    secrets: Secrets,
+    run: &RunRecord,
+    request: &ResumeRequest,
+    settings: &Settings,
+) -> Result<RunOutcome, ExecError> {
+    let started = Instant::now();
+    let store = &session.store;
+    let stored = store.steps(&run.id).await?;
+    let Prepared {
+        mut records,
+        todo,
+        changes,
+        notices,
+    } = prepare(&compiled, &stored, request)?;
+    for message in notices {
+        settings.reporter.report(&Event::Notice { message });
+    }
+    for (record, event) in &changes {
+        store.put_step(&run.id, record, event).await?;
+    }
+    store
+        .set_outcome(&run.id, RunOutcome::Running, &NewEvent::run("run_resumed", "resumed"))
+        .await?;
+    let rt = Arc::new(Runtime::new(
+        compiled.clone(),
+        store.clone(),
+        &run.id,
+        secrets,
+        settings,
+    )?);
+    for record in records.iter().filter(|record| record.status.is_done()) {
+        rt.set_outputs(&record.step_id, record.outputs.clone());
+    }
+    let parallelism = rt.parallelism(settings);
+    rt.report(Event::RunStarted {
+        run_id: run.id.clone(),
+        plan: compiled.plan.name.clone(),
+        steps: records.len(),
+        to_run: todo.iter().filter(|&&t| t).count(),
+        resumed: true,
+        parallelism,
+    });
+    let options = WalkOptions {
+        parallelism,
+        keep_going: settings.keep_going,
+    };
+    let outcome = walk(rt.clone(), &mut records, &todo, options).await?;
+    Ok(rt.finish(&records, outcome, started).await?)
+}

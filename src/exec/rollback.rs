@@ -1,0 +1,305 @@
+//! Undoing a run: the steps it actually ran (not the satisfied ones), in
+//! reverse dependency order — a step's rollback starts only after the
+//! rollbacks of everything that depends on it — in parallel where the
+//! graph allows. Each transition is checkpointed, so an interrupted
+//! rollback continues when run again.
+
+use std::collections::BinaryHeap;
+use std::sync::{Arc, Mutex};
+
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::exec::event::Event;
+use crate::exec::runtime::Runtime;
+use crate::exec::step::{Ended, bounded, millis};
+use crate::state::record::now;
+use crate::state::{NewEvent, RunOutcome, StateError, StateStore, StepRecord, StepStatus};
+
+/// What a rollback will do.
+pub struct RollbackPlan {
+    /// Steps to undo, by plan index.
+    pub undo: Vec<bool>,
+    /// Steps that ran but have nothing to undo them.
+    pub without_rollback: Vec<String>,
+}
+
+/// Whether the step's `run` started in this run (so it may have changed things).
+fn ran(record: &StepRecord) -> bool {
+    match record.status {
+        StepStatus::Succeeded | StepStatus::RollingBack | StepStatus::RollbackFailed => true,
+        StepStatus::Failed | StepStatus::Interrupted | StepStatus::Running => record.attempts > 0,
+        _ => false,
+    }
+}
+
+pub fn plan(rt: &Runtime, records: &[StepRecord]) -> RollbackPlan {
+    let steps = &rt.compiled.plan.steps;
+    let mut undo = vec![false; records.len()];
+    let mut without_rollback = Vec::new();
+    for &index in rt.compiled.dag.order() {
+        let (step, record) = (&steps[index], &records[index]);
+        if !ran(record) {
+            continue;
+        }
+        let builtin = record.undo.is_some() && step.run.as_ref().is_some_and(|run| run.get_ref().has_builtin_undo());
+        if step.rollback.is_some() || builtin {
+            undo[index] = true;
+        } else {
+            without_rollback.push(step.id.clone());
+        }
+    }
+    RollbackPlan { undo, without_rollback }
+}
+
+pub async fn rollback(
+    rt: Arc<Runtime>,
+    records: &mut [StepRecord],
+    undo: &[bool],
+    parallelism: usize,
+) -> Result<RunOutcome, StateError> {
+    let dag = &rt.compiled.dag;
+    let count = records.len();
+    let mut position = vec![0usize; count];
+    for (at, &index) in dag.order().iter().enumerate() {
+        position[index] = at;
+    }
+    let mut remaining: Vec<usize> = (0..count).map(|i| dag.dependents(i).len()).collect();
+    let mut cleared: Vec<usize> = (0..count).filter(|&i| remaining[i] == 0).collect();
+    // Ready rollbacks, latest in execution order first.
+    let mut ready: BinaryHeap<(usize, usize)> = BinaryHeap::new();
+    let mut running = JoinSet::new();
+    let (mut failed, mut interrupted) = (false, false);
+    loop {
+        // Steps with nothing to undo clear at once, which may free their dependencies.
+        while let Some(index) = cleared.pop() {
+            if undo[index] {
+                ready.push((position[index], index));
+                continue;
+            }
+            for dependency in dag.dependencies(index) {
+                remaining[dependency] -= 1;
+                if remaining[dependency] == 0 {
+                    cleared.push(dependency);
+                }
+            }
+        }
+        while !interrupted && running.len() < parallelism.max(1) {
+            let Some((_, index)) = ready.pop() else { break };
+            let rt = rt.clone();
+            let record = records[index].clone();
+            running.spawn(async move { (index, undo_step(&rt, index, record).await) });
+        }
+        let Some(joined) = running.join_next().await else { break };
+        let (index, result) =
+            joined.map_err(|panic| StateError::Corrupt(format!("a rollback task failed: {panic}")))?;
+        records[index] = result?;
+        match records[index].status {
+            StepStatus::RolledBack => {
+                for dependency in dag.dependencies(index) {
+                    remaining[dependency] -= 1;
+                    if remaining[dependency] == 0 {
+                        cleared.push(dependency);
+                    }
+                }
+            }
+            StepStatus::RollbackFailed => failed = true,
+            _ => interrupted = true,
+        }
+        interrupted |= rt.interrupt.is_cancelled();
+    }
+    Ok(if interrupted || rt.interrupt.is_cancelled() {
+        RunOutcome::Interrupted
+    } else if failed || (0..count).any(|i| undo[i] && records[i].status != StepStatus::RolledBack) {
+        RunOutcome::RollbackFailed
+    } else {
+        RunOutcome::RolledBack
+    })
+}
+
+async fn undo_step(rt: &Runtime, index: usize, mut record: StepRecord) -> Result<StepRecord, StateError> {
+    let step = &rt.compiled.plan.steps[index];
+    rt.report(Event::StepStarted {
+        step: step.id.clone(),
+        description: Some(format!(
+            "roll back: {}",
+            step.description.as_deref().unwrap_or(&step.id)
+        )),
+    });
+    let started = Instant::now();
+    record.status = StepStatus::RollingBack;
+    record.error = None;
+    rt.store
+        .put_step(
+            &rt.run_id,
+            &record,
+            &NewEvent::step(&step.id, "rollback_started", "rolling back"),
+        )
+        .await?;
+    let cancel = rt.interrupt.child_token();
+    let ctx = rt.context(&step.id, &Arc::new(Mutex::new(record.progress.clone())), cancel.clone());
+    ctx.log.section("rollback");
+    let timeout = step.timeout.std();
+    let ended = match (&step.rollback, &step.run, &record.undo) {
+        (Some(action), ..) => match rt.resolve(action.get_ref()) {
+            Ok(action) => {
+                bounded(
+                    async { action.perform(&ctx).await.map(|_| ()) },
+                    action.handles_cancel(),
+                    &cancel,
+                    rt,
+                    timeout,
+                )
+                .await
+            }
+            Err(error) => Ended::Failed(format!("cannot resolve `rollback`: {error}"), Vec::new()),
+        },
+        (None, Some(run), Some(undo)) => match rt.resolve(run.get_ref()) {
+            Ok(run) => bounded(run.undo(undo, &ctx), false, &cancel, rt, timeout).await,
+            Err(error) => Ended::Failed(format!("cannot resolve `run`: {error}"), Vec::new()),
+        },
+        _ => Ended::Failed("nothing undoes this step".into(), Vec::new()),
+    };
+    let (status, kind, message, tail) = match ended {
+        Ended::Done(()) => (
+            StepStatus::RolledBack,
+            "rolled_back",
+            "rolled back".to_string(),
+            Vec::new(),
+        ),
+        Ended::Interrupted => {
+            // Stays `rolling_back`: running `planrun rollback` again redoes it.
+            rt.report(finished(
+                step.id.clone(),
+                StepStatus::RollingBack,
+                started,
+                None,
+                Vec::new(),
+                None,
+            ));
+            return Ok(record);
+        }
+        Ended::Failed(message, detail) => {
+            let tail = if detail.is_empty() { ctx.log.tail() } else { detail };
+            (StepStatus::RollbackFailed, "rollback_failed", message, tail)
+        }
+        Ended::TimedOut => (
+            StepStatus::RollbackFailed,
+            "rollback_failed",
+            format!("timed out after {}", step.timeout),
+            ctx.log.tail(),
+        ),
+        Ended::NeedsApproval => (
+            StepStatus::RollbackFailed,
+            "rollback_failed",
+            "a rollback cannot wait for approval".to_string(),
+            Vec::new(),
+        ),
+    };
+    let message = rt.redactor.redact(&message).into_owned();
+    record.status = status;
+    record.finished_at = Some(now());
+    record.error = (status == StepStatus::RollbackFailed).then(|| {
+        std::iter::once(message.clone())
+            .chain(tail.iter().cloned())
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    rt.store
+        .put_step(&rt.run_id, &record, &NewEvent::step(&step.id, kind, message.clone()))
+        .await?;
+    let failed = status == StepStatus::RollbackFailed;
+    rt.report(finished(
+        step.id.clone(),
+        status,
+        started,
+        failed.then_some(message),
+        tail,
+        step.help.clone().filter(|_| failed),
+    ));
+    Ok(record)
+}
+
+fn finished(
+    step: String,
+    status: StepStatus,
+    started: Instant,
+    error: Option<String>,
+    log_tail: Vec<String>,
+    help: Option<String>,
+) -> Event {
+    Event::StepFinished {
+        step,
+        status,
+        elapsed_ms: millis(started.elapsed()),
+        error,
+        log_tail,
+        help,
+        log: None,
+    }
+}
+
+/// Rolls back `records` of the run in `rt`, checkpointing the run's
+/// outcome (`rolling_back` while it goes on).
+pub async fn undo_run(
+    rt: &Arc<Runtime>,
+    records: &mut [StepRecord],
+    parallelism: usize,
+) -> Result<RunOutcome, StateError> {
+    let started = Instant::now();
+    let plan = plan(rt, records);
+    let steps = plan.undo.iter().filter(|&&undo| undo).count();
+    let event = NewEvent::run("rollback_started", format!("{steps} step(s) to roll back"));
+    rt.store
+        .set_outcome(&rt.run_id, RunOutcome::RollingBack, &event)
+        .await?;
+    rt.report(Event::RollbackStarted {
+        run_id: rt.run_id.clone(),
+        steps,
+        without_rollback: plan.without_rollback.clone(),
+    });
+    let outcome = rollback(rt.clone(), records, &plan.undo, parallelism).await?;
+    // An interrupted rollback stays `rolling_back`, so running it again continues it.
+    let stored = if outcome == RunOutcome::Interrupted {
+        RunOutcome::RollingBack
+    } else {
+        outcome
+    };
+    rt.finish(records, stored, started).await?;
+    Ok(outcome)
+}
+
+/// `planrun rollback`: undoes `run` with the rollbacks of `compiled`.
+pub async fn rollback_run(
+    session: &crate::exec::session::Session,
+    compiled: Arc<crate::plan::Compiled>,
+    secrets: crate::exec::secrets::Secrets,
+    run: &crate::state::RunRecord,
+    settings: &crate::exec::runtime::Settings,
+) -> Result<RunOutcome, crate::exec::error::ExecError> {
+    let stored = session.store.steps(&run.id).await?;
+    let mut records: Vec<StepRecord> = compiled
+        .plan
+        .steps
+        .iter()
+        .map(|step| {
+            stored
+                .iter()
+                .find(|record| record.step_id == step.id)
+                .cloned()
+                .unwrap_or_else(|| StepRecord::pending(&step.id, u32::MAX, String::new()))
+        })
+        .collect();
+    let rt = Arc::new(Runtime::new(
+        compiled,
+        session.store.clone(),
+        &run.id,
+        secrets,
+        settings,
+    )?);
+    for record in records.iter().filter(|record| record.status.is_done()) {
+        rt.set_outputs(&record.step_id, record.outputs.clone());
+    }
+    let parallelism = rt.parallelism(settings);
+    Ok(undo_run(&rt, &mut records, parallelism).await?)
+}

@@ -1,0 +1,162 @@
+//! What every step of one command shares: the plan, the store, secrets,
+//! outputs of finished steps, where logs go, and the interrupt signal.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::exec::approval::Approvals;
+use crate::exec::context::{Progress, StepContext};
+use crate::exec::event::{Event, Reporter};
+use crate::exec::log::StepLog;
+use crate::exec::redact::Redactor;
+use crate::exec::resolve::Scope;
+use crate::exec::secrets::Secrets;
+use crate::plan::Compiled;
+use crate::state::Store;
+
+pub struct Runtime {
+    pub compiled: Arc<Compiled>,
+    pub store: Arc<Store>,
+    pub run_id: String,
+    pub reporter: Arc<dyn Reporter>,
+    pub secrets: Secrets,
+    pub redactor: Arc<Redactor>,
+    /// Outputs of finished steps, for `${steps.ID.outputs.KEY}`.
+    pub outputs: RwLock<HashMap<String, IndexMap<String, String>>>,
+    /// `<logs>/<run id>/`.
+    pub run_logs: PathBuf,
+    pub work_dir: PathBuf,
+    /// Fired by SIGINT / SIGTERM.
+    pub interrupt: CancellationToken,
+    pub approvals: Arc<Approvals>,
+    pub kill_grace: Duration,
+}
+
+impl Runtime {
+    pub fn report(&self, event: Event) {
+        self.reporter.report(&event);
+    }
+
+    /// A context for one step (or preflight check, named `preflight.ID`).
+    pub fn context(&self, name: &str, progress: &Arc<Mutex<Option<Value>>>, cancel: CancellationToken) -> StepContext {
+        StepContext {
+            run_id: self.run_id.clone(),
+            step_id: name.to_string(),
+            work_dir: self.work_dir.clone(),
+            log: Arc::new(StepLog::open(&self.log_path(name), self.redactor.clone())),
+            cancel,
+            kill_grace: self.kill_grace,
+            outputs_path: self.run_logs.join(format!("{name}.outputs")),
+            progress: Progress {
+                store: self.store.clone(),
+                run_id: self.run_id.clone(),
+                step_id: name.to_string(),
+                saved: progress.clone(),
+            },
+            approvals: self.approvals.clone(),
+        }
+    }
+
+    pub fn log_path(&self, name: &str) -> PathBuf {
+        self.run_logs.join(format!("{name}.log"))
+    }
+
+    /// `value` with secrets, env and step outputs filled in.
+    pub fn resolve<T: Serialize + DeserializeOwned>(&self, value: &T) -> Result<T, String> {
+        let outputs = self.outputs.read().map_err(|_| "outputs are unavailable".to_string())?;
+        Scope {
+            secrets: &self.secrets,
+            outputs: &outputs,
+        }
+        .resolve(value)
+    }
+
+    pub fn set_outputs(&self, step_id: &str, outputs: IndexMap<String, String>) {
+        if let Ok(mut all) = self.outputs.write() {
+            all.insert(step_id.to_string(), outputs);
+        }
+    }
+}
+
+/// How a command wants the engine to behave.
+pub struct Settings {
+    pub reporter: Arc<dyn Reporter>,
+    pub interrupt: CancellationToken,
+    pub approvals: Arc<Approvals>,
+    /// `--parallelism`, else the plan's `parallelism`, else 4.
+    pub parallelism: Option<usize>,
+    pub keep_going: bool,
+    pub kill_grace: Duration,
+    pub logs_dir: PathBuf,
+    pub work_dir: PathBuf,
+}
+
+pub const DEFAULT_PARALLELISM: usize = 4;
+
+impl Runtime {
+    pub fn new(
+        compiled: Arc<Compiled>,
+        store: Arc<Store>,
+        run_id: &str,
+        secrets: Secrets,
+        settings: &Settings,
+    ) -> Result<Runtime, crate::exec::error::ExecError> {
+        let run_logs = settings.logs_dir.join(run_id);
+        std::fs::create_dir_all(&run_logs).map_err(|error| {
+            crate::exec::error::ExecError::Usage(format!("cannot create `{}`: {error}", run_logs.display()))
+        })?;
+        Ok(Runtime {
+            compiled,
+            store,
+            run_id: run_id.to_string(),
+            reporter: settings.reporter.clone(),
+            redactor: Arc::new(Redactor::new(secrets.values().cloned())),
+            secrets,
+            outputs: RwLock::new(HashMap::new()),
+            run_logs,
+            work_dir: settings.work_dir.clone(),
+            interrupt: settings.interrupt.clone(),
+            approvals: settings.approvals.clone(),
+            kill_grace: settings.kill_grace,
+        })
+    }
+
+    pub fn parallelism(&self, settings: &Settings) -> usize {
+        settings
+            .parallelism
+            .or(self.compiled.plan.parallelism)
+            .unwrap_or(DEFAULT_PARALLELISM)
+            .max(1)
+    }
+
+    /// Records the run's outcome and reports the end of the command.
+    pub async fn finish(
+        &self,
+        records: &[crate::state::StepRecord],
+        outcome: crate::state::RunOutcome,
+        started: tokio::time::Instant,
+    ) -> Result<crate::state::RunOutcome, crate::state::StateError> {
+        use crate::state::StateStore;
+        let mut counts = std::collections::BTreeMap::new();
+        for record in records {
+            *counts.entry(record.status).or_insert(0) += 1;
+        }
+        let event = crate::state::NewEvent::run("run_finished", outcome.as_str());
+        self.store.set_outcome(&self.run_id, outcome, &event).await?;
+        self.report(Event::RunFinished {
+            run_id: self.run_id.clone(),
+            outcome,
+            counts,
+            elapsed_ms: crate::exec::step::millis(started.elapsed()),
+        });
+        Ok(outcome)
+    }
+}

@@ -1,0 +1,387 @@
+//! One step, start to finish: preconditions → `check` → `run` (timeout,
+//! retries with exponential backoff) → `verify`. Every status change is
+//! checkpointed before the step goes on; `running` is durable before the
+//! action's side effect starts.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use toml::Spanned;
+
+use crate::exec::context::StepContext;
+use crate::exec::event::Event;
+use crate::exec::runtime::Runtime;
+use crate::plan::Step;
+use crate::state::record::now;
+use crate::state::{NewEvent, StateError, StateStore, StepRecord, StepStatus};
+use crate::steps::outcome::{Applied, StepError};
+use crate::steps::shell::process::read_outputs;
+use crate::steps::{Action, Probe};
+
+/// How a probe or an action attempt ended, from the engine's side.
+pub(crate) enum Ended<T> {
+    Done(T),
+    Failed(String, Vec<String>),
+    TimedOut,
+    Interrupted,
+    NeedsApproval,
+}
+
+/// Runs step `index` from `record`; returns its final record, already
+/// checkpointed. A step interrupted before its `run` started keeps the
+/// status it had.
+pub async fn execute(rt: &Runtime, index: usize, record: StepRecord) -> Result<StepRecord, StateError> {
+    let step = &rt.compiled.plan.steps[index];
+    rt.report(Event::StepStarted {
+        step: step.id.clone(),
+        description: step.description.clone(),
+    });
+    let started = Instant::now();
+    let progress = Arc::new(Mutex::new(record.progress.clone()));
+    let mut runner = StepRunner {
+        rt,
+        step,
+        record,
+        progress,
+        tail: Vec::new(),
+    };
+    let finished = runner.go().await?;
+    let failed = finished.status == StepStatus::Failed;
+    rt.report(Event::StepFinished {
+        step: step.id.clone(),
+        status: finished.status,
+        elapsed_ms: millis(started.elapsed()),
+        error: finished
+            .error
+            .as_ref()
+            .filter(|_| failed)
+            .map(|e| e.lines().next().unwrap_or_default().to_string()),
+        log_tail: if failed { runner.tail } else { Vec::new() },
+        help: step.help.clone().filter(|_| failed),
+        log: Some(rt.log_path(&step.id).display().to_string()),
+    });
+    Ok(finished)
+}
+
+pub fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+struct StepRunner<'a> {
+    rt: &'a Runtime,
+    step: &'a Step,
+    record: StepRecord,
+    /// Shared by every attempt; mirrored into the record at each checkpoint.
+    progress: Arc<Mutex<Option<Value>>>,
+    /// Log lines to show when the step fails.
+    tail: Vec<String>,
+}
+
+impl StepRunner<'_> {
+    async fn go(&mut self) -> Result<StepRecord, StateError> {
+        for (i, probe) in self.step.preconditions.iter().enumerate() {
+            let what = format!("precondition {}", i + 1);
+            match self.probe(probe, &what).await {
+                Ended::Done(_) => {}
+                Ended::Interrupted => return Ok(self.record.clone()),
+                ended => return self.fail(describe(&what, probe.get_ref(), ended, self.step)).await,
+            }
+        }
+        if let Some(check) = &self.step.check {
+            match self.probe(check, "check").await {
+                Ended::Done(outputs) => {
+                    self.rt.set_outputs(&self.step.id, outputs.clone());
+                    self.record.outputs = outputs;
+                    return self
+                        .finish(StepStatus::Satisfied, "step_satisfied", "`check` passed: already done")
+                        .await;
+                }
+                Ended::Failed(..) => {}
+                Ended::Interrupted => return Ok(self.record.clone()),
+                ended => return self.fail(describe("check", check.get_ref(), ended, self.step)).await,
+            }
+        }
+        if let Some(action) = &self.step.run {
+            match self.run(action).await? {
+                Ended::Done(applied) => {
+                    self.rt.set_outputs(&self.step.id, applied.outputs.clone());
+                    self.record.outputs = applied.outputs;
+                    self.record.undo = applied.undo.map(|mut undo| {
+                        self.rt.redactor.redact_json(&mut undo);
+                        undo
+                    });
+                }
+                Ended::Interrupted => {
+                    return self
+                        .finish(StepStatus::Interrupted, "step_interrupted", "interrupted while running")
+                        .await;
+                }
+                Ended::NeedsApproval => return self.await_approval(action).await,
+                ended => return self.fail(describe("run", action.get_ref(), ended, self.step)).await,
+            }
+        }
+        for (i, probe) in self.step.verify.iter().enumerate() {
+            let what = format!("verify {}", i + 1);
+            match self.probe(probe, &what).await {
+                Ended::Done(_) => {}
+                Ended::Interrupted => {
+                    return self
+                        .finish(
+                            StepStatus::Interrupted,
+                            "step_interrupted",
+                            "interrupted while verifying",
+                        )
+                        .await;
+                }
+                ended => return self.fail(describe(&what, probe.get_ref(), ended, self.step)).await,
+            }
+        }
+        self.finish(StepStatus::Succeeded, "step_succeeded", "succeeded").await
+    }
+
+    fn context(&self, cancel: CancellationToken) -> StepContext {
+        self.rt.context(&self.step.id, &self.progress, cancel)
+    }
+
+    /// Runs one probe; a passing shell `check` may leave outputs.
+    async fn probe(&mut self, probe: &Spanned<Probe>, what: &str) -> Ended<indexmap::IndexMap<String, String>> {
+        let probe = match self.rt.resolve(probe.get_ref()) {
+            Ok(probe) => probe,
+            Err(error) => return Ended::Failed(format!("cannot resolve it: {error}"), Vec::new()),
+        };
+        let cancel = self.rt.interrupt.child_token();
+        let ctx = self.context(cancel.clone());
+        ctx.log.section(what);
+        let ended = bounded(
+            probe.inspect(&ctx),
+            probe.handles_cancel(),
+            &cancel,
+            self.rt,
+            self.step.timeout.std(),
+        )
+        .await;
+        match ended {
+            Ended::Done(()) if matches!(probe, Probe::Shell(_)) => match read_outputs(&ctx) {
+                Ok(outputs) => Ended::Done(outputs),
+                Err(error) => self.failed(error, &ctx),
+            },
+            Ended::Done(()) => Ended::Done(indexmap::IndexMap::new()),
+            Ended::Failed(message, detail) => {
+                ctx.log.line(&format!("{what} did not pass: {message}"));
+                self.tail = if detail.is_empty() {
+                    ctx.log.tail()
+                } else {
+                    detail.clone()
+                };
+                Ended::Failed(message, detail)
+            }
+            Ended::TimedOut => Ended::TimedOut,
+            Ended::Interrupted => Ended::Interrupted,
+            Ended::NeedsApproval => Ended::NeedsApproval,
+        }
+    }
+
+    fn failed<T>(&mut self, error: StepError, ctx: &StepContext) -> Ended<T> {
+        match error {
+            StepError::Failed { message, detail } => {
+                self.tail = if detail.is_empty() {
+                    ctx.log.tail()
+                } else {
+                    detail.clone()
+                };
+                Ended::Failed(message, detail)
+            }
+            StepError::Cancelled => Ended::Interrupted,
+            StepError::NeedsApproval => Ended::NeedsApproval,
+        }
+    }
+
+    /// `run`, with a timeout per attempt and retries with backoff.
+    async fn run(&mut self, action: &Spanned<Action>) -> Result<Ended<Applied>, StateError> {
+        let attempts = self.step.retry.attempts;
+        for attempt in 1..=attempts {
+            let resolved = match self.rt.resolve(action.get_ref()) {
+                Ok(resolved) => resolved,
+                Err(error) => return Ok(Ended::Failed(format!("cannot resolve it: {error}"), Vec::new())),
+            };
+            self.record.status = StepStatus::Running;
+            self.record.attempts += 1;
+            self.record.error = None;
+            self.record.finished_at = None;
+            if attempt == 1 {
+                self.record.started_at = Some(now());
+            }
+            let message = format!("attempt {attempt} of {attempts}");
+            self.checkpoint(NewEvent::step(&self.step.id, "step_running", message))
+                .await?;
+            self.rt.report(Event::StepRunning {
+                step: self.step.id.clone(),
+                attempt,
+                attempts,
+            });
+            let cancel = self.rt.interrupt.child_token();
+            let ctx = self.context(cancel.clone());
+            ctx.log.section(&format!("run (attempt {attempt} of {attempts})"));
+            let timeout = self.step.timeout.std();
+            let ended = bounded(
+                resolved.perform(&ctx),
+                resolved.handles_cancel(),
+                &cancel,
+                self.rt,
+                timeout,
+            )
+            .await;
+            let error = match ended {
+                Ended::Failed(message, detail) => {
+                    self.tail = if detail.is_empty() { ctx.log.tail() } else { detail };
+                    message
+                }
+                Ended::TimedOut => {
+                    self.tail = ctx.log.tail();
+                    format!("timed out after {}", self.step.timeout)
+                }
+                other => return Ok(other),
+            };
+            if attempt == attempts {
+                return Ok(Ended::Failed(error, self.tail.clone()));
+            }
+            let delay = self.step.retry.delay_before(attempt + 1);
+            let error = self.rt.redactor.redact(&error).into_owned();
+            self.rt.report(Event::StepRetrying {
+                step: self.step.id.clone(),
+                attempt,
+                delay_ms: millis(delay),
+                error: error.clone(),
+            });
+            let event = NewEvent::step(
+                &self.step.id,
+                "step_retrying",
+                format!("attempt {attempt} failed: {error}"),
+            );
+            self.rt.store.append_event(&self.rt.run_id, &event).await?;
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = self.rt.interrupt.cancelled() => return Ok(Ended::Interrupted),
+            }
+        }
+        Ok(Ended::Failed("no attempt was made".into(), Vec::new()))
+    }
+
+    async fn await_approval(&mut self, action: &Spanned<Action>) -> Result<StepRecord, StateError> {
+        let instructions = match action.get_ref() {
+            Action::Manual(manual) => manual.instructions.clone(),
+            other => other.summary(),
+        };
+        self.rt.report(Event::AwaitingApproval {
+            step: self.step.id.clone(),
+            instructions,
+        });
+        self.record.status = StepStatus::Pending;
+        self.record.finished_at = None;
+        let event = NewEvent::step(&self.step.id, "awaiting_approval", "nobody approved this manual step");
+        self.checkpoint(event).await?;
+        Ok(self.record.clone())
+    }
+
+    async fn fail(&mut self, message: String) -> Result<StepRecord, StateError> {
+        let message = self.rt.redactor.redact(&message).into_owned();
+        self.tail = self
+            .tail
+            .iter()
+            .map(|line| self.rt.redactor.redact(line).into_owned())
+            .collect();
+        let mut error = message.clone();
+        for line in &self.tail {
+            error.push('\n');
+            error.push_str(line);
+        }
+        self.record.error = Some(error);
+        self.finish(StepStatus::Failed, "step_failed", &message).await
+    }
+
+    async fn finish(
+        &mut self,
+        status: StepStatus,
+        kind: &'static str,
+        message: &str,
+    ) -> Result<StepRecord, StateError> {
+        self.record.status = status;
+        self.record.finished_at = Some(now());
+        if status != StepStatus::Failed {
+            self.record.error = None;
+        }
+        self.checkpoint(NewEvent::step(&self.step.id, kind, message)).await?;
+        Ok(self.record.clone())
+    }
+
+    async fn checkpoint(&mut self, event: NewEvent) -> Result<(), StateError> {
+        if let Ok(progress) = self.progress.lock() {
+            self.record.progress.clone_from(&progress);
+        }
+        self.rt.store.put_step(&self.rt.run_id, &self.record, &event).await
+    }
+}
+
+/// Why a probe or the run did not pass, in one line.
+fn describe<T, K: KindSummary>(what: &str, kind: &K, ended: Ended<T>, step: &Step) -> String {
+    let reason = match ended {
+        Ended::Failed(message, _) => message,
+        Ended::TimedOut => format!("timed out after {}", step.timeout),
+        Ended::NeedsApproval => "needs an operator's approval".into(),
+        Ended::Done(_) | Ended::Interrupted => "interrupted".into(),
+    };
+    format!("{what} ({}) failed: {reason}", kind.kind_name())
+}
+
+trait KindSummary {
+    fn kind_name(&self) -> &'static str;
+}
+
+impl KindSummary for Probe {
+    fn kind_name(&self) -> &'static str {
+        self.kind()
+    }
+}
+
+impl KindSummary for Action {
+    fn kind_name(&self) -> &'static str {
+        self.kind()
+    }
+}
+
+/// Runs `work` with a timeout. A kind that `handles_cancel` is told to stop
+/// (and awaited while it cleans up); any other is dropped at once.
+pub(crate) async fn bounded<T>(
+    work: impl Future<Output = Result<T, StepError>>,
+    cooperative: bool,
+    cancel: &CancellationToken,
+    rt: &Runtime,
+    timeout: Duration,
+) -> Ended<T> {
+    tokio::pin!(work);
+    tokio::select! {
+        result = &mut work => classify(result, rt),
+        () = tokio::time::sleep(timeout) => {
+            if cooperative {
+                cancel.cancel();
+                let _ = work.await;
+            }
+            Ended::TimedOut
+        }
+        () = rt.interrupt.cancelled(), if !cooperative => Ended::Interrupted,
+    }
+}
+
+fn classify<T>(result: Result<T, StepError>, rt: &Runtime) -> Ended<T> {
+    match result {
+        Ok(value) => Ended::Done(value),
+        Err(StepError::Failed { message, detail }) => Ended::Failed(message, detail),
+        Err(StepError::NeedsApproval) => Ended::NeedsApproval,
+        Err(StepError::Cancelled) if rt.interrupt.is_cancelled() => Ended::Interrupted,
+        Err(StepError::Cancelled) => Ended::TimedOut,
+    }
+}

@@ -1,0 +1,61 @@
+//! From the closed sets of kinds to their behaviour.
+
+use serde_json::Value;
+
+use crate::exec::context::StepContext;
+use crate::steps::outcome::{Applied, Inspect, Perform, StepError, Undo};
+use crate::steps::{Action, Probe};
+
+fn not_available(kind: &str) -> StepError {
+    StepError::failed(format!("the `{kind}` kind cannot run in this build yet"))
+}
+
+impl Action {
+    pub async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
+        match self {
+            Action::Shell(kind) => kind.perform(ctx).await,
+            Action::FileWrite(kind) => kind.perform(ctx).await,
+            Action::FileReplace(kind) => kind.perform(ctx).await,
+            Action::FileLines(kind) => kind.perform(ctx).await,
+            Action::Http(kind) => kind.perform(ctx).await,
+            Action::Manual(kind) => kind.perform(ctx).await,
+            other => Err(not_available(other.kind())),
+        }
+    }
+
+    /// Undoes what `perform` did, from the record it returned.
+    pub async fn undo(&self, record: &Value, ctx: &StepContext) -> Result<(), StepError> {
+        match self {
+            Action::FileWrite(kind) => kind.undo(record, ctx).await,
+            Action::FileReplace(kind) => kind.undo(record, ctx).await,
+            Action::FileLines(kind) => kind.undo(record, ctx).await,
+            other => Err(StepError::failed(format!("`{}` cannot undo itself", other.kind()))),
+        }
+    }
+
+    /// Whether the kind stops by itself when `ctx.cancel` fires (and so
+    /// must not be dropped before it has cleaned up).
+    pub fn handles_cancel(&self) -> bool {
+        matches!(self, Action::Shell(_))
+    }
+}
+
+impl Probe {
+    pub async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
+        match self {
+            Probe::Shell(kind) => kind.inspect(ctx).await,
+            Probe::FileExists(kind) => kind.inspect(ctx).await,
+            Probe::FileContains(kind) => kind.inspect(ctx).await,
+            Probe::Http(kind) => kind.inspect(ctx).await,
+            Probe::Tcp(kind) => kind.inspect(ctx).await,
+            Probe::Env(kind) => kind.inspect(ctx).await,
+            Probe::System(kind) => kind.inspect(ctx).await,
+            Probe::Git(kind) => kind.inspect(ctx).await,
+            other => Err(not_available(other.kind())),
+        }
+    }
+
+    pub fn handles_cancel(&self) -> bool {
+        matches!(self, Probe::Shell(_))
+    }
+}
