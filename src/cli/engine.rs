@@ -18,7 +18,8 @@ use crate::report::lines::Lines;
 use crate::report::progress::Progress;
 use crate::state::{Location, RunOutcome};
 
-/// How long a stopped step's processes get between SIGTERM and SIGKILL.
+/// How long a stopped step's processes get between SIGTERM and SIGKILL,
+/// for commands without `--kill-grace`.
 const KILL_GRACE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, clap::Args)]
@@ -62,6 +63,13 @@ pub struct WalkArgs {
     /// After a failure, go on with the branches that do not depend on it
     #[arg(long)]
     pub keep_going: bool,
+    /// How long a stopped step's processes get between SIGTERM and SIGKILL
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub kill_grace: crate::plan::duration::Duration,
+}
+
+fn parse_duration(text: &str) -> Result<crate::plan::duration::Duration, String> {
+    crate::plan::duration::Duration::parse(text)
 }
 
 /// The reporter for `format`, and who can answer a manual step's question.
@@ -96,7 +104,7 @@ pub fn settings(
         approvals: Arc::new(Approvals::new(approvals.yes, approvals.approve.iter().cloned(), prompt)),
         parallelism: walk.and_then(|w| w.parallelism).map(usize::from),
         keep_going: walk.is_some_and(|w| w.keep_going),
-        kill_grace: KILL_GRACE,
+        kill_grace: walk.map_or(KILL_GRACE, |w| w.kill_grace.std()),
         logs_dir: location.logs_dir(),
         work_dir: std::env::current_dir()?,
     })

@@ -2,4 +2,11 @@
 
 mod test;
 
+mod apply;
+mod crash;
+mod resume;
+mod retry;
+mod rollback;
+mod secrets;
+mod signals;
 mod validate;

@@ -55,21 +55,66 @@ impl Test {
     }
 
     pub fn run(&self) -> Run {
-        let output: Output = Command::new(env!("CARGO_BIN_EXE_planrun"))
-            .args(&self.args)
-            .current_dir(self.dir.path())
-            .env_remove("PLANRUN_STATE")
-            .env("NO_COLOR", "1")
-            .env("COLUMNS", "100")
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .output()
-            .expect("run planrun");
+        self.cmd(&[])
+    }
+
+    /// Runs planrun with the builder's arguments followed by `extra`, in
+    /// the test directory (so several commands share one state).
+    pub fn cmd(&self, extra: &[&str]) -> Run {
+        let output: Output = self.command(extra).output().expect("run planrun");
         Run {
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
             code: output.status.code(),
             dir: self.dir.path().to_path_buf(),
         }
+    }
+
+    /// Starts planrun without waiting for it (for signals and crashes).
+    pub fn spawn(&self, extra: &[&str]) -> std::process::Child {
+        self.command(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start planrun")
+    }
+
+    fn command(&self, extra: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_planrun"));
+        command
+            .args(&self.args)
+            .args(extra)
+            .current_dir(self.dir.path())
+            .stdin(std::process::Stdio::null())
+            .env_remove("PLANRUN_STATE")
+            .env("NO_COLOR", "1")
+            .env("COLUMNS", "100")
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        command
+    }
+
+    /// The text of a file in the test directory ("" when missing).
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
+    }
+
+    /// `planrun status --format json` of the latest run.
+    pub fn status(&self) -> serde_json::Value {
+        let run = self.cmd(&["status", "--format", "json"]);
+        serde_json::from_str(&run.stdout).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The status of one step in the latest run.
+    pub fn step_status(&self, step: &str) -> String {
+        let status = self.status();
+        status["steps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["step_id"] == step)
+            .and_then(|s| s["status"].as_str())
+            .unwrap_or("missing")
+            .to_string()
     }
 }
 
@@ -97,6 +142,11 @@ impl Run {
         out.sort();
         out
     }
+}
+
+/// Every file (not directory) under `dir`.
+pub fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    walk(dir).into_iter().filter(|path| path.is_file()).collect()
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

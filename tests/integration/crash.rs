@@ -1,0 +1,143 @@
+//! Crash safety: `planrun apply` (and `resume`) killed with SIGKILL at
+//! random moments, then resumed until done. The ledger of side effects
+//! proves that no non-idempotent step ran twice and none was skipped, and
+//! the state is readable after every kill.
+
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::test::Test;
+
+const ITERATIONS: u64 = 50;
+
+/// (id, dependencies, idempotent, check)
+const STEPS: &[(&str, &[&str], bool, bool)] = &[
+    ("s1", &[], true, false),
+    ("s2", &["s1"], false, false),
+    ("s3", &["s1"], false, true),
+    ("s4", &["s2"], true, false),
+    ("s5", &["s2", "s3"], false, false),
+    ("s6", &["s4"], false, false),
+    ("s7", &["s5", "s6"], true, false),
+    ("s8", &["s7"], false, false),
+    ("s9", &[], false, false),
+];
+
+fn plan() -> String {
+    let mut plan = String::from("format = 1\nname = \"crash\"\n");
+    for (id, deps, idempotent, check) in STEPS {
+        let deps: Vec<String> = deps.iter().map(|d| format!("\"{d}\"")).collect();
+        plan.push_str(&format!(
+            "[steps.{id}]\ndepends_on = [{}]\nidempotent = {idempotent}\nrun = {{ kind = \"shell\", command = \"sleep 0.02; echo {id} >> ledger; sleep 0.02\" }}\nrollback = {{ kind = \"shell\", command = \"true\" }}\n",
+            deps.join(", ")
+        ));
+        if *check {
+            plan.push_str(&format!(
+                "check = {{ kind = \"shell\", command = \"grep -qx {id} ledger\" }}\n"
+            ));
+        }
+    }
+    plan
+}
+
+fn kill_after(child: std::process::Child, millis: u64) {
+    std::thread::sleep(Duration::from_millis(millis));
+    let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    let _ = kill(pid, Signal::SIGKILL);
+    let _ = child.wait_with_output();
+    // Steps run in their own process groups and outlive planrun; let
+    // them finish before the "operator" looks at the ledger.
+    std::thread::sleep(Duration::from_millis(150));
+}
+
+/// Resumes (or applies, when the kill came before the run was recorded)
+/// until the run succeeds, deciding interrupted steps from the ledger the
+/// way an operator would from the system itself.
+/// Returns how many operator decisions it took.
+fn finish(test: &Test) -> usize {
+    let mut decisions = 0;
+    for _ in 0..30 {
+        let run = test.cmd(&["resume"]);
+        match run.code {
+            Some(0) => return decisions,
+            Some(2) if run.stderr.contains("nothing to resume") || run.stderr.contains("no unfinished run") => {
+                if test.status()["run"]["outcome"] == "succeeded" {
+                    return decisions;
+                }
+                // Killed before the run was recorded: start it.
+                if test.cmd(&["apply", "plan.toml"]).code == Some(0) {
+                    return decisions;
+                }
+            }
+            Some(3) => {
+                assert!(
+                    run.stderr.contains("not safe to run again"),
+                    "unexpected refusal:\n{}",
+                    run.stderr
+                );
+                let ledger = test.read("ledger");
+                for line in run.stderr.lines() {
+                    let Some(rest) = line.trim().strip_prefix("- ") else {
+                        continue;
+                    };
+                    let id = rest.split_whitespace().next().unwrap_or_default();
+                    let (idempotent, check) = STEPS.iter().find(|s| s.0 == id).map(|s| (s.2, s.3)).unwrap_or_default();
+                    assert!(!idempotent && !check, "resume must rerun `{id}` by itself");
+                    let decision = if ledger.lines().any(|l| l == id) {
+                        "--done"
+                    } else {
+                        "--pending"
+                    };
+                    test.cmd(&["mark", id, decision]).status(0);
+                    decisions += 1;
+                }
+            }
+            _ => panic!("resume failed:\n{}\n{}", run.stdout, run.stderr),
+        }
+    }
+    panic!("the run did not finish");
+}
+
+#[test]
+fn sigkill_at_any_moment_never_reruns_a_non_idempotent_step_nor_skips_one() {
+    let mut rng = fastrand::Rng::with_seed(0x5eed_c4a5);
+    let (mut decisions, mut resumed) = (0, 0);
+    for iteration in 0..ITERATIONS {
+        let test = Test::new().plan(&plan());
+        kill_after(
+            test.spawn(&["apply", "plan.toml", "--parallelism", "3"]),
+            rng.u64(0..450),
+        );
+        let status = test.cmd(&["status", "--format", "json"]);
+        assert_eq!(
+            status.code,
+            Some(0),
+            "the state is readable after a kill:\n{}",
+            status.stderr
+        );
+        if rng.bool() && test.path().join(".planrun/state.db").exists() {
+            kill_after(test.spawn(&["resume"]), rng.u64(0..200));
+        }
+        resumed += usize::from(test.status()["run"]["outcome"] != "succeeded");
+        decisions += finish(&test);
+        let ledger = test.read("ledger");
+        for (id, _, idempotent, _) in STEPS {
+            let count = ledger.lines().filter(|line| line == id).count();
+            assert!(count >= 1, "iteration {iteration}: `{id}` never ran\n{ledger}");
+            if !idempotent {
+                assert_eq!(
+                    count, 1,
+                    "iteration {iteration}: non-idempotent `{id}` ran {count} times\n{ledger}"
+                );
+            }
+        }
+        let status = test.status();
+        assert_eq!(status["run"]["outcome"], "succeeded", "iteration {iteration}");
+    }
+    // The kills must have landed mid-run, some inside a non-idempotent step.
+    assert!(resumed >= ITERATIONS as usize / 4, "only {resumed} runs were cut short");
+    assert!(decisions > 0, "no kill landed inside a non-idempotent step");
+    eprintln!("{ITERATIONS} kills: {resumed} runs cut short, {decisions} operator decisions");
+}

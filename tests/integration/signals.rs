@@ -1,0 +1,120 @@
+//! Interruption and locking: Ctrl-C stops cleanly with exit 130; a second
+//! mutating command is refused while the first holds the lock.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::test::Test;
+
+/// Waits (bounded) until `done` holds; the bound only avoids a hung test.
+pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn signal(child: &std::process::Child, signal: Signal) {
+    let pid = i32::try_from(child.id()).expect("pid");
+    kill(Pid::from_raw(pid), signal).expect("send signal");
+}
+
+const SLOW: &str = r#"format = 1
+name = "slow"
+[steps.quick]
+run = { kind = "shell", command = "echo quick >> ledger" }
+rollback = { kind = "shell", command = "true" }
+[steps.sleepy]
+depends_on = ["quick"]
+run = { kind = "shell", command = "trap 'echo got-term >> ledger; exit 143' TERM; echo started >> ledger; sleep 30 & wait" }
+rollback = { kind = "shell", command = "true" }
+[steps.never]
+depends_on = ["sleepy"]
+run = { kind = "shell", command = "echo never >> ledger" }
+rollback = { kind = "shell", command = "true" }
+"#;
+
+#[test]
+fn sigint_stops_the_running_step_records_it_interrupted_and_exits_130() {
+    let test = Test::new().plan(SLOW);
+    let child = test.spawn(&["apply", "plan.toml"]);
+    wait_for("the slow step to start", || test.read("ledger").contains("started"));
+    signal(&child, Signal::SIGINT);
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        test.read("ledger").contains("got-term"),
+        "the step's process group got SIGTERM"
+    );
+    assert!(!test.read("ledger").contains("never"));
+    assert_eq!(test.step_status("quick"), "succeeded");
+    assert_eq!(test.step_status("sleepy"), "interrupted");
+    assert_eq!(test.step_status("never"), "pending");
+    assert_eq!(test.status()["run"]["outcome"], "interrupted");
+    // Not idempotent and no check: resume asks for a decision.
+    let refused = test.cmd(&["resume"]);
+    refused.status(3);
+    assert!(refused.stderr.contains("planrun mark"), "{}", refused.stderr);
+}
+
+#[test]
+fn a_step_that_ignores_sigterm_is_killed_after_the_grace_period() {
+    let test = Test::new().plan(&SLOW.replace("trap 'echo got-term >> ledger; exit 143' TERM", "trap '' TERM"));
+    let child = test.spawn(&["apply", "plan.toml", "--kill-grace", "300ms"]);
+    wait_for("the slow step to start", || test.read("ledger").contains("started"));
+    signal(&child, Signal::SIGTERM);
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(output.status.code(), Some(130));
+    assert_eq!(test.step_status("sleepy"), "interrupted");
+}
+
+#[test]
+fn a_second_command_is_refused_while_the_lock_is_held_and_a_dead_holder_is_taken_over() {
+    let test = Test::new().plan(SLOW).file(
+        "other.toml",
+        "format = 1\nname = 'other'\n[steps.x]\nrun = { kind = 'shell', command = 'true' }\nrollback = { kind = 'shell', command = 'true' }\n",
+    );
+    let mut child = test.spawn(&["apply", "plan.toml"]);
+    wait_for("the slow step to start", || test.read("ledger").contains("started"));
+    let refused = test.cmd(&["apply", "other.toml"]);
+    refused.status(3);
+    assert!(refused.stderr.contains("locked by `apply`"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains(&format!("(pid {})", child.id())),
+        "{}",
+        refused.stderr
+    );
+    let unlock = test.cmd(&["unlock"]);
+    unlock.status(3);
+    assert!(unlock.stderr.contains("unlock --force"), "{}", unlock.stderr);
+
+    signal(&child, Signal::SIGKILL);
+    child.wait().expect("wait");
+    let taken = test.cmd(&["apply", "other.toml"]);
+    taken.status(0);
+    assert!(taken.stderr.contains("took over the lock"), "{}", taken.stderr);
+}
+
+#[test]
+fn unlock_force_removes_a_lock_held_elsewhere() {
+    let test = Test::new().plan(SLOW);
+    let mut child = test.spawn(&["apply", "plan.toml"]);
+    wait_for("the slow step to start", || test.read("ledger").contains("started"));
+    let forced = test.cmd(&["unlock", "--force"]);
+    forced.status(0);
+    assert!(
+        forced.stderr.contains("removed the lock of `apply`"),
+        "{}",
+        forced.stderr
+    );
+    signal(&child, Signal::SIGKILL);
+    child.wait().expect("wait");
+}
