@@ -112,7 +112,7 @@ pub fn settings(
 
 /// Runs `work` on a tokio runtime.
 pub fn block_on<F: Future>(work: F) -> Result<F::Output, Error> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     Ok(runtime.block_on(work))
 }
 

@@ -1,5 +1,9 @@
 //! A step's log: every line its commands print, redacted, appended to
 //! `<logs>/<run>/<step>.log`, with the last lines kept to show on failure.
+//!
+//! The file is created on the first line written: a quiet step leaves no
+//! file behind (creating thousands of empty files costs more than the
+//! steps themselves).
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -19,19 +23,24 @@ pub struct StepLog {
 
 struct Inner {
     file: Option<File>,
+    /// Whether opening the file was tried (and so `file` is final).
+    opened: bool,
+    /// A section header not written yet: it goes in before the next line.
+    header: Option<String>,
     tail: VecDeque<String>,
 }
 
 impl StepLog {
-    /// Opens the log for appending. A log that cannot be written is not
+    /// A log appending to `path`. A log that cannot be written is not
     /// fatal: the lines still reach the tail shown on failure.
     pub fn open(path: &Path, redactor: Arc<Redactor>) -> StepLog {
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(path).ok();
         StepLog {
             path: path.to_path_buf(),
             redactor,
             inner: Mutex::new(Inner {
-                file,
+                file: None,
+                opened: false,
+                header: None,
                 tail: VecDeque::with_capacity(TAIL_LINES),
             }),
         }
@@ -47,8 +56,20 @@ impl StepLog {
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
+        if !inner.opened {
+            inner.opened = true;
+            inner.file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+                .ok();
+        }
+        let header = inner.header.take();
         if let Some(file) = inner.file.as_mut() {
-            let _ = file.write_all(format!("{text}\n").as_bytes());
+            let mut bytes = header.map(|h| format!("{h}\n")).unwrap_or_default();
+            bytes.push_str(&text);
+            bytes.push('\n');
+            let _ = file.write_all(bytes.as_bytes());
         }
         if inner.tail.len() == TAIL_LINES {
             inner.tail.pop_front();
@@ -56,10 +77,11 @@ impl StepLog {
         inner.tail.push_back(text.into_owned());
     }
 
-    /// A section header, like `== run (attempt 2) ==`.
+    /// A section header, like `== run (attempt 2) ==`, written before
+    /// the section's first line.
     pub fn section(&self, title: &str) {
-        self.line(&format!("== {title} =="));
         if let Ok(mut inner) = self.inner.lock() {
+            inner.header = Some(format!("== {title} =="));
             inner.tail.clear();
         }
     }
@@ -91,5 +113,18 @@ mod tests {
         assert_eq!(log.tail(), ["password is ***"]);
         let text = std::fs::read_to_string(&path).expect("log file");
         assert_eq!(text, "== run ==\npassword is ***\n");
+    }
+
+    #[test]
+    fn a_quiet_step_leaves_no_file() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("quiet.log");
+        let log = StepLog::open(&path, Arc::new(Redactor::default()));
+        log.section("run");
+        log.section("verify 1");
+        assert!(!path.exists());
+        log.line("now something");
+        let text = std::fs::read_to_string(&path).expect("log file");
+        assert_eq!(text, "== verify 1 ==\nnow something\n");
     }
 }

@@ -18,7 +18,12 @@ pub async fn check(rt: &Arc<Runtime>) -> usize {
         let probe = preflight.probe.get_ref().clone();
         let name = format!("preflight.{}", preflight.id);
         checks.spawn(async move {
-            let ctx = rt.context(&name, &Arc::new(Mutex::new(None)), rt.interrupt.child_token());
+            let ctx = rt.context(
+                &name,
+                &rt.open_log(&name),
+                &Arc::new(Mutex::new(None)),
+                rt.interrupt.child_token(),
+            );
             ctx.log.section("preflight");
             let result = match rt.resolve(&probe) {
                 Ok(probe) => probe.inspect(&ctx).await,

@@ -137,7 +137,12 @@ async fn undo_step(rt: &Runtime, index: usize, mut record: StepRecord) -> Result
         )
         .await?;
     let cancel = rt.interrupt.child_token();
-    let ctx = rt.context(&step.id, &Arc::new(Mutex::new(record.progress.clone())), cancel.clone());
+    let ctx = rt.context(
+        &step.id,
+        &rt.open_log(&step.id),
+        &Arc::new(Mutex::new(record.progress.clone())),
+        cancel.clone(),
+    );
     ctx.log.section("rollback");
     let timeout = step.timeout.std();
     let ended = match (&step.rollback, &step.run, &record.undo) {

@@ -45,13 +45,24 @@ impl Runtime {
         self.reporter.report(&event);
     }
 
-    /// A context for one step (or preflight check, named `preflight.ID`).
-    pub fn context(&self, name: &str, progress: &Arc<Mutex<Option<Value>>>, cancel: CancellationToken) -> StepContext {
+    /// The log of one step (or preflight check, named `preflight.ID`).
+    pub fn open_log(&self, name: &str) -> Arc<StepLog> {
+        Arc::new(StepLog::open(&self.log_path(name), self.redactor.clone()))
+    }
+
+    /// A context for one probe or action of a step.
+    pub fn context(
+        &self,
+        name: &str,
+        log: &Arc<StepLog>,
+        progress: &Arc<Mutex<Option<Value>>>,
+        cancel: CancellationToken,
+    ) -> StepContext {
         StepContext {
             run_id: self.run_id.clone(),
             step_id: name.to_string(),
             work_dir: self.work_dir.clone(),
-            log: Arc::new(StepLog::open(&self.log_path(name), self.redactor.clone())),
+            log: log.clone(),
             cancel,
             kill_grace: self.kill_grace,
             outputs_path: self.run_logs.join(format!("{name}.outputs")),

@@ -14,6 +14,7 @@ use toml::Spanned;
 
 use crate::exec::context::StepContext;
 use crate::exec::event::Event;
+use crate::exec::log::StepLog;
 use crate::exec::runtime::Runtime;
 use crate::plan::Step;
 use crate::state::record::now;
@@ -46,6 +47,7 @@ pub async fn execute(rt: &Runtime, index: usize, record: StepRecord) -> Result<S
         rt,
         step,
         record,
+        log: rt.open_log(&step.id),
         progress,
         tail: Vec::new(),
     };
@@ -75,6 +77,7 @@ struct StepRunner<'a> {
     rt: &'a Runtime,
     step: &'a Step,
     record: StepRecord,
+    log: Arc<StepLog>,
     /// Shared by every attempt; mirrored into the record at each checkpoint.
     progress: Arc<Mutex<Option<Value>>>,
     /// Log lines to show when the step fails.
@@ -144,7 +147,7 @@ impl StepRunner<'_> {
     }
 
     fn context(&self, cancel: CancellationToken) -> StepContext {
-        self.rt.context(&self.step.id, &self.progress, cancel)
+        self.rt.context(&self.step.id, &self.log, &self.progress, cancel)
     }
 
     /// Runs one probe; a passing shell `check` may leave outputs.

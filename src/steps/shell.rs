@@ -120,7 +120,7 @@ pub(crate) mod process {
         }
         let mut command = match (&shell.command, &shell.argv) {
             (Some(line), _) => {
-                let mut command = Command::new("sh");
+                let mut command = Command::new("/bin/sh");
                 command.arg("-c").arg(line);
                 command
             }
