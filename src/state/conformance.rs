@@ -27,7 +27,7 @@ where
     checkpoints_update_one_step_and_journal(&open().await, &prefix).await;
     outcomes_set_and_clear_finished_at(&open().await, &prefix).await;
     writes_survive_a_reopen(&open, &prefix).await;
-    locking_excludes_a_second_holder(&open().await, &open().await).await;
+    locking_excludes_a_second_holder(&open).await;
 }
 
 fn sample_run(id: &str) -> RunRecord {
@@ -184,7 +184,13 @@ where
     assert_eq!(steps[0].error.as_deref(), Some("exit code 1"));
 }
 
-async fn locking_excludes_a_second_holder<S: StateStore>(one: &S, two: &S) {
+async fn locking_excludes_a_second_holder<S, F, Fut>(open: &F)
+where
+    S: StateStore,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    let (one, two) = (open().await, open().await);
     let _ = one.force_unlock().await.expect("force_unlock");
     let first = LockInfo::for_this_process("apply");
     assert_eq!(one.lock(&first).await.expect("lock"), Acquired::Fresh);
@@ -204,20 +210,36 @@ async fn locking_excludes_a_second_holder<S: StateStore>(one: &S, two: &S) {
     one.unlock(&first).await.expect("unlock");
     assert_eq!(one.lock_holder().await.expect("holder"), None);
 
-    // A holder that died on this host is taken over, with its identity reported.
+    // A holder that dies without unlocking is taken over, and reported.
     let mut dead = LockInfo::for_this_process("apply");
     dead.pid = u32::MAX - 1;
-    one.lock(&dead).await.expect("lock");
-    assert_eq!(two.lock(&second).await.expect("take over"), Acquired::TookOver(dead));
+    {
+        let crashed = open().await;
+        assert_eq!(crashed.lock(&dead).await.expect("lock"), Acquired::Fresh);
+    }
+    assert_eq!(lock_soon(&two, &second).await, Acquired::TookOver(dead));
     two.unlock(&second).await.expect("unlock");
 
-    // A holder on another host is never judged dead: only a forced unlock frees it.
+    // A holder on another host that may be alive is never taken over:
+    // only a forced unlock frees it.
     let mut remote = LockInfo::for_this_process("resume");
     remote.host = "another-host".into();
     remote.pid = u32::MAX - 1;
-    one.lock(&remote).await.expect("lock");
+    let elsewhere = open().await;
+    assert_eq!(elsewhere.lock(&remote).await.expect("lock"), Acquired::Fresh);
     assert!(matches!(two.lock(&second).await, Err(StateError::Locked(_))));
     assert_eq!(two.force_unlock().await.expect("force"), Some(remote));
-    assert_eq!(two.lock(&second).await.expect("lock"), Acquired::Fresh);
+    assert_eq!(lock_soon(&two, &second).await, Acquired::Fresh);
     two.unlock(&second).await.expect("unlock");
+}
+
+/// Takes the lock, allowing the server a moment to notice a dead session.
+async fn lock_soon<S: StateStore>(store: &S, info: &LockInfo) -> Acquired {
+    for _ in 0..100 {
+        match store.lock(info).await {
+            Err(StateError::Locked(_)) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            other => return other.expect("lock"),
+        }
+    }
+    panic!("the lock of a dead holder was never released");
 }

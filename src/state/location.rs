@@ -19,7 +19,14 @@ pub enum Sync {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
-    Sqlite { path: PathBuf, sync: Sync },
+    Sqlite {
+        path: PathBuf,
+        sync: Sync,
+    },
+    /// A PostgreSQL database shared by a team: `postgres://…`.
+    Postgres {
+        url: String,
+    },
 }
 
 impl Location {
@@ -30,7 +37,8 @@ impl Location {
             return Err("the state location is empty".into());
         }
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-            return Err("PostgreSQL state is not available in this build".into());
+            url::Url::parse(text).map_err(|e| format!("bad PostgreSQL URL: {e}"))?;
+            return Ok(Location::Postgres { url: text.to_string() });
         }
         let rest = text
             .strip_prefix("sqlite://")
@@ -70,6 +78,7 @@ impl Location {
     pub fn logs_dir(&self) -> PathBuf {
         match self {
             Location::Sqlite { path, .. } => path.parent().unwrap_or(Path::new(".")).join("logs"),
+            Location::Postgres { .. } => PathBuf::from(".planrun/logs"),
         }
     }
 }
@@ -78,6 +87,7 @@ impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Location::Sqlite { path, .. } => write!(f, "sqlite://{}", path.display()),
+            Location::Postgres { url } => f.write_str(&crate::steps::postgres::display_url(url)),
         }
     }
 }
@@ -103,6 +113,12 @@ mod tests {
             })
         );
         assert!(Location::parse("sqlite://x.db?fast=yes").is_err());
+        let postgres = Location::parse("postgres://planrun:pw@db:5432/state");
+        assert_eq!(
+            postgres.as_ref().map(ToString::to_string),
+            Ok("postgres://planrun:***@db:5432/state".to_string()),
+            "the password is never shown"
+        );
         assert!(Location::parse("").is_err());
     }
 }

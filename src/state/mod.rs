@@ -1,11 +1,13 @@
 //! Durable state: runs, step checkpoints, the event journal and the lock,
-//! behind the [`StateStore`] interface. SQLite is the embedded default.
+//! behind the [`StateStore`] interface. SQLite is the embedded default;
+//! PostgreSQL is for teams sharing one state and lock.
 
 #[doc(hidden)]
 pub mod conformance;
 mod error;
 pub mod location;
 pub mod lock;
+mod postgres;
 pub mod record;
 mod sqlite;
 pub mod status;

@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::state::error::StateError;
 use crate::state::location::Location;
 use crate::state::lock::{Acquired, LockInfo};
+use crate::state::postgres::PostgresStore;
 use crate::state::record::{EventRecord, NewEvent, RunRecord, StepRecord};
 use crate::state::sqlite::SqliteStore;
 use crate::state::status::RunOutcome;
@@ -70,12 +71,14 @@ pub trait StateStore: Send + Sync {
 /// The backends, as one closed set.
 pub enum Store {
     Sqlite(SqliteStore),
+    Postgres(PostgresStore),
 }
 
 macro_rules! dispatch {
     ($self:ident, $store:ident => $call:expr) => {
         match $self {
             Store::Sqlite($store) => $call,
+            Store::Postgres($store) => $call,
         }
     };
 }
@@ -85,6 +88,7 @@ impl Store {
     pub async fn open(location: &Location) -> Result<Store> {
         match location {
             Location::Sqlite { path, sync } => Ok(Store::Sqlite(SqliteStore::open(path, *sync).await?)),
+            Location::Postgres { url } => Ok(Store::Postgres(PostgresStore::open(url, &location.to_string()).await?)),
         }
     }
 

@@ -9,4 +9,5 @@ mod retry;
 mod rollback;
 mod secrets;
 mod signals;
+mod state_postgres;
 mod validate;

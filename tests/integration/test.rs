@@ -144,6 +144,31 @@ impl Run {
     }
 }
 
+/// A `PLANRUN_TEST_*` variable from `scripts/services.sh env` (or the
+/// environment). `None` means skip the test: allowed outside CI only.
+pub fn service_env(name: &str) -> Option<String> {
+    if let Ok(value) = std::env::var(name) {
+        return Some(value);
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/services.sh");
+    let printed = Command::new(script).arg("env").output().ok();
+    let found = printed.and_then(|output| {
+        String::from_utf8_lossy(&output.stdout).lines().find_map(|line| {
+            let (key, value) = line.strip_prefix("export ")?.split_once('=')?;
+            (key == name).then(|| value.trim_matches(['\'', '"']).to_string())
+        })
+    });
+    if found.is_none() {
+        let reason = format!("{name} is not set and `scripts/services.sh env` does not provide it");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{reason}: run `scripts/services.sh up`"
+        );
+        eprintln!("skipped: {reason}");
+    }
+    found
+}
+
 /// Every file (not directory) under `dir`.
 pub fn walk_files(dir: &Path) -> Vec<PathBuf> {
     walk(dir).into_iter().filter(|path| path.is_file()).collect()

@@ -1,0 +1,502 @@
+//! The shared backend for teams: runs, steps, journal and lock in
+//! PostgreSQL, with exactly the semantics of the SQLite store (both pass
+//! `state::conformance`).
+//!
+//! The lock is a session-level advisory lock held on a dedicated
+//! connection for the whole command, plus a row naming the holder. The
+//! advisory lock is what excludes; the row only says who. When a holder
+//! dies its session ends and the server releases the advisory lock, so
+//! the next command takes over (and reports the row it replaced).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde_json::Value;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Connection, Row};
+use tokio::sync::Mutex;
+
+use crate::state::error::StateError;
+use crate::state::lock::{Acquired, LockInfo};
+use crate::state::record::{EventRecord, NewEvent, RunRecord, StepRecord, now};
+use crate::state::status::{RunOutcome, StepStatus};
+use crate::state::store::{Result, StateStore};
+
+const SCHEMA_VERSION: i64 = 1;
+
+/// The advisory lock key: "planrun" in ASCII.
+const LOCK_KEY: i64 = 0x0070_6c61_6e72_756e;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS planrun_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS planrun_runs (
+    seq BIGSERIAL UNIQUE,
+    id TEXT PRIMARY KEY,
+    plan_name TEXT NOT NULL,
+    plan_path TEXT NOT NULL,
+    plan_hash TEXT NOT NULL,
+    plan_source TEXT NOT NULL,
+    overrides TEXT NOT NULL,
+    vars TEXT NOT NULL,
+    run_user TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid BIGINT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    outcome TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS planrun_steps (
+    run_id TEXT NOT NULL REFERENCES planrun_runs(id),
+    step_id TEXT NOT NULL,
+    position BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    attempts BIGINT NOT NULL,
+    definition_hash TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    outputs TEXT NOT NULL,
+    error TEXT,
+    undo TEXT,
+    progress TEXT,
+    PRIMARY KEY (run_id, step_id)
+);
+CREATE TABLE IF NOT EXISTS planrun_events (
+    seq BIGSERIAL PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES planrun_runs(id),
+    at TEXT NOT NULL,
+    step_id TEXT,
+    kind TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS planrun_events_by_run ON planrun_events (run_id, seq);
+CREATE TABLE IF NOT EXISTS planrun_lock (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    holder_id TEXT NOT NULL,
+    backend_pid INTEGER NOT NULL,
+    info TEXT NOT NULL
+);
+";
+
+const UPSERT_STEP: &str = "
+INSERT INTO planrun_steps (run_id, step_id, position, status, attempts, definition_hash, started_at, finished_at,
+                           outputs, error, undo, progress)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+ON CONFLICT (run_id, step_id) DO UPDATE SET
+    position = excluded.position, status = excluded.status, attempts = excluded.attempts,
+    definition_hash = excluded.definition_hash, started_at = excluded.started_at,
+    finished_at = excluded.finished_at, outputs = excluded.outputs, error = excluded.error,
+    undo = excluded.undo, progress = excluded.progress";
+
+/// A checkpoint and its journal entry in one statement (one round trip).
+const PUT_STEP: &str = "
+WITH step AS (
+    INSERT INTO planrun_steps (run_id, step_id, position, status, attempts, definition_hash, started_at,
+                               finished_at, outputs, error, undo, progress)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+    ON CONFLICT (run_id, step_id) DO UPDATE SET
+        position = excluded.position, status = excluded.status, attempts = excluded.attempts,
+        definition_hash = excluded.definition_hash, started_at = excluded.started_at,
+        finished_at = excluded.finished_at, outputs = excluded.outputs, error = excluded.error,
+        undo = excluded.undo, progress = excluded.progress
+    RETURNING run_id, step_id
+)
+INSERT INTO planrun_events (run_id, at, step_id, kind, message)
+SELECT run_id, $13, step_id, $14, $15 FROM step";
+
+pub struct PostgresStore {
+    pool: PgPool,
+    options: PgConnectOptions,
+    /// The connection holding the advisory lock, while this store holds it.
+    holder: Mutex<Option<PgConnection>>,
+}
+
+impl PostgresStore {
+    pub async fn open(url: &str, shown: &str) -> Result<PostgresStore> {
+        let fail = |reason: String| StateError::Open {
+            location: shown.to_string(),
+            reason,
+        };
+        let options = PgConnectOptions::from_str(url).map_err(|e| fail(clean(&e.to_string(), url)))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| fail(clean(&e.to_string(), url)))?;
+        let store = PostgresStore {
+            pool,
+            options,
+            holder: Mutex::new(None),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        // Two planruns creating the schema at once must not collide.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(LOCK_KEY + 1)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
+        let version: Option<String> = sqlx::query_scalar("SELECT value FROM planrun_meta WHERE key = 'schema_version'")
+            .fetch_optional(&mut *tx)
+            .await?;
+        match version.map(|v| v.parse::<i64>()) {
+            None => {
+                sqlx::query("INSERT INTO planrun_meta (key, value) VALUES ('schema_version', $1)")
+                    .bind(SCHEMA_VERSION.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Some(Ok(found)) if found > SCHEMA_VERSION => {
+                return Err(StateError::TooNew {
+                    found,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            Some(Ok(_)) => {}
+            Some(Err(_)) => return Err(StateError::corrupt("schema_version is not a number")),
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn close(self) {
+        if let Some(connection) = self.holder.into_inner() {
+            let _ = connection.close().await;
+        }
+        self.pool.close().await;
+    }
+}
+
+/// A database error's text without the password of `url`.
+fn clean(message: &str, url: &str) -> String {
+    match url::Url::parse(url).ok().and_then(|u| u.password().map(str::to_string)) {
+        Some(password) if !password.is_empty() => message.replace(&password, "***"),
+        _ => message.to_string(),
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| StateError::corrupt(format!("{what}: {e}")))
+}
+
+fn bind_step<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    run_id: &'q str,
+    step: &'q StepRecord,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    query
+        .bind(run_id)
+        .bind(&step.step_id)
+        .bind(i64::from(step.position))
+        .bind(step.status.as_str())
+        .bind(i64::from(step.attempts))
+        .bind(&step.definition_hash)
+        .bind(&step.started_at)
+        .bind(&step.finished_at)
+        .bind(json(&step.outputs))
+        .bind(&step.error)
+        .bind(step.undo.as_ref().map(Value::to_string))
+        .bind(step.progress.as_ref().map(Value::to_string))
+}
+
+fn run_from_row(row: &PgRow, with_source: bool) -> Result<RunRecord> {
+    let outcome: String = row.try_get("outcome")?;
+    let overrides: String = row.try_get("overrides")?;
+    let vars: String = row.try_get("vars")?;
+    Ok(RunRecord {
+        id: row.try_get("id")?,
+        plan_name: row.try_get("plan_name")?,
+        plan_path: row.try_get("plan_path")?,
+        plan_hash: row.try_get("plan_hash")?,
+        plan_source: if with_source {
+            row.try_get("plan_source")?
+        } else {
+            String::new()
+        },
+        overrides: parse_json(&overrides, "run overrides")?,
+        vars: parse_json::<IndexMap<String, Value>>(&vars, "run vars")?,
+        user: row.try_get("run_user")?,
+        host: row.try_get("host")?,
+        pid: u32::try_from(row.try_get::<i64, _>("pid")?).unwrap_or(0),
+        started_at: row.try_get("started_at")?,
+        finished_at: row.try_get("finished_at")?,
+        outcome: RunOutcome::from_str(&outcome).map_err(StateError::corrupt)?,
+    })
+}
+
+fn step_from_row(row: &PgRow) -> Result<StepRecord> {
+    let status: String = row.try_get("status")?;
+    let outputs: String = row.try_get("outputs")?;
+    let undo: Option<String> = row.try_get("undo")?;
+    let progress: Option<String> = row.try_get("progress")?;
+    Ok(StepRecord {
+        step_id: row.try_get("step_id")?,
+        position: u32::try_from(row.try_get::<i64, _>("position")?).unwrap_or(u32::MAX),
+        status: StepStatus::from_str(&status).map_err(StateError::corrupt)?,
+        attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
+        definition_hash: row.try_get("definition_hash")?,
+        started_at: row.try_get("started_at")?,
+        finished_at: row.try_get("finished_at")?,
+        outputs: parse_json(&outputs, "step outputs")?,
+        error: row.try_get("error")?,
+        undo: undo.map(|u| parse_json(&u, "step undo")).transpose()?,
+        progress: progress.map(|p| parse_json(&p, "step progress")).transpose()?,
+    })
+}
+
+async fn insert_event(connection: &mut PgConnection, run_id: &str, event: &NewEvent) -> Result<()> {
+    sqlx::query("INSERT INTO planrun_events (run_id, at, step_id, kind, message) VALUES ($1, $2, $3, $4, $5)")
+        .bind(run_id)
+        .bind(now())
+        .bind(&event.step_id)
+        .bind(event.kind)
+        .bind(&event.message)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
+impl StateStore for PostgresStore {
+    async fn create_run(&self, run: &RunRecord, steps: &[StepRecord]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO planrun_runs (id, plan_name, plan_path, plan_hash, plan_source, overrides, vars, run_user,
+                                       host, pid, started_at, finished_at, outcome)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&run.id)
+        .bind(&run.plan_name)
+        .bind(&run.plan_path)
+        .bind(&run.plan_hash)
+        .bind(&run.plan_source)
+        .bind(json(&run.overrides))
+        .bind(json(&run.vars))
+        .bind(&run.user)
+        .bind(&run.host)
+        .bind(i64::from(run.pid))
+        .bind(&run.started_at)
+        .bind(&run.finished_at)
+        .bind(run.outcome.as_str())
+        .execute(&mut *tx)
+        .await?;
+        for step in steps {
+            bind_step(sqlx::query(UPSERT_STEP), &run.id, step)
+                .execute(&mut *tx)
+                .await?;
+        }
+        insert_event(
+            &mut tx,
+            &run.id,
+            &NewEvent::run("run_created", format!("{} steps", steps.len())),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn add_steps(&self, run_id: &str, steps: &[StepRecord]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for step in steps {
+            bind_step(sqlx::query(UPSERT_STEP), run_id, step)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn put_step(&self, run_id: &str, step: &StepRecord, event: &NewEvent) -> Result<()> {
+        bind_step(sqlx::query(PUT_STEP), run_id, step)
+            .bind(now())
+            .bind(event.kind)
+            .bind(&event.message)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn save_progress(&self, run_id: &str, step_id: &str, progress: &Value) -> Result<()> {
+        sqlx::query("UPDATE planrun_steps SET progress = $1 WHERE run_id = $2 AND step_id = $3")
+            .bind(progress.to_string())
+            .bind(run_id)
+            .bind(step_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn append_event(&self, run_id: &str, event: &NewEvent) -> Result<()> {
+        let mut connection = self.pool.acquire().await?;
+        insert_event(&mut connection, run_id, event).await
+    }
+
+    async fn set_outcome(&self, run_id: &str, outcome: RunOutcome, event: &NewEvent) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let finished = (outcome != RunOutcome::Running).then(now);
+        let updated = sqlx::query("UPDATE planrun_runs SET outcome = $1, finished_at = $2 WHERE id = $3")
+            .bind(outcome.as_str())
+            .bind(finished)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StateError::NoSuchRun(run_id.to_string()));
+        }
+        insert_event(&mut tx, run_id, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn run(&self, run_id: &str) -> Result<Option<RunRecord>> {
+        let row = sqlx::query("SELECT * FROM planrun_runs WHERE id = $1")
+            .bind(run_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| run_from_row(&row, true)).transpose()
+    }
+
+    async fn runs(&self) -> Result<Vec<RunRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, plan_name, plan_path, plan_hash, overrides, vars, run_user, host, pid, started_at,
+                    finished_at, outcome
+             FROM planrun_runs ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| run_from_row(row, false)).collect()
+    }
+
+    async fn steps(&self, run_id: &str) -> Result<Vec<StepRecord>> {
+        let rows = sqlx::query("SELECT * FROM planrun_steps WHERE run_id = $1 ORDER BY position, step_id")
+            .bind(run_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(step_from_row).collect()
+    }
+
+    async fn events(&self, run_id: &str) -> Result<Vec<EventRecord>> {
+        let rows = sqlx::query("SELECT * FROM planrun_events WHERE run_id = $1 ORDER BY seq")
+            .bind(run_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(EventRecord {
+                    seq: row.try_get("seq")?,
+                    run_id: row.try_get("run_id")?,
+                    at: row.try_get("at")?,
+                    step_id: row.try_get("step_id")?,
+                    kind: row.try_get("kind")?,
+                    message: row.try_get("message")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn lock(&self, info: &LockInfo) -> Result<Acquired> {
+        let mut holder = self.holder.lock().await;
+        let mut connection = match holder.take() {
+            Some(connection) => connection,
+            None => PgConnection::connect_with(&self.options).await?,
+        };
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(LOCK_KEY)
+            .fetch_one(&mut connection)
+            .await?;
+        let previous: Option<String> = sqlx::query_scalar("SELECT info FROM planrun_lock WHERE id = 1")
+            .fetch_optional(&mut connection)
+            .await?;
+        let previous = previous.map(|text| parse_json::<LockInfo>(&text, "lock")).transpose()?;
+        if !locked {
+            let _ = connection.close().await;
+            let holder = previous.unwrap_or_else(|| LockInfo {
+                id: String::new(),
+                operation: "another command".into(),
+                user: "someone".into(),
+                host: "another host".into(),
+                pid: 0,
+                pid_start: 0,
+                since: "now".into(),
+            });
+            return Err(StateError::Locked(Box::new(holder)));
+        }
+        sqlx::query(
+            "INSERT INTO planrun_lock (id, holder_id, backend_pid, info) VALUES (1, $1, pg_backend_pid(), $2)
+             ON CONFLICT (id) DO UPDATE SET holder_id = excluded.holder_id, backend_pid = excluded.backend_pid,
+                                            info = excluded.info",
+        )
+        .bind(&info.id)
+        .bind(json(info))
+        .execute(&mut connection)
+        .await?;
+        *holder = Some(connection);
+        // The advisory lock is free, so whoever the row names is gone.
+        Ok(match previous {
+            Some(previous) if previous.id != info.id => Acquired::TookOver(previous),
+            _ => Acquired::Fresh,
+        })
+    }
+
+    async fn unlock(&self, info: &LockInfo) -> Result<()> {
+        sqlx::query("DELETE FROM planrun_lock WHERE id = 1 AND holder_id = $1")
+            .bind(&info.id)
+            .execute(&self.pool)
+            .await?;
+        if let Some(mut connection) = self.holder.lock().await.take() {
+            let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(LOCK_KEY)
+                .execute(&mut connection)
+                .await;
+            let _ = connection.close().await;
+        }
+        Ok(())
+    }
+
+    async fn force_unlock(&self) -> Result<Option<LockInfo>> {
+        let row: Option<(String, i32)> = sqlx::query_as("SELECT info, backend_pid FROM planrun_lock WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some((_, backend)) = &row {
+            // Ends the holder's session, which releases its advisory lock;
+            // waits up to 5 s for it to be gone.
+            let _ = sqlx::query("SELECT pg_terminate_backend($1, 5000)")
+                .bind(backend)
+                .execute(&self.pool)
+                .await;
+        }
+        sqlx::query("DELETE FROM planrun_lock WHERE id = 1")
+            .execute(&self.pool)
+            .await?;
+        row.map(|(text, _)| parse_json(&text, "lock")).transpose()
+    }
+
+    async fn lock_holder(&self) -> Result<Option<LockInfo>> {
+        let held: Option<String> = sqlx::query_scalar("SELECT info FROM planrun_lock WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        held.map(|text| parse_json(&text, "lock")).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_never_show_the_password() {
+        let url = "postgres://planrun:Very$ecret@db:5432/state";
+        assert_eq!(
+            clean("cannot connect to postgres://planrun:Very$ecret@db:5432/state", url),
+            "cannot connect to postgres://planrun:***@db:5432/state"
+        );
+    }
+}

@@ -1,0 +1,85 @@
+//! The PostgreSQL state backend, against a real server: the conformance
+//! suite, a lock shared by two working directories, and a run resumed
+//! from another directory.
+
+use planrun::state::{Location, Store, conformance};
+
+use crate::signals::wait_for;
+use crate::test::Test;
+
+/// A fresh, empty database on the test server, or `None` (skip) when no
+/// server is available outside CI.
+fn fresh_database() -> Option<String> {
+    let admin = crate::test::service_env("PLANRUN_TEST_PG_URL")?;
+    let name = format!("planrun_state_{:08x}", fastrand::u32(..));
+    let created = std::process::Command::new("psql")
+        .args([admin.as_str(), "-qAtc", &format!("CREATE DATABASE {name}")])
+        .output()
+        .expect("run psql");
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let mut url = url::Url::parse(&admin).expect("PLANRUN_TEST_PG_URL is a URL");
+    url.set_path(&name);
+    Some(url.to_string())
+}
+
+#[test]
+fn the_postgres_store_passes_the_conformance_suite() {
+    let Some(url) = fresh_database() else { return };
+    let location = Location::Postgres { url };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(conformance::run(|| async {
+        Store::open(&location).await.expect("open the state")
+    }));
+}
+
+const SLOW: &str = r#"format = 1
+name = "shared"
+[steps.first]
+run = { kind = "shell", command = "echo first >> ledger" }
+rollback = { kind = "shell", command = "true" }
+[steps.wait]
+depends_on = ["first"]
+run = { kind = "shell", command = "echo waiting >> ledger; while [ ! -f go ]; do sleep 0.05; done; test -f pass" }
+rollback = { kind = "shell", command = "true" }
+[steps.last]
+depends_on = ["wait"]
+run = { kind = "shell", command = "echo last >> ledger" }
+rollback = { kind = "shell", command = "true" }
+"#;
+
+#[test]
+fn two_directories_share_one_lock_and_one_run() {
+    let Some(url) = fresh_database() else { return };
+    let one = Test::new().plan(SLOW).env("PLANRUN_STATE", &url);
+    let two = Test::new().plan(SLOW).env("PLANRUN_STATE", &url);
+    let child = one.spawn(&["apply", "plan.toml"]);
+    wait_for("the first apply to hold the lock", || {
+        one.read("ledger").contains("waiting")
+    });
+    let refused = two.cmd(&["apply", "plan.toml"]);
+    refused.status(3);
+    assert!(refused.stderr.contains("locked by `apply`"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains(&format!("(pid {})", child.id())),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        !refused.stderr.contains(":postgres@"),
+        "no password in messages: {}",
+        refused.stderr
+    );
+
+    std::fs::write(one.path().join("go"), "").expect("write");
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(output.status.code(), Some(1), "the step fails without `pass`");
+
+    // The run failed in the first directory; the second resumes it.
+    std::fs::write(two.path().join("go"), "").expect("write");
+    std::fs::write(two.path().join("pass"), "").expect("write");
+    two.cmd(&["resume"]).status(0);
+    assert_eq!(one.read("ledger"), "first\nwaiting\n");
+    assert_eq!(two.read("ledger"), "waiting\nlast\n");
+    assert_eq!(two.status()["run"]["outcome"], "succeeded");
+    assert_eq!(one.status()["run"]["outcome"], "succeeded", "both see one state");
+}
