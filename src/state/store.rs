@@ -71,7 +71,8 @@ pub trait StateStore: Send + Sync {
 /// The backends, as one closed set.
 pub enum Store {
     Sqlite(SqliteStore),
-    Postgres(PostgresStore),
+    /// Boxed: it carries its connection options and lock connection.
+    Postgres(Box<PostgresStore>),
 }
 
 macro_rules! dispatch {
@@ -88,7 +89,9 @@ impl Store {
     pub async fn open(location: &Location) -> Result<Store> {
         match location {
             Location::Sqlite { path, sync } => Ok(Store::Sqlite(SqliteStore::open(path, *sync).await?)),
-            Location::Postgres { url } => Ok(Store::Postgres(PostgresStore::open(url, &location.to_string()).await?)),
+            Location::Postgres { url } => Ok(Store::Postgres(Box::new(
+                PostgresStore::open(url, &location.to_string()).await?,
+            ))),
         }
     }
 
