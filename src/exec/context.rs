@@ -23,8 +23,9 @@ pub struct StepContext {
     pub cancel: CancellationToken,
     /// How long a stopped process gets between SIGTERM and SIGKILL.
     pub kill_grace: Duration,
-    /// The file a shell step writes `KEY=value` lines to.
-    pub outputs_path: PathBuf,
+    /// The file a shell step writes `KEY=value` lines to; `None` in a dry
+    /// run, where outputs go to `/dev/null`.
+    pub outputs_path: Option<PathBuf>,
     pub progress: Progress,
     pub approvals: Arc<Approvals>,
 }
@@ -45,7 +46,8 @@ impl StepContext {
 /// shared by every attempt of the step.
 #[derive(Clone)]
 pub struct Progress {
-    pub(crate) store: Arc<Store>,
+    /// `None` in a dry run, where nothing may be written.
+    pub(crate) store: Option<Arc<Store>>,
     pub(crate) run_id: String,
     pub(crate) step_id: String,
     pub(crate) saved: Arc<Mutex<Option<Value>>>,
@@ -59,7 +61,10 @@ impl Progress {
 
     /// Durably records how far the action got.
     pub async fn save(&self, value: &Value) -> Result<(), String> {
-        self.store
+        let Some(store) = &self.store else {
+            return Err("a dry run cannot save progress".into());
+        };
+        store
             .save_progress(&self.run_id, &self.step_id, value)
             .await
             .map_err(|e| format!("cannot save progress: {e}"))?;

@@ -16,7 +16,8 @@ use crate::exec::redact::Redactor;
 const TAIL_LINES: usize = 20;
 
 pub struct StepLog {
-    path: PathBuf,
+    /// `None`: the lines only reach the tail (probes of a dry run).
+    path: Option<PathBuf>,
     redactor: Arc<Redactor>,
     inner: Mutex<Inner>,
 }
@@ -35,7 +36,7 @@ impl StepLog {
     /// fatal: the lines still reach the tail shown on failure.
     pub fn open(path: &Path, redactor: Arc<Redactor>) -> StepLog {
         StepLog {
-            path: path.to_path_buf(),
+            path: Some(path.to_path_buf()),
             redactor,
             inner: Mutex::new(Inner {
                 file: None,
@@ -46,8 +47,18 @@ impl StepLog {
         }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// A log that writes no file: its lines only reach the tail.
+    pub fn discard(redactor: Arc<Redactor>) -> StepLog {
+        StepLog {
+            path: None,
+            redactor,
+            inner: Mutex::new(Inner {
+                file: None,
+                opened: true,
+                header: None,
+                tail: VecDeque::with_capacity(TAIL_LINES),
+            }),
+        }
     }
 
     /// Appends one line (without its newline).
@@ -58,11 +69,10 @@ impl StepLog {
         };
         if !inner.opened {
             inner.opened = true;
-            inner.file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.path)
-                .ok();
+            inner.file = self
+                .path
+                .as_ref()
+                .and_then(|path| std::fs::OpenOptions::new().create(true).append(true).open(path).ok());
         }
         let header = inner.header.take();
         if let Some(file) = inner.file.as_mut() {

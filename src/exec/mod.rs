@@ -7,6 +7,7 @@ pub mod approval;
 pub mod context;
 pub mod error;
 pub mod event;
+pub mod live;
 pub mod log;
 pub mod mark;
 pub mod preflight;

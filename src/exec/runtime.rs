@@ -65,9 +65,9 @@ impl Runtime {
             log: log.clone(),
             cancel,
             kill_grace: self.kill_grace,
-            outputs_path: self.run_logs.join(format!("{name}.outputs")),
+            outputs_path: Some(self.run_logs.join(format!("{name}.outputs"))),
             progress: Progress {
-                store: self.store.clone(),
+                store: Some(self.store.clone()),
                 run_id: self.run_id.clone(),
                 step_id: name.to_string(),
                 saved: progress.clone(),

@@ -64,7 +64,9 @@ pub async fn execute(rt: &Runtime, index: usize, record: StepRecord) -> Result<S
             .map(|e| e.lines().next().unwrap_or_default().to_string()),
         log_tail: if failed { runner.tail } else { Vec::new() },
         help: step.help.clone().filter(|_| failed),
-        log: Some(rt.log_path(&step.id)).filter(|path| path.exists()).map(|path| path.display().to_string()),
+        log: Some(rt.log_path(&step.id))
+            .filter(|path| path.exists())
+            .map(|path| path.display().to_string()),
     });
     Ok(finished)
 }

@@ -113,10 +113,13 @@ pub(crate) mod process {
 
     /// Runs the command to its end. `$PLANRUN_OUTPUT` starts empty.
     pub(super) async fn run(shell: &Shell, ctx: &StepContext) -> Result<ExitStatus, StepError> {
-        match std::fs::remove_file(&ctx.outputs_path) {
-            Ok(()) => {}
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Err(error) => return Err(StepError::failed(format!("cannot reset $PLANRUN_OUTPUT: {error}"))),
+        let outputs = ctx.outputs_path.as_deref().unwrap_or(std::path::Path::new("/dev/null"));
+        if let Some(path) = &ctx.outputs_path {
+            match std::fs::remove_file(path) {
+                Ok(()) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => return Err(StepError::failed(format!("cannot reset $PLANRUN_OUTPUT: {error}"))),
+            }
         }
         let mut command = match (&shell.command, &shell.argv) {
             (Some(line), _) => {
@@ -140,7 +143,7 @@ pub(crate) mod process {
             .envs(&shell.env)
             .env("PLANRUN_RUN_ID", &ctx.run_id)
             .env("PLANRUN_STEP", &ctx.step_id)
-            .env("PLANRUN_OUTPUT", &ctx.outputs_path)
+            .env("PLANRUN_OUTPUT", outputs)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -204,7 +207,10 @@ pub(crate) mod process {
 
     /// Reads `KEY=value` lines from `$PLANRUN_OUTPUT`; values are redacted.
     pub(crate) fn read_outputs(ctx: &StepContext) -> Result<IndexMap<String, String>, StepError> {
-        let text = match std::fs::read_to_string(&ctx.outputs_path) {
+        let Some(path) = &ctx.outputs_path else {
+            return Ok(IndexMap::new());
+        };
+        let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(IndexMap::new()),
             Err(error) => return Err(StepError::failed(format!("cannot read $PLANRUN_OUTPUT: {error}"))),
