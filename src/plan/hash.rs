@@ -49,6 +49,20 @@ pub fn step_hash(step: &Step) -> String {
     hex(&Sha256::digest(&json))
 }
 
+/// Hex SHA-256 over every step's id and definition hash, in declaration
+/// order (which decides the order within a level): one value that changes
+/// whenever any step changes what it does, or a step is added or removed.
+pub fn plan_hash<'a>(steps: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut hasher = Sha256::new();
+    for (id, definition_hash) in steps {
+        hasher.update(id.as_bytes());
+        hasher.update(b" ");
+        hasher.update(definition_hash.as_bytes());
+        hasher.update(b"\n");
+    }
+    hex(&hasher.finalize())
+}
+
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes
