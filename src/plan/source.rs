@@ -73,14 +73,30 @@ impl Source {
             text: text.into(),
         })
     }
+}
 
-    /// 1-based line and column of a byte offset, for plain-text messages.
+/// Where each line of a text starts, to turn byte offsets into 1-based
+/// lines and columns for plain-text and JSON output (many lookups, so a
+/// binary search rather than a scan from the start each time).
+pub struct LineIndex<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub fn new(text: &'a str) -> LineIndex<'a> {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { text, starts }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        (line, column)
+        let offset = floor_char_boundary(self.text, offset);
+        let line = self.starts.partition_point(|&start| start <= offset);
+        let start = self.starts[line - 1];
+        (line, self.text[start..offset].chars().count() + 1)
     }
 }
 
@@ -137,9 +153,11 @@ mod tests {
 
     #[test]
     fn line_col_is_one_based_and_counts_chars() {
-        let source = Source::new("p", "ab\né = 1\n");
-        assert_eq!(source.line_col(0), (1, 1));
-        assert_eq!(source.line_col(3), (2, 1));
-        assert_eq!(source.line_col(5), (2, 2));
+        let lines = LineIndex::new("ab\né = 1\n");
+        assert_eq!(lines.line_col(0), (1, 1));
+        assert_eq!(lines.line_col(3), (2, 1));
+        assert_eq!(lines.line_col(5), (2, 2));
+        assert_eq!(lines.line_col(4), (2, 1), "inside `é`: its start");
+        assert_eq!(lines.line_col(99), (3, 1), "past the end: the end");
     }
 }

@@ -3,3 +3,8 @@
 pub mod diagnostics;
 pub mod graph;
 pub mod preview;
+
+/// `1 step`, `2 steps`: counts in messages and previews.
+pub(crate) fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}

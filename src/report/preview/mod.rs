@@ -1,7 +1,19 @@
 //! Dry-run previews of a compiled plan: text for a terminal, Markdown for a
-//! code review, JSON for machines. All deterministic.
+//! code review, JSON for machines. All deterministic: the same plan gives
+//! byte-identical output.
+//!
+//! Vars were substituted when the plan was compiled; secrets, env and step
+//! outputs are shown as written (`${secrets.NAME}`) and never resolved here.
+
+mod json;
+mod markdown;
+mod summary;
+mod text;
+
+use std::collections::BTreeMap;
 
 use crate::plan::Compiled;
+use crate::plan::source::LineIndex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PreviewFormat {
@@ -10,7 +22,65 @@ pub enum PreviewFormat {
     Json,
 }
 
+/// What a preview shows: a compiled plan and, for a plan that has already
+/// partly run, a state for some of its steps (`done`, `pending`, `drifted`).
+#[derive(Debug, Clone, Copy)]
+pub struct PreviewInput<'a> {
+    pub compiled: &'a Compiled,
+    /// State by step id; steps not in the map are shown without one.
+    pub states: Option<&'a BTreeMap<String, String>>,
+}
+
+impl<'a> PreviewInput<'a> {
+    /// The state of step `index`, when states are shown and it has one.
+    fn state(&self, index: usize) -> Option<&'a str> {
+        let id = &self.compiled.plan.steps[index].id;
+        self.states?.get(id).map(String::as_str)
+    }
+}
+
 pub fn render(compiled: &Compiled, format: PreviewFormat) -> String {
-    let _ = (compiled, format);
-    String::new()
+    render_input(&PreviewInput { compiled, states: None }, format)
+}
+
+pub fn render_input(input: &PreviewInput<'_>, format: PreviewFormat) -> String {
+    match format {
+        PreviewFormat::Text => text::render(input),
+        PreviewFormat::Markdown => markdown::render(input),
+        PreviewFormat::Json => json::render(input),
+    }
+}
+
+/// A warning as previews list it, with its 1-based position.
+#[derive(Debug, serde::Serialize)]
+struct Warning<'a> {
+    code: &'static str,
+    message: &'a str,
+    file: &'a str,
+    line: usize,
+    column: usize,
+    help: Option<&'a str>,
+}
+
+fn warnings(compiled: &Compiled) -> Vec<Warning<'_>> {
+    let source = &compiled.plan.source;
+    let lines = LineIndex::new(&source.text);
+    compiled
+        .warnings
+        .iter()
+        .map(|warning| {
+            let (file, (line, column)) = match &warning.origin {
+                Some(origin) => (&origin.name, LineIndex::new(&origin.text).line_col(warning.span.start)),
+                None => (&source.name, lines.line_col(warning.span.start)),
+            };
+            Warning {
+                code: warning.code,
+                message: &warning.message,
+                file,
+                line,
+                column,
+                help: warning.help.as_deref(),
+            }
+        })
+        .collect()
 }
