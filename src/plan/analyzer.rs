@@ -134,6 +134,13 @@ impl<'a> Analyzer<'a> {
         let preflight = self.preflight(&mut substituter);
         let steps = self.steps(&mut substituter, &defaults);
         used_vars.extend(std::mem::take(&mut substituter.used_vars));
+        // A string with an undefined var cannot have the type its field
+        // wants; that is reported once, as the undefined reference.
+        let unresolved = std::mem::take(&mut substituter.unresolved);
+        if !unresolved.is_empty() {
+            self.diagnostics
+                .retain(|d| d.origin.is_some() || !unresolved.contains(&d.span));
+        }
         self.diagnostics.extend(std::mem::take(&mut substituter.diagnostics));
 
         let used_secrets = self.check_secret_refs(&substituter.found, &secret_names);

@@ -59,8 +59,12 @@ impl Source {
             Err(error) => Some((error.valid_up_to(), "bytes that are not UTF-8")),
         };
         if let Some((offset, what)) = bad {
-            let source = lossy();
+            let mut source = lossy();
             let at = floor_char_boundary(&source.text, offset);
+            // The snippet is printed to a terminal: show NUL bytes as a
+            // visible symbol rather than writing them. Offsets up to the
+            // first bad byte, where the label points, do not move.
+            source.text = source.text.replace('\0', "\u{2400}").into();
             let diagnostic = Diagnostic::error("binary-file", format!("`{name}` is not a text file"))
                 .at(at..at, format!("{what} at byte {offset}"))
                 .help("a plan is a UTF-8 TOML file; check that the right file was given");

@@ -257,6 +257,9 @@ pub struct Substituter<'v> {
     pub source: &'v str,
     pub used_vars: BTreeSet<String>,
     pub found: Vec<FoundRef>,
+    /// Spans of strings left as written because a var in them is undefined:
+    /// errors about their type would only repeat the undefined reference.
+    pub unresolved: Vec<Range<usize>>,
     pub diagnostics: Diagnostics,
 }
 
@@ -267,6 +270,7 @@ impl<'v> Substituter<'v> {
             source,
             used_vars: BTreeSet::new(),
             found: Vec::new(),
+            unresolved: Vec::new(),
             diagnostics: Diagnostics::default(),
         }
     }
@@ -336,6 +340,7 @@ impl<'v> Substituter<'v> {
             }
         }
         if undefined {
+            self.unresolved.push(span.clone());
             return DeValue::String(text.to_string().into());
         }
         if let Some(Reference::Var(name)) = template::sole_reference(text)
