@@ -2,4 +2,5 @@
 
 mod test;
 
+mod diagnostics;
 mod validate;

@@ -26,16 +26,18 @@ impl Test {
         }
     }
 
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
     /// Writes `plan.toml` in the test directory.
     pub fn plan(self, text: &str) -> Test {
         self.file("plan.toml", text)
     }
 
-    pub fn file(self, name: &str, text: &str) -> Test {
+    /// Copies `tests/fixtures/<name>` to `plan.toml` in the test directory.
+    pub fn fixture(self, name: &str) -> Test {
+        let text = std::fs::read_to_string(fixture_path(name)).expect("read fixture");
+        self.plan(&text)
+    }
+
+    pub fn file(self, name: &str, text: impl AsRef<[u8]>) -> Test {
         let path = self.dir.path().join(name);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).expect("create parent directory");
@@ -97,6 +99,10 @@ impl Run {
         out.sort();
         out
     }
+}
+
+pub fn fixture_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
