@@ -3,4 +3,6 @@
 mod test;
 
 mod diagnostics;
+mod preview;
+mod schema;
 mod validate;
