@@ -8,7 +8,7 @@ const HEADER: &str = "format = 1\nname = \"demo\"\n";
 
 /// Runs `validate` on `plan` (after the usual header) and pins stderr.
 fn error(name: &str, plan: &str) {
-    invalid(name, &format!("{HEADER}{plan}"));
+    invalid(name, format!("{HEADER}{plan}"));
 }
 
 /// Like [`error`], for plans that must be given whole.

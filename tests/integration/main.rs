@@ -3,6 +3,7 @@
 mod test;
 
 mod diagnostics;
+mod fuzz;
 mod preview;
 mod schema;
 mod validate;
