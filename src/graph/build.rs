@@ -124,3 +124,75 @@ fn check_output_refs(plan: &Plan, dag: &Dag, index: &HashMap<&str, usize>, diagn
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::fmt::Write;
+
+    use proptest::prelude::*;
+
+    use crate::plan::{Source, compile};
+
+    /// A random graph with at least one cycle: random edges, plus a cycle
+    /// through 2 or more distinct steps in random order.
+    fn cyclic() -> impl Strategy<Value = (usize, BTreeSet<(usize, usize)>)> {
+        (2usize..25).prop_flat_map(|n| {
+            let cycle = Just((0..n).collect::<Vec<usize>>())
+                .prop_shuffle()
+                .prop_flat_map(move |nodes| (2..=n).prop_map(move |k| nodes[..k].to_vec()));
+            let pairs = prop::collection::vec((0..n, 0..n), 0..60);
+            (cycle, pairs).prop_map(move |(cycle, pairs)| {
+                let mut edges: BTreeSet<(usize, usize)> = pairs.into_iter().filter(|(a, b)| a != b).collect();
+                for (i, &node) in cycle.iter().enumerate() {
+                    edges.insert((node, cycle[(i + 1) % cycle.len()]));
+                }
+                (n, edges)
+            })
+        })
+    }
+
+    /// Step `sB` depends on `sA` for every edge `(A, B)`.
+    fn plan_text(n: usize, edges: &BTreeSet<(usize, usize)>) -> String {
+        let mut text = String::from("format = 1\nname = 'p'\n");
+        for step in 0..n {
+            let dependencies: Vec<String> = edges
+                .iter()
+                .filter(|e| e.1 == step)
+                .map(|(a, _)| format!("'s{a}'"))
+                .collect();
+            let _ = write!(
+                text,
+                "[steps.s{step}]\ndepends_on = [{}]\ncheck = {{ kind = 'env', name = 'X' }}\n",
+                dependencies.join(", ")
+            );
+        }
+        text
+    }
+
+    proptest! {
+        #[test]
+        fn every_cycle_is_rejected_and_named((n, edges) in cyclic()) {
+            let result = compile(&Source::new("p.toml", plan_text(n, &edges)), &[], false);
+            let failed = result.err().ok_or_else(|| TestCaseError::fail("a cyclic plan compiled"))?;
+            let cycles: Vec<&str> = failed
+                .diagnostics
+                .iter()
+                .filter(|d| d.code == "dependency-cycle")
+                .map(|d| d.message.as_str())
+                .collect();
+            prop_assert!(!cycles.is_empty(), "no cycle reported: {:?}", failed.diagnostics);
+            for message in cycles {
+                let path = message.strip_prefix("dependency cycle: ").unwrap_or_default();
+                let nodes: Vec<usize> = path
+                    .split(" → ")
+                    .map(|id| id.trim_start_matches('s').parse().unwrap_or(usize::MAX))
+                    .collect();
+                prop_assert!(nodes.len() >= 3 && nodes.first() == nodes.last(), "{}", message);
+                for pair in nodes.windows(2) {
+                    prop_assert!(edges.contains(&(pair[0], pair[1])), "s{} → s{} is not an edge: {}", pair[0], pair[1], message);
+                }
+            }
+        }
+    }
+}
