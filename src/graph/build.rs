@@ -190,7 +190,8 @@ mod tests {
                     .collect();
                 prop_assert!(nodes.len() >= 3 && nodes.first() == nodes.last(), "{}", message);
                 for pair in nodes.windows(2) {
-                    prop_assert!(edges.contains(&(pair[0], pair[1])), "s{} → s{} is not an edge: {}", pair[0], pair[1], message);
+                    let (from, to) = (pair[0], pair[1]);
+                    prop_assert!(edges.contains(&(from, to)), "s{} → s{} is not an edge: {}", from, to, message);
                 }
             }
         }
