@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde::de::{IgnoredAny, IntoDeserializer};
 use toml::Spanned;
-use toml::de::{DeTable, DeValue};
+use toml::de::{DeArray, DeString, DeTable, DeValue};
 
 use crate::plan::decode_error;
 use crate::plan::diagnostic::{Diagnostic, Diagnostics};
@@ -176,8 +176,22 @@ impl<'a> Analyzer<'a> {
         })
     }
 
+    /// The root table for decoding the top level, with the contents of
+    /// `steps` and `preflight` left out: those are decoded one entry at a
+    /// time (the top level ignores them), and copying them would cost more
+    /// than everything else.
     fn spanned_root(&self) -> Spanned<DeTable<'a>> {
-        Spanned::new(self.root_span.clone(), self.root.clone())
+        let mut table = DeTable::with_capacity(self.root.len());
+        for (key, value) in self.root.iter() {
+            let value = match value.get_ref() {
+                DeValue::Table(_) if ["steps", "preflight"].contains(&key.get_ref().as_ref()) => {
+                    Spanned::new(value.span(), DeValue::Table(DeTable::new()))
+                }
+                _ => value.clone(),
+            };
+            table.insert(key.clone(), value);
+        }
+        Spanned::new(self.root_span.clone(), table)
     }
 
     /// Decodes one top-level section on its own (after the whole failed).
@@ -309,14 +323,12 @@ impl<'a> Analyzer<'a> {
     }
 
     /// The entries of a top-level table of tables (`preflight`, `steps`).
-    fn entries(&self, key: &str) -> Vec<(String, Range<usize>, Spanned<DeValue<'a>>)> {
-        let Some(DeValue::Table(table)) = self.root.get(key).map(Spanned::get_ref) else {
-            return Vec::new();
-        };
-        table
-            .iter()
-            .map(|(id, value)| (id.get_ref().to_string(), id.span(), value.clone()))
-            .collect()
+    fn entries(&self, key: &str) -> Vec<(&'a Spanned<DeString<'a>>, &'a Spanned<DeValue<'a>>)> {
+        let root: &'a DeTable<'a> = self.root;
+        match root.get(key).map(Spanned::get_ref) {
+            Some(DeValue::Table(table)) => table.iter().collect(),
+            _ => Vec::new(),
+        }
     }
 
     fn check_id(&mut self, what: &str, id: &str, span: &Range<usize>) {
@@ -353,17 +365,24 @@ impl<'a> Analyzer<'a> {
         'a: 'v,
     {
         let mut out = Vec::new();
-        for (id, span, value) in self.entries("preflight") {
+        for (key, raw) in self.entries("preflight") {
+            let (id, span) = (key.get_ref().to_string(), key.span());
             self.check_id("preflight", &id, &span);
             let owner = format!("preflight `{id}`");
-            let value = substituter.value(&value);
+            let mut value = substituter.value(raw);
             let found_before = substituter.found.len();
-            let decoded = PreflightFile::<IgnoredAny>::deserialize(value.clone().into_deserializer());
-            if let Err(error) = decoded {
-                self.diagnostics
-                    .push(decode_error::diagnostic(&error, value.span(), &owner, &[]));
-                continue;
-            }
+            // The probe is decoded on its own below, so that its errors keep
+            // their exact place; the rest of the table ignores it.
+            let probe = take_slot(&mut value, "probe");
+            let value_span = value.span();
+            let decoded = match PreflightFile::<IgnoredAny>::deserialize(value.into_deserializer()) {
+                Ok(decoded) => decoded,
+                Err(error) => {
+                    self.diagnostics
+                        .push(decode_error::diagnostic(&error, value_span, &owner, &[]));
+                    continue;
+                }
+            };
             for found in &substituter.found[found_before..] {
                 if let Reference::Output { step, .. } = &found.reference {
                     self.diagnostics.push(
@@ -376,23 +395,16 @@ impl<'a> Analyzer<'a> {
                     );
                 }
             }
-            let table = value.get_ref().as_table();
-            let text = |key: &str| {
-                table
-                    .and_then(|t| t.get(key))
-                    .and_then(|v| v.get_ref().as_str())
-                    .map(str::to_string)
-            };
-            let Some(probe_value) = table.and_then(|t| t.get("probe")) else {
+            let Some(probe) = probe else {
                 continue;
             };
-            if let Some(probe) = kind_slot::decode::<Probe>(probe_value, "probe", &owner, self.diagnostics) {
+            if let Some(probe) = kind_slot::decode::<Probe>(probe, "probe", &owner, self.diagnostics) {
                 out.push(Preflight {
                     id,
                     span,
-                    description: text("description"),
+                    description: decoded.description,
                     probe,
-                    help: text("help"),
+                    help: decoded.help,
                 });
             }
         }
@@ -406,12 +418,14 @@ impl<'a> Analyzer<'a> {
     where
         'a: 'v,
     {
-        let mut out = Vec::new();
-        for (id, span, value) in self.entries("steps") {
+        let entries = self.entries("steps");
+        let mut out = Vec::with_capacity(entries.len());
+        for (key, raw) in entries {
+            let (id, span) = (key.get_ref().to_string(), key.span());
             self.check_id("step", &id, &span);
             let found_before = substituter.found.len();
-            let value = substituter.value(&value);
-            let mut step = self.step(id, span, &value, defaults);
+            let value = substituter.value(raw);
+            let mut step = self.step(id, span, value, defaults);
             step.output_refs = substituter.found[found_before..]
                 .iter()
                 .filter_map(|found| match &found.reference {
@@ -435,7 +449,13 @@ impl<'a> Analyzer<'a> {
         out
     }
 
-    fn step(&mut self, id: String, span: Range<usize>, value: &Spanned<DeValue<'_>>, defaults: &StepDefaults) -> Step {
+    fn step(
+        &mut self,
+        id: String,
+        span: Range<usize>,
+        mut value: Spanned<DeValue<'_>>,
+        defaults: &StepDefaults,
+    ) -> Step {
         let owner = format!("step `{id}`");
         let mut step = Step {
             id,
@@ -462,31 +482,33 @@ impl<'a> Analyzer<'a> {
             );
             return step;
         };
-        let raw = match StepFile::<IgnoredAny, IgnoredAny>::deserialize(value.clone().into_deserializer()) {
+        // Kept in case the table does not decode, for the graph checks.
+        let depends_on = table.get("depends_on").cloned();
+        // Actions and probes are decoded one by one below, so that their
+        // errors keep their exact place; `StepFile` ignores them.
+        let run = take_slot(&mut value, "run");
+        let rollback = take_slot(&mut value, "rollback");
+        let check = take_slot(&mut value, "check");
+        let preconditions = take_list(&mut value, "preconditions");
+        let verify = take_list(&mut value, "verify");
+        let value_span = value.span();
+        let raw = match StepFile::<IgnoredAny, IgnoredAny>::deserialize(value.into_deserializer()) {
             Ok(raw) => raw,
             Err(error) => {
                 self.diagnostics
-                    .push(decode_error::diagnostic(&error, value.span(), &owner, &[]));
-                // Keep the dependencies if they can be read, for the graph checks.
-                step.depends_on = table
-                    .get("depends_on")
-                    .and_then(|d| Vec::<Spanned<String>>::deserialize(d.clone().into_deserializer()).ok())
+                    .push(decode_error::diagnostic(&error, value_span, &owner, &[]));
+                step.depends_on = depends_on
+                    .and_then(|d| Vec::<Spanned<String>>::deserialize(d.into_deserializer()).ok())
                     .unwrap_or_default();
                 return step;
             }
         };
-        let action = |this: &mut Self, key: &str| {
-            table
-                .get(key)
-                .and_then(|v| kind_slot::decode::<Action>(v, key, &owner, this.diagnostics))
-        };
-        step.run = action(self, "run");
-        step.rollback = action(self, "rollback");
-        step.check = table
-            .get("check")
-            .and_then(|v| kind_slot::decode::<Probe>(v, "check", &owner, self.diagnostics));
-        step.preconditions = self.probe_list(table, "preconditions", &owner);
-        step.verify = self.probe_list(table, "verify", &owner);
+        let diagnostics = &mut *self.diagnostics;
+        step.run = run.and_then(|v| kind_slot::decode::<Action>(v, "run", &owner, diagnostics));
+        step.rollback = rollback.and_then(|v| kind_slot::decode::<Action>(v, "rollback", &owner, diagnostics));
+        step.check = check.and_then(|v| kind_slot::decode::<Probe>(v, "check", &owner, diagnostics));
+        step.preconditions = probe_list(preconditions, "preconditions", &owner, diagnostics);
+        step.verify = probe_list(verify, "verify", &owner, diagnostics);
         if let Some(timeout) = raw.timeout.and_then(|t| self.timeout(&t)) {
             step.timeout = timeout;
         }
@@ -516,17 +538,6 @@ impl<'a> Analyzer<'a> {
         step
     }
 
-    fn probe_list(&mut self, table: &DeTable<'_>, key: &str, owner: &str) -> Vec<Spanned<Probe>> {
-        let Some(DeValue::Array(items)) = table.get(key).map(Spanned::get_ref) else {
-            return Vec::new();
-        };
-        items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, item)| kind_slot::decode::<Probe>(item, &format!("{key}[{i}]"), owner, self.diagnostics))
-            .collect()
-    }
-
     /// Reports `${secrets.X}` that are not declared; returns the used ones.
     fn check_secret_refs(&mut self, found: &[FoundRef], names: &[String]) -> BTreeSet<String> {
         let candidates: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -550,6 +561,42 @@ impl<'a> Analyzer<'a> {
         }
         used
     }
+}
+
+/// Takes an action or probe out of a table, leaving a placeholder that the
+/// table's own decoding (which ignores its content) accepts.
+fn take_slot<'v>(value: &mut Spanned<DeValue<'v>>, key: &str) -> Option<Spanned<DeValue<'v>>> {
+    let DeValue::Table(table) = value.get_mut() else {
+        return None;
+    };
+    let slot = table.get_mut(key)?;
+    let placeholder = Spanned::new(slot.span(), DeValue::Boolean(false));
+    Some(std::mem::replace(slot, placeholder))
+}
+
+/// Takes a list of probes out of a table, leaving an empty list. Anything
+/// but a list is left in place, for the table's decoding to report.
+fn take_list<'v>(value: &mut Spanned<DeValue<'v>>, key: &str) -> Vec<Spanned<DeValue<'v>>> {
+    let DeValue::Table(table) = value.get_mut() else {
+        return Vec::new();
+    };
+    match table.get_mut(key).map(Spanned::get_mut) {
+        Some(DeValue::Array(items)) => std::mem::replace(items, DeArray::new()).into_iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn probe_list(
+    items: Vec<Spanned<DeValue<'_>>>,
+    key: &str,
+    owner: &str,
+    diagnostics: &mut Diagnostics,
+) -> Vec<Spanned<Probe>> {
+    items
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, item)| kind_slot::decode::<Probe>(item, &format!("{key}[{i}]"), owner, diagnostics))
+        .collect()
 }
 
 /// Vars and secrets exist only to be used; unused ones hint at a typo.

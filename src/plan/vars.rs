@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 use toml::Spanned;
-use toml::de::{DeArray, DeValue};
+use toml::de::{DeArray, DeString, DeTable, DeValue};
 
 use crate::plan::diagnostic::{Diagnostic, Diagnostics};
 use crate::plan::raw::VarValue;
@@ -275,7 +275,8 @@ impl<'v> Substituter<'v> {
         }
     }
 
-    /// The substituted value borrows from both the plan and the vars.
+    /// The substituted value borrows from both the plan and the vars. It is
+    /// built in one pass; strings without a reference stay borrowed.
     pub fn value<'a: 'v>(&mut self, value: &Spanned<DeValue<'a>>) -> Spanned<DeValue<'v>> {
         let span = value.span();
         let replaced = match value.get_ref() {
@@ -288,9 +289,9 @@ impl<'v> Substituter<'v> {
                 DeValue::Array(array)
             }
             DeValue::Table(table) => {
-                let mut out = table.clone();
-                for (_, item) in out.iter_mut() {
-                    *item = self.value(item);
+                let mut out = DeTable::with_capacity(table.len());
+                for (key, item) in table.iter() {
+                    out.insert(key.clone(), self.value(item));
                 }
                 DeValue::Table(out)
             }
@@ -299,7 +300,10 @@ impl<'v> Substituter<'v> {
         Spanned::new(span, replaced)
     }
 
-    fn string(&mut self, text: &str, span: &Range<usize>) -> DeValue<'v> {
+    fn string<'a: 'v>(&mut self, text: &DeString<'a>, span: &Range<usize>) -> DeValue<'v> {
+        if !text.contains("${") {
+            return DeValue::String(text.clone());
+        }
         let refs = match template::references(text) {
             Ok(refs) => refs,
             Err(error) => {
@@ -309,17 +313,16 @@ impl<'v> Substituter<'v> {
                         .at(at, "here")
                         .help(error.help),
                 );
-                return DeValue::String(text.to_string().into());
+                return DeValue::String(text.clone());
             }
         };
         if refs.is_empty() {
-            return DeValue::String(text.to_string().into());
+            return DeValue::String(text.clone());
         }
         let mut undefined = false;
-        for (reference, range) in &refs {
-            let at = reference_span(self.source, span, text, range);
-            if let Reference::Var(name) = reference {
-                self.used_vars.insert(name.clone());
+        for (reference, range) in refs {
+            let at = reference_span(self.source, span, text, &range);
+            if let Reference::Var(name) = &reference {
                 if self.vars.get(name).is_none() {
                     undefined = true;
                     let names = self.vars.names();
@@ -332,16 +335,16 @@ impl<'v> Substituter<'v> {
                             ),
                     );
                 }
+                if !self.used_vars.contains(name) {
+                    self.used_vars.insert(name.clone());
+                }
             } else {
-                self.found.push(FoundRef {
-                    reference: reference.clone(),
-                    span: at,
-                });
+                self.found.push(FoundRef { reference, span: at });
             }
         }
         if undefined {
             self.unresolved.push(span.clone());
-            return DeValue::String(text.to_string().into());
+            return DeValue::String(text.clone());
         }
         if let Some(Reference::Var(name)) = template::sole_reference(text)
             && let Some(literal) = self.vars.get(&name).and_then(|var| var.literal.as_deref())
