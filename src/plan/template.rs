@@ -119,35 +119,34 @@ fn parse_reference(inner: &str) -> Result<Reference, (String, String)> {
     Ok(reference)
 }
 
-/// The references in `text`, or the first template error.
-pub fn references(text: &str) -> Result<Vec<(Reference, Range<usize>)>, TemplateError> {
-    Ok(parse(text)?
-        .into_iter()
-        .filter_map(|piece| match piece {
-            Piece::Ref(reference, range) => Some((reference, range)),
-            _ => None,
-        })
-        .collect())
-}
-
 /// Rebuilds the string, asking `resolve` for each reference. `resolve`
 /// returns `None` to keep the reference as written (resolved later).
 /// Escapes are kept unless `unescape` is set (the final rendering).
 pub fn substitute<E>(
     text: &str,
     unescape: bool,
-    mut resolve: impl FnMut(&Reference) -> Result<Option<String>, E>,
+    resolve: impl FnMut(&Reference) -> Result<Option<String>, E>,
 ) -> Result<String, SubstituteError<E>> {
     let pieces = parse(text).map_err(SubstituteError::Template)?;
+    render(&pieces, text, unescape, resolve).map_err(SubstituteError::Resolve)
+}
+
+/// [`substitute`] for a string already parsed into `pieces`.
+pub fn render<E>(
+    pieces: &[Piece<'_>],
+    text: &str,
+    unescape: bool,
+    mut resolve: impl FnMut(&Reference) -> Result<Option<String>, E>,
+) -> Result<String, E> {
     let mut out = String::with_capacity(text.len());
     for piece in pieces {
         match piece {
             Piece::Text(literal) => out.push_str(literal),
             Piece::EscapedOpen if unescape => out.push_str("${"),
             Piece::EscapedOpen => out.push_str("$${"),
-            Piece::Ref(reference, range) => match resolve(&reference).map_err(SubstituteError::Resolve)? {
+            Piece::Ref(reference, range) => match resolve(reference)? {
                 Some(value) => out.push_str(&value),
-                None => out.push_str(&text[range]),
+                None => out.push_str(&text[range.clone()]),
             },
         }
     }
@@ -160,11 +159,12 @@ pub enum SubstituteError<E> {
     Resolve(E),
 }
 
-/// `Some(reference)` when the whole string is exactly one reference, so a
-/// typed value (a port number) can stand in for it.
-pub fn sole_reference(text: &str) -> Option<Reference> {
-    match parse(text).ok()?.as_slice() {
-        [Piece::Ref(reference, range)] if range.len() == text.len() => Some(reference.clone()),
+/// `Some(reference)` when the whole string (parsed into `pieces`) is
+/// exactly one reference, so a typed value (a port number) can stand in
+/// for it.
+pub fn sole_reference<'p>(pieces: &'p [Piece<'_>], text: &str) -> Option<&'p Reference> {
+    match pieces {
+        [Piece::Ref(reference, range)] if range.len() == text.len() => Some(reference),
         _ => None,
     }
 }
@@ -172,6 +172,16 @@ pub fn sole_reference(text: &str) -> Option<Reference> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn references(text: &str) -> Result<Vec<(Reference, Range<usize>)>, TemplateError> {
+        Ok(parse(text)?
+            .into_iter()
+            .filter_map(|piece| match piece {
+                Piece::Ref(reference, range) => Some((reference, range)),
+                _ => None,
+            })
+            .collect())
+    }
 
     fn refs(text: &str) -> Vec<String> {
         references(text)
@@ -224,8 +234,9 @@ mod tests {
 
     #[test]
     fn sole_reference_requires_the_whole_string() {
-        assert_eq!(sole_reference("${vars.port}"), Some(Reference::Var("port".into())));
-        assert_eq!(sole_reference(" ${vars.port}"), None);
-        assert_eq!(sole_reference("${vars.a}${vars.b}"), None);
+        let sole = |text: &str| parse(text).ok().and_then(|p| sole_reference(&p, text).cloned());
+        assert_eq!(sole("${vars.port}"), Some(Reference::Var("port".into())));
+        assert_eq!(sole(" ${vars.port}"), None);
+        assert_eq!(sole("${vars.a}${vars.b}"), None);
     }
 }

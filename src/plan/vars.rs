@@ -18,7 +18,7 @@ use crate::plan::diagnostic::{Diagnostic, Diagnostics};
 use crate::plan::raw::VarValue;
 use crate::plan::source::Source;
 use crate::plan::suggest;
-use crate::plan::template::{self, Reference, SubstituteError};
+use crate::plan::template::{self, Piece, Reference, SubstituteError};
 
 /// A `--var NAME=VALUE` or a `--var-file` entry.
 #[derive(Debug, Clone)]
@@ -304,8 +304,8 @@ impl<'v> Substituter<'v> {
         if !text.contains("${") {
             return DeValue::String(text.clone());
         }
-        let refs = match template::references(text) {
-            Ok(refs) => refs,
+        let pieces = match template::parse(text) {
+            Ok(pieces) => pieces,
             Err(error) => {
                 let at = reference_span(self.source, span, text, &error.range);
                 self.diagnostics.push(
@@ -316,13 +316,15 @@ impl<'v> Substituter<'v> {
                 return DeValue::String(text.clone());
             }
         };
-        if refs.is_empty() {
-            return DeValue::String(text.clone());
-        }
+        let mut any = false;
         let mut undefined = false;
-        for (reference, range) in refs {
-            let at = reference_span(self.source, span, text, &range);
-            if let Reference::Var(name) = &reference {
+        for piece in &pieces {
+            let Piece::Ref(reference, range) = piece else {
+                continue;
+            };
+            any = true;
+            let at = reference_span(self.source, span, text, range);
+            if let Reference::Var(name) = reference {
                 if self.vars.get(name).is_none() {
                     undefined = true;
                     let names = self.vars.names();
@@ -339,25 +341,31 @@ impl<'v> Substituter<'v> {
                     self.used_vars.insert(name.clone());
                 }
             } else {
-                self.found.push(FoundRef { reference, span: at });
+                self.found.push(FoundRef {
+                    reference: reference.clone(),
+                    span: at,
+                });
             }
+        }
+        if !any {
+            return DeValue::String(text.clone());
         }
         if undefined {
             self.unresolved.push(span.clone());
             return DeValue::String(text.clone());
         }
-        if let Some(Reference::Var(name)) = template::sole_reference(text)
-            && let Some(literal) = self.vars.get(&name).and_then(|var| var.literal.as_deref())
+        if let Some(Reference::Var(name)) = template::sole_reference(&pieces, text)
+            && let Some(literal) = self.vars.get(name).and_then(|var| var.literal.as_deref())
             && let Ok(typed) = DeValue::parse(literal)
         {
             return typed.into_inner();
         }
         let vars = self.vars;
-        let substituted = template::substitute::<()>(text, false, |reference| match reference {
+        let substituted = template::render::<()>(&pieces, text, false, |reference| match reference {
             Reference::Var(name) => Ok(vars.get(name).map(|var| var.value.to_string())),
             _ => Ok(None),
         });
-        DeValue::String(substituted.unwrap_or_else(|_| text.to_string()).into())
+        DeValue::String(substituted.unwrap_or_else(|()| text.to_string()).into())
     }
 }
 
