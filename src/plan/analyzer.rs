@@ -8,13 +8,14 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde::de::{IgnoredAny, IntoDeserializer};
 use toml::Spanned;
-use toml::de::{DeArray, DeString, DeTable, DeValue};
+use toml::de::{DeArray, DeTable, DeValue};
 
 use crate::plan::decode_error;
 use crate::plan::diagnostic::{Diagnostic, Diagnostics};
 use crate::plan::duration::Duration;
 use crate::plan::kind_slot;
 use crate::plan::model::{DEFAULT_PHASE, DEFAULT_TIMEOUT, Plan, Preflight, Retry, Step};
+use crate::plan::parse;
 use crate::plan::raw::{Defaults, PlanFile, PreflightFile, RetryFile, StepFile};
 use crate::plan::source::Source;
 use crate::plan::suggest;
@@ -33,7 +34,7 @@ type Raw<T> = Spanned<T>;
 pub fn analyze(source: &Source, overrides: &[Override]) -> (Option<Analysis>, Diagnostics) {
     let mut diagnostics = Diagnostics::default();
     let text: &str = &source.text;
-    let (root, errors) = DeTable::parse_recoverable(text);
+    let (root, errors) = parse::parse(text);
     if !errors.is_empty() {
         for error in errors {
             let span = error.span().unwrap_or(0..0);
@@ -52,15 +53,21 @@ pub fn analyze(source: &Source, overrides: &[Override]) -> (Option<Analysis>, Di
         }
         return (None, diagnostics);
     }
+    let root_span = root.span();
+    let mut root = root.into_inner();
+    // Steps and preflight checks are decoded one entry at a time; the top
+    // level sees them as empty tables (it ignores their contents anyway).
+    let steps = take_section(&mut root, "steps");
+    let preflight = take_section(&mut root, "preflight");
     let analyzer = Analyzer {
         source,
         text,
         overrides,
-        root: root.get_ref(),
-        root_span: root.span(),
+        root: &root,
+        root_span,
         diagnostics: &mut diagnostics,
     };
-    let analysis = analyzer.run();
+    let analysis = analyzer.run(preflight, steps);
     (analysis, diagnostics)
 }
 
@@ -92,7 +99,7 @@ struct StepDefaults {
 }
 
 impl<'a> Analyzer<'a> {
-    fn run(mut self) -> Option<Analysis> {
+    fn run(mut self, preflight: DeTable<'a>, steps: DeTable<'a>) -> Option<Analysis> {
         let top = PlanFile::<IgnoredAny, IgnoredAny>::deserialize(self.spanned_root().into_deserializer());
         let (name, description, parallelism, vars, secrets, defaults) = match top {
             Ok(top) => {
@@ -131,8 +138,8 @@ impl<'a> Analyzer<'a> {
         let secret_names: Vec<String> = secrets.keys().map(|k| k.get_ref().clone()).collect();
 
         let mut substituter = Substituter::new(&vars, self.text);
-        let preflight = self.preflight(&mut substituter);
-        let steps = self.steps(&mut substituter, &defaults);
+        let preflight = self.preflight(preflight, &mut substituter);
+        let steps = self.steps(steps, &mut substituter, &defaults);
         used_vars.extend(std::mem::take(&mut substituter.used_vars));
         // A string with an undefined var cannot have the type its field
         // wants; that is reported once, as the undefined reference.
@@ -176,22 +183,8 @@ impl<'a> Analyzer<'a> {
         })
     }
 
-    /// The root table for decoding the top level, with the contents of
-    /// `steps` and `preflight` left out: those are decoded one entry at a
-    /// time (the top level ignores them), and copying them would cost more
-    /// than everything else.
     fn spanned_root(&self) -> Spanned<DeTable<'a>> {
-        let mut table = DeTable::with_capacity(self.root.len());
-        for (key, value) in self.root.iter() {
-            let value = match value.get_ref() {
-                DeValue::Table(_) if ["steps", "preflight"].contains(&key.get_ref().as_ref()) => {
-                    Spanned::new(value.span(), DeValue::Table(DeTable::new()))
-                }
-                _ => value.clone(),
-            };
-            table.insert(key.clone(), value);
-        }
-        Spanned::new(self.root_span.clone(), table)
+        Spanned::new(self.root_span.clone(), self.root.clone())
     }
 
     /// Decodes one top-level section on its own (after the whole failed).
@@ -322,15 +315,6 @@ impl<'a> Analyzer<'a> {
         ok.then_some(out)
     }
 
-    /// The entries of a top-level table of tables (`preflight`, `steps`).
-    fn entries(&self, key: &str) -> Vec<(&'a Spanned<DeString<'a>>, &'a Spanned<DeValue<'a>>)> {
-        let root: &'a DeTable<'a> = self.root;
-        match root.get(key).map(Spanned::get_ref) {
-            Some(DeValue::Table(table)) => table.iter().collect(),
-            _ => Vec::new(),
-        }
-    }
-
     fn check_id(&mut self, what: &str, id: &str, span: &Range<usize>) {
         let mut chars = id.chars();
         let valid = chars
@@ -360,12 +344,12 @@ impl<'a> Analyzer<'a> {
         }
     }
 
-    fn preflight<'v>(&mut self, substituter: &mut Substituter<'v>) -> Vec<Preflight>
+    fn preflight<'v>(&mut self, entries: DeTable<'a>, substituter: &mut Substituter<'v>) -> Vec<Preflight>
     where
         'a: 'v,
     {
         let mut out = Vec::new();
-        for (key, raw) in self.entries("preflight") {
+        for (key, raw) in entries {
             let (id, span) = (key.get_ref().to_string(), key.span());
             self.check_id("preflight", &id, &span);
             let owner = format!("preflight `{id}`");
@@ -414,11 +398,15 @@ impl<'a> Analyzer<'a> {
     /// All steps. A step that could not be fully decoded is kept with what
     /// could be read (its id and dependencies), so graph errors are still
     /// found; the diagnostics already say the plan is invalid.
-    fn steps<'v>(&mut self, substituter: &mut Substituter<'v>, defaults: &StepDefaults) -> Vec<Step>
+    fn steps<'v>(
+        &mut self,
+        entries: DeTable<'a>,
+        substituter: &mut Substituter<'v>,
+        defaults: &StepDefaults,
+    ) -> Vec<Step>
     where
         'a: 'v,
     {
-        let entries = self.entries("steps");
         let mut out = Vec::with_capacity(entries.len());
         for (key, raw) in entries {
             let (id, span) = (key.get_ref().to_string(), key.span());
@@ -560,6 +548,16 @@ impl<'a> Analyzer<'a> {
             }
         }
         used
+    }
+}
+
+/// Takes the entries of a top-level table of tables (`steps`, `preflight`)
+/// out of the root, leaving it empty. Anything but a table is left in
+/// place, for the top level's decoding to report.
+fn take_section<'i>(root: &mut DeTable<'i>, key: &str) -> DeTable<'i> {
+    match root.get_mut(key).map(Spanned::get_mut) {
+        Some(DeValue::Table(table)) => std::mem::take(table),
+        _ => DeTable::new(),
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 use toml::Spanned;
-use toml::de::{DeArray, DeString, DeTable, DeValue};
+use toml::de::{DeString, DeValue};
 
 use crate::plan::diagnostic::{Diagnostic, Diagnostics};
 use crate::plan::raw::VarValue;
@@ -276,44 +276,42 @@ impl<'v> Substituter<'v> {
     }
 
     /// The substituted value borrows from both the plan and the vars. It is
-    /// built in one pass; strings without a reference stay borrowed.
-    pub fn value<'a: 'v>(&mut self, value: &Spanned<DeValue<'a>>) -> Spanned<DeValue<'v>> {
+    /// rebuilt in place; strings without a reference are kept as they are.
+    pub fn value<'a: 'v>(&mut self, value: Spanned<DeValue<'a>>) -> Spanned<DeValue<'v>> {
         let span = value.span();
-        let replaced = match value.get_ref() {
+        let replaced = match value.into_inner() {
             DeValue::String(text) => self.string(text, &span),
-            DeValue::Array(items) => {
-                let mut array = DeArray::new();
-                for item in items.iter() {
-                    array.push(self.value(item));
+            DeValue::Array(mut items) => {
+                for item in items.iter_mut() {
+                    *item = self.value(take(item));
                 }
-                DeValue::Array(array)
+                DeValue::Array(items)
             }
-            DeValue::Table(table) => {
-                let mut out = DeTable::with_capacity(table.len());
-                for (key, item) in table.iter() {
-                    out.insert(key.clone(), self.value(item));
+            DeValue::Table(mut table) => {
+                for (_, item) in table.iter_mut() {
+                    *item = self.value(take(item));
                 }
-                DeValue::Table(out)
+                DeValue::Table(table)
             }
-            other => other.clone(),
+            other => other,
         };
         Spanned::new(span, replaced)
     }
 
-    fn string<'a: 'v>(&mut self, text: &DeString<'a>, span: &Range<usize>) -> DeValue<'v> {
+    fn string<'a: 'v>(&mut self, text: DeString<'a>, span: &Range<usize>) -> DeValue<'v> {
         if !text.contains("${") {
-            return DeValue::String(text.clone());
+            return DeValue::String(text);
         }
-        let pieces = match template::parse(text) {
+        let pieces = match template::parse(&text) {
             Ok(pieces) => pieces,
             Err(error) => {
-                let at = reference_span(self.source, span, text, &error.range);
+                let at = reference_span(self.source, span, &text, &error.range);
                 self.diagnostics.push(
                     Diagnostic::error("bad-interpolation", error.message)
                         .at(at, "here")
                         .help(error.help),
                 );
-                return DeValue::String(text.clone());
+                return DeValue::String(text);
             }
         };
         let mut any = false;
@@ -323,7 +321,7 @@ impl<'v> Substituter<'v> {
                 continue;
             };
             any = true;
-            let at = reference_span(self.source, span, text, range);
+            let at = reference_span(self.source, span, &text, range);
             if let Reference::Var(name) = reference {
                 if self.vars.get(name).is_none() {
                     undefined = true;
@@ -348,25 +346,31 @@ impl<'v> Substituter<'v> {
             }
         }
         if !any {
-            return DeValue::String(text.clone());
+            return DeValue::String(text);
         }
         if undefined {
             self.unresolved.push(span.clone());
-            return DeValue::String(text.clone());
+            return DeValue::String(text);
         }
-        if let Some(Reference::Var(name)) = template::sole_reference(&pieces, text)
+        if let Some(Reference::Var(name)) = template::sole_reference(&pieces, &text)
             && let Some(literal) = self.vars.get(name).and_then(|var| var.literal.as_deref())
             && let Ok(typed) = DeValue::parse(literal)
         {
             return typed.into_inner();
         }
         let vars = self.vars;
-        let substituted = template::render::<()>(&pieces, text, false, |reference| match reference {
+        let substituted = template::render::<()>(&pieces, &text, false, |reference| match reference {
             Reference::Var(name) => Ok(vars.get(name).map(|var| var.value.to_string())),
             _ => Ok(None),
         });
         DeValue::String(substituted.unwrap_or_else(|()| text.to_string()).into())
     }
+}
+
+/// Moves a value out, leaving a cheap placeholder with the same span.
+fn take<'a>(value: &mut Spanned<DeValue<'a>>) -> Spanned<DeValue<'a>> {
+    let placeholder = Spanned::new(value.span(), DeValue::Boolean(false));
+    std::mem::replace(value, placeholder)
 }
 
 /// The exact source span of `range` (offsets in the decoded `text`) for a
