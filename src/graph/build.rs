@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::graph::cycle::find_cycles;
-use crate::graph::dag::Dag;
+use crate::graph::dag::{Ancestry, Dag};
 use crate::graph::order::levels_and_order;
 use crate::plan::diagnostic::{Diagnostic, Diagnostics};
 use crate::plan::model::Plan;
@@ -43,13 +43,17 @@ pub fn build(plan: &Plan) -> Result<Dag, Diagnostics> {
             }
         }
     }
-    for cycle in find_cycles(&graph) {
-        diagnostics.push(cycle_diagnostic(plan, &cycle));
+    // Only a graph without an order has cycles to name.
+    let ordered = levels_and_order(&graph);
+    if ordered.is_none() {
+        for cycle in find_cycles(&graph) {
+            diagnostics.push(cycle_diagnostic(plan, &cycle));
+        }
     }
     if diagnostics.has_errors() {
         return Err(diagnostics);
     }
-    let Some((levels, order)) = levels_and_order(&graph) else {
+    let Some((levels, order)) = ordered else {
         return Err(diagnostics);
     };
     let dag = Dag { graph, levels, order };
@@ -94,6 +98,7 @@ fn cycle_diagnostic(plan: &Plan, cycle: &[usize]) -> Diagnostic {
 /// `${steps.ID.outputs.KEY}` must name an existing ancestor of the step.
 fn check_output_refs(plan: &Plan, dag: &Dag, index: &HashMap<&str, usize>, diagnostics: &mut Diagnostics) {
     let ids: Vec<&str> = plan.steps.iter().map(|s| s.id.as_str()).collect();
+    let mut ancestry = Ancestry::new(dag);
     for (i, step) in plan.steps.iter().enumerate() {
         for (target, span) in &step.output_refs {
             match index.get(target.as_str()) {
@@ -105,7 +110,7 @@ fn check_output_refs(plan: &Plan, dag: &Dag, index: &HashMap<&str, usize>, diagn
                     .at(span.clone(), "no step has this id")
                     .maybe_help(suggest::help(target, &ids, "step")),
                 ),
-                Some(&j) if !dag.is_ancestor(j, i) => diagnostics.push(
+                Some(&j) if !ancestry.is_ancestor(j, i) => diagnostics.push(
                     Diagnostic::error(
                         "output-not-ancestor",
                         format!(

@@ -66,6 +66,9 @@ impl<'a> FieldCheck<'a> {
 
     /// Exactly one of the named fields must be set.
     pub fn exactly_one(&mut self, present: &[(&str, bool)]) {
+        if present.iter().filter(|(_, is)| *is).count() == 1 {
+            return;
+        }
         let set: Vec<&str> = present.iter().filter(|(_, is)| *is).map(|(n, _)| *n).collect();
         let names = present
             .iter()
