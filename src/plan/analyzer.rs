@@ -8,14 +8,14 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde::de::{IgnoredAny, IntoDeserializer};
 use toml::Spanned;
-use toml::de::{DeArray, DeTable, DeValue};
+use toml::de::{DeArray, DeString, DeTable, DeValue};
 
 use crate::plan::decode_error;
 use crate::plan::diagnostic::{Diagnostic, Diagnostics};
 use crate::plan::duration::Duration;
 use crate::plan::kind_slot;
 use crate::plan::model::{DEFAULT_PHASE, DEFAULT_TIMEOUT, Plan, Preflight, Retry, Step};
-use crate::plan::parse;
+use crate::plan::parse::{self, Entry, Section};
 use crate::plan::raw::{Defaults, PlanFile, PreflightFile, RetryFile, StepFile};
 use crate::plan::source::Source;
 use crate::plan::suggest;
@@ -32,10 +32,19 @@ type Raw<T> = Spanned<T>;
 /// Decodes and checks the plan. Returns the plan when there is no error;
 /// diagnostics (including warnings) either way.
 pub fn analyze(source: &Source, overrides: &[Override]) -> (Option<Analysis>, Diagnostics) {
-    let mut diagnostics = Diagnostics::default();
     let text: &str = &source.text;
-    let (root, errors) = parse::parse(text);
+    // A large plan is read a piece at a time (see `parse`). When a piece
+    // cannot be read on its own, the work so far is dropped and the whole
+    // text parsed, so the result is always the same.
+    if let Some((root, mut pieces)) = parse::split(text) {
+        let result = analyze_entries(source, overrides, root, &mut pieces);
+        if !pieces.failed() {
+            return result;
+        }
+    }
+    let (root, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
+        let mut diagnostics = Diagnostics::default();
         for error in errors {
             let span = error.span().unwrap_or(0..0);
             let message = error
@@ -55,19 +64,37 @@ pub fn analyze(source: &Source, overrides: &[Override]) -> (Option<Analysis>, Di
     }
     let root_span = root.span();
     let mut root = root.into_inner();
-    // Steps and preflight checks are decoded one entry at a time; the top
-    // level sees them as empty tables (it ignores their contents anyway).
-    let steps = take_section(&mut root, "steps");
-    let preflight = take_section(&mut root, "preflight");
+    // Entries are decoded one at a time; the top level sees empty sections
+    // (it ignores their contents anyway).
+    let entries: Vec<Entry<'_>> = Section::ALL
+        .into_iter()
+        .flat_map(|section| {
+            take_section(&mut root, section.key())
+                .into_iter()
+                .map(move |(key, value)| Entry { section, key, value })
+        })
+        .collect();
+    analyze_entries(source, overrides, Spanned::new(root_span, root), entries)
+}
+
+fn analyze_entries<'i>(
+    source: &Source,
+    overrides: &[Override],
+    root: Spanned<DeTable<'i>>,
+    entries: impl IntoIterator<Item = Entry<'i>>,
+) -> (Option<Analysis>, Diagnostics) {
+    let mut diagnostics = Diagnostics::default();
+    let root_span = root.span();
+    let root = root.into_inner();
     let analyzer = Analyzer {
         source,
-        text,
+        text: &source.text,
         overrides,
         root: &root,
         root_span,
         diagnostics: &mut diagnostics,
     };
-    let analysis = analyzer.run(preflight, steps);
+    let analysis = analyzer.run(entries);
     (analysis, diagnostics)
 }
 
@@ -99,7 +126,7 @@ struct StepDefaults {
 }
 
 impl<'a> Analyzer<'a> {
-    fn run(mut self, preflight: DeTable<'a>, steps: DeTable<'a>) -> Option<Analysis> {
+    fn run<'i>(mut self, entries: impl IntoIterator<Item = Entry<'i>>) -> Option<Analysis> {
         let top = PlanFile::<IgnoredAny, IgnoredAny>::deserialize(self.spanned_root().into_deserializer());
         let (name, description, parallelism, vars, secrets, defaults) = match top {
             Ok(top) => {
@@ -138,8 +165,17 @@ impl<'a> Analyzer<'a> {
         let secret_names: Vec<String> = secrets.keys().map(|k| k.get_ref().clone()).collect();
 
         let mut substituter = Substituter::new(&vars, self.text);
-        let preflight = self.preflight(preflight, &mut substituter);
-        let steps = self.steps(steps, &mut substituter, &defaults);
+        let mut preflight = Vec::new();
+        let mut steps = Vec::new();
+        for Entry { section, key, value } in entries {
+            match section {
+                Section::Preflight => preflight.extend(self.preflight(key, value, &mut substituter)),
+                Section::Steps => steps.push(self.step_entry(key, value, &mut substituter, &defaults)),
+            }
+        }
+        if steps.is_empty() {
+            self.no_steps();
+        }
         used_vars.extend(std::mem::take(&mut substituter.used_vars));
         // A string with an undefined var cannot have the type its field
         // wants; that is reported once, as the undefined reference.
@@ -344,97 +380,88 @@ impl<'a> Analyzer<'a> {
         }
     }
 
-    fn preflight<'v>(&mut self, entries: DeTable<'a>, substituter: &mut Substituter<'v>) -> Vec<Preflight>
-    where
-        'a: 'v,
-    {
-        let mut out = Vec::new();
-        for (key, raw) in entries {
-            let (id, span) = (key.get_ref().to_string(), key.span());
-            self.check_id("preflight", &id, &span);
-            let owner = format!("preflight `{id}`");
-            let mut value = substituter.value(raw);
-            let found_before = substituter.found.len();
-            // The probe is decoded on its own below, so that its errors keep
-            // their exact place; the rest of the table ignores it.
-            let probe = take_slot(&mut value, "probe");
-            let value_span = value.span();
-            let decoded = match PreflightFile::<IgnoredAny>::deserialize(value.into_deserializer()) {
-                Ok(decoded) => decoded,
-                Err(error) => {
-                    self.diagnostics
-                        .push(decode_error::diagnostic(&error, value_span, &owner, &[]));
-                    continue;
-                }
-            };
-            for found in &substituter.found[found_before..] {
-                if let Reference::Output { step, .. } = &found.reference {
-                    self.diagnostics.push(
-                        Diagnostic::error(
-                            "output-in-preflight",
-                            format!("preflight `{id}` reads outputs of step `{step}`"),
-                        )
-                        .at(found.span.clone(), "preflight runs before any step")
-                        .help("move this check into a step that depends on the one producing the output"),
-                    );
-                }
+    /// One `[preflight.<id>]` entry, when its probe decodes.
+    fn preflight<'i: 'v, 'v>(
+        &mut self,
+        key: Spanned<DeString<'i>>,
+        raw: Spanned<DeValue<'i>>,
+        substituter: &mut Substituter<'v>,
+    ) -> Option<Preflight> {
+        let (id, span) = (key.get_ref().to_string(), key.span());
+        self.check_id("preflight", &id, &span);
+        let owner = format!("preflight `{id}`");
+        let mut value = substituter.value(raw);
+        let found_before = substituter.found.len();
+        // The probe is decoded on its own below, so that its errors keep
+        // their exact place; the rest of the table ignores it.
+        let probe = take_slot(&mut value, "probe");
+        let value_span = value.span();
+        let decoded = match PreflightFile::<IgnoredAny>::deserialize(value.into_deserializer()) {
+            Ok(decoded) => decoded,
+            Err(error) => {
+                self.diagnostics
+                    .push(decode_error::diagnostic(&error, value_span, &owner, &[]));
+                return None;
             }
-            let Some(probe) = probe else {
-                continue;
-            };
-            if let Some(probe) = kind_slot::decode::<Probe>(probe, "probe", &owner, self.diagnostics) {
-                out.push(Preflight {
-                    id,
-                    span,
-                    description: decoded.description,
-                    probe,
-                    help: decoded.help,
-                });
+        };
+        for found in &substituter.found[found_before..] {
+            if let Reference::Output { step, .. } = &found.reference {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "output-in-preflight",
+                        format!("preflight `{id}` reads outputs of step `{step}`"),
+                    )
+                    .at(found.span.clone(), "preflight runs before any step")
+                    .help("move this check into a step that depends on the one producing the output"),
+                );
             }
         }
-        out
+        let probe = kind_slot::decode::<Probe>(probe?, "probe", &owner, self.diagnostics)?;
+        Some(Preflight {
+            id,
+            span,
+            description: decoded.description,
+            probe,
+            help: decoded.help,
+        })
     }
 
-    /// All steps. A step that could not be fully decoded is kept with what
-    /// could be read (its id and dependencies), so graph errors are still
-    /// found; the diagnostics already say the plan is invalid.
-    fn steps<'v>(
+    /// One `[steps.<id>]` entry. A step that could not be fully decoded is
+    /// kept with what could be read (its id and dependencies), so graph
+    /// errors are still found; the diagnostics already say the plan is
+    /// invalid.
+    fn step_entry<'i: 'v, 'v>(
         &mut self,
-        entries: DeTable<'a>,
+        key: Spanned<DeString<'i>>,
+        raw: Spanned<DeValue<'i>>,
         substituter: &mut Substituter<'v>,
         defaults: &StepDefaults,
-    ) -> Vec<Step>
-    where
-        'a: 'v,
-    {
-        let mut out = Vec::with_capacity(entries.len());
-        for (key, raw) in entries {
-            let (id, span) = (key.get_ref().to_string(), key.span());
-            self.check_id("step", &id, &span);
-            let found_before = substituter.found.len();
-            let value = substituter.value(raw);
-            let mut step = self.step(id, span, value, defaults);
-            step.output_refs = substituter.found[found_before..]
-                .iter()
-                .filter_map(|found| match &found.reference {
-                    Reference::Output { step, .. } => Some((step.clone(), found.span.clone())),
-                    _ => None,
-                })
-                .collect();
-            out.push(step);
-        }
-        if out.is_empty() {
-            let at = match self.root.get("steps") {
-                Some(steps) => steps.span(),
-                None => self.root_span.start..self.root_span.start,
-            };
-            self.diagnostics.push(
-                Diagnostic::error("no-steps", "the plan has no steps")
-                    .at(at, "a plan needs at least one step")
-                    .help("add a step: [steps.first] run = { kind = \"shell\", command = \"...\" }"),
-            );
-        }
-        out
+    ) -> Step {
+        let (id, span) = (key.get_ref().to_string(), key.span());
+        self.check_id("step", &id, &span);
+        let found_before = substituter.found.len();
+        let value = substituter.value(raw);
+        let mut step = self.step(id, span, value, defaults);
+        step.output_refs = substituter.found[found_before..]
+            .iter()
+            .filter_map(|found| match &found.reference {
+                Reference::Output { step, .. } => Some((step.clone(), found.span.clone())),
+                _ => None,
+            })
+            .collect();
+        step
+    }
+
+    fn no_steps(&mut self) {
+        let at = match self.root.get("steps") {
+            Some(steps) => steps.span(),
+            None => self.root_span.start..self.root_span.start,
+        };
+        self.diagnostics.push(
+            Diagnostic::error("no-steps", "the plan has no steps")
+                .at(at, "a plan needs at least one step")
+                .help("add a step: [steps.first] run = { kind = \"shell\", command = \"...\" }"),
+        );
     }
 
     fn step(

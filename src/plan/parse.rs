@@ -1,83 +1,157 @@
-//! TOML text → [`DeTable`], in pieces for large plans.
+//! TOML text → the plan's top level and its `[steps.ID]` and
+//! `[preflight.ID]` entries, read piece by piece for large plans.
 //!
 //! The `toml` crate lexes a whole document into token and event buffers
-//! before it builds the tree: for a 20,000-step plan those buffers alone
-//! take over 100 MB. A large plan is therefore cut at its `[steps.ID]` and
-//! `[preflight.ID]` headers into pieces of about [`PIECE`] bytes, each
-//! parsed on its own and merged, with spans moved back to their place in
-//! the whole text.
+//! before it builds the tree, and the tree of a 20,000-step plan is large
+//! too. A large plan is therefore cut at its `[steps.ID]` and
+//! `[preflight.ID]` headers: the head (everything before the first one) is
+//! parsed first, then pieces of about [`PIECE`] bytes, each only when the
+//! analyzer asks for its entries, so only one piece's tree exists at a time.
+//! Spans are moved back to their place in the whole text.
 //!
 //! Cutting must never change the result. Whenever it could (a piece with a
-//! syntax error, a step defined in two pieces, `steps` written as anything
-//! but `[steps.ID]` headers), the whole text is parsed in one go instead,
-//! so every error is the one the `toml` crate reports for the whole file.
+//! syntax error, an entry defined in two pieces, a piece defining anything
+//! but entries, `steps` written other than as `[steps.ID]` headers), the
+//! reader reports [`Pieces::failed`] and the caller parses the whole text in
+//! one go instead, so every error is the one the `toml` crate reports.
 
+use std::collections::HashSet;
 use std::ops::Range;
 
 use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue};
 
-/// Below this size a plan is parsed whole; pieces are about this large.
+/// Below twice this size a plan is parsed whole; pieces are about this large.
 const PIECE: usize = 64 * 1024;
 
-/// The sections whose entries may be split across pieces.
-const SPLIT_SECTIONS: [&str; 2] = ["steps", "preflight"];
-
-pub fn parse(text: &str) -> (Spanned<DeTable<'_>>, Vec<toml::de::Error>) {
-    if text.len() > 2 * PIECE
-        && let Some(table) = parse_in_pieces(text)
-    {
-        return (table, Vec::new());
-    }
-    DeTable::parse_recoverable(text)
+/// The top-level tables whose entries are decoded one by one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Preflight,
+    Steps,
 }
 
-/// `None` when the text cannot be parsed in pieces with the same result.
-fn parse_in_pieces(text: &str) -> Option<Spanned<DeTable<'_>>> {
-    let cuts = cuts(text);
-    let (&first, rest) = cuts.split_first()?;
-    let head = DeTable::parse(&text[..first]).ok()?.into_inner();
-    if SPLIT_SECTIONS.iter().any(|section| head.contains_key(*section)) {
+impl Section {
+    pub const ALL: [Section; 2] = [Section::Preflight, Section::Steps];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Section::Preflight => "preflight",
+            Section::Steps => "steps",
+        }
+    }
+
+    fn named(key: &str) -> Option<Section> {
+        Section::ALL.into_iter().find(|section| section.key() == key)
+    }
+}
+
+/// One `[steps.ID]` or `[preflight.ID]` table.
+pub struct Entry<'i> {
+    pub section: Section,
+    pub key: Spanned<DeString<'i>>,
+    pub value: Spanned<DeValue<'i>>,
+}
+
+/// The entries of a large plan after its head, parsed a piece at a time.
+pub struct Pieces<'i> {
+    text: &'i str,
+    pieces: std::vec::IntoIter<Range<usize>>,
+    current: std::vec::IntoIter<Entry<'i>>,
+    seen: HashSet<(usize, DeString<'i>)>,
+    failed: bool,
+}
+
+/// Cuts a large plan: its head, as a root table where each section holds
+/// no entries (they come from the pieces), and the pieces. `None` for a
+/// small plan, or one whose head does not parse or defines a section.
+pub fn split(text: &str) -> Option<(Spanned<DeTable<'_>>, Pieces<'_>)> {
+    if text.len() < 2 * PIECE {
         return None;
     }
-    let mut root = head;
-    let mut start = first;
-    for &end in rest.iter().chain([&text.len()]) {
-        if end - start < PIECE && end != text.len() {
-            continue;
-        }
-        let piece = DeTable::parse(&text[start..end]).ok()?.into_inner();
-        merge(&mut root, piece, start)?;
-        start = end;
+    let cuts = cuts(text);
+    let (&(first, _), rest) = cuts.split_first()?;
+    let mut root = DeTable::parse(&text[..first]).ok()?.into_inner();
+    if Section::ALL.iter().any(|section| root.contains_key(section.key())) {
+        return None;
     }
+    // Empty sections, in order of first appearance, for the top level to
+    // decode; their spans are never shown (an empty table has no errors).
+    for &(cut, section) in &cuts {
+        if !root.contains_key(section.key()) {
+            let key = Spanned::new(cut..cut, DeString::Borrowed(section.key()));
+            root.insert(key, Spanned::new(cut..cut, DeValue::Table(DeTable::new())));
+        }
+    }
+    let mut pieces = Vec::new();
+    let mut start = first;
+    for end in rest.iter().map(|&(cut, _)| cut).chain([text.len()]) {
+        if end - start >= PIECE || end == text.len() {
+            pieces.push(start..end);
+            start = end;
+        }
+    }
+    let pieces = Pieces {
+        text,
+        pieces: pieces.into_iter(),
+        current: Vec::new().into_iter(),
+        seen: HashSet::new(),
+        failed: false,
+    };
     // `DeTable::parse` gives the root an empty span; keep it the same.
-    Some(Spanned::new(0..0, root))
+    Some((Spanned::new(0..0, root), pieces))
 }
 
-/// Merges a parsed piece that started at byte `offset` into `root`. `None`
-/// when the piece redefines something: the whole text must be parsed to
-/// report it as the `toml` crate does.
-fn merge<'i>(root: &mut DeTable<'i>, piece: DeTable<'i>, offset: usize) -> Option<()> {
-    for (key, value) in piece {
-        match root.get_mut(key.get_ref().as_ref()) {
-            None => {
-                root.insert(shift_key(key, offset), shift(value, offset));
-            }
-            Some(existing) if SPLIT_SECTIONS.contains(&key.get_ref().as_ref()) => {
-                let (DeValue::Table(into), DeValue::Table(entries)) = (existing.get_mut(), value.into_inner()) else {
+impl<'i> Pieces<'i> {
+    /// Whether reading stopped at a piece that cannot be read on its own:
+    /// the entries so far must be discarded and the whole text parsed.
+    pub fn failed(&self) -> bool {
+        self.failed
+    }
+
+    /// The entries of the next piece, with spans moved to their place in
+    /// the whole text; `None` when it must be read as part of the whole.
+    fn read(&mut self, range: Range<usize>) -> Option<Vec<Entry<'i>>> {
+        let piece = DeTable::parse(&self.text[range.clone()]).ok()?.into_inner();
+        let mut entries = Vec::new();
+        for (key, value) in piece {
+            let section = Section::named(key.get_ref())?;
+            let DeValue::Table(table) = value.into_inner() else {
+                return None;
+            };
+            for (id, value) in table {
+                if !self.seen.insert((section as usize, id.get_ref().clone())) {
                     return None;
-                };
-                for (id, entry) in entries {
-                    if into.contains_key(id.get_ref().as_ref()) {
-                        return None;
-                    }
-                    into.insert(shift_key(id, offset), shift(entry, offset));
                 }
+                entries.push(Entry {
+                    section,
+                    key: shift_key(id, range.start),
+                    value: shift(value, range.start),
+                });
             }
-            Some(_) => return None,
+        }
+        Some(entries)
+    }
+}
+
+impl<'i> Iterator for Pieces<'i> {
+    type Item = Entry<'i>;
+
+    fn next(&mut self) -> Option<Entry<'i>> {
+        loop {
+            if let Some(entry) = self.current.next() {
+                return Some(entry);
+            }
+            if self.failed {
+                return None;
+            }
+            let range = self.pieces.next()?;
+            match self.read(range) {
+                Some(entries) => self.current = entries.into_iter(),
+                None => self.failed = true,
+            }
         }
     }
-    Some(())
 }
 
 fn moved(span: Range<usize>, offset: usize) -> Range<usize> {
@@ -107,7 +181,7 @@ fn shift<'i>(value: Spanned<DeValue<'i>>, offset: usize) -> Spanned<DeValue<'i>>
 /// header, found by a scan that skips strings, comments and multi-line
 /// arrays and inline tables. The scan need not be exact: a wrong cut leaves
 /// a piece that does not parse, and the whole text is parsed instead.
-fn cuts(text: &str) -> Vec<usize> {
+fn cuts(text: &str) -> Vec<(usize, Section)> {
     let bytes = text.as_bytes();
     let mut cuts = Vec::new();
     let mut depth = 0usize;
@@ -120,8 +194,8 @@ fn cuts(text: &str) -> Vec<usize> {
             b' ' | b'\t' | b'\r' => {}
             b'[' if line_start && depth == 0 => {
                 let end = line_end(bytes, i);
-                if is_split_header(&text[i..end]) {
-                    cuts.push(i);
+                if let Some(section) = split_header(&text[i..end]) {
+                    cuts.push((i, section));
                 }
                 i = end;
                 continue;
@@ -164,10 +238,8 @@ fn string_end(bytes: &[u8], from: usize) -> usize {
         match bytes[i] {
             b'\\' if escapes => i += 1,
             b'\n' if !multiline => return i,
-            b if b == quote && (!multiline || bytes[i..].starts_with(&[quote; 3])) => {
-                if !multiline {
-                    return i + 1;
-                }
+            b if b == quote && !multiline => return i + 1,
+            b if b == quote && bytes[i..].starts_with(&[quote; 3]) => {
                 // Up to two more quotes may end the content: `""""` closes after one.
                 let mut end = i + 3;
                 while end < bytes.len() && bytes[end] == quote && end < i + 5 {
@@ -182,20 +254,18 @@ fn string_end(bytes: &[u8], from: usize) -> usize {
     bytes.len()
 }
 
-/// `[steps.ID]` or `[preflight.ID]` with bare keys, maybe spaced, maybe
-/// followed by a comment.
-fn is_split_header(line: &str) -> bool {
-    let Some((header, rest)) = line.strip_prefix('[').and_then(|l| l.split_once(']')) else {
-        return false;
-    };
+/// The section of a `[steps.ID]` or `[preflight.ID]` header line with bare
+/// keys, maybe spaced, maybe followed by a comment.
+fn split_header(line: &str) -> Option<Section> {
+    let (header, rest) = line.strip_prefix('[')?.split_once(']')?;
     let rest = rest.trim();
     if header.starts_with('[') || !(rest.is_empty() || rest.starts_with('#')) {
-        return false;
+        return None;
     }
     let bare = |key: &str| !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     match header.split('.').map(str::trim).collect::<Vec<_>>().as_slice() {
-        [section, id] => SPLIT_SECTIONS.contains(section) && bare(id),
-        _ => false,
+        [section, id] if bare(id) => Section::named(section),
+        _ => None,
     }
 }
 
@@ -230,19 +300,37 @@ mod tests {
         }
     }
 
-    fn same_as_whole(text: &str) -> bool {
-        let whole = DeTable::parse_recoverable(text);
-        let pieces = parse(text);
-        let (mut a, mut b) = (String::new(), String::new());
-        dump(
-            &Spanned::new(whole.0.span(), DeValue::Table(whole.0.into_inner())),
-            &mut a,
-        );
-        dump(
-            &Spanned::new(pieces.0.span(), DeValue::Table(pieces.0.into_inner())),
-            &mut b,
-        );
-        a == b && whole.1.len() == pieces.1.len()
+    /// The entries read in pieces, or `None` when reading fell back.
+    fn entries_in_pieces(text: &str) -> Option<String> {
+        let (_, mut pieces) = split(text)?;
+        let mut out = String::new();
+        for entry in pieces.by_ref() {
+            let _ = write!(
+                out,
+                "{:?} {:?}@{:?}=",
+                entry.section,
+                entry.key.get_ref(),
+                entry.key.span()
+            );
+            dump(&entry.value, &mut out);
+        }
+        (!pieces.failed()).then_some(out)
+    }
+
+    /// The entries of the whole text parsed in one go, in document order
+    /// within each section, preflight first.
+    fn entries_whole(text: &str) -> String {
+        let root = DeTable::parse(text).map(Spanned::into_inner).unwrap_or_default();
+        let mut out = String::new();
+        for section in Section::ALL {
+            if let Some(DeValue::Table(table)) = root.get(section.key()).map(Spanned::get_ref) {
+                for (key, value) in table.iter() {
+                    let _ = write!(out, "{section:?} {:?}@{:?}=", key.get_ref(), key.span());
+                    dump(value, &mut out);
+                }
+            }
+        }
+        out
     }
 
     fn large_plan(step: impl Fn(usize) -> String) -> String {
@@ -254,38 +342,44 @@ mod tests {
     }
 
     #[test]
-    fn pieces_give_the_same_tree_and_spans_as_the_whole_text() {
+    fn pieces_give_the_same_entries_and_spans_as_the_whole_text() {
         let text = large_plan(|i| {
             format!(
-                "[steps.s{i}] # step {i}\ndepends_on = [\n  \"s{}\",\n]\nrun = {{ kind = \"shell\", command = \"\"\"\n[steps.fake]\n\"\"\" }}\n[preflight.p{i}]\nprobe = {{ kind = 'env', name = '[x]' }}\n",
+                "[steps.s{i}] # step {i}\ndepends_on = [\n  \"s{}\",\n]\nrun = {{ kind = \"shell\", command = \"\"\"\n[steps.fake]\n\"\"\" }}\n[steps.s{i}.retry]\nattempts = 2\n",
                 i.saturating_sub(1)
             )
         });
+        let preflight = large_plan(|i| format!("[preflight.p{i}]\nprobe = {{ kind = 'env', name = '[x]' }}\n"));
         assert!(cuts(&text).len() > 1000);
-        assert!(parse_in_pieces(&text).is_some());
-        assert!(same_as_whole(&text));
+        assert_eq!(entries_in_pieces(&text), Some(entries_whole(&text)));
+        assert_eq!(entries_in_pieces(&preflight), Some(entries_whole(&preflight)));
     }
 
     #[test]
-    fn redefinitions_and_errors_fall_back_to_the_whole_text() {
+    fn anything_a_piece_cannot_say_alone_falls_back_to_the_whole_text() {
         let duplicate = large_plan(|i| format!("[steps.s{}]\nrun = 1\n", i % 2000));
-        assert!(parse_in_pieces(&duplicate).is_none());
-        assert!(same_as_whole(&duplicate));
         let broken = large_plan(|i| format!("[steps.s{i}]\nrun = {}\n", if i == 2500 { "\"x" } else { "1" }));
-        assert!(parse_in_pieces(&broken).is_none());
-        assert!(same_as_whole(&broken));
+        let foreign = large_plan(|i| format!("[steps.s{i}]\nrun = 1\n{}", if i == 2500 { "[other]\n" } else { "" }));
+        let reopened = large_plan(|i| {
+            format!(
+                "[steps.s{i}]\nrun = 1\n{}",
+                if i == 2999 { "[steps.s0.retry]\n" } else { "" }
+            )
+        });
+        for text in [duplicate, broken, foreign, reopened] {
+            assert_eq!(entries_in_pieces(&text), None);
+        }
         let inline = format!("steps = {{}}\n{}", large_plan(|i| format!("[steps.s{i}]\nrun = 1\n")));
-        assert!(parse_in_pieces(&inline).is_none());
-        assert!(same_as_whole(&inline));
+        assert!(split(&inline).is_none());
     }
 
     #[test]
     fn only_two_part_step_and_preflight_headers_are_cut() {
-        assert!(is_split_header("[steps.a]"));
-        assert!(is_split_header("[ preflight . disk ] # comment"));
-        assert!(!is_split_header("[[steps]]"));
-        assert!(!is_split_header("[steps.a.retry]"));
-        assert!(!is_split_header("[vars]"));
-        assert!(!is_split_header("[steps.\"a b\"]"));
+        assert_eq!(split_header("[steps.a]"), Some(Section::Steps));
+        assert_eq!(split_header("[ preflight . disk ] # comment"), Some(Section::Preflight));
+        assert_eq!(split_header("[[steps]]"), None);
+        assert_eq!(split_header("[steps.a.retry]"), None);
+        assert_eq!(split_header("[vars]"), None);
+        assert_eq!(split_header("[steps.\"a b\"]"), None);
     }
 }
