@@ -4,6 +4,7 @@ mod test;
 
 mod diagnostics;
 mod fuzz;
+mod large;
 mod preview;
 mod schema;
 mod validate;
