@@ -2,6 +2,8 @@
 //! (`docs/preview-json.md`). Fields are only ever added within one
 //! `preview_version`; renaming or removing one bumps it.
 
+use std::io;
+
 use indexmap::IndexMap;
 use serde::Serialize;
 
@@ -85,7 +87,7 @@ struct Summaries {
     rollback: Option<String>,
 }
 
-pub(super) fn render(input: &PreviewInput<'_>) -> String {
+pub(super) fn write(input: &PreviewInput<'_>, out: &mut dyn io::Write) -> io::Result<()> {
     let compiled = input.compiled;
     let plan = &compiled.plan;
     let hashes: Vec<String> = plan.steps.iter().map(step_hash).collect();
@@ -168,8 +170,6 @@ pub(super) fn render(input: &PreviewInput<'_>) -> String {
         warnings: warnings(compiled),
         steps,
     };
-    // Serializing plain structs, strings and numbers cannot fail.
-    let mut text = serde_json::to_string_pretty(&preview).unwrap_or_default();
-    text.push('\n');
-    text
+    serde_json::to_writer_pretty(&mut *out, &preview)?;
+    out.write_all(b"\n")
 }

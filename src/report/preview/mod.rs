@@ -11,6 +11,7 @@ mod summary;
 mod text;
 
 use std::collections::BTreeMap;
+use std::io;
 
 use crate::plan::Compiled;
 use crate::plan::source::LineIndex;
@@ -44,10 +45,19 @@ pub fn render(compiled: &Compiled, format: PreviewFormat) -> String {
 }
 
 pub fn render_input(input: &PreviewInput<'_>, format: PreviewFormat) -> String {
+    let mut out = Vec::new();
+    // Writing to memory cannot fail, and every renderer writes UTF-8.
+    let _ = write(input, format, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes the preview to `out`. The JSON of a large plan is tens of
+/// megabytes, so it is streamed rather than built in memory first.
+pub fn write(input: &PreviewInput<'_>, format: PreviewFormat, out: &mut dyn io::Write) -> io::Result<()> {
     match format {
-        PreviewFormat::Text => text::render(input),
-        PreviewFormat::Markdown => markdown::render(input),
-        PreviewFormat::Json => json::render(input),
+        PreviewFormat::Text => out.write_all(text::render(input).as_bytes()),
+        PreviewFormat::Markdown => out.write_all(markdown::render(input).as_bytes()),
+        PreviewFormat::Json => json::write(input, out),
     }
 }
 
