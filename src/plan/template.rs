@@ -85,19 +85,23 @@ pub fn parse(text: &str) -> Result<Vec<Piece<'_>>, TemplateError> {
 }
 
 fn parse_reference(inner: &str) -> Result<Reference, (String, String)> {
-    let parts: Vec<&str> = inner.trim().split('.').collect();
+    // Up to five parts, without allocating: a fifth means too many.
+    let mut split = inner.trim().split('.');
+    let parts: [Option<&str>; 5] = std::array::from_fn(|_| split.next());
     let valid_name =
         |name: &str| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    let reference = match parts.as_slice() {
-        ["vars", name] if valid_name(name) => Reference::Var((*name).into()),
-        ["secrets", name] if valid_name(name) => Reference::Secret((*name).into()),
-        ["env", name] if valid_name(name) => Reference::Env((*name).into()),
-        ["steps", step, "outputs", key] if valid_name(step) && valid_name(key) => Reference::Output {
-            step: (*step).into(),
-            key: (*key).into(),
-        },
-        [namespace, ..] if ["vars", "secrets", "env", "steps"].contains(namespace) => {
-            let form = if *namespace == "steps" {
+    let reference = match parts {
+        [Some("vars"), Some(name), None, ..] if valid_name(name) => Reference::Var(name.into()),
+        [Some("secrets"), Some(name), None, ..] if valid_name(name) => Reference::Secret(name.into()),
+        [Some("env"), Some(name), None, ..] if valid_name(name) => Reference::Env(name.into()),
+        [Some("steps"), Some(step), Some("outputs"), Some(key), None] if valid_name(step) && valid_name(key) => {
+            Reference::Output {
+                step: step.into(),
+                key: key.into(),
+            }
+        }
+        [Some(namespace), ..] if ["vars", "secrets", "env", "steps"].contains(&namespace) => {
+            let form = if namespace == "steps" {
                 "`${steps.ID.outputs.KEY}`".to_string()
             } else {
                 format!("`${{{namespace}.NAME}}`")
@@ -125,18 +129,24 @@ fn parse_reference(inner: &str) -> Result<Reference, (String, String)> {
 pub fn substitute<E>(
     text: &str,
     unescape: bool,
-    resolve: impl FnMut(&Reference) -> Result<Option<String>, E>,
+    mut resolve: impl FnMut(&Reference) -> Result<Option<String>, E>,
 ) -> Result<String, SubstituteError<E>> {
     let pieces = parse(text).map_err(SubstituteError::Template)?;
-    render(&pieces, text, unescape, resolve).map_err(SubstituteError::Resolve)
+    let write = |reference: &Reference, out: &mut String| {
+        let value = resolve(reference)?;
+        Ok(value.map(|value| out.push_str(&value)).is_some())
+    };
+    render(&pieces, text, unescape, write).map_err(SubstituteError::Resolve)
 }
 
-/// [`substitute`] for a string already parsed into `pieces`.
+/// [`substitute`] for a string already parsed into `pieces`. `resolve`
+/// writes a reference's value to the output and says whether it did; a
+/// reference it does not write is kept as written.
 pub fn render<E>(
     pieces: &[Piece<'_>],
     text: &str,
     unescape: bool,
-    mut resolve: impl FnMut(&Reference) -> Result<Option<String>, E>,
+    mut resolve: impl FnMut(&Reference, &mut String) -> Result<bool, E>,
 ) -> Result<String, E> {
     let mut out = String::with_capacity(text.len());
     for piece in pieces {
@@ -144,10 +154,11 @@ pub fn render<E>(
             Piece::Text(literal) => out.push_str(literal),
             Piece::EscapedOpen if unescape => out.push_str("${"),
             Piece::EscapedOpen => out.push_str("$${"),
-            Piece::Ref(reference, range) => match resolve(reference)? {
-                Some(value) => out.push_str(&value),
-                None => out.push_str(&text[range.clone()]),
-            },
+            Piece::Ref(reference, range) => {
+                if !resolve(reference, &mut out)? {
+                    out.push_str(&text[range.clone()]);
+                }
+            }
         }
     }
     Ok(out)

@@ -7,6 +7,7 @@
 //! known at apply time and stay as written.
 
 use std::collections::BTreeSet;
+use std::fmt::Write;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -321,14 +322,14 @@ impl<'v> Substituter<'v> {
                 continue;
             };
             any = true;
-            let at = reference_span(self.source, span, &text, range);
+            let at = || reference_span(self.source, span, &text, range);
             if let Reference::Var(name) = reference {
                 if self.vars.get(name).is_none() {
                     undefined = true;
                     let names = self.vars.names();
                     self.diagnostics.push(
                         Diagnostic::error("undefined-reference", format!("undefined variable `vars.{name}`"))
-                            .at(at, "not declared in [vars]")
+                            .at(at(), "not declared in [vars]")
                             .help(
                                 suggest::help(name, &names, "variable")
                                     .unwrap_or_else(|| "declare it in [vars]".into()),
@@ -341,7 +342,7 @@ impl<'v> Substituter<'v> {
             } else {
                 self.found.push(FoundRef {
                     reference: reference.clone(),
-                    span: at,
+                    span: at(),
                 });
             }
         }
@@ -359,9 +360,12 @@ impl<'v> Substituter<'v> {
             return typed.into_inner();
         }
         let vars = self.vars;
-        let substituted = template::render::<()>(&pieces, &text, false, |reference| match reference {
-            Reference::Var(name) => Ok(vars.get(name).map(|var| var.value.to_string())),
-            _ => Ok(None),
+        let substituted = template::render::<()>(&pieces, &text, false, |reference, out| {
+            let var = match reference {
+                Reference::Var(name) => vars.get(name),
+                _ => None,
+            };
+            Ok(var.map(|var| write!(out, "{}", var.value)).is_some())
         });
         DeValue::String(substituted.unwrap_or_else(|()| text.to_string()).into())
     }
