@@ -94,3 +94,30 @@ fn warnings(compiled: &Compiled) -> Vec<Warning<'_>> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Source, compile};
+
+    #[test]
+    fn every_format_can_show_a_state_per_step() {
+        let text = "format = 1\nname = 'p'\n\
+            [steps.a]\ncheck = { kind = 'env', name = 'A' }\n\
+            [steps.b]\ndepends_on = ['a']\ncheck = { kind = 'env', name = 'B' }\n";
+        let compiled = compile(&Source::new("p.toml", text), &[], false).map_err(|f| f.diagnostics);
+        let Ok(compiled) = compiled else {
+            panic!("{compiled:?}");
+        };
+        let states = BTreeMap::from([("a".to_string(), "done".to_string())]);
+        let input = PreviewInput {
+            compiled: &compiled,
+            states: Some(&states),
+        };
+        assert!(render_input(&input, PreviewFormat::Text).contains("[1] a  (level 0)  [done]"));
+        assert!(render_input(&input, PreviewFormat::Markdown).contains("| ✓ | — | — | done |"));
+        assert!(render_input(&input, PreviewFormat::Json).contains("\"state\": \"done\""));
+        let plain = render(&compiled, PreviewFormat::Json);
+        assert!(!plain.contains("\"state\""));
+    }
+}
