@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::ops::Range;
 
-use indexmap::IndexMap;
+use indexmap::{IndexMap, IndexSet};
 use serde::Deserialize;
 use serde::de::{IgnoredAny, IntoDeserializer};
 use toml::Spanned;
@@ -187,12 +187,9 @@ impl<'a> Analyzer<'a> {
         self.diagnostics.extend(std::mem::take(&mut substituter.diagnostics));
 
         let used_secrets = self.check_secret_refs(&substituter.found, &secret_names);
-        let mut phases: Vec<String> = Vec::new();
-        for step in &steps {
-            if !phases.contains(&step.phase) {
-                phases.push(step.phase.clone());
-            }
-        }
+        // In order of first appearance; a set, as a plan may have many phases.
+        let phases: IndexSet<&str> = steps.iter().map(|step| step.phase.as_str()).collect();
+        let phases: Vec<String> = phases.into_iter().map(str::to_string).collect();
         let plan = Plan {
             source: self.source.clone(),
             name,
