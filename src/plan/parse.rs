@@ -56,6 +56,8 @@ pub struct Entry<'i> {
 /// The entries of a large plan after its head, parsed a piece at a time.
 pub struct Pieces<'i> {
     text: &'i str,
+    /// The sections the root has; entries of another mean it is wrong.
+    sections: Vec<Section>,
     pieces: std::vec::IntoIter<Range<usize>>,
     current: std::vec::IntoIter<Entry<'i>>,
     seen: HashSet<(usize, DeString<'i>)>,
@@ -75,14 +77,18 @@ pub fn split(text: &str) -> Option<(Spanned<DeTable<'_>>, Pieces<'_>)> {
     if Section::ALL.iter().any(|section| root.contains_key(section.key())) {
         return None;
     }
-    // Empty sections, in order of first appearance, for the top level to
-    // decode; their spans are never shown (an empty table has no errors).
-    for &(cut, section) in &cuts {
-        if !root.contains_key(section.key()) {
+    // An empty table for each section that has entries, for the top level
+    // to decode. Their order and spans are never shown: an empty section
+    // cannot be wrong.
+    let mut sections = Vec::new();
+    for section in Section::ALL {
+        if let Some(&(cut, _)) = cuts.iter().find(|(_, cut_section)| *cut_section == section) {
             let key = Spanned::new(cut..cut, DeString::Borrowed(section.key()));
             root.insert(key, Spanned::new(cut..cut, DeValue::Table(DeTable::new())));
+            sections.push(section);
         }
     }
+
     let mut pieces = Vec::new();
     let mut start = first;
     for end in rest.iter().map(|&(cut, _)| cut).chain([text.len()]) {
@@ -93,6 +99,7 @@ pub fn split(text: &str) -> Option<(Spanned<DeTable<'_>>, Pieces<'_>)> {
     }
     let pieces = Pieces {
         text,
+        sections,
         pieces: pieces.into_iter(),
         current: Vec::new().into_iter(),
         seen: HashSet::new(),
@@ -115,7 +122,7 @@ impl<'i> Pieces<'i> {
         let piece = DeTable::parse(&self.text[range.clone()]).ok()?.into_inner();
         let mut entries = Vec::new();
         for (key, value) in piece {
-            let section = Section::named(key.get_ref())?;
+            let section = Section::named(key.get_ref()).filter(|s| self.sections.contains(s))?;
             let DeValue::Table(table) = value.into_inner() else {
                 return None;
             };
@@ -360,13 +367,19 @@ mod tests {
         let duplicate = large_plan(|i| format!("[steps.s{}]\nrun = 1\n", i % 2000));
         let broken = large_plan(|i| format!("[steps.s{i}]\nrun = {}\n", if i == 2500 { "\"x" } else { "1" }));
         let foreign = large_plan(|i| format!("[steps.s{i}]\nrun = 1\n{}", if i == 2500 { "[other]\n" } else { "" }));
+        let quoted = large_plan(|i| {
+            format!(
+                "[preflight.p{i}]\nprobe = 1\n{}",
+                if i == 2500 { "[steps.\"q\"]\n" } else { "" }
+            )
+        });
         let reopened = large_plan(|i| {
             format!(
                 "[steps.s{i}]\nrun = 1\n{}",
                 if i == 2999 { "[steps.s0.retry]\n" } else { "" }
             )
         });
-        for text in [duplicate, broken, foreign, reopened] {
+        for text in [duplicate, broken, foreign, quoted, reopened] {
             assert_eq!(entries_in_pieces(&text), None);
         }
         let inline = format!("steps = {{}}\n{}", large_plan(|i| format!("[steps.s{i}]\nrun = 1\n")));
