@@ -591,9 +591,7 @@ fn take_slot<'v>(value: &mut Spanned<DeValue<'v>>, key: &str) -> Option<Spanned<
     let DeValue::Table(table) = value.get_mut() else {
         return None;
     };
-    let slot = table.get_mut(key)?;
-    let placeholder = Spanned::new(slot.span(), DeValue::Boolean(false));
-    Some(std::mem::replace(slot, placeholder))
+    table.get_mut(key).map(parse::take)
 }
 
 /// Takes a list of probes out of a table, leaving an empty list. Anything

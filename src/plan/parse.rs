@@ -161,6 +161,13 @@ impl<'i> Iterator for Pieces<'i> {
     }
 }
 
+/// Moves a value out of a tree, leaving a cheap placeholder with the same
+/// span, so that a tree can be taken apart without copying it.
+pub fn take<'i>(value: &mut Spanned<DeValue<'i>>) -> Spanned<DeValue<'i>> {
+    let placeholder = Spanned::new(value.span(), DeValue::Boolean(false));
+    std::mem::replace(value, placeholder)
+}
+
 fn moved(span: Range<usize>, offset: usize) -> Range<usize> {
     span.start + offset..span.end + offset
 }

@@ -16,6 +16,7 @@ use toml::Spanned;
 use toml::de::{DeString, DeValue};
 
 use crate::plan::diagnostic::{Diagnostic, Diagnostics};
+use crate::plan::parse::take;
 use crate::plan::raw::VarValue;
 use crate::plan::source::Source;
 use crate::plan::suggest;
@@ -369,12 +370,6 @@ impl<'v> Substituter<'v> {
         });
         DeValue::String(substituted.unwrap_or_else(|()| text.to_string()).into())
     }
-}
-
-/// Moves a value out, leaving a cheap placeholder with the same span.
-fn take<'a>(value: &mut Spanned<DeValue<'a>>) -> Spanned<DeValue<'a>> {
-    let placeholder = Spanned::new(value.span(), DeValue::Boolean(false));
-    std::mem::replace(value, placeholder)
 }
 
 /// The exact source span of `range` (offsets in the decoded `text`) for a
