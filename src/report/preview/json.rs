@@ -91,10 +91,7 @@ pub(super) fn write(input: &PreviewInput<'_>, out: &mut dyn io::Write) -> io::Re
     let compiled = input.compiled;
     let plan = &compiled.plan;
     let hashes: Vec<String> = plan.steps.iter().map(step_hash).collect();
-    let mut order = vec![0; plan.steps.len()];
-    for (n, &i) in compiled.dag.order().iter().enumerate() {
-        order[i] = n;
-    }
+    let order = input.positions();
     let steps = compiled
         .dag
         .order()

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use crate::plan::Step;
-use crate::report::preview::summary::Summary;
+use crate::report::preview::summary::{Summary, Undo};
 use crate::report::preview::{PreviewInput, warnings};
 use crate::report::{graph, plural};
 
@@ -34,10 +34,7 @@ pub(super) fn render(input: &PreviewInput<'_>) -> String {
             );
         }
     }
-    let mut position = vec![0; plan.steps.len()];
-    for (n, &i) in compiled.dag.order().iter().enumerate() {
-        position[i] = n + 1;
-    }
+    let positions = input.positions();
     let state_column = input.states.is_some();
     for (phase, steps) in compiled.steps_by_phase() {
         let _ = writeln!(out, "\n### Phase {}\n", code(phase));
@@ -50,7 +47,7 @@ pub(super) fn render(input: &PreviewInput<'_>) -> String {
             let _ = write!(
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} | {} |",
-                position[i],
+                positions[i] + 1,
                 code(&step.id),
                 compiled.dag.level(i),
                 dependencies(step),
@@ -135,11 +132,11 @@ fn runs(step: &Step) -> String {
 }
 
 fn rollback(step: &Step) -> &'static str {
-    match (&step.rollback, &step.run) {
-        (Some(_), _) => YES,
-        (None, Some(run)) if run.get_ref().has_builtin_undo() => "built in",
-        (None, Some(run)) if run.get_ref().is_mutating() => "**none**",
-        (None, _) => NONE,
+    match Undo::of(step) {
+        Undo::Action(_) => YES,
+        Undo::BuiltIn(_) => "built in",
+        Undo::Missing => "**none**",
+        Undo::NotNeeded => NONE,
     }
 }
 

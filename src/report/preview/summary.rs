@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use crate::plan::Compiled;
+use crate::plan::{Compiled, Step};
+use crate::steps::Action;
 
 #[derive(Debug, Serialize)]
 pub(super) struct Summary<'a> {
@@ -41,10 +42,33 @@ impl<'a> Summary<'a> {
                 .dag
                 .order()
                 .iter()
-                .filter(|&&i| mutating(i) && !steps[i].can_roll_back())
+                .filter(|&&i| matches!(Undo::of(&steps[i]), Undo::Missing))
                 .map(|&i| steps[i].id.as_str())
                 .collect(),
             warnings: compiled.warnings.len(),
+        }
+    }
+}
+
+/// How `planrun rollback` would undo a step.
+pub(super) enum Undo<'a> {
+    /// With the step's `rollback` action.
+    Action(&'a Action),
+    /// planrun restores what an action of this kind changed, by itself.
+    BuiltIn(&'static str),
+    /// The step changes things that nothing undoes.
+    Missing,
+    /// The step changes nothing.
+    NotNeeded,
+}
+
+impl Undo<'_> {
+    pub fn of(step: &Step) -> Undo<'_> {
+        match (&step.rollback, &step.run) {
+            (Some(rollback), _) => Undo::Action(rollback.get_ref()),
+            (None, Some(run)) if run.get_ref().has_builtin_undo() => Undo::BuiltIn(run.get_ref().kind()),
+            (None, Some(run)) if run.get_ref().is_mutating() => Undo::Missing,
+            (None, _) => Undo::NotNeeded,
         }
     }
 }

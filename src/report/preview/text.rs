@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use crate::plan::model::{Retry, Step};
 use crate::report::plural;
-use crate::report::preview::summary::Summary;
+use crate::report::preview::summary::{Summary, Undo};
 use crate::report::preview::{PreviewInput, warnings};
 
 /// Width of the slot names (`precondition` is the longest), so the kinds line up.
@@ -43,15 +43,12 @@ pub(super) fn render(input: &PreviewInput<'_>) -> String {
             }
         }
     }
-    let mut position = vec![0; plan.steps.len()];
-    for (n, &i) in compiled.dag.order().iter().enumerate() {
-        position[i] = n + 1;
-    }
+    let positions = input.positions();
     for (phase, steps) in compiled.steps_by_phase() {
         let _ = writeln!(out, "\nPhase `{phase}`");
         for i in steps {
             out.push('\n');
-            step(&mut out, input, i, position[i]);
+            step(&mut out, input, i, positions[i] + 1);
         }
     }
     let warnings = warnings(compiled);
@@ -121,29 +118,23 @@ fn slot(out: &mut String, name: &str, kind: &str, summary: &str) {
 }
 
 fn rollback(out: &mut String, step: &Step) {
-    match (&step.rollback, &step.run) {
-        (Some(rollback), _) => slot(
-            out,
-            "rollback",
-            rollback.get_ref().kind(),
-            &rollback.get_ref().summary(),
-        ),
-        (None, Some(run)) if run.get_ref().has_builtin_undo() => {
+    match Undo::of(step) {
+        Undo::Action(rollback) => slot(out, "rollback", rollback.kind(), &rollback.summary()),
+        Undo::BuiltIn(kind) => {
             let _ = writeln!(
                 out,
-                "{INDENT}{:<SLOT_WIDTH$}  built in: planrun undoes `{}` itself",
-                "rollback",
-                run.get_ref().kind()
+                "{INDENT}{:<SLOT_WIDTH$}  built in: planrun undoes `{kind}` itself",
+                "rollback"
             );
         }
-        (None, Some(run)) if run.get_ref().is_mutating() => {
+        Undo::Missing => {
             let _ = writeln!(
                 out,
                 "{INDENT}{:<SLOT_WIDTH$}  none: `planrun rollback` skips this step",
                 "rollback"
             );
         }
-        (None, _) => {}
+        Undo::NotNeeded => {}
     }
 }
 
