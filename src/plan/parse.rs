@@ -358,8 +358,12 @@ mod tests {
     #[test]
     fn pieces_give_the_same_entries_and_spans_as_the_whole_text() {
         let text = large_plan(|i| {
+            // A multi-line array, a header inside a multi-line string, and
+            // a sub-table: none of them may be cut.
             format!(
-                "[steps.s{i}] # step {i}\ndepends_on = [\n  \"s{}\",\n]\nrun = {{ kind = \"shell\", command = \"\"\"\n[steps.fake]\n\"\"\" }}\n[steps.s{i}.retry]\nattempts = 2\n",
+                "[steps.s{i}] # step {i}\ndepends_on = [\n  \"s{}\",\n]\n\
+                 run = {{ kind = \"shell\", command = \"\"\"\n[steps.fake]\n\"\"\" }}\n\
+                 [steps.s{i}.retry]\nattempts = 2\n",
                 i.saturating_sub(1)
             )
         });
