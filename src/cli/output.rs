@@ -1,14 +1,20 @@
 //! Writing data to stdout: a closed pipe (`planrun plan x | head`) is not
 //! an error.
 
-use std::io::Write;
+use std::io::{self, BufWriter, Write};
 
 use crate::error::Error;
 
 pub fn stdout(text: &str) -> Result<(), Error> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+    stream(|out| out.write_all(text.as_bytes()))
+}
+
+/// Lets `write` stream its output to stdout through a buffer, so large
+/// output is never held in memory whole.
+pub fn stream(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), Error> {
+    let mut out = BufWriter::new(io::stdout().lock());
+    match write(&mut out).and_then(|()| out.flush()) {
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         other => other.map_err(Error::Io),
     }
 }

@@ -3,7 +3,7 @@
 use crate::cli::load::PlanArgs;
 use crate::cli::output;
 use crate::error::{Error, Exit};
-use crate::report::preview::{self, PreviewFormat};
+use crate::report::preview::{self, PreviewFormat, PreviewInput};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -16,6 +16,10 @@ pub struct Args {
 
 pub fn run(args: &Args) -> Result<Exit, Error> {
     let compiled = args.plan.compile()?;
-    output::stdout(&preview::render(&compiled, args.format))?;
+    let input = PreviewInput {
+        compiled: &compiled,
+        states: None,
+    };
+    output::stream(|out| preview::write(&input, args.format, out))?;
     Ok(Exit::Success)
 }

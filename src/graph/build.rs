@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::graph::cycle::find_cycles;
-use crate::graph::dag::Dag;
+use crate::graph::dag::{Ancestry, Dag};
 use crate::graph::order::levels_and_order;
 use crate::plan::diagnostic::{Diagnostic, Diagnostics};
 use crate::plan::model::Plan;
@@ -43,13 +43,17 @@ pub fn build(plan: &Plan) -> Result<Dag, Diagnostics> {
             }
         }
     }
-    for cycle in find_cycles(&graph) {
-        diagnostics.push(cycle_diagnostic(plan, &cycle));
+    // Only a graph without an order has cycles to name.
+    let ordered = levels_and_order(&graph);
+    if ordered.is_none() {
+        for cycle in find_cycles(&graph) {
+            diagnostics.push(cycle_diagnostic(plan, &cycle));
+        }
     }
     if diagnostics.has_errors() {
         return Err(diagnostics);
     }
-    let Some((levels, order)) = levels_and_order(&graph) else {
+    let Some((levels, order)) = ordered else {
         return Err(diagnostics);
     };
     let dag = Dag { graph, levels, order };
@@ -94,6 +98,7 @@ fn cycle_diagnostic(plan: &Plan, cycle: &[usize]) -> Diagnostic {
 /// `${steps.ID.outputs.KEY}` must name an existing ancestor of the step.
 fn check_output_refs(plan: &Plan, dag: &Dag, index: &HashMap<&str, usize>, diagnostics: &mut Diagnostics) {
     let ids: Vec<&str> = plan.steps.iter().map(|s| s.id.as_str()).collect();
+    let mut ancestry = Ancestry::new(dag);
     for (i, step) in plan.steps.iter().enumerate() {
         for (target, span) in &step.output_refs {
             match index.get(target.as_str()) {
@@ -105,7 +110,7 @@ fn check_output_refs(plan: &Plan, dag: &Dag, index: &HashMap<&str, usize>, diagn
                     .at(span.clone(), "no step has this id")
                     .maybe_help(suggest::help(target, &ids, "step")),
                 ),
-                Some(&j) if !dag.is_ancestor(j, i) => diagnostics.push(
+                Some(&j) if !ancestry.is_ancestor(j, i) => diagnostics.push(
                     Diagnostic::error(
                         "output-not-ancestor",
                         format!(
@@ -120,6 +125,79 @@ fn check_output_refs(plan: &Plan, dag: &Dag, index: &HashMap<&str, usize>, diagn
                     )),
                 ),
                 Some(_) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::fmt::Write;
+
+    use proptest::prelude::*;
+
+    use crate::plan::{Source, compile};
+
+    /// A random graph with at least one cycle: random edges, plus a cycle
+    /// through 2 or more distinct steps in random order.
+    fn cyclic() -> impl Strategy<Value = (usize, BTreeSet<(usize, usize)>)> {
+        (2usize..25).prop_flat_map(|n| {
+            let cycle = Just((0..n).collect::<Vec<usize>>())
+                .prop_shuffle()
+                .prop_flat_map(move |nodes| (2..=n).prop_map(move |k| nodes[..k].to_vec()));
+            let pairs = prop::collection::vec((0..n, 0..n), 0..60);
+            (cycle, pairs).prop_map(move |(cycle, pairs)| {
+                let mut edges: BTreeSet<(usize, usize)> = pairs.into_iter().filter(|(a, b)| a != b).collect();
+                for (i, &node) in cycle.iter().enumerate() {
+                    edges.insert((node, cycle[(i + 1) % cycle.len()]));
+                }
+                (n, edges)
+            })
+        })
+    }
+
+    /// Step `sB` depends on `sA` for every edge `(A, B)`.
+    fn plan_text(n: usize, edges: &BTreeSet<(usize, usize)>) -> String {
+        let mut text = String::from("format = 1\nname = 'p'\n");
+        for step in 0..n {
+            let dependencies: Vec<String> = edges
+                .iter()
+                .filter(|e| e.1 == step)
+                .map(|(a, _)| format!("'s{a}'"))
+                .collect();
+            let _ = write!(
+                text,
+                "[steps.s{step}]\ndepends_on = [{}]\ncheck = {{ kind = 'env', name = 'X' }}\n",
+                dependencies.join(", ")
+            );
+        }
+        text
+    }
+
+    proptest! {
+        #[test]
+        fn every_cycle_is_rejected_and_named((n, edges) in cyclic()) {
+            let result = compile(&Source::new("p.toml", plan_text(n, &edges)), &[], false);
+            let failed = result.err().ok_or_else(|| TestCaseError::fail("a cyclic plan compiled"))?;
+            let cycles: Vec<&str> = failed
+                .diagnostics
+                .iter()
+                .filter(|d| d.code == "dependency-cycle")
+                .map(|d| d.message.as_str())
+                .collect();
+            prop_assert!(!cycles.is_empty(), "no cycle reported: {:?}", failed.diagnostics);
+            for message in cycles {
+                let path = message.strip_prefix("dependency cycle: ").unwrap_or_default();
+                let nodes: Vec<usize> = path
+                    .split(" → ")
+                    .map(|id| id.trim_start_matches('s').parse().unwrap_or(usize::MAX))
+                    .collect();
+                prop_assert!(nodes.len() >= 3 && nodes.first() == nodes.last(), "{}", message);
+                for pair in nodes.windows(2) {
+                    let (from, to) = (pair[0], pair[1]);
+                    prop_assert!(edges.contains(&(from, to)), "s{} → s{} is not an edge: {}", from, to, message);
+                }
             }
         }
     }

@@ -60,29 +60,6 @@ impl Dag {
         out
     }
 
-    /// Whether `ancestor` must finish before `step` starts. Only nodes on a
-    /// deeper level than `ancestor` can lead to it, which prunes the search.
-    pub fn is_ancestor(&self, ancestor: usize, step: usize) -> bool {
-        if ancestor == step || self.levels[ancestor] >= self.levels[step] {
-            return false;
-        }
-        let mut seen = vec![false; self.len()];
-        let mut queue = VecDeque::from([step]);
-        while let Some(node) = queue.pop_front() {
-            for dependency in self.graph.neighbors_directed(NodeIndex::new(node), Direction::Incoming) {
-                let dependency = dependency.index();
-                if dependency == ancestor {
-                    return true;
-                }
-                if !seen[dependency] && self.levels[dependency] > self.levels[ancestor] {
-                    seen[dependency] = true;
-                    queue.push_back(dependency);
-                }
-            }
-        }
-        false
-    }
-
     /// Every step that depends on `step`, directly or not, ascending.
     pub fn descendants(&self, step: usize) -> Vec<usize> {
         let mut seen = vec![false; self.len()];
@@ -96,5 +73,83 @@ impl Dag {
             }
         }
         (0..self.len()).filter(|&i| seen[i]).collect()
+    }
+}
+
+/// Answers many "must `ancestor` finish before `step` starts?" questions
+/// with one scratch buffer, instead of one of the plan's size per question.
+pub(crate) struct Ancestry<'d> {
+    dag: &'d Dag,
+    /// `seen[node] == round`: visited in the current question.
+    seen: Vec<u32>,
+    round: u32,
+    queue: VecDeque<usize>,
+}
+
+impl<'d> Ancestry<'d> {
+    pub(crate) fn new(dag: &'d Dag) -> Ancestry<'d> {
+        Ancestry {
+            dag,
+            seen: vec![0; dag.len()],
+            round: 0,
+            queue: VecDeque::new(),
+        }
+    }
+
+    /// Whether `ancestor` must finish before `step` starts. Only nodes on a
+    /// deeper level than `ancestor` can lead to it, which prunes the search.
+    pub(crate) fn is_ancestor(&mut self, ancestor: usize, step: usize) -> bool {
+        let levels = &self.dag.levels;
+        if ancestor == step || levels[ancestor] >= levels[step] {
+            return false;
+        }
+        self.round += 1;
+        self.queue.clear();
+        self.queue.push_back(step);
+        while let Some(node) = self.queue.pop_front() {
+            for dependency in self
+                .dag
+                .graph
+                .neighbors_directed(NodeIndex::new(node), Direction::Incoming)
+            {
+                let dependency = dependency.index();
+                if dependency == ancestor {
+                    return true;
+                }
+                if self.seen[dependency] != self.round && levels[dependency] > levels[ancestor] {
+                    self.seen[dependency] = self.round;
+                    self.queue.push_back(dependency);
+                }
+            }
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::order::levels_and_order;
+
+    #[test]
+    fn ancestry_answers_many_questions_with_one_buffer() {
+        // 0 → 1 → 3, 0 → 2, 4 alone
+        let mut graph = DiGraph::new();
+        for _ in 0..5 {
+            graph.add_node(());
+        }
+        for (a, b) in [(0, 1), (1, 3), (0, 2)] {
+            graph.add_edge(NodeIndex::new(a), NodeIndex::new(b), ());
+        }
+        let Some((levels, order)) = levels_and_order(&graph) else {
+            panic!("acyclic");
+        };
+        let dag = Dag { graph, levels, order };
+        let mut ancestry = Ancestry::new(&dag);
+        let answers: Vec<bool> = [(0, 3), (2, 3), (1, 3), (3, 0), (4, 3), (0, 2), (1, 1)]
+            .iter()
+            .map(|&(a, s)| ancestry.is_ancestor(a, s))
+            .collect();
+        assert_eq!(answers, [true, false, true, false, false, true, false]);
     }
 }

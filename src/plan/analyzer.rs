@@ -4,17 +4,18 @@
 use std::collections::BTreeSet;
 use std::ops::Range;
 
-use indexmap::IndexMap;
+use indexmap::{IndexMap, IndexSet};
 use serde::Deserialize;
 use serde::de::{IgnoredAny, IntoDeserializer};
 use toml::Spanned;
-use toml::de::{DeTable, DeValue};
+use toml::de::{DeArray, DeString, DeTable, DeValue};
 
 use crate::plan::decode_error;
 use crate::plan::diagnostic::{Diagnostic, Diagnostics};
 use crate::plan::duration::Duration;
 use crate::plan::kind_slot;
 use crate::plan::model::{DEFAULT_PHASE, DEFAULT_TIMEOUT, Plan, Preflight, Retry, Step};
+use crate::plan::parse::{self, Entry, Section};
 use crate::plan::raw::{Defaults, PlanFile, PreflightFile, RetryFile, StepFile};
 use crate::plan::source::Source;
 use crate::plan::suggest;
@@ -31,10 +32,19 @@ type Raw<T> = Spanned<T>;
 /// Decodes and checks the plan. Returns the plan when there is no error;
 /// diagnostics (including warnings) either way.
 pub fn analyze(source: &Source, overrides: &[Override]) -> (Option<Analysis>, Diagnostics) {
-    let mut diagnostics = Diagnostics::default();
     let text: &str = &source.text;
+    // A large plan is read a piece at a time (see `parse`). When a piece
+    // cannot be read on its own, the work so far is dropped and the whole
+    // text parsed, so the result is always the same.
+    if let Some((root, mut pieces)) = parse::split(text) {
+        let result = analyze_entries(source, overrides, root, &mut pieces);
+        if !pieces.failed() {
+            return result;
+        }
+    }
     let (root, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
+        let mut diagnostics = Diagnostics::default();
         for error in errors {
             let span = error.span().unwrap_or(0..0);
             let message = error
@@ -52,15 +62,39 @@ pub fn analyze(source: &Source, overrides: &[Override]) -> (Option<Analysis>, Di
         }
         return (None, diagnostics);
     }
+    let root_span = root.span();
+    let mut root = root.into_inner();
+    // Entries are decoded one at a time; the top level sees empty sections
+    // (it ignores their contents anyway).
+    let entries: Vec<Entry<'_>> = Section::ALL
+        .into_iter()
+        .flat_map(|section| {
+            take_section(&mut root, section.key())
+                .into_iter()
+                .map(move |(key, value)| Entry { section, key, value })
+        })
+        .collect();
+    analyze_entries(source, overrides, Spanned::new(root_span, root), entries)
+}
+
+fn analyze_entries<'i>(
+    source: &Source,
+    overrides: &[Override],
+    root: Spanned<DeTable<'i>>,
+    entries: impl IntoIterator<Item = Entry<'i>>,
+) -> (Option<Analysis>, Diagnostics) {
+    let mut diagnostics = Diagnostics::default();
+    let root_span = root.span();
+    let root = root.into_inner();
     let analyzer = Analyzer {
         source,
-        text,
+        text: &source.text,
         overrides,
-        root: root.get_ref(),
-        root_span: root.span(),
+        root: &root,
+        root_span,
         diagnostics: &mut diagnostics,
     };
-    let analysis = analyzer.run();
+    let analysis = analyzer.run(entries);
     (analysis, diagnostics)
 }
 
@@ -92,7 +126,7 @@ struct StepDefaults {
 }
 
 impl<'a> Analyzer<'a> {
-    fn run(mut self) -> Option<Analysis> {
+    fn run<'i>(mut self, entries: impl IntoIterator<Item = Entry<'i>>) -> Option<Analysis> {
         let top = PlanFile::<IgnoredAny, IgnoredAny>::deserialize(self.spanned_root().into_deserializer());
         let (name, description, parallelism, vars, secrets, defaults) = match top {
             Ok(top) => {
@@ -131,18 +165,31 @@ impl<'a> Analyzer<'a> {
         let secret_names: Vec<String> = secrets.keys().map(|k| k.get_ref().clone()).collect();
 
         let mut substituter = Substituter::new(&vars, self.text);
-        let preflight = self.preflight(&mut substituter);
-        let steps = self.steps(&mut substituter, &defaults);
+        let mut preflight = Vec::new();
+        let mut steps = Vec::new();
+        for Entry { section, key, value } in entries {
+            match section {
+                Section::Preflight => preflight.extend(self.preflight(key, value, &mut substituter)),
+                Section::Steps => steps.push(self.step_entry(key, value, &mut substituter, &defaults)),
+            }
+        }
+        if steps.is_empty() {
+            self.no_steps();
+        }
         used_vars.extend(std::mem::take(&mut substituter.used_vars));
+        // A string with an undefined var cannot have the type its field
+        // wants; that is reported once, as the undefined reference.
+        let unresolved = std::mem::take(&mut substituter.unresolved);
+        if !unresolved.is_empty() {
+            self.diagnostics
+                .retain(|d| d.origin.is_some() || !unresolved.contains(&d.span));
+        }
         self.diagnostics.extend(std::mem::take(&mut substituter.diagnostics));
 
         let used_secrets = self.check_secret_refs(&substituter.found, &secret_names);
-        let mut phases: Vec<String> = Vec::new();
-        for step in &steps {
-            if !phases.contains(&step.phase) {
-                phases.push(step.phase.clone());
-            }
-        }
+        // In order of first appearance; a set, as a plan may have many phases.
+        let phases: IndexSet<&str> = steps.iter().map(|step| step.phase.as_str()).collect();
+        let phases: Vec<String> = phases.into_iter().map(str::to_string).collect();
         let plan = Plan {
             source: self.source.clone(),
             name,
@@ -301,17 +348,6 @@ impl<'a> Analyzer<'a> {
         ok.then_some(out)
     }
 
-    /// The entries of a top-level table of tables (`preflight`, `steps`).
-    fn entries(&self, key: &str) -> Vec<(String, Range<usize>, Spanned<DeValue<'a>>)> {
-        let Some(DeValue::Table(table)) = self.root.get(key).map(Spanned::get_ref) else {
-            return Vec::new();
-        };
-        table
-            .iter()
-            .map(|(id, value)| (id.get_ref().to_string(), id.span(), value.clone()))
-            .collect()
-    }
-
     fn check_id(&mut self, what: &str, id: &str, span: &Range<usize>) {
         let mut chars = id.chars();
         let valid = chars
@@ -341,94 +377,97 @@ impl<'a> Analyzer<'a> {
         }
     }
 
-    fn preflight<'v>(&mut self, substituter: &mut Substituter<'v>) -> Vec<Preflight>
-    where
-        'a: 'v,
-    {
-        let mut out = Vec::new();
-        for (id, span, value) in self.entries("preflight") {
-            self.check_id("preflight", &id, &span);
-            let owner = format!("preflight `{id}`");
-            let value = substituter.value(&value);
-            let found_before = substituter.found.len();
-            let decoded = PreflightFile::<IgnoredAny>::deserialize(value.clone().into_deserializer());
-            if let Err(error) = decoded {
+    /// One `[preflight.<id>]` entry, when its probe decodes.
+    fn preflight<'i: 'v, 'v>(
+        &mut self,
+        key: Spanned<DeString<'i>>,
+        raw: Spanned<DeValue<'i>>,
+        substituter: &mut Substituter<'v>,
+    ) -> Option<Preflight> {
+        let (id, span) = (key.get_ref().to_string(), key.span());
+        self.check_id("preflight", &id, &span);
+        let owner = format!("preflight `{id}`");
+        let mut value = substituter.value(raw);
+        let found_before = substituter.found.len();
+        // The probe is decoded on its own below, so that its errors keep
+        // their exact place; the rest of the table ignores it.
+        let probe = take_slot(&mut value, "probe");
+        let value_span = value.span();
+        let decoded = match PreflightFile::<IgnoredAny>::deserialize(value.into_deserializer()) {
+            Ok(decoded) => decoded,
+            Err(error) => {
                 self.diagnostics
-                    .push(decode_error::diagnostic(&error, value.span(), &owner, &[]));
-                continue;
+                    .push(decode_error::diagnostic(&error, value_span, &owner, &[]));
+                return None;
             }
-            for found in &substituter.found[found_before..] {
-                if let Reference::Output { step, .. } = &found.reference {
-                    self.diagnostics.push(
-                        Diagnostic::error(
-                            "output-in-preflight",
-                            format!("preflight `{id}` reads outputs of step `{step}`"),
-                        )
-                        .at(found.span.clone(), "preflight runs before any step")
-                        .help("move this check into a step that depends on the one producing the output"),
-                    );
-                }
-            }
-            let table = value.get_ref().as_table();
-            let text = |key: &str| {
-                table
-                    .and_then(|t| t.get(key))
-                    .and_then(|v| v.get_ref().as_str())
-                    .map(str::to_string)
-            };
-            let Some(probe_value) = table.and_then(|t| t.get("probe")) else {
-                continue;
-            };
-            if let Some(probe) = kind_slot::decode::<Probe>(probe_value, "probe", &owner, self.diagnostics) {
-                out.push(Preflight {
-                    id,
-                    span,
-                    description: text("description"),
-                    probe,
-                    help: text("help"),
-                });
+        };
+        for found in &substituter.found[found_before..] {
+            if let Reference::Output { step, .. } = &found.reference {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "output-in-preflight",
+                        format!("preflight `{id}` reads outputs of step `{step}`"),
+                    )
+                    .at(found.span.clone(), "preflight runs before any step")
+                    .help("move this check into a step that depends on the one producing the output"),
+                );
             }
         }
-        out
+        let probe = kind_slot::decode::<Probe>(probe?, "probe", &owner, self.diagnostics)?;
+        Some(Preflight {
+            id,
+            span,
+            description: decoded.description,
+            probe,
+            help: decoded.help,
+        })
     }
 
-    /// All steps. A step that could not be fully decoded is kept with what
-    /// could be read (its id and dependencies), so graph errors are still
-    /// found; the diagnostics already say the plan is invalid.
-    fn steps<'v>(&mut self, substituter: &mut Substituter<'v>, defaults: &StepDefaults) -> Vec<Step>
-    where
-        'a: 'v,
-    {
-        let mut out = Vec::new();
-        for (id, span, value) in self.entries("steps") {
-            self.check_id("step", &id, &span);
-            let found_before = substituter.found.len();
-            let value = substituter.value(&value);
-            let mut step = self.step(id, span, &value, defaults);
-            step.output_refs = substituter.found[found_before..]
-                .iter()
-                .filter_map(|found| match &found.reference {
-                    Reference::Output { step, .. } => Some((step.clone(), found.span.clone())),
-                    _ => None,
-                })
-                .collect();
-            out.push(step);
-        }
-        if out.is_empty() {
-            let at = match self.root.get("steps") {
-                Some(steps) => steps.span(),
-                None => self.root_span.start..self.root_span.start,
-            };
-            self.diagnostics.push(
-                Diagnostic::error("no-steps", "the plan has no steps")
-                    .at(at, "a plan needs at least one step")
-                    .help("add a step: [steps.first] run = { kind = \"shell\", command = \"...\" }"),
-            );
-        }
-        out
+    /// One `[steps.<id>]` entry. A step that could not be fully decoded is
+    /// kept with what could be read (its id and dependencies), so graph
+    /// errors are still found; the diagnostics already say the plan is
+    /// invalid.
+    fn step_entry<'i: 'v, 'v>(
+        &mut self,
+        key: Spanned<DeString<'i>>,
+        raw: Spanned<DeValue<'i>>,
+        substituter: &mut Substituter<'v>,
+        defaults: &StepDefaults,
+    ) -> Step {
+        let (id, span) = (key.get_ref().to_string(), key.span());
+        self.check_id("step", &id, &span);
+        let found_before = substituter.found.len();
+        let value = substituter.value(raw);
+        let mut step = self.step(id, span, value, defaults);
+        step.output_refs = substituter.found[found_before..]
+            .iter()
+            .filter_map(|found| match &found.reference {
+                Reference::Output { step, .. } => Some((step.clone(), found.span.clone())),
+                _ => None,
+            })
+            .collect();
+        step
     }
 
-    fn step(&mut self, id: String, span: Range<usize>, value: &Spanned<DeValue<'_>>, defaults: &StepDefaults) -> Step {
+    fn no_steps(&mut self) {
+        let at = match self.root.get("steps") {
+            Some(steps) => steps.span(),
+            None => self.root_span.start..self.root_span.start,
+        };
+        self.diagnostics.push(
+            Diagnostic::error("no-steps", "the plan has no steps")
+                .at(at, "a plan needs at least one step")
+                .help("add a step: [steps.first] run = { kind = \"shell\", command = \"...\" }"),
+        );
+    }
+
+    fn step(
+        &mut self,
+        id: String,
+        span: Range<usize>,
+        mut value: Spanned<DeValue<'_>>,
+        defaults: &StepDefaults,
+    ) -> Step {
         let owner = format!("step `{id}`");
         let mut step = Step {
             id,
@@ -455,31 +494,33 @@ impl<'a> Analyzer<'a> {
             );
             return step;
         };
-        let raw = match StepFile::<IgnoredAny, IgnoredAny>::deserialize(value.clone().into_deserializer()) {
+        // Kept in case the table does not decode, for the graph checks.
+        let depends_on = table.get("depends_on").cloned();
+        // Actions and probes are decoded one by one below, so that their
+        // errors keep their exact place; `StepFile` ignores them.
+        let run = take_slot(&mut value, "run");
+        let rollback = take_slot(&mut value, "rollback");
+        let check = take_slot(&mut value, "check");
+        let preconditions = take_list(&mut value, "preconditions");
+        let verify = take_list(&mut value, "verify");
+        let value_span = value.span();
+        let raw = match StepFile::<IgnoredAny, IgnoredAny>::deserialize(value.into_deserializer()) {
             Ok(raw) => raw,
             Err(error) => {
                 self.diagnostics
-                    .push(decode_error::diagnostic(&error, value.span(), &owner, &[]));
-                // Keep the dependencies if they can be read, for the graph checks.
-                step.depends_on = table
-                    .get("depends_on")
-                    .and_then(|d| Vec::<Spanned<String>>::deserialize(d.clone().into_deserializer()).ok())
+                    .push(decode_error::diagnostic(&error, value_span, &owner, &[]));
+                step.depends_on = depends_on
+                    .and_then(|d| Vec::<Spanned<String>>::deserialize(d.into_deserializer()).ok())
                     .unwrap_or_default();
                 return step;
             }
         };
-        let action = |this: &mut Self, key: &str| {
-            table
-                .get(key)
-                .and_then(|v| kind_slot::decode::<Action>(v, key, &owner, this.diagnostics))
-        };
-        step.run = action(self, "run");
-        step.rollback = action(self, "rollback");
-        step.check = table
-            .get("check")
-            .and_then(|v| kind_slot::decode::<Probe>(v, "check", &owner, self.diagnostics));
-        step.preconditions = self.probe_list(table, "preconditions", &owner);
-        step.verify = self.probe_list(table, "verify", &owner);
+        let diagnostics = &mut *self.diagnostics;
+        step.run = run.and_then(|v| kind_slot::decode::<Action>(v, "run", &owner, diagnostics));
+        step.rollback = rollback.and_then(|v| kind_slot::decode::<Action>(v, "rollback", &owner, diagnostics));
+        step.check = check.and_then(|v| kind_slot::decode::<Probe>(v, "check", &owner, diagnostics));
+        step.preconditions = probe_list(preconditions, "preconditions", &owner, diagnostics);
+        step.verify = probe_list(verify, "verify", &owner, diagnostics);
         if let Some(timeout) = raw.timeout.and_then(|t| self.timeout(&t)) {
             step.timeout = timeout;
         }
@@ -509,17 +550,6 @@ impl<'a> Analyzer<'a> {
         step
     }
 
-    fn probe_list(&mut self, table: &DeTable<'_>, key: &str, owner: &str) -> Vec<Spanned<Probe>> {
-        let Some(DeValue::Array(items)) = table.get(key).map(Spanned::get_ref) else {
-            return Vec::new();
-        };
-        items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, item)| kind_slot::decode::<Probe>(item, &format!("{key}[{i}]"), owner, self.diagnostics))
-            .collect()
-    }
-
     /// Reports `${secrets.X}` that are not declared; returns the used ones.
     fn check_secret_refs(&mut self, found: &[FoundRef], names: &[String]) -> BTreeSet<String> {
         let candidates: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -543,6 +573,50 @@ impl<'a> Analyzer<'a> {
         }
         used
     }
+}
+
+/// Takes the entries of a top-level table of tables (`steps`, `preflight`)
+/// out of the root, leaving it empty. Anything but a table is left in
+/// place, for the top level's decoding to report.
+fn take_section<'i>(root: &mut DeTable<'i>, key: &str) -> DeTable<'i> {
+    match root.get_mut(key).map(Spanned::get_mut) {
+        Some(DeValue::Table(table)) => std::mem::take(table),
+        _ => DeTable::new(),
+    }
+}
+
+/// Takes an action or probe out of a table, leaving a placeholder that the
+/// table's own decoding (which ignores its content) accepts.
+fn take_slot<'v>(value: &mut Spanned<DeValue<'v>>, key: &str) -> Option<Spanned<DeValue<'v>>> {
+    let DeValue::Table(table) = value.get_mut() else {
+        return None;
+    };
+    table.get_mut(key).map(parse::take)
+}
+
+/// Takes a list of probes out of a table, leaving an empty list. Anything
+/// but a list is left in place, for the table's decoding to report.
+fn take_list<'v>(value: &mut Spanned<DeValue<'v>>, key: &str) -> Vec<Spanned<DeValue<'v>>> {
+    let DeValue::Table(table) = value.get_mut() else {
+        return Vec::new();
+    };
+    match table.get_mut(key).map(Spanned::get_mut) {
+        Some(DeValue::Array(items)) => std::mem::replace(items, DeArray::new()).into_iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn probe_list(
+    items: Vec<Spanned<DeValue<'_>>>,
+    key: &str,
+    owner: &str,
+    diagnostics: &mut Diagnostics,
+) -> Vec<Spanned<Probe>> {
+    items
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, item)| kind_slot::decode::<Probe>(item, &format!("{key}[{i}]"), owner, diagnostics))
+        .collect()
 }
 
 /// Vars and secrets exist only to be used; unused ones hint at a typo.

@@ -1,6 +1,8 @@
 //! The front half of the pipeline: source → analyzed plan → graph, with
 //! every diagnostic collected. Like just's `compiler.rs`.
 
+use std::collections::HashMap;
+
 use crate::graph::{self, Dag};
 use crate::plan::analyzer::{self, analyze};
 use crate::plan::diagnostic::{Diagnostic, Diagnostics};
@@ -14,6 +16,27 @@ pub struct Compiled {
     pub plan: Plan,
     pub dag: Dag,
     pub warnings: Vec<Diagnostic>,
+}
+
+impl Compiled {
+    /// Step indices grouped by phase (phases in order of first appearance),
+    /// each group in execution order.
+    pub fn steps_by_phase(&self) -> Vec<(&str, Vec<usize>)> {
+        let mut groups: Vec<(&str, Vec<usize>)> = self.plan.phases.iter().map(|p| (p.as_str(), Vec::new())).collect();
+        let slot: HashMap<&str, usize> = self
+            .plan
+            .phases
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.as_str(), i))
+            .collect();
+        for &i in self.dag.order() {
+            if let Some(&p) = slot.get(self.plan.steps[i].phase.as_str()) {
+                groups[p].1.push(i);
+            }
+        }
+        groups
+    }
 }
 
 /// A plan that did not compile; `diagnostics` has at least one error.

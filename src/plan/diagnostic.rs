@@ -121,6 +121,10 @@ impl Diagnostics {
         self.items.iter()
     }
 
+    pub fn retain(&mut self, keep: impl FnMut(&Diagnostic) -> bool) {
+        self.items.retain(keep);
+    }
+
     /// Turns every warning into an error (`--deny-warnings`).
     pub fn deny_warnings(&mut self) {
         for item in &mut self.items {

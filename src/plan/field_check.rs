@@ -1,6 +1,7 @@
 //! Semantic checks on one decoded action or probe, reported at the field
 //! they are about (serde already checked names and types).
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use crate::plan::diagnostic::{Diagnostic, Diagnostics};
@@ -9,16 +10,24 @@ use crate::plan::template::{self, Reference};
 pub struct FieldCheck<'a> {
     kind: &'static str,
     table_span: Range<usize>,
-    /// (field name, span of the key, span of the value), from the source table.
-    fields: Vec<(String, Range<usize>, Range<usize>)>,
+    /// The fields of the source table.
+    fields: Vec<Field<'a>>,
     diagnostics: &'a mut Diagnostics,
+}
+
+/// A field as written: its name (usually borrowed from the plan text) and
+/// the spans of its key and value.
+pub struct Field<'a> {
+    pub name: Cow<'a, str>,
+    pub key: Range<usize>,
+    pub value: Range<usize>,
 }
 
 impl<'a> FieldCheck<'a> {
     pub fn new(
         kind: &'static str,
         table_span: Range<usize>,
-        fields: Vec<(String, Range<usize>, Range<usize>)>,
+        fields: Vec<Field<'a>>,
         diagnostics: &'a mut Diagnostics,
     ) -> FieldCheck<'a> {
         FieldCheck {
@@ -31,22 +40,22 @@ impl<'a> FieldCheck<'a> {
 
     /// The span of a field's value, or of the whole table when the field is absent.
     pub fn value_span(&self, field: &str) -> Range<usize> {
-        self.fields
-            .iter()
-            .find(|(name, ..)| name == field)
-            .map_or_else(|| self.table_span.clone(), |(_, _, value)| value.clone())
+        self.field(field)
+            .map_or_else(|| self.table_span.clone(), |f| f.value.clone())
     }
 
     fn key_span(&self, field: &str) -> Range<usize> {
-        self.fields
-            .iter()
-            .find(|(name, ..)| name == field)
-            .map_or_else(|| self.table_span.clone(), |(_, key, _)| key.clone())
+        self.field(field)
+            .map_or_else(|| self.table_span.clone(), |f| f.key.clone())
+    }
+
+    fn field(&self, name: &str) -> Option<&Field<'a>> {
+        self.fields.iter().find(|f| f.name == name)
     }
 
     pub fn error(&mut self, field: &str, message: impl Into<String>, help: impl Into<String>) {
         let span = self.value_span(field);
-        let label = if self.fields.iter().any(|(name, ..)| name == field) {
+        let label = if self.field(field).is_some() {
             "here"
         } else {
             "in this table"
@@ -57,6 +66,9 @@ impl<'a> FieldCheck<'a> {
 
     /// Exactly one of the named fields must be set.
     pub fn exactly_one(&mut self, present: &[(&str, bool)]) {
+        if present.iter().filter(|(_, is)| *is).count() == 1 {
+            return;
+        }
         let set: Vec<&str> = present.iter().filter(|(_, is)| *is).map(|(n, _)| *n).collect();
         let names = present
             .iter()

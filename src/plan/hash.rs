@@ -45,18 +45,34 @@ pub fn step_hash(step: &Step) -> String {
         retry: step.retry,
         idempotent: step.idempotent,
     };
-    let json = serde_json::to_vec(&definition).unwrap_or_default();
-    hex(&Sha256::digest(&json))
+    let mut hasher = Sha256::new();
+    // The JSON goes straight into the hasher; writing to it cannot fail.
+    let _ = serde_json::to_writer(&mut hasher, &definition);
+    hex(&hasher.finalize())
+}
+
+/// Hex SHA-256 over every step's id and definition hash, in declaration
+/// order (which decides the order within a level): one value that changes
+/// whenever any step changes what it does, or a step is added or removed.
+pub fn plan_hash<'a>(steps: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut hasher = Sha256::new();
+    for (id, definition_hash) in steps {
+        hasher.update(id.as_bytes());
+        hasher.update(b" ");
+        hasher.update(definition_hash.as_bytes());
+        hasher.update(b"\n");
+    }
+    hex(&hasher.finalize())
 }
 
 fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
-            let _ = write!(out, "{byte:02x}");
-            out
-        })
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+    out
 }
 
 #[cfg(test)]

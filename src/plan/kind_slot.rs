@@ -4,14 +4,12 @@
 //! errors keep the exact span of the offending field (serde's internally
 //! tagged enums buffer their input and lose it).
 
-use std::ops::Range;
-
 use toml::Spanned;
 use toml::de::DeValue;
 
 use crate::plan::decode_error;
 use crate::plan::diagnostic::{Diagnostic, Diagnostics};
-use crate::plan::field_check::FieldCheck;
+use crate::plan::field_check::{Field, FieldCheck};
 use crate::plan::suggest;
 use crate::steps::{Action, Probe};
 
@@ -80,26 +78,29 @@ impl KindSet for Probe {
 }
 
 /// Decodes `value` for `slot` (like `run` or `verify[1]`) of `owner`
-/// (like "step `backup`"), reporting every problem found.
+/// (like "step `backup`"), reporting every problem found. Takes the value
+/// by value: decoding consumes it, and copying every step's tables would
+/// dominate the time to compile a large plan.
 pub fn decode<K: KindSet>(
-    value: &Spanned<DeValue<'_>>,
+    value: Spanned<DeValue<'_>>,
     slot: &str,
     owner: &str,
     diagnostics: &mut Diagnostics,
 ) -> Option<Spanned<K>> {
     let span = value.span();
-    let DeValue::Table(table) = value.get_ref() else {
+    let type_str = value.get_ref().type_str();
+    let DeValue::Table(mut table) = value.into_inner() else {
         diagnostics.push(
             Diagnostic::error(
                 "wrong-type",
                 format!("`{slot}` of {owner} must be a table with a `kind`"),
             )
-            .at(span, format!("found {}", value.get_ref().type_str()))
+            .at(span, format!("found {type_str}"))
             .help("write it as an inline table: { kind = \"shell\", command = \"...\" }"),
         );
         return None;
     };
-    let Some(kind_value) = table.get("kind") else {
+    let Some(kind_value) = table.remove("kind") else {
         diagnostics.push(
             Diagnostic::error("missing-field", format!("`{slot}` of {owner} has no `kind`"))
                 .at(span, "this table needs `kind`")
@@ -116,13 +117,15 @@ pub fn decode<K: KindSet>(
         );
         return None;
     };
-    let mut rest = table.clone();
-    rest.remove("kind");
-    let fields: Vec<(String, Range<usize>, Range<usize>)> = rest
+    let fields: Vec<Field<'_>> = table
         .iter()
-        .map(|(key, value)| (key.get_ref().to_string(), key.span(), value.span()))
+        .map(|(key, value)| Field {
+            name: key.get_ref().clone(),
+            key: key.span(),
+            value: value.span(),
+        })
         .collect();
-    match K::decode(kind, Spanned::new(span.clone(), DeValue::Table(rest))) {
+    match K::decode(kind, Spanned::new(span.clone(), DeValue::Table(table))) {
         None if K::OTHER_KINDS.contains(&kind) => {
             let (message, label, help) = K::misplaced(kind, slot);
             diagnostics.push(

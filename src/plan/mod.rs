@@ -10,6 +10,7 @@ pub mod field_check;
 pub mod hash;
 pub mod kind_slot;
 pub mod model;
+pub mod parse;
 pub mod raw;
 pub mod schema;
 pub mod source;

@@ -36,51 +36,73 @@ impl Source {
             path: name.clone(),
             error,
         })?;
-        Source::from_bytes(name, path.to_path_buf(), &bytes).map_err(LoadError::Invalid)
+        Source::from_bytes(name, path.to_path_buf(), bytes).map_err(LoadError::Invalid)
     }
 
-    fn from_bytes(name: String, path: PathBuf, bytes: &[u8]) -> Result<Source, Box<InvalidFile>> {
-        let lossy = || Source {
-            path: path.clone(),
-            name: name.clone(),
-            text: String::from_utf8_lossy(bytes).into(),
-        };
+    /// Takes the bytes by value: a plan can be megabytes, and the valid
+    /// text is kept without another copy.
+    fn from_bytes(name: String, path: PathBuf, bytes: Vec<u8>) -> Result<Source, Box<InvalidFile>> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             let diagnostic = Diagnostic::error("empty-file", format!("`{name}` is empty"))
                 .at(0..0, "the plan starts here")
                 .help("a plan needs at least `format = 1`, a `name` and one `[steps.<id>]` table");
-            return Err(Box::new(InvalidFile {
-                source: lossy(),
-                diagnostic,
-            }));
+            let text = String::from_utf8_lossy(&bytes).into();
+            let source = Source { path, name, text };
+            return Err(Box::new(InvalidFile { source, diagnostic }));
         }
-        let bad = match std::str::from_utf8(bytes) {
-            Ok(text) => text.find('\0').map(|offset| (offset, "a NUL byte")),
-            Err(error) => Some((error.valid_up_to(), "bytes that are not UTF-8")),
+        let (text, bad) = match String::from_utf8(bytes) {
+            Ok(text) => {
+                let nul = text.find('\0').map(|offset| (offset, "a NUL byte"));
+                (text, nul)
+            }
+            Err(error) => {
+                let offset = error.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
+                (text, Some((offset, "bytes that are not UTF-8")))
+            }
         };
         if let Some((offset, what)) = bad {
-            let source = lossy();
-            let at = floor_char_boundary(&source.text, offset);
+            let at = floor_char_boundary(&text, offset);
+            // The snippet is printed to a terminal: show NUL bytes as a
+            // visible symbol rather than writing them. Offsets up to the
+            // first bad byte, where the label points, do not move.
+            let text = text.replace('\0', "\u{2400}").into();
             let diagnostic = Diagnostic::error("binary-file", format!("`{name}` is not a text file"))
                 .at(at..at, format!("{what} at byte {offset}"))
                 .help("a plan is a UTF-8 TOML file; check that the right file was given");
+            let source = Source { path, name, text };
             return Err(Box::new(InvalidFile { source, diagnostic }));
         }
-        let text = String::from_utf8(bytes.to_vec()).unwrap_or_default();
         Ok(Source {
             path,
             name,
             text: text.into(),
         })
     }
+}
 
-    /// 1-based line and column of a byte offset, for plain-text messages.
+/// Where each line of a text starts, to turn byte offsets into 1-based
+/// lines and columns for plain-text and JSON output (many lookups, so a
+/// binary search rather than a scan from the start each time).
+pub struct LineIndex<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub fn new(text: &'a str) -> LineIndex<'a> {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { text, starts }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        (line, column)
+        let offset = floor_char_boundary(self.text, offset);
+        let line = self.starts.partition_point(|&start| start <= offset);
+        let start = self.starts[line - 1];
+        (line, self.text[start..offset].chars().count() + 1)
     }
 }
 
@@ -116,7 +138,7 @@ mod tests {
     use super::*;
 
     fn load(bytes: &[u8]) -> Result<Source, Box<InvalidFile>> {
-        Source::from_bytes("p.toml".into(), "p.toml".into(), bytes)
+        Source::from_bytes("p.toml".into(), "p.toml".into(), bytes.to_vec())
     }
 
     #[test]
@@ -137,9 +159,11 @@ mod tests {
 
     #[test]
     fn line_col_is_one_based_and_counts_chars() {
-        let source = Source::new("p", "ab\né = 1\n");
-        assert_eq!(source.line_col(0), (1, 1));
-        assert_eq!(source.line_col(3), (2, 1));
-        assert_eq!(source.line_col(5), (2, 2));
+        let lines = LineIndex::new("ab\né = 1\n");
+        assert_eq!(lines.line_col(0), (1, 1));
+        assert_eq!(lines.line_col(3), (2, 1));
+        assert_eq!(lines.line_col(5), (2, 2));
+        assert_eq!(lines.line_col(4), (2, 1), "inside `é`: its start");
+        assert_eq!(lines.line_col(99), (3, 1), "past the end: the end");
     }
 }

@@ -85,19 +85,23 @@ pub fn parse(text: &str) -> Result<Vec<Piece<'_>>, TemplateError> {
 }
 
 fn parse_reference(inner: &str) -> Result<Reference, (String, String)> {
-    let parts: Vec<&str> = inner.trim().split('.').collect();
+    // Up to five parts, without allocating: a fifth means too many.
+    let mut split = inner.trim().split('.');
+    let parts: [Option<&str>; 5] = std::array::from_fn(|_| split.next());
     let valid_name =
         |name: &str| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    let reference = match parts.as_slice() {
-        ["vars", name] if valid_name(name) => Reference::Var((*name).into()),
-        ["secrets", name] if valid_name(name) => Reference::Secret((*name).into()),
-        ["env", name] if valid_name(name) => Reference::Env((*name).into()),
-        ["steps", step, "outputs", key] if valid_name(step) && valid_name(key) => Reference::Output {
-            step: (*step).into(),
-            key: (*key).into(),
-        },
-        [namespace, ..] if ["vars", "secrets", "env", "steps"].contains(namespace) => {
-            let form = if *namespace == "steps" {
+    let reference = match parts {
+        [Some("vars"), Some(name), None, ..] if valid_name(name) => Reference::Var(name.into()),
+        [Some("secrets"), Some(name), None, ..] if valid_name(name) => Reference::Secret(name.into()),
+        [Some("env"), Some(name), None, ..] if valid_name(name) => Reference::Env(name.into()),
+        [Some("steps"), Some(step), Some("outputs"), Some(key), None] if valid_name(step) && valid_name(key) => {
+            Reference::Output {
+                step: step.into(),
+                key: key.into(),
+            }
+        }
+        [Some(namespace), ..] if ["vars", "secrets", "env", "steps"].contains(&namespace) => {
+            let form = if namespace == "steps" {
                 "`${steps.ID.outputs.KEY}`".to_string()
             } else {
                 format!("`${{{namespace}.NAME}}`")
@@ -119,17 +123,6 @@ fn parse_reference(inner: &str) -> Result<Reference, (String, String)> {
     Ok(reference)
 }
 
-/// The references in `text`, or the first template error.
-pub fn references(text: &str) -> Result<Vec<(Reference, Range<usize>)>, TemplateError> {
-    Ok(parse(text)?
-        .into_iter()
-        .filter_map(|piece| match piece {
-            Piece::Ref(reference, range) => Some((reference, range)),
-            _ => None,
-        })
-        .collect())
-}
-
 /// Rebuilds the string, asking `resolve` for each reference. `resolve`
 /// returns `None` to keep the reference as written (resolved later).
 /// Escapes are kept unless `unescape` is set (the final rendering).
@@ -139,16 +132,33 @@ pub fn substitute<E>(
     mut resolve: impl FnMut(&Reference) -> Result<Option<String>, E>,
 ) -> Result<String, SubstituteError<E>> {
     let pieces = parse(text).map_err(SubstituteError::Template)?;
+    let write = |reference: &Reference, out: &mut String| {
+        let value = resolve(reference)?;
+        Ok(value.map(|value| out.push_str(&value)).is_some())
+    };
+    render(&pieces, text, unescape, write).map_err(SubstituteError::Resolve)
+}
+
+/// [`substitute`] for a string already parsed into `pieces`. `resolve`
+/// writes a reference's value to the output and says whether it did; a
+/// reference it does not write is kept as written.
+pub fn render<E>(
+    pieces: &[Piece<'_>],
+    text: &str,
+    unescape: bool,
+    mut resolve: impl FnMut(&Reference, &mut String) -> Result<bool, E>,
+) -> Result<String, E> {
     let mut out = String::with_capacity(text.len());
     for piece in pieces {
         match piece {
             Piece::Text(literal) => out.push_str(literal),
             Piece::EscapedOpen if unescape => out.push_str("${"),
             Piece::EscapedOpen => out.push_str("$${"),
-            Piece::Ref(reference, range) => match resolve(&reference).map_err(SubstituteError::Resolve)? {
-                Some(value) => out.push_str(&value),
-                None => out.push_str(&text[range]),
-            },
+            Piece::Ref(reference, range) => {
+                if !resolve(reference, &mut out)? {
+                    out.push_str(&text[range.clone()]);
+                }
+            }
         }
     }
     Ok(out)
@@ -160,11 +170,12 @@ pub enum SubstituteError<E> {
     Resolve(E),
 }
 
-/// `Some(reference)` when the whole string is exactly one reference, so a
-/// typed value (a port number) can stand in for it.
-pub fn sole_reference(text: &str) -> Option<Reference> {
-    match parse(text).ok()?.as_slice() {
-        [Piece::Ref(reference, range)] if range.len() == text.len() => Some(reference.clone()),
+/// `Some(reference)` when the whole string (parsed into `pieces`) is
+/// exactly one reference, so a typed value (a port number) can stand in
+/// for it.
+pub fn sole_reference<'p>(pieces: &'p [Piece<'_>], text: &str) -> Option<&'p Reference> {
+    match pieces {
+        [Piece::Ref(reference, range)] if range.len() == text.len() => Some(reference),
         _ => None,
     }
 }
@@ -172,6 +183,16 @@ pub fn sole_reference(text: &str) -> Option<Reference> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn references(text: &str) -> Result<Vec<(Reference, Range<usize>)>, TemplateError> {
+        Ok(parse(text)?
+            .into_iter()
+            .filter_map(|piece| match piece {
+                Piece::Ref(reference, range) => Some((reference, range)),
+                _ => None,
+            })
+            .collect())
+    }
 
     fn refs(text: &str) -> Vec<String> {
         references(text)
@@ -224,8 +245,9 @@ mod tests {
 
     #[test]
     fn sole_reference_requires_the_whole_string() {
-        assert_eq!(sole_reference("${vars.port}"), Some(Reference::Var("port".into())));
-        assert_eq!(sole_reference(" ${vars.port}"), None);
-        assert_eq!(sole_reference("${vars.a}${vars.b}"), None);
+        let sole = |text: &str| parse(text).ok().and_then(|p| sole_reference(&p, text).cloned());
+        assert_eq!(sole("${vars.port}"), Some(Reference::Var("port".into())));
+        assert_eq!(sole(" ${vars.port}"), None);
+        assert_eq!(sole("${vars.a}${vars.b}"), None);
     }
 }

@@ -7,18 +7,20 @@
 //! known at apply time and stay as written.
 
 use std::collections::BTreeSet;
+use std::fmt::Write;
 use std::ops::Range;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
 use toml::Spanned;
-use toml::de::{DeArray, DeValue};
+use toml::de::{DeString, DeValue};
 
 use crate::plan::diagnostic::{Diagnostic, Diagnostics};
+use crate::plan::parse::take;
 use crate::plan::raw::VarValue;
 use crate::plan::source::Source;
 use crate::plan::suggest;
-use crate::plan::template::{self, Reference, SubstituteError};
+use crate::plan::template::{self, Piece, Reference, SubstituteError};
 
 /// A `--var NAME=VALUE` or a `--var-file` entry.
 #[derive(Debug, Clone)]
@@ -257,6 +259,9 @@ pub struct Substituter<'v> {
     pub source: &'v str,
     pub used_vars: BTreeSet<String>,
     pub found: Vec<FoundRef>,
+    /// Spans of strings left as written because a var in them is undefined:
+    /// errors about their type would only repeat the undefined reference.
+    pub unresolved: Vec<Range<usize>>,
     pub diagnostics: Diagnostics,
 }
 
@@ -267,89 +272,103 @@ impl<'v> Substituter<'v> {
             source,
             used_vars: BTreeSet::new(),
             found: Vec::new(),
+            unresolved: Vec::new(),
             diagnostics: Diagnostics::default(),
         }
     }
 
-    /// The substituted value borrows from both the plan and the vars.
-    pub fn value<'a: 'v>(&mut self, value: &Spanned<DeValue<'a>>) -> Spanned<DeValue<'v>> {
+    /// The substituted value borrows from both the plan and the vars. It is
+    /// rebuilt in place; strings without a reference are kept as they are.
+    pub fn value<'a: 'v>(&mut self, value: Spanned<DeValue<'a>>) -> Spanned<DeValue<'v>> {
         let span = value.span();
-        let replaced = match value.get_ref() {
+        let replaced = match value.into_inner() {
             DeValue::String(text) => self.string(text, &span),
-            DeValue::Array(items) => {
-                let mut array = DeArray::new();
-                for item in items.iter() {
-                    array.push(self.value(item));
+            DeValue::Array(mut items) => {
+                for item in items.iter_mut() {
+                    *item = self.value(take(item));
                 }
-                DeValue::Array(array)
+                DeValue::Array(items)
             }
-            DeValue::Table(table) => {
-                let mut out = table.clone();
-                for (_, item) in out.iter_mut() {
-                    *item = self.value(item);
+            DeValue::Table(mut table) => {
+                for (_, item) in table.iter_mut() {
+                    *item = self.value(take(item));
                 }
-                DeValue::Table(out)
+                DeValue::Table(table)
             }
-            other => other.clone(),
+            other => other,
         };
         Spanned::new(span, replaced)
     }
 
-    fn string(&mut self, text: &str, span: &Range<usize>) -> DeValue<'v> {
-        let refs = match template::references(text) {
-            Ok(refs) => refs,
+    fn string<'a: 'v>(&mut self, text: DeString<'a>, span: &Range<usize>) -> DeValue<'v> {
+        if !text.contains("${") {
+            return DeValue::String(text);
+        }
+        let pieces = match template::parse(&text) {
+            Ok(pieces) => pieces,
             Err(error) => {
-                let at = reference_span(self.source, span, text, &error.range);
+                let at = reference_span(self.source, span, &text, &error.range);
                 self.diagnostics.push(
                     Diagnostic::error("bad-interpolation", error.message)
                         .at(at, "here")
                         .help(error.help),
                 );
-                return DeValue::String(text.to_string().into());
+                return DeValue::String(text);
             }
         };
-        if refs.is_empty() {
-            return DeValue::String(text.to_string().into());
-        }
+        let mut any = false;
         let mut undefined = false;
-        for (reference, range) in &refs {
-            let at = reference_span(self.source, span, text, range);
+        for piece in &pieces {
+            let Piece::Ref(reference, range) = piece else {
+                continue;
+            };
+            any = true;
+            let at = || reference_span(self.source, span, &text, range);
             if let Reference::Var(name) = reference {
-                self.used_vars.insert(name.clone());
                 if self.vars.get(name).is_none() {
                     undefined = true;
                     let names = self.vars.names();
                     self.diagnostics.push(
                         Diagnostic::error("undefined-reference", format!("undefined variable `vars.{name}`"))
-                            .at(at, "not declared in [vars]")
+                            .at(at(), "not declared in [vars]")
                             .help(
                                 suggest::help(name, &names, "variable")
                                     .unwrap_or_else(|| "declare it in [vars]".into()),
                             ),
                     );
                 }
+                if !self.used_vars.contains(name) {
+                    self.used_vars.insert(name.clone());
+                }
             } else {
                 self.found.push(FoundRef {
                     reference: reference.clone(),
-                    span: at,
+                    span: at(),
                 });
             }
         }
-        if undefined {
-            return DeValue::String(text.to_string().into());
+        if !any {
+            return DeValue::String(text);
         }
-        if let Some(Reference::Var(name)) = template::sole_reference(text)
-            && let Some(literal) = self.vars.get(&name).and_then(|var| var.literal.as_deref())
+        if undefined {
+            self.unresolved.push(span.clone());
+            return DeValue::String(text);
+        }
+        if let Some(Reference::Var(name)) = template::sole_reference(&pieces, &text)
+            && let Some(literal) = self.vars.get(name).and_then(|var| var.literal.as_deref())
             && let Ok(typed) = DeValue::parse(literal)
         {
             return typed.into_inner();
         }
         let vars = self.vars;
-        let substituted = template::substitute::<()>(text, false, |reference| match reference {
-            Reference::Var(name) => Ok(vars.get(name).map(|var| var.value.to_string())),
-            _ => Ok(None),
+        let substituted = template::render::<()>(&pieces, &text, false, |reference, out| {
+            let var = match reference {
+                Reference::Var(name) => vars.get(name),
+                _ => None,
+            };
+            Ok(var.map(|var| write!(out, "{}", var.value)).is_some())
         });
-        DeValue::String(substituted.unwrap_or_else(|_| text.to_string()).into())
+        DeValue::String(substituted.unwrap_or_else(|()| text.to_string()).into())
     }
 }
 

@@ -8,6 +8,7 @@ use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, S
 
 use crate::plan::diagnostic::{Diagnostic, Severity};
 use crate::plan::source::Source;
+use crate::report::plural;
 
 /// How diagnostics are drawn.
 #[derive(Debug, Clone, Copy)]
@@ -68,7 +69,6 @@ pub fn render(source: &Source, diagnostics: &[Diagnostic], style: Style) -> Stri
 }
 
 pub fn summary_line(errors: usize, warnings: usize, name: &str) -> String {
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     match (errors, warnings) {
         (0, 0) => format!("`{name}` is valid\n"),
         (0, w) => format!("`{name}` is valid, with {}\n", plural(w, "warning")),

@@ -22,24 +22,14 @@ fn dot(compiled: &Compiled) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "digraph {} {{", quote(&plan.name));
     out.push_str("  rankdir=LR;\n  node [shape=box, style=rounded];\n");
-    for (p, phase) in plan.phases.iter().enumerate() {
+    for (p, (phase, steps)) in compiled.steps_by_phase().into_iter().enumerate() {
         let _ = writeln!(out, "  subgraph cluster_{p} {{");
         let _ = writeln!(out, "    label={};", quote(phase));
-        for &i in compiled.dag.order() {
+        for i in steps {
             let step = &plan.steps[i];
-            if &step.phase == phase {
-                let shape = if step.run.is_none() { ", shape=note" } else { "" };
-                let _ = writeln!(
-                    out,
-                    "    {}{};",
-                    quote(&step.id),
-                    if shape.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" [{}]", &shape[2..])
-                    }
-                );
-            }
+            // A step that only checks is drawn differently from one that acts.
+            let shape = if step.run.is_none() { " [shape=note]" } else { "" };
+            let _ = writeln!(out, "    {}{shape};", quote(&step.id));
         }
         out.push_str("  }\n");
     }
@@ -65,17 +55,15 @@ fn quote(text: &str) -> String {
 pub fn mermaid(compiled: &Compiled) -> String {
     let plan = &compiled.plan;
     let mut out = String::from("flowchart LR\n");
-    for (p, phase) in plan.phases.iter().enumerate() {
+    for (p, (phase, steps)) in compiled.steps_by_phase().into_iter().enumerate() {
         let _ = writeln!(out, "  subgraph p{p}[\"{}\"]", mermaid_text(phase));
-        for &i in compiled.dag.order() {
+        for i in steps {
             let step = &plan.steps[i];
-            if &step.phase == phase {
-                let label = mermaid_text(&step.id);
-                if step.run.is_none() {
-                    let _ = writeln!(out, "    s{i}[/\"{label}\"/]");
-                } else {
-                    let _ = writeln!(out, "    s{i}[\"{label}\"]");
-                }
+            let label = mermaid_text(&step.id);
+            if step.run.is_none() {
+                let _ = writeln!(out, "    s{i}[/\"{label}\"/]");
+            } else {
+                let _ = writeln!(out, "    s{i}[\"{label}\"]");
             }
         }
         out.push_str("  end\n");

@@ -9,3 +9,8 @@ pub mod json_lines;
 pub mod lines;
 pub mod preview;
 pub mod progress;
+
+/// `1 step`, `2 steps`: counts in messages and previews.
+pub(crate) fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::plan::field_check::FieldCheck;
 use crate::steps::outcome::{Applied, StepError};
-use crate::steps::{KindSpec, quote_argv};
+use crate::steps::{KindSpec, quote_argv, shell_quote};
 
 /// Runs a command. As a probe it passes when the exit code is accepted.
 /// The command may write `KEY=value` lines to the file named by
@@ -46,9 +46,16 @@ impl KindSpec for Shell {
             (None, Some(argv)) => quote_argv(argv),
             (None, None) => String::new(),
         };
+        // Environment first, as a shell would take it, so a preview shows
+        // which secrets a command receives (as `${secrets.NAME}`).
+        let env: String = self
+            .env
+            .iter()
+            .map(|(key, value)| format!("{key}={} ", shell_quote(value)))
+            .collect();
         match &self.cwd {
-            Some(cwd) => format!("(cd {cwd}) {command}"),
-            None => command,
+            Some(cwd) => format!("(cd {cwd}) {env}{command}"),
+            None => format!("{env}{command}"),
         }
     }
 
@@ -258,5 +265,22 @@ impl crate::steps::outcome::Inspect for Shell {
         } else {
             Err(StepError::with_detail(process::describe(status), ctx.log.tail()))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_shows_the_environment_before_the_command() {
+        let shell = Shell {
+            command: Some("pg_dump db\n".into()),
+            argv: None,
+            cwd: None,
+            env: IndexMap::from([("PGPASSWORD".to_string(), "${secrets.pw}".to_string())]),
+            exit_codes: None,
+        };
+        assert_eq!(shell.summary(), "PGPASSWORD='${secrets.pw}' pg_dump db");
     }
 }

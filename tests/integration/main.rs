@@ -4,9 +4,14 @@ mod test;
 
 mod apply;
 mod crash;
+mod diagnostics;
+mod fuzz;
+mod large;
+mod preview;
 mod resume;
 mod retry;
 mod rollback;
+mod schema;
 mod secrets;
 mod signals;
 mod state_postgres;

@@ -26,16 +26,22 @@ impl Test {
         }
     }
 
+    /// Writes `plan.toml` in the test directory.
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    /// Writes `plan.toml` in the test directory.
     pub fn plan(self, text: &str) -> Test {
         self.file("plan.toml", text)
     }
 
-    pub fn file(self, name: &str, text: &str) -> Test {
+    /// Copies `tests/fixtures/<name>` to `plan.toml` in the test directory.
+    pub fn fixture(self, name: &str) -> Test {
+        let text = std::fs::read_to_string(fixture_path(name)).expect("read fixture");
+        self.plan(&text)
+    }
+
+    pub fn file(self, name: &str, text: impl AsRef<[u8]>) -> Test {
         let path = self.dir.path().join(name);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).expect("create parent directory");
@@ -172,6 +178,10 @@ pub fn service_env(name: &str) -> Option<String> {
 /// Every file (not directory) under `dir`.
 pub fn walk_files(dir: &Path) -> Vec<PathBuf> {
     walk(dir).into_iter().filter(|path| path.is_file()).collect()
+}
+
+pub fn fixture_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

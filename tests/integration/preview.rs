@@ -1,0 +1,79 @@
+//! `planrun plan`: the three preview formats on a representative plan,
+//! pinned byte for byte; no side effects; secrets never resolved.
+
+use crate::test::{Run, Test};
+
+const FIXTURE: &str = "examples/migrate.toml";
+
+fn preview(format: &str) -> Run {
+    let run = Test::new()
+        .fixture(FIXTURE)
+        .env("PGPASSWORD", "hunter2")
+        .args(&["plan", "plan.toml", "--format", format])
+        .run();
+    run.status(0);
+    assert!(
+        !run.stdout.contains("hunter2"),
+        "a secret was resolved:\n{}",
+        run.stdout
+    );
+    assert_eq!(run.written_files(&["plan.toml"]), Vec::<String>::new());
+    run
+}
+
+#[test]
+fn text() {
+    let run = preview("text");
+    insta::assert_snapshot!("preview_text", run.stdout);
+    // Warnings go to stderr only; stdout carries the preview alone.
+    assert!(run.stderr.contains("planrun::no-rollback"), "{}", run.stderr);
+}
+
+#[test]
+fn markdown() {
+    insta::assert_snapshot!("preview_markdown", preview("markdown").stdout);
+}
+
+#[test]
+fn json() {
+    let run = preview("json");
+    insta::assert_snapshot!("preview_json", run.stdout);
+    let value: serde_json::Value = serde_json::from_str(&run.stdout).expect("the preview is JSON");
+    assert_eq!(value["preview_version"], 1);
+}
+
+#[test]
+fn the_default_format_is_text() {
+    let run = Test::new().fixture(FIXTURE).args(&["plan", "plan.toml"]).run();
+    assert_eq!(run.stdout, preview("text").stdout);
+}
+
+#[test]
+fn previews_are_deterministic() {
+    for format in ["text", "markdown", "json"] {
+        assert_eq!(preview(format).stdout, preview(format).stdout, "{format}");
+    }
+}
+
+#[test]
+fn an_invalid_plan_has_no_preview() {
+    let run = Test::new()
+        .plan("format = 1\nname = 'x'\n[steps.a]\ndepends_on = ['b']\n")
+        .args(&["plan", "plan.toml", "--format", "json"])
+        .run();
+    run.status(2);
+    assert_eq!(run.stdout, "");
+    assert_eq!(run.written_files(&["plan.toml"]), Vec::<String>::new());
+}
+
+#[test]
+fn graph_formats() {
+    for format in ["dot", "mermaid"] {
+        let run = Test::new()
+            .fixture(FIXTURE)
+            .args(&["graph", "plan.toml", "--format", format])
+            .run();
+        run.status(0);
+        insta::assert_snapshot!(format!("graph_{format}"), run.stdout);
+    }
+}
