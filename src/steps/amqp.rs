@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::plan::duration::Duration;
 use crate::plan::field_check::FieldCheck;
 use crate::steps::KindSpec;
-use crate::steps::postgres::display_url;
+use crate::steps::credentials::display_url;
 
 const SCHEMES: [&str; 2] = ["amqp", "amqps"];
 

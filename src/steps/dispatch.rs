@@ -19,6 +19,10 @@ impl Action {
             Action::FileLines(kind) => kind.perform(ctx).await,
             Action::Http(kind) => kind.perform(ctx).await,
             Action::Manual(kind) => kind.perform(ctx).await,
+            Action::PostgresExec(kind) => kind.perform(ctx).await,
+            Action::PostgresCreateDatabase(kind) => kind.perform(ctx).await,
+            Action::PostgresDropDatabase(kind) => kind.perform(ctx).await,
+            Action::PostgresCopyTable(kind) => kind.perform(ctx).await,
             other => Err(not_available(other.kind())),
         }
     }
@@ -29,6 +33,7 @@ impl Action {
             Action::FileWrite(kind) => kind.undo(record, ctx).await,
             Action::FileReplace(kind) => kind.undo(record, ctx).await,
             Action::FileLines(kind) => kind.undo(record, ctx).await,
+            Action::PostgresCreateDatabase(kind) => kind.undo(record, ctx).await,
             other => Err(StepError::failed(format!("`{}` cannot undo itself", other.kind()))),
         }
     }
@@ -51,6 +56,10 @@ impl Probe {
             Probe::Env(kind) => kind.inspect(ctx).await,
             Probe::System(kind) => kind.inspect(ctx).await,
             Probe::Git(kind) => kind.inspect(ctx).await,
+            Probe::PostgresConnect(kind) => kind.inspect(ctx).await,
+            Probe::PostgresQuery(kind) => kind.inspect(ctx).await,
+            Probe::PostgresExists(kind) => kind.inspect(ctx).await,
+            Probe::PostgresRowCount(kind) => kind.inspect(ctx).await,
             other => Err(not_available(other.kind())),
         }
     }

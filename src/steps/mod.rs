@@ -5,6 +5,7 @@
 //! one file per system.
 
 pub mod amqp;
+mod credentials;
 mod dispatch;
 pub mod docker;
 pub mod file;

@@ -1,4 +1,13 @@
-//! PostgreSQL probes and actions.
+//! PostgreSQL probes and actions (sqlx). The data of each kind is here;
+//! the behaviour is in the submodules: `probes`, `actions` and `copy`
+//! (`postgres.copy_table`), on top of `sql` (quoting) and `connection`
+//! (connecting, and keeping passwords out of messages).
+
+mod actions;
+mod connection;
+mod copy;
+mod probes;
+mod sql;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -6,19 +15,9 @@ use serde::{Deserialize, Serialize};
 use crate::plan::duration::Duration;
 use crate::plan::field_check::FieldCheck;
 use crate::steps::KindSpec;
+use crate::steps::credentials::display_url;
 
 const SCHEMES: [&str; 2] = ["postgres", "postgresql"];
-
-/// Shows a connection URL without its password.
-pub(crate) fn display_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_string(),
-    }
-}
 
 /// Passes when a connection can be opened (retrying up to `wait`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
