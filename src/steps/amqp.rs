@@ -1,4 +1,9 @@
-//! RabbitMQ (AMQP 0-9-1) probes and actions.
+//! RabbitMQ (AMQP 0-9-1) probes and actions, with lapin on tokio. The data
+//! of each kind is here; the behaviour in `probes` and `actions`.
+
+mod actions;
+mod connection;
+mod probes;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

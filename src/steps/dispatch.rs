@@ -23,6 +23,8 @@ impl Action {
             Action::PostgresCreateDatabase(kind) => kind.perform(ctx).await,
             Action::PostgresDropDatabase(kind) => kind.perform(ctx).await,
             Action::PostgresCopyTable(kind) => kind.perform(ctx).await,
+            Action::AmqpDeclare(kind) => kind.perform(ctx).await,
+            Action::AmqpPublish(kind) => kind.perform(ctx).await,
             other => Err(not_available(other.kind())),
         }
     }
@@ -34,6 +36,7 @@ impl Action {
             Action::FileReplace(kind) => kind.undo(record, ctx).await,
             Action::FileLines(kind) => kind.undo(record, ctx).await,
             Action::PostgresCreateDatabase(kind) => kind.undo(record, ctx).await,
+            Action::AmqpDeclare(kind) => kind.undo(record, ctx).await,
             other => Err(StepError::failed(format!("`{}` cannot undo itself", other.kind()))),
         }
     }
@@ -60,6 +63,9 @@ impl Probe {
             Probe::PostgresQuery(kind) => kind.inspect(ctx).await,
             Probe::PostgresExists(kind) => kind.inspect(ctx).await,
             Probe::PostgresRowCount(kind) => kind.inspect(ctx).await,
+            Probe::AmqpConnect(kind) => kind.inspect(ctx).await,
+            Probe::AmqpExists(kind) => kind.inspect(ctx).await,
+            Probe::AmqpRoundtrip(kind) => kind.inspect(ctx).await,
             other => Err(not_available(other.kind())),
         }
     }
