@@ -6,10 +6,6 @@ use crate::exec::context::StepContext;
 use crate::steps::outcome::{Applied, Inspect, Perform, StepError, Undo};
 use crate::steps::{Action, Probe};
 
-fn not_available(kind: &str) -> StepError {
-    StepError::failed(format!("the `{kind}` kind cannot run in this build yet"))
-}
-
 impl Action {
     pub async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
         match self {
@@ -25,7 +21,11 @@ impl Action {
             Action::PostgresCopyTable(kind) => kind.perform(ctx).await,
             Action::AmqpDeclare(kind) => kind.perform(ctx).await,
             Action::AmqpPublish(kind) => kind.perform(ctx).await,
-            other => Err(not_available(other.kind())),
+            Action::DockerRun(kind) => kind.perform(ctx).await,
+            Action::DockerStart(kind) => kind.start(ctx).await,
+            Action::DockerStop(kind) => kind.stop(ctx).await,
+            Action::DockerRemove(kind) => kind.remove(ctx).await,
+            Action::DockerExec(kind) => kind.perform(ctx).await,
         }
     }
 
@@ -37,6 +37,7 @@ impl Action {
             Action::FileLines(kind) => kind.undo(record, ctx).await,
             Action::PostgresCreateDatabase(kind) => kind.undo(record, ctx).await,
             Action::AmqpDeclare(kind) => kind.undo(record, ctx).await,
+            Action::DockerRun(kind) => kind.undo(record, ctx).await,
             other => Err(StepError::failed(format!("`{}` cannot undo itself", other.kind()))),
         }
     }
@@ -66,7 +67,11 @@ impl Probe {
             Probe::AmqpConnect(kind) => kind.inspect(ctx).await,
             Probe::AmqpExists(kind) => kind.inspect(ctx).await,
             Probe::AmqpRoundtrip(kind) => kind.inspect(ctx).await,
-            other => Err(not_available(other.kind())),
+            Probe::DockerDaemon(kind) => kind.inspect(ctx).await,
+            Probe::DockerImage(kind) => kind.inspect(ctx).await,
+            Probe::DockerContainer(kind) => kind.inspect(ctx).await,
+            Probe::DockerCompose(kind) => kind.inspect(ctx).await,
+            Probe::DockerExec(kind) => kind.inspect(ctx).await,
         }
     }
 

@@ -1,4 +1,9 @@
-//! Docker Engine probes and actions.
+//! Docker Engine probes and actions, with bollard. The data of each kind
+//! is here; the behaviour in `probes` and `actions`, on top of `client`.
+
+mod actions;
+mod client;
+mod probes;
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;
