@@ -78,14 +78,15 @@ fn percent_decode(text: &str) -> Result<String, std::string::FromUtf8Error> {
     String::from_utf8(out)
 }
 
-/// `text` without the passwords of `url`, and with the URL itself shown
-/// without its password.
+/// `text` (something a driver said about `url`) without the passwords of
+/// `url`; the URL itself, if quoted, is shown as [`display_url`] does.
 pub(crate) fn scrub(text: &str, url: &str) -> String {
-    let mut out = text.replace(url, &display_url(url));
+    const PLACEHOLDER: &str = "\u{0}url\u{0}";
+    let mut out = text.replace(url, PLACEHOLDER);
     for password in passwords(url) {
         out = out.replace(&password, MASK);
     }
-    out
+    out.replace(PLACEHOLDER, &display_url(url))
 }
 
 #[cfg(test)]
@@ -113,6 +114,15 @@ mod tests {
             "postgres://app@db/x?sslmode=require&password=***"
         );
         assert_eq!(display_url("postgres://db/x"), "postgres://db/x");
+    }
+
+    #[test]
+    fn the_quoted_url_keeps_what_is_not_the_password() {
+        let url = "postgres://postgres:postgres@db/x";
+        assert_eq!(
+            scrub(&format!("cannot reach {url}: bad password postgres"), url),
+            "cannot reach postgres://postgres:***@db/x: bad password ***"
+        );
     }
 
     #[test]

@@ -103,5 +103,9 @@ pub(super) fn is_not_found(error: &lapin::Error) -> bool {
 }
 
 fn failure(what: &str, url: &str, error: &lapin::Error) -> StepError {
-    StepError::failed(scrub(&format!("{what} on {}: {error}", display_url(url)), url))
+    StepError::failed(format!(
+        "{what} on {}: {}",
+        display_url(url),
+        scrub(&error.to_string(), url)
+    ))
 }

@@ -31,13 +31,19 @@ pub(crate) fn db_message(what: &str, url: &str, error: &sqlx::Error) -> String {
         }
         other => other.to_string(),
     };
-    scrub(&format!("{what} on {}: {detail}", display_url(url)), url)
+    format!("{what} on {}: {}", display_url(url), scrub(&detail, url))
 }
 
 /// A connection to `url`, named `planrun` in `pg_stat_activity`.
 pub(crate) async fn connect(url: &str) -> Result<PgConnection, StepError> {
     let options = PgConnectOptions::from_str(url)
-        .map_err(|error| StepError::failed(scrub(&format!("invalid URL {}: {error}", display_url(url)), url)))?
+        .map_err(|error| {
+            StepError::failed(format!(
+                "invalid URL {}: {}",
+                display_url(url),
+                scrub(&error.to_string(), url)
+            ))
+        })?
         .application_name("planrun")
         .disable_statement_logging();
     options
