@@ -32,7 +32,7 @@
 use futures_util::StreamExt;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
-use sqlx::postgres::PgConnection;
+use sqlx::postgres::{PgConnection, PgCopyIn};
 use sqlx::{AssertSqlSafe, Connection};
 
 use super::PostgresCopyTable;
@@ -45,10 +45,19 @@ use crate::steps::outcome::{Applied, Perform, StepError};
 const DEFAULT_BATCH_SIZE: u32 = 50_000;
 /// Bytes gathered before they are sent on to the target.
 const CHUNK: usize = 1 << 20;
+/// Chunks read from the source but not yet sent to the target.
+const IN_FLIGHT: usize = 4;
 /// Key types whose text form casts back to the same value.
 const KEY_TYPES: [&str; 7] = ["int2", "int4", "int8", "numeric", "text", "varchar", "uuid"];
 /// How long a crashed batch's transaction may stay open on the target.
 const PENDING_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// What flows from the source reader to the target writer.
+enum Chunk {
+    Data(Vec<u8>),
+    /// Everything was read: the COPY can be finished.
+    End,
+}
 
 /// What is saved in the state store after every batch.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,6 +85,8 @@ struct Shape {
     target: String,
     /// `"a", "b"`.
     columns: String,
+    /// Copy in PostgreSQL's binary format (see [`binary_compatible`]).
+    binary: bool,
     key: String,
     /// The key's type, as `format_type` writes it (`bigint`, `character varying(40)`).
     key_type: String,
@@ -117,18 +128,23 @@ impl Shape {
         )
     }
 
+    fn format(&self) -> &'static str {
+        if self.binary { " (FORMAT binary)" } else { "" }
+    }
+
     fn copy_out_sql(&self, after: Option<&str>, upper: &str) -> String {
         format!(
-            "COPY (SELECT {columns} FROM {source}{conditions} ORDER BY {key}) TO STDOUT",
+            "COPY (SELECT {columns} FROM {source}{conditions} ORDER BY {key}) TO STDOUT{format}",
             columns = self.columns,
             source = self.source,
             conditions = self.conditions(after, Some(upper)),
             key = self.key,
+            format = self.format(),
         )
     }
 
     fn copy_in_sql(&self) -> String {
-        format!("COPY {} ({}) FROM STDIN", self.target, self.columns)
+        format!("COPY {} ({}) FROM STDIN{}", self.target, self.columns, self.format())
     }
 }
 
@@ -137,39 +153,22 @@ impl PostgresCopyTable {
         self.target_table.as_deref().unwrap_or(&self.table)
     }
 
-    /// Names, columns and key, from the source's catalog.
-    async fn shape(&self, source: &mut PgConnection) -> Result<Shape, StepError> {
-        let url = &self.source;
+    /// Names, columns, key and format, from both catalogs.
+    async fn shape(&self, source: &mut PgConnection, target: &mut PgConnection) -> Result<Shape, StepError> {
         let table = quote_qualified(&self.table).map_err(StepError::failed)?;
-        let target = quote_qualified(self.target_table()).map_err(StepError::failed)?;
-        let exists = sqlx::query_scalar::<_, bool>("SELECT to_regclass($1) IS NOT NULL")
-            .bind(&table)
-            .fetch_one(&mut *source)
-            .await
-            .map_err(|e| db_error(&format!("cannot look up `{}`", self.table), url, &e))?;
-        if !exists {
-            return Err(StepError::failed(format!(
-                "table `{}` does not exist on the source",
-                self.table
-            )));
-        }
-        let columns = if self.columns.is_empty() {
-            sqlx::query_scalar::<_, String>(
-                "SELECT attname::text FROM pg_attribute WHERE attrelid = to_regclass($1) \
-                 AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
-            )
-            .bind(&table)
-            .fetch_all(&mut *source)
-            .await
-            .map_err(|e| db_error(&format!("cannot list the columns of `{}`", self.table), url, &e))?
-        } else {
-            self.columns.clone()
-        };
+        let target_table = quote_qualified(self.target_table()).map_err(StepError::failed)?;
+        let wanted = (!self.columns.is_empty()).then_some(self.columns.as_slice());
+        let source_columns = columns(source, &self.source, &table, &self.table, wanted).await?;
+        let names: Vec<String> = source_columns.iter().map(|c| c.name.clone()).collect();
+        let target_columns = columns(target, &self.target, &target_table, self.target_table(), Some(&names)).await?;
+        let binary = binary_compatible(&source_columns, &target_columns)
+            && major_version(source, &self.source).await? == major_version(target, &self.target).await?;
         let (key_name, key_type) = self.key(source, &table).await?;
         Ok(Shape {
             source: table,
-            target,
-            columns: columns.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "),
+            target: target_table,
+            columns: names.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "),
+            binary,
             key: quote_ident(&key_name),
             key_type,
             filter: self.filter.clone(),
@@ -250,7 +249,9 @@ impl PostgresCopyTable {
             .map_err(|e| db_error("cannot find the next batch", &self.source, &e))
     }
 
-    /// Copies the rows of `(after, upper]` into the target transaction.
+    /// Copies the rows of `(after, upper]` into the target transaction;
+    /// returns how many, and the upper bound of the batch after it, found
+    /// while the target is still busy with this one.
     async fn copy_batch(
         &self,
         source: &mut PgConnection,
@@ -258,48 +259,78 @@ impl PostgresCopyTable {
         shape: &Shape,
         after: Option<&str>,
         upper: &str,
-    ) -> Result<u64, StepError> {
-        let mut copy_in = target
+    ) -> Result<(u64, Option<String>), StepError> {
+        let copy_in = target
             .copy_in_raw(&shape.copy_in_sql())
             .await
             .map_err(|e| db_error("cannot start COPY", &self.target, &e))?;
+        // Reading the source and writing the target overlap, so neither
+        // server waits on the other while planrun gathers a chunk.
+        let (sender, receiver) = tokio::sync::mpsc::channel::<Chunk>(IN_FLIGHT);
+        let read = async {
+            if self.read_rows(source, shape, after, upper, sender).await? {
+                self.upper_bound(source, shape, Some(upper)).await
+            } else {
+                Ok(None)
+            }
+        };
+        let write = self.write_rows(copy_in, receiver);
+        let (next, rows) = tokio::join!(read, write);
+        // A failed read leaves the writer without `End`: it aborts the COPY.
+        let next = next?;
+        Ok((rows?, next))
+    }
+
+    /// Streams the batch from the source to `sender`, in chunks, then
+    /// `End`; `false` when the writer stopped first.
+    async fn read_rows(
+        &self,
+        source: &mut PgConnection,
+        shape: &Shape,
+        after: Option<&str>,
+        upper: &str,
+        sender: tokio::sync::mpsc::Sender<Chunk>,
+    ) -> Result<bool, StepError> {
         let mut rows = source
             .copy_out_raw(&shape.copy_out_sql(after, upper))
             .await
             .map_err(|e| db_error("cannot start COPY", &self.source, &e))?;
         let mut buffer = Vec::with_capacity(CHUNK + (64 << 10));
-        let mut failure = None;
         while let Some(data) = rows.next().await {
-            match data {
-                Ok(data) => buffer.extend_from_slice(&data),
-                Err(error) => {
-                    failure = Some(db_error("reading the rows failed", &self.source, &error));
-                    break;
-                }
-            }
+            let data = data.map_err(|e| db_error("reading the rows failed", &self.source, &e))?;
+            buffer.extend_from_slice(&data);
             if buffer.len() >= CHUNK {
-                if let Err(error) = copy_in.send(buffer.as_slice()).await {
-                    failure = Some(db_error("writing the rows failed", &self.target, &error));
-                    break;
+                let full = std::mem::replace(&mut buffer, Vec::with_capacity(CHUNK + (64 << 10)));
+                if sender.send(Chunk::Data(full)).await.is_err() {
+                    // The writer stopped; its error is the one to report.
+                    return Ok(false);
                 }
-                buffer.clear();
             }
         }
-        drop(rows);
-        if let Some(failure) = failure {
-            let _ = copy_in.abort("planrun: the copy failed").await;
-            return Err(failure);
+        if !buffer.is_empty() && sender.send(Chunk::Data(buffer)).await.is_err() {
+            return Ok(false);
         }
-        if !buffer.is_empty() {
-            copy_in
-                .send(buffer.as_slice())
-                .await
-                .map_err(|e| db_error("writing the rows failed", &self.target, &e))?;
+        Ok(sender.send(Chunk::End).await.is_ok())
+    }
+
+    /// Writes what arrives into the target's COPY; finishes it on `End`,
+    /// aborts it when the reader gave up.
+    async fn write_rows(
+        &self,
+        mut copy_in: PgCopyIn<&mut PgConnection>,
+        mut receiver: tokio::sync::mpsc::Receiver<Chunk>,
+    ) -> Result<u64, StepError> {
+        let failed = |e: sqlx::Error| db_error("writing the rows failed", &self.target, &e);
+        while let Some(chunk) = receiver.recv().await {
+            match chunk {
+                Chunk::Data(data) => {
+                    copy_in.send(data).await.map_err(failed)?;
+                }
+                Chunk::End => return copy_in.finish().await.map_err(failed),
+            }
         }
-        copy_in
-            .finish()
-            .await
-            .map_err(|e| db_error("writing the rows failed", &self.target, &e))
+        let _ = copy_in.abort("planrun: reading the source failed").await;
+        Err(StepError::failed("the copy stopped: reading the source failed"))
     }
 
     /// Settles a batch an earlier attempt left pending: committed or not?
@@ -388,6 +419,83 @@ impl PostgresCopyTable {
     }
 }
 
+/// A column and the OID of its type.
+#[derive(Debug, Clone, PartialEq)]
+struct Column {
+    name: String,
+    type_oid: i64,
+}
+
+/// The columns of `table` (`quoted`), in table order, or those `wanted`, in
+/// that order; an error names a column the table lacks.
+async fn columns(
+    conn: &mut PgConnection,
+    url: &str,
+    quoted: &str,
+    table: &str,
+    wanted: Option<&[String]>,
+) -> Result<Vec<Column>, StepError> {
+    let exists = sqlx::query_scalar::<_, bool>("SELECT to_regclass($1) IS NOT NULL")
+        .bind(quoted)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| db_error(&format!("cannot look up `{table}`"), url, &e))?;
+    if !exists {
+        return Err(StepError::failed(format!(
+            "table `{table}` does not exist on {}",
+            crate::steps::credentials::display_url(url)
+        )));
+    }
+    let all: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT attname::text, atttypid::int8 FROM pg_attribute WHERE attrelid = to_regclass($1) \
+         AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
+    )
+    .bind(quoted)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| db_error(&format!("cannot list the columns of `{table}`"), url, &e))?;
+    let all: Vec<Column> = all
+        .into_iter()
+        .map(|(name, type_oid)| Column { name, type_oid })
+        .collect();
+    let Some(wanted) = wanted else {
+        return Ok(all);
+    };
+    wanted
+        .iter()
+        .map(|name| {
+            all.iter().find(|c| &c.name == name).cloned().ok_or_else(|| {
+                StepError::failed(format!(
+                    "table `{table}` on {} has no column `{name}`",
+                    crate::steps::credentials::display_url(url)
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Binary `COPY` is about twice as fast to load as text, but it carries
+/// type-specific bytes (and element type OIDs inside arrays), so it is used
+/// only when every column has the same built-in type on both sides (OIDs
+/// below 10000 are fixed by PostgreSQL itself) and, see `shape`, both
+/// servers run the same major version. Anything else goes as text, which
+/// the target converts like an `INSERT` would.
+fn binary_compatible(source: &[Column], target: &[Column]) -> bool {
+    const FIRST_USER_OID: i64 = 10_000;
+    source.len() == target.len()
+        && source
+            .iter()
+            .zip(target)
+            .all(|(s, t)| s.type_oid == t.type_oid && s.type_oid < FIRST_USER_OID)
+}
+
+async fn major_version(conn: &mut PgConnection, url: &str) -> Result<i32, StepError> {
+    sqlx::query_scalar::<_, i32>("SELECT current_setting('server_version_num')::int / 10000")
+        .fetch_one(conn)
+        .await
+        .map_err(|e| db_error("cannot read the server version", url, &e))
+}
+
 async fn save(ctx: &StepContext, checkpoint: &Checkpoint) -> Result<(), StepError> {
     let value = serde_json::to_value(checkpoint).map_err(|e| StepError::failed(e.to_string()))?;
     ctx.progress.save(&value).await.map_err(StepError::failed)
@@ -397,7 +505,7 @@ impl Perform for PostgresCopyTable {
     async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
         let mut source = connect(&self.source).await?;
         let mut target = connect(&self.target).await?;
-        let shape = self.shape(&mut source).await?;
+        let shape = self.shape(&mut source, &mut target).await?;
         let mut checkpoint: Checkpoint = ctx
             .progress
             .saved()
@@ -405,12 +513,13 @@ impl Perform for PostgresCopyTable {
             .unwrap_or_default();
         self.settle(&mut target, &mut checkpoint, ctx).await?;
         ctx.log.line(&format!(
-            "copying {} to {} by key {} ({}), batches of {}",
+            "copying {} to {} by key {} ({}), batches of {}, {} format",
             self.table,
             self.target_table(),
             shape.key,
             shape.key_type,
-            self.batch_size.unwrap_or(DEFAULT_BATCH_SIZE)
+            self.batch_size.unwrap_or(DEFAULT_BATCH_SIZE),
+            if shape.binary { "binary" } else { "text" }
         ));
         if let Some(last) = &checkpoint.last_key {
             ctx.log.line(&format!(
@@ -418,14 +527,15 @@ impl Perform for PostgresCopyTable {
                 checkpoint.copied
             ));
         }
-        while let Some(upper) = self
+        let mut next = self
             .upper_bound(&mut source, &shape, checkpoint.last_key.as_deref())
-            .await?
-        {
+            .await?;
+        while let Some(upper) = next {
             if ctx.cancel.is_cancelled() {
                 return Err(StepError::Cancelled);
             }
             let after = checkpoint.last_key.clone();
+            let started = std::time::Instant::now();
             let mut tx = target
                 .begin()
                 .await
@@ -434,9 +544,10 @@ impl Perform for PostgresCopyTable {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| db_error("cannot start a transaction", &self.target, &e))?;
-            let rows = self
+            let (rows, following) = self
                 .copy_batch(&mut source, &mut tx, &shape, after.as_deref(), &upper)
                 .await?;
+            next = following;
             checkpoint.pending = Some(Pending {
                 xid,
                 upper: upper.clone(),
@@ -451,8 +562,9 @@ impl Perform for PostgresCopyTable {
             checkpoint.copied += rows;
             save(ctx, &checkpoint).await?;
             ctx.log.line(&format!(
-                "copied {rows} row(s) up to key {} ({} in all)",
+                "copied {rows} row(s) up to key {} in {} ms ({} in all)",
                 checkpoint.last_key.as_deref().unwrap_or_default(),
+                started.elapsed().as_millis(),
                 checkpoint.copied
             ));
         }
@@ -475,6 +587,7 @@ mod tests {
             source: r#""public"."users""#.into(),
             target: r#""users""#.into(),
             columns: r#""id", "name""#.into(),
+            binary: false,
             key: r#""id""#.into(),
             key_type: "text".into(),
             filter: filter.map(String::from),
@@ -500,6 +613,22 @@ mod tests {
             sql,
             r#"SELECT batch."id"::text AS upper_key FROM (SELECT "id" FROM "public"."users" WHERE "id" > 'a'::text ORDER BY "id" LIMIT $1) AS batch ORDER BY batch."id" DESC LIMIT 1"#
         );
+    }
+
+    #[test]
+    fn binary_only_for_the_same_built_in_types() {
+        let column = |name: &str, type_oid| Column {
+            name: name.into(),
+            type_oid,
+        };
+        let source = [column("id", 20), column("name", 25)];
+        assert!(binary_compatible(&source, &[column("id", 20), column("name", 25)]));
+        assert!(!binary_compatible(&source, &[column("id", 23), column("name", 25)]));
+        assert!(!binary_compatible(&[column("mood", 16_500)], &[column("mood", 16_500)]));
+        let mut binary = shape(None);
+        binary.binary = true;
+        assert!(binary.copy_in_sql().ends_with("FROM STDIN (FORMAT binary)"));
+        assert!(binary.copy_out_sql(None, "1").ends_with("TO STDOUT (FORMAT binary)"));
     }
 
     #[test]
