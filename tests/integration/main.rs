@@ -1,5 +1,9 @@
 //! One integration test binary driving the real `planrun` executable.
 
+mod services;
 mod test;
 
+mod amqp;
+mod docker;
+mod postgres;
 mod validate;

@@ -1,8 +1,10 @@
-//! A builder for one run of `planrun` in a fresh temporary directory:
-//! `Test::new().plan(..).args(..).run()` then assertions on the output.
+//! A builder for runs of `planrun` in a fresh temporary directory:
+//! `Test::new().plan(..).args(..).run()` then assertions on the output;
+//! `run_with(..)` runs another command in the same directory (`rollback`
+//! after `apply`), `spawn(..)` starts one to interrupt.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 pub struct Test {
     dir: tempfile::TempDir,
@@ -54,16 +56,39 @@ impl Test {
         self
     }
 
-    pub fn run(&self) -> Run {
-        let output: Output = Command::new(env!("CARGO_BIN_EXE_planrun"))
-            .args(&self.args)
+    fn command(&self, args: &[String]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_planrun"));
+        command
+            .args(args)
             .current_dir(self.dir.path())
             .env_remove("PLANRUN_STATE")
             .env("NO_COLOR", "1")
             .env("COLUMNS", "100")
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .output()
-            .expect("run planrun");
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        command
+    }
+
+    pub fn run(&self) -> Run {
+        self.finish(self.command(&self.args).output().expect("run planrun"))
+    }
+
+    /// Runs `planrun` with other arguments, in the same directory.
+    pub fn run_with(&self, args: &[&str]) -> Run {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_string()).collect();
+        self.finish(self.command(&args).output().expect("run planrun"))
+    }
+
+    /// Starts `planrun` without waiting for it; its output is discarded.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_string()).collect();
+        self.command(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start planrun")
+    }
+
+    fn finish(&self, output: Output) -> Run {
         Run {
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -74,6 +99,21 @@ impl Test {
 }
 
 impl Run {
+    /// Everything planrun printed, stdout then stderr.
+    pub fn all_output(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    /// The text of every step log of every run.
+    pub fn logs(&self) -> String {
+        walk(&self.dir.join(".planrun/logs"))
+            .into_iter()
+            .filter(|path| path.extension().is_some_and(|e| e == "log"))
+            .map(|path| std::fs::read_to_string(path).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     pub fn status(&self, code: i32) -> &Run {
         assert_eq!(
             self.code,
