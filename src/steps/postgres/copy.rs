@@ -27,7 +27,14 @@
 //!
 //! Keys: `smallint`, `integer`, `bigint`, `numeric`, `text`, `varchar` and
 //! `uuid` columns, whose text form converts back to the same value. The key
-//! is saved as text and compared as `'…'::type`. It must not be NULL.
+//! is saved as text and compared as `'…'::type` (`COPY` takes no bind
+//! parameters, so the bound is a quoted literal). It must not be NULL.
+//!
+//! Speed: the reader and the writer run concurrently, the next batch's
+//! bound is found while the target finishes the current one, and the data
+//! goes in binary form when both sides agree on every column type (see
+//! [`binary_compatible`]). A dropped step is safe: closing the target
+//! connection rolls the open batch back.
 
 use futures_util::StreamExt;
 use indexmap::IndexMap;
