@@ -21,26 +21,27 @@
 //! rolls back when the connection drops: nothing was written, and progress
 //! still says `last_key`. A crash between 3 and 5 leaves a `pending` batch
 //! that may or may not be committed; on resume, `txid_status(xid)` on the
-//! target says which (`committed` → move on past `upper`; `aborted` → copy
-//! it again). So every batch lands exactly once, without touching rows of
-//! the target that this step did not write.
+//! target (PostgreSQL 10 or later) says which (`committed` → move on past
+//! `upper`; `aborted` → copy it again). So every batch lands exactly once,
+//! without touching rows of the target that this step did not write.
 //!
 //! Keys: `smallint`, `integer`, `bigint`, `numeric`, `text`, `varchar` and
 //! `uuid` columns, whose text form converts back to the same value. The key
 //! is saved as text and compared as `'…'::type` (`COPY` takes no bind
 //! parameters, so the bound is a quoted literal). It must not be NULL.
 //!
-//! Speed: the reader and the writer run concurrently, the next batch's
-//! bound is found while the target finishes the current one, and the data
-//! goes in binary form when both sides agree on every column type (see
-//! [`binary_compatible`]). A dropped step is safe: closing the target
-//! connection rolls the open batch back.
+//! Speed: a reader streams batch after batch from the source while a
+//! writer loads and commits them on the target (a small channel of chunks
+//! between them), and the data goes in binary form when both sides agree on
+//! every column type (see [`binary_compatible`]). A dropped step is safe:
+//! closing the target connection rolls the open batch back.
 
 use futures_util::StreamExt;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
-use sqlx::postgres::{PgConnection, PgCopyIn};
+use sqlx::postgres::PgConnection;
 use sqlx::{AssertSqlSafe, Connection};
+use tokio::sync::mpsc::{Receiver, Sender};
 
 use super::PostgresCopyTable;
 use super::connection::{close, connect, db_error};
@@ -52,8 +53,9 @@ use crate::steps::outcome::{Applied, Perform, StepError};
 const DEFAULT_BATCH_SIZE: u32 = 50_000;
 /// Bytes gathered before they are sent on to the target.
 const CHUNK: usize = 1 << 20;
-/// Chunks read from the source but not yet sent to the target.
-const IN_FLIGHT: usize = 4;
+/// Chunks read from the source but not yet written to the target: enough
+/// to keep the source busy while the target commits a batch.
+const IN_FLIGHT: usize = 8;
 /// Key types whose text form casts back to the same value.
 const KEY_TYPES: [&str; 7] = ["int2", "int4", "int8", "numeric", "text", "varchar", "uuid"];
 /// How long a crashed batch's transaction may stay open on the target.
@@ -62,8 +64,10 @@ const PENDING_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 /// What flows from the source reader to the target writer.
 enum Chunk {
     Data(Vec<u8>),
-    /// Everything was read: the COPY can be finished.
-    End,
+    /// The batch up to this key was read whole: it can be committed.
+    End {
+        upper: String,
+    },
 }
 
 /// What is saved in the state store after every batch.
@@ -256,88 +260,106 @@ impl PostgresCopyTable {
             .map_err(|e| db_error("cannot find the next batch", &self.source, &e))
     }
 
-    /// Copies the rows of `(after, upper]` into the target transaction;
-    /// returns how many, and the upper bound of the batch after it, found
-    /// while the target is still busy with this one.
-    async fn copy_batch(
+    /// Reads batch after batch from the source, each as `Data` chunks then
+    /// `End`, until no row is left (the channel then closes). Returns early,
+    /// without error, when the writer has stopped.
+    async fn read_batches(
         &self,
         source: &mut PgConnection,
+        shape: &Shape,
+        mut after: Option<String>,
+        sender: Sender<Chunk>,
+    ) -> Result<(), StepError> {
+        while let Some(upper) = self.upper_bound(source, shape, after.as_deref()).await? {
+            let mut rows = source
+                .copy_out_raw(&shape.copy_out_sql(after.as_deref(), &upper))
+                .await
+                .map_err(|e| db_error("cannot start COPY", &self.source, &e))?;
+            let mut buffer = Vec::with_capacity(CHUNK + (64 << 10));
+            while let Some(data) = rows.next().await {
+                let data = data.map_err(|e| db_error("reading the rows failed", &self.source, &e))?;
+                buffer.extend_from_slice(&data);
+                if buffer.len() >= CHUNK {
+                    let full = std::mem::replace(&mut buffer, Vec::with_capacity(CHUNK + (64 << 10)));
+                    if sender.send(Chunk::Data(full)).await.is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+            drop(rows);
+            if !buffer.is_empty() && sender.send(Chunk::Data(buffer)).await.is_err() {
+                return Ok(());
+            }
+            if sender.send(Chunk::End { upper: upper.clone() }).await.is_err() {
+                return Ok(());
+            }
+            after = Some(upper);
+        }
+        Ok(())
+    }
+
+    /// Writes each batch that arrives in its own target transaction and
+    /// checkpoints it (see the module documentation for the order).
+    async fn write_batches(
+        &self,
         target: &mut PgConnection,
         shape: &Shape,
-        after: Option<&str>,
-        upper: &str,
-    ) -> Result<(u64, Option<String>), StepError> {
-        let copy_in = target
-            .copy_in_raw(&shape.copy_in_sql())
-            .await
-            .map_err(|e| db_error("cannot start COPY", &self.target, &e))?;
-        // Reading the source and writing the target overlap, so neither
-        // server waits on the other while planrun gathers a chunk.
-        let (sender, receiver) = tokio::sync::mpsc::channel::<Chunk>(IN_FLIGHT);
-        let read = async {
-            if self.read_rows(source, shape, after, upper, sender).await? {
-                self.upper_bound(source, shape, Some(upper)).await
-            } else {
-                Ok(None)
-            }
-        };
-        let write = self.write_rows(copy_in, receiver);
-        let (next, rows) = tokio::join!(read, write);
-        // A failed read leaves the writer without `End`: it aborts the COPY.
-        let next = next?;
-        Ok((rows?, next))
-    }
-
-    /// Streams the batch from the source to `sender`, in chunks, then
-    /// `End`; `false` when the writer stopped first.
-    async fn read_rows(
-        &self,
-        source: &mut PgConnection,
-        shape: &Shape,
-        after: Option<&str>,
-        upper: &str,
-        sender: tokio::sync::mpsc::Sender<Chunk>,
-    ) -> Result<bool, StepError> {
-        let mut rows = source
-            .copy_out_raw(&shape.copy_out_sql(after, upper))
-            .await
-            .map_err(|e| db_error("cannot start COPY", &self.source, &e))?;
-        let mut buffer = Vec::with_capacity(CHUNK + (64 << 10));
-        while let Some(data) = rows.next().await {
-            let data = data.map_err(|e| db_error("reading the rows failed", &self.source, &e))?;
-            buffer.extend_from_slice(&data);
-            if buffer.len() >= CHUNK {
-                let full = std::mem::replace(&mut buffer, Vec::with_capacity(CHUNK + (64 << 10)));
-                if sender.send(Chunk::Data(full)).await.is_err() {
-                    // The writer stopped; its error is the one to report.
-                    return Ok(false);
-                }
-            }
-        }
-        if !buffer.is_empty() && sender.send(Chunk::Data(buffer)).await.is_err() {
-            return Ok(false);
-        }
-        Ok(sender.send(Chunk::End).await.is_ok())
-    }
-
-    /// Writes what arrives into the target's COPY; finishes it on `End`,
-    /// aborts it when the reader gave up.
-    async fn write_rows(
-        &self,
-        mut copy_in: PgCopyIn<&mut PgConnection>,
-        mut receiver: tokio::sync::mpsc::Receiver<Chunk>,
-    ) -> Result<u64, StepError> {
+        mut receiver: Receiver<Chunk>,
+        checkpoint: &mut Checkpoint,
+        ctx: &StepContext,
+    ) -> Result<(), StepError> {
         let failed = |e: sqlx::Error| db_error("writing the rows failed", &self.target, &e);
-        while let Some(chunk) = receiver.recv().await {
-            match chunk {
-                Chunk::Data(data) => {
-                    copy_in.send(data).await.map_err(failed)?;
+        while let Some(mut chunk) = receiver.recv().await {
+            let started = std::time::Instant::now();
+            let mut tx = target
+                .begin()
+                .await
+                .map_err(|e| db_error("cannot start a transaction", &self.target, &e))?;
+            let xid = sqlx::query_scalar::<_, i64>("SELECT txid_current()")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| db_error("cannot start a transaction", &self.target, &e))?;
+            let mut copy_in = tx
+                .copy_in_raw(&shape.copy_in_sql())
+                .await
+                .map_err(|e| db_error("cannot start COPY", &self.target, &e))?;
+            let (upper, rows) = loop {
+                match chunk {
+                    Chunk::Data(data) => {
+                        copy_in.send(data).await.map_err(failed)?;
+                    }
+                    Chunk::End { upper } => break (upper, copy_in.finish().await.map_err(failed)?),
                 }
-                Chunk::End => return copy_in.finish().await.map_err(failed),
-            }
+                chunk = match receiver.recv().await {
+                    Some(chunk) => chunk,
+                    None => {
+                        // The reader failed mid-batch; its error is reported.
+                        let _ = copy_in.abort("planrun: reading the source failed").await;
+                        return Err(StepError::failed("the copy stopped: reading the source failed"));
+                    }
+                };
+            };
+            checkpoint.pending = Some(Pending {
+                xid,
+                upper: upper.clone(),
+                rows,
+            });
+            save(ctx, checkpoint).await?;
+            tx.commit()
+                .await
+                .map_err(|e| db_error("cannot commit the batch", &self.target, &e))?;
+            checkpoint.pending = None;
+            checkpoint.last_key = Some(upper);
+            checkpoint.copied += rows;
+            save(ctx, checkpoint).await?;
+            ctx.log.line(&format!(
+                "copied {rows} row(s) up to key {} in {} ms ({} in all)",
+                checkpoint.last_key.as_deref().unwrap_or_default(),
+                started.elapsed().as_millis(),
+                checkpoint.copied
+            ));
         }
-        let _ = copy_in.abort("planrun: reading the source failed").await;
-        Err(StepError::failed("the copy stopped: reading the source failed"))
+        Ok(())
     }
 
     /// Settles a batch an earlier attempt left pending: committed or not?
@@ -404,15 +426,18 @@ impl PostgresCopyTable {
         ctx: &StepContext,
     ) -> Result<(), StepError> {
         let filter = self.filter.as_deref();
-        let expected = count_rows(source, &self.source, &self.table, filter).await?;
         let target_table = self.target_table();
-        let actual = match count_rows(target, &self.target, target_table, filter).await {
-            Err(_) if filter.is_some() => {
-                // The filter's columns may not exist in the target: count it all.
-                count_rows(target, &self.target, target_table, None).await?
+        let count_target = async {
+            match count_rows(target, &self.target, target_table, filter).await {
+                Err(_) if filter.is_some() => {
+                    // The filter's columns may not exist in the target: count it all.
+                    count_rows(target, &self.target, target_table, None).await
+                }
+                other => other,
             }
-            other => other?,
         };
+        let (expected, actual) = tokio::join!(count_rows(source, &self.source, &self.table, filter), count_target);
+        let (expected, actual) = (expected?, actual?);
         ctx.log
             .line(&format!("verified: {expected} source row(s), {actual} target row(s)"));
         if expected == actual {
@@ -534,47 +559,17 @@ impl Perform for PostgresCopyTable {
                 checkpoint.copied
             ));
         }
-        let mut next = self
-            .upper_bound(&mut source, &shape, checkpoint.last_key.as_deref())
-            .await?;
-        while let Some(upper) = next {
-            if ctx.cancel.is_cancelled() {
-                return Err(StepError::Cancelled);
-            }
-            let after = checkpoint.last_key.clone();
-            let started = std::time::Instant::now();
-            let mut tx = target
-                .begin()
-                .await
-                .map_err(|e| db_error("cannot start a transaction", &self.target, &e))?;
-            let xid = sqlx::query_scalar::<_, i64>("SELECT txid_current()")
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|e| db_error("cannot start a transaction", &self.target, &e))?;
-            let (rows, following) = self
-                .copy_batch(&mut source, &mut tx, &shape, after.as_deref(), &upper)
-                .await?;
-            next = following;
-            checkpoint.pending = Some(Pending {
-                xid,
-                upper: upper.clone(),
-                rows,
-            });
-            save(ctx, &checkpoint).await?;
-            tx.commit()
-                .await
-                .map_err(|e| db_error("cannot commit the batch", &self.target, &e))?;
-            checkpoint.pending = None;
-            checkpoint.last_key = Some(upper);
-            checkpoint.copied += rows;
-            save(ctx, &checkpoint).await?;
-            ctx.log.line(&format!(
-                "copied {rows} row(s) up to key {} in {} ms ({} in all)",
-                checkpoint.last_key.as_deref().unwrap_or_default(),
-                started.elapsed().as_millis(),
-                checkpoint.copied
-            ));
-        }
+        // The source is read batch after batch while the target writes and
+        // commits: neither server waits on the other, not even at a commit.
+        let (sender, receiver) = tokio::sync::mpsc::channel::<Chunk>(IN_FLIGHT);
+        let after = checkpoint.last_key.clone();
+        let (read, write) = tokio::join!(
+            self.read_batches(&mut source, &shape, after, sender),
+            self.write_batches(&mut target, &shape, receiver, &mut checkpoint, ctx),
+        );
+        // A reader's error comes first: the writer only saw the channel close.
+        read?;
+        write?;
         self.verify(&mut source, &mut target, ctx).await?;
         close(source).await;
         close(target).await;
