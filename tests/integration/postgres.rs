@@ -361,3 +361,102 @@ idempotent = true
         );
     }
 }
+
+/// Writes `progress` for step `copy` into the state, as a crash would
+/// have left it.
+fn set_progress(state: &std::path::Path, progress: &serde_json::Value) {
+    use sqlx::{ConnectOptions, Connection};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(async {
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(state)
+            .connect()
+            .await
+            .expect("open the state");
+        let updated = sqlx::query("UPDATE steps SET progress = ? WHERE step_id = 'copy'")
+            .bind(progress.to_string())
+            .execute(&mut conn)
+            .await
+            .expect("write the progress");
+        assert_eq!(updated.rows_affected(), 1);
+        conn.close().await.expect("close the state");
+    });
+}
+
+/// Runs `sql` in a transaction that ends with `end` (`COMMIT` or
+/// `ROLLBACK`); returns the transaction's id.
+fn transaction(url: &str, sql: &str, end: &str) -> i64 {
+    let xid = crate::services::output(
+        "psql",
+        &[
+            "-X",
+            "-q",
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            url,
+            "-c",
+            "BEGIN",
+            "-c",
+            sql,
+            "-c",
+            "SELECT txid_current()",
+            "-c",
+            end,
+        ],
+    );
+    xid.trim().parse().expect("a transaction id")
+}
+
+#[test]
+fn a_pending_batch_is_settled_by_its_transaction_status() {
+    let Some(admin) = require("PG_URL") else { return };
+    let source = Database::new(&admin, "planrun_src");
+    let target = Database::new(&admin, "planrun_dst");
+    psql(
+        &source.url,
+        "CREATE TABLE events (id int PRIMARY KEY, body text NOT NULL);
+         INSERT INTO events SELECT g, md5(g::text) FROM generate_series(1, 30) g",
+    );
+    let plan = format!(
+        r#"
+format = 1
+name = "settle"
+[steps.copy]
+run = {{ kind = "postgres.copy_table", source = "{source}", target = "{target}", table = "events", batch_size = 10 }}
+idempotent = true
+"#,
+        source = source.url,
+        target = target.url
+    );
+    let first_batch = "INSERT INTO events SELECT g, md5(g::text) FROM generate_series(1, 10) g";
+    for (end, expected_log) in [
+        ("COMMIT", "the interrupted batch up to key 10 was committed"),
+        ("ROLLBACK", "the interrupted batch was not committed"),
+    ] {
+        psql(&target.url, "DROP TABLE IF EXISTS events");
+        let test = Test::new().plan(&plan);
+        // The target table is missing: the step fails and leaves a run to resume.
+        test.run_with(&["apply", "plan.toml"]).status(1);
+        psql(
+            &target.url,
+            "CREATE TABLE events (id int PRIMARY KEY, body text NOT NULL)",
+        );
+        // As if planrun died between saving `pending` and saving the commit.
+        let xid = transaction(&target.url, first_batch, end);
+        let pending =
+            serde_json::json!({ "last_key": null, "copied": 0, "pending": { "xid": xid, "upper": "10", "rows": 10 } });
+        set_progress(&test.path().join(".planrun/state.db"), &pending);
+        let resumed = test.run_with(&["resume"]);
+        resumed.status(0);
+        assert!(resumed.logs().contains(expected_log), "{end}: {}", resumed.logs());
+        assert_eq!(
+            fingerprint(&source.url, "events", "id", "true"),
+            fingerprint(&target.url, "events", "id", "true"),
+            "{end}: the target differs from the source"
+        );
+    }
+}
