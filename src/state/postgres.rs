@@ -22,6 +22,7 @@ use crate::state::lock::{Acquired, LockInfo};
 use crate::state::record::{EventRecord, NewEvent, RunRecord, StepRecord, now};
 use crate::state::status::{RunOutcome, StepStatus};
 use crate::state::store::{Result, StateStore};
+use crate::steps::credentials::scrub;
 
 const SCHEMA_VERSION: i64 = 1;
 
@@ -117,13 +118,13 @@ impl PostgresStore {
             location: shown.to_string(),
             reason,
         };
-        let options = PgConnectOptions::from_str(url).map_err(|e| fail(clean(&e.to_string(), url)))?;
+        let options = PgConnectOptions::from_str(url).map_err(|e| fail(scrub(&e.to_string(), url)))?;
         let pool = PgPoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
             .await
-            .map_err(|e| fail(clean(&e.to_string(), url)))?;
+            .map_err(|e| fail(scrub(&e.to_string(), url)))?;
         let store = PostgresStore {
             pool,
             options,
@@ -169,14 +170,6 @@ impl PostgresStore {
             let _ = connection.close().await;
         }
         self.pool.close().await;
-    }
-}
-
-/// A database error's text without the password of `url`.
-fn clean(message: &str, url: &str) -> String {
-    match url::Url::parse(url).ok().and_then(|u| u.password().map(str::to_string)) {
-        Some(password) if !password.is_empty() => message.replace(&password, "***"),
-        _ => message.to_string(),
     }
 }
 
@@ -484,19 +477,5 @@ impl StateStore for PostgresStore {
             .fetch_optional(&self.pool)
             .await?;
         held.map(|text| parse_json(&text, "lock")).transpose()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn errors_never_show_the_password() {
-        let url = "postgres://planrun:Very$ecret@db:5432/state";
-        assert_eq!(
-            clean("cannot connect to postgres://planrun:Very$ecret@db:5432/state", url),
-            "cannot connect to postgres://planrun:***@db:5432/state"
-        );
     }
 }

@@ -1,4 +1,9 @@
-//! RabbitMQ (AMQP 0-9-1) probes and actions.
+//! RabbitMQ (AMQP 0-9-1) probes and actions, with lapin on tokio. The data
+//! of each kind is here; the behaviour in `probes` and `actions`.
+
+mod actions;
+mod connection;
+mod probes;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -6,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::plan::duration::Duration;
 use crate::plan::field_check::FieldCheck;
 use crate::steps::KindSpec;
-use crate::steps::postgres::display_url;
+use crate::steps::credentials::display_url;
 
 const SCHEMES: [&str; 2] = ["amqp", "amqps"];
 
@@ -59,7 +64,8 @@ impl KindSpec for AmqpExists {
 
 /// Publishes a message to `exchange` with `routing_key` (confirmed and
 /// mandatory, so an unroutable message fails) and receives it on a
-/// temporary queue bound with the same key, within `timeout`.
+/// temporary queue bound with the same key, within `timeout`. Other queues
+/// bound to that key get the message too: pick a key consumers ignore.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AmqpRoundtrip {
@@ -133,7 +139,9 @@ fn yes() -> bool {
 }
 
 /// Declares exchanges, queues and bindings. Undone by deleting what this
-/// step created (what already existed is left alone).
+/// step created (what already existed is left alone). A binding between an
+/// exchange and a queue that both existed before is left in place by undo:
+/// AMQP cannot tell whether that binding was there already.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AmqpDeclare {
@@ -193,7 +201,7 @@ impl KindSpec for AmqpDeclare {
     }
 }
 
-/// Publishes one message (confirmed by the broker).
+/// Publishes one persistent message and waits for the broker's confirm.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AmqpPublish {

@@ -6,10 +6,6 @@ use crate::exec::context::StepContext;
 use crate::steps::outcome::{Applied, Inspect, Perform, StepError, Undo};
 use crate::steps::{Action, Probe};
 
-fn not_available(kind: &str) -> StepError {
-    StepError::failed(format!("the `{kind}` kind cannot run in this build yet"))
-}
-
 impl Action {
     pub async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
         match self {
@@ -19,7 +15,17 @@ impl Action {
             Action::FileLines(kind) => kind.perform(ctx).await,
             Action::Http(kind) => kind.perform(ctx).await,
             Action::Manual(kind) => kind.perform(ctx).await,
-            other => Err(not_available(other.kind())),
+            Action::PostgresExec(kind) => kind.perform(ctx).await,
+            Action::PostgresCreateDatabase(kind) => kind.perform(ctx).await,
+            Action::PostgresDropDatabase(kind) => kind.perform(ctx).await,
+            Action::PostgresCopyTable(kind) => kind.perform(ctx).await,
+            Action::AmqpDeclare(kind) => kind.perform(ctx).await,
+            Action::AmqpPublish(kind) => kind.perform(ctx).await,
+            Action::DockerRun(kind) => kind.perform(ctx).await,
+            Action::DockerStart(kind) => kind.start(ctx).await,
+            Action::DockerStop(kind) => kind.stop(ctx).await,
+            Action::DockerRemove(kind) => kind.remove(ctx).await,
+            Action::DockerExec(kind) => kind.perform(ctx).await,
         }
     }
 
@@ -29,6 +35,9 @@ impl Action {
             Action::FileWrite(kind) => kind.undo(record, ctx).await,
             Action::FileReplace(kind) => kind.undo(record, ctx).await,
             Action::FileLines(kind) => kind.undo(record, ctx).await,
+            Action::PostgresCreateDatabase(kind) => kind.undo(record, ctx).await,
+            Action::AmqpDeclare(kind) => kind.undo(record, ctx).await,
+            Action::DockerRun(kind) => kind.undo(record, ctx).await,
             other => Err(StepError::failed(format!("`{}` cannot undo itself", other.kind()))),
         }
     }
@@ -51,7 +60,18 @@ impl Probe {
             Probe::Env(kind) => kind.inspect(ctx).await,
             Probe::System(kind) => kind.inspect(ctx).await,
             Probe::Git(kind) => kind.inspect(ctx).await,
-            other => Err(not_available(other.kind())),
+            Probe::PostgresConnect(kind) => kind.inspect(ctx).await,
+            Probe::PostgresQuery(kind) => kind.inspect(ctx).await,
+            Probe::PostgresExists(kind) => kind.inspect(ctx).await,
+            Probe::PostgresRowCount(kind) => kind.inspect(ctx).await,
+            Probe::AmqpConnect(kind) => kind.inspect(ctx).await,
+            Probe::AmqpExists(kind) => kind.inspect(ctx).await,
+            Probe::AmqpRoundtrip(kind) => kind.inspect(ctx).await,
+            Probe::DockerDaemon(kind) => kind.inspect(ctx).await,
+            Probe::DockerImage(kind) => kind.inspect(ctx).await,
+            Probe::DockerContainer(kind) => kind.inspect(ctx).await,
+            Probe::DockerCompose(kind) => kind.inspect(ctx).await,
+            Probe::DockerExec(kind) => kind.inspect(ctx).await,
         }
     }
 

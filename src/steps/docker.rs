@@ -1,4 +1,9 @@
-//! Docker Engine probes and actions.
+//! Docker Engine probes and actions, with bollard. The data of each kind
+//! is here; the behaviour in `probes` and `actions`, on top of `client`.
+
+mod actions;
+mod client;
+mod probes;
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;
@@ -124,7 +129,8 @@ impl KindSpec for DockerCompose {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HealthCheck {
-    /// Command run in the container, e.g. `["CMD", "wget", "-q", "-O-", "http://127.0.0.1/health"]`.
+    /// Command run in the container, e.g. `["CMD", "wget", "-q", "-O-", "http://127.0.0.1/health"]`
+    /// or `["CMD-SHELL", "pg_isready"]`; a list starting with neither runs as `CMD`.
     pub test: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<Duration>,
@@ -146,7 +152,12 @@ pub enum RestartPolicy {
     OnFailure,
 }
 
-/// Creates and starts a container from a local image. Undone by removing it.
+/// Creates and starts a container from a local image (never pulls).
+/// Idempotent by name: a container of that name from the same image is
+/// kept (started if stopped); one from another image is an error. Only the
+/// name and the image are compared, not the rest of the configuration.
+/// Undone by removing the container, when this step created it, or by
+/// stopping it again, when this step only started it. Output: `id`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DockerRun {
@@ -246,7 +257,8 @@ impl KindSpec for DockerRun {
     }
 }
 
-/// Starts, stops or removes a container by name.
+/// Starts, stops or removes a container by name. Starting a running or
+/// stopping a stopped container does nothing; nor does removing a missing one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DockerContainerAction {
@@ -269,7 +281,8 @@ impl KindSpec for DockerContainerAction {
 }
 
 /// Runs a command inside a running container and requires its exit code;
-/// on failure, the container's last log lines are shown.
+/// on failure, the end of its output and the container's last log lines
+/// are shown. (Interrupted, planrun stops waiting; the command itself runs on.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DockerExec {

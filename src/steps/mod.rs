@@ -5,6 +5,7 @@
 //! one file per system.
 
 pub mod amqp;
+pub(crate) mod credentials;
 mod dispatch;
 pub mod docker;
 pub mod file;

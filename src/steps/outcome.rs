@@ -58,3 +58,18 @@ pub trait Inspect {
 pub trait Undo {
     fn undo(&self, record: &Value, ctx: &StepContext) -> impl Future<Output = Result<(), StepError>> + Send;
 }
+
+/// The undo record an earlier attempt of this step saved (as progress
+/// `{ "undo": … }`), if any: what it found before changing anything.
+pub(crate) fn saved_undo(ctx: &StepContext) -> Option<Value> {
+    ctx.progress.saved().and_then(|progress| progress.get("undo").cloned())
+}
+
+/// Durably records what undo will need, before the action changes anything,
+/// so an attempt interrupted half-way still knows what was there before.
+pub(crate) async fn save_undo(ctx: &StepContext, record: &Value) -> Result<(), StepError> {
+    ctx.progress
+        .save(&serde_json::json!({ "undo": record }))
+        .await
+        .map_err(StepError::failed)
+}

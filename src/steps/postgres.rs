@@ -1,4 +1,13 @@
-//! PostgreSQL probes and actions.
+//! PostgreSQL probes and actions (sqlx). The data of each kind is here;
+//! the behaviour is in the submodules: `probes`, `actions` and `copy`
+//! (`postgres.copy_table`), on top of `sql` (quoting) and `connection`
+//! (connecting, and keeping passwords out of messages).
+
+mod actions;
+mod connection;
+mod copy;
+mod probes;
+mod sql;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -6,19 +15,9 @@ use serde::{Deserialize, Serialize};
 use crate::plan::duration::Duration;
 use crate::plan::field_check::FieldCheck;
 use crate::steps::KindSpec;
+use crate::steps::credentials::display_url;
 
 const SCHEMES: [&str; 2] = ["postgres", "postgresql"];
-
-/// Shows a connection URL without its password.
-pub(crate) fn display_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_string(),
-    }
-}
 
 /// Passes when a connection can be opened (retrying up to `wait`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -96,7 +95,8 @@ pub struct PostgresExists {
     pub database: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
-    /// A table name, optionally schema-qualified (`public.users`).
+    /// A table name, optionally schema-qualified (`public.users`); names
+    /// are case-sensitive, taken as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<String>,
 }
@@ -168,14 +168,15 @@ impl KindSpec for PostgresRowCount {
 }
 
 /// Executes SQL, inline or from a file; in one transaction unless
-/// `transaction = false` (needed for `CREATE DATABASE` and the like).
+/// `transaction = false` (needed for `CREATE DATABASE` and the like), when
+/// each statement runs on its own, in order. Output: `rows_affected`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostgresExec {
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sql: Option<String>,
-    /// A file of SQL statements.
+    /// A file of SQL statements (relative to the working directory).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
     #[serde(default = "yes", skip_serializing_if = "is_true")]
@@ -209,7 +210,7 @@ impl KindSpec for PostgresExec {
 }
 
 /// Creates a database (if it does not exist). Undone by dropping it, when
-/// this step created it.
+/// this step created it; a database that existed before is left alone.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostgresCreateDatabase {
@@ -256,7 +257,11 @@ impl KindSpec for PostgresDropDatabase {
 
 /// Copies a table between databases with `COPY`, in batches ordered by the
 /// key; the last copied key is checkpointed after each batch, so an
-/// interrupted copy resumes where it stopped. Row counts are verified at the end.
+/// interrupted copy resumes where it stopped, without copying a row twice.
+/// Binary `COPY` when both sides have the same built-in column types (and
+/// server major version), text otherwise. Row counts are verified at the
+/// end (`where` applies to the target too, when it has those columns).
+/// Output: `rows`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostgresCopyTable {
@@ -264,7 +269,7 @@ pub struct PostgresCopyTable {
     pub source: String,
     /// Target database URL; the target table must exist.
     pub target: String,
-    /// Table to read, optionally schema-qualified.
+    /// Table to read, optionally schema-qualified; names are case-sensitive.
     pub table: String,
     /// Table to write (default: same name as `table`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -275,7 +280,9 @@ pub struct PostgresCopyTable {
     /// Only rows matching this SQL condition.
     #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
-    /// Unique, ordered key column (default: the single-column primary key).
+    /// Key column (default: the single-column primary key): `smallint`,
+    /// `integer`, `bigint`, `numeric`, `text`, `varchar` or `uuid`, never
+    /// NULL. Rows sharing a key value travel in the same batch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// Rows per batch (default 50000).

@@ -1,12 +1,16 @@
 //! One integration test binary driving the real `planrun` executable.
 
+mod services;
 mod test;
 
+mod amqp;
 mod apply;
 mod crash;
 mod diagnostics;
+mod docker;
 mod fuzz;
 mod large;
+mod postgres;
 mod preview;
 mod resume;
 mod retry;

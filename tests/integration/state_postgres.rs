@@ -10,7 +10,7 @@ use crate::test::Test;
 /// A fresh, empty database on the test server, or `None` (skip) when no
 /// server is available outside CI.
 fn fresh_database() -> Option<String> {
-    let admin = crate::test::service_env("PLANRUN_TEST_PG_URL")?;
+    let admin = crate::services::require("PG_URL")?;
     let name = format!("planrun_state_{:08x}", fastrand::u32(..));
     let created = std::process::Command::new("psql")
         .args([admin.as_str(), "-qAtc", &format!("CREATE DATABASE {name}")])

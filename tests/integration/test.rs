@@ -1,5 +1,7 @@
-//! A builder for one run of `planrun` in a fresh temporary directory:
-//! `Test::new().plan(..).args(..).run()` then assertions on the output.
+//! A builder for runs of `planrun` in a fresh temporary directory:
+//! `Test::new().plan(..).args(..).run()` then assertions on the output;
+//! `run_with(..)` runs another command in the same directory (`rollback`
+//! after `apply`), `spawn(..)` starts one to interrupt.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -125,6 +127,21 @@ impl Test {
 }
 
 impl Run {
+    /// Everything planrun printed, stdout then stderr.
+    pub fn all_output(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    /// The text of every step log of every run.
+    pub fn logs(&self) -> String {
+        walk(&self.dir.join(".planrun/logs"))
+            .into_iter()
+            .filter(|path| path.extension().is_some_and(|e| e == "log"))
+            .map(|path| std::fs::read_to_string(path).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     pub fn status(&self, code: i32) -> &Run {
         assert_eq!(
             self.code,
@@ -148,31 +165,6 @@ impl Run {
         out.sort();
         out
     }
-}
-
-/// A `PLANRUN_TEST_*` variable from `scripts/services.sh env` (or the
-/// environment). `None` means skip the test: allowed outside CI only.
-pub fn service_env(name: &str) -> Option<String> {
-    if let Ok(value) = std::env::var(name) {
-        return Some(value);
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/services.sh");
-    let printed = Command::new(script).arg("env").output().ok();
-    let found = printed.and_then(|output| {
-        String::from_utf8_lossy(&output.stdout).lines().find_map(|line| {
-            let (key, value) = line.strip_prefix("export ")?.split_once('=')?;
-            (key == name).then(|| value.trim_matches(['\'', '"']).to_string())
-        })
-    });
-    if found.is_none() {
-        let reason = format!("{name} is not set and `scripts/services.sh env` does not provide it");
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{reason}: run `scripts/services.sh up`"
-        );
-        eprintln!("skipped: {reason}");
-    }
-    found
 }
 
 /// Every file (not directory) under `dir`.

@@ -1,0 +1,304 @@
+//! RabbitMQ actions: declare a topology (undone by deleting exactly what
+//! was created), publish a message.
+
+use indexmap::IndexMap;
+use lapin::options::{
+    BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions,
+    QueueDeclareOptions, QueueDeleteOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Confirmation, ExchangeKind};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::connection::{Broker, close_channel, is_not_found};
+use super::{AmqpDeclare, AmqpPublish, BindingDecl, ExchangeType};
+use crate::exec::context::StepContext;
+use crate::steps::outcome::{Applied, Perform, StepError, Undo, save_undo, saved_undo};
+
+/// A message the broker confirmed, and did not return as unroutable.
+pub(super) fn check_confirmation(
+    confirmation: Confirmation,
+    exchange: &str,
+    routing_key: &str,
+    mandatory: bool,
+) -> Result<(), StepError> {
+    match confirmation {
+        Confirmation::Ack(None) => Ok(()),
+        Confirmation::Ack(Some(returned)) if mandatory => Err(StepError::failed(format!(
+            "the message to `{exchange}` with key {routing_key:?} was returned as unroutable ({} {}): no queue is bound for it",
+            returned.reply_code, returned.reply_text
+        ))),
+        Confirmation::Ack(Some(_)) => Ok(()),
+        Confirmation::Nack(_) => Err(StepError::failed(format!(
+            "the broker refused the message to `{exchange}` (nack)"
+        ))),
+        Confirmation::NotRequested => Err(StepError::failed("the broker did not confirm the message")),
+    }
+}
+
+impl Perform for AmqpPublish {
+    async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
+        let broker = Broker::connect(&self.url).await?;
+        let channel = broker.channel().await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(|e| broker.error("cannot enable publisher confirms", &e))?;
+        let mut properties = BasicProperties::default().with_delivery_mode(2);
+        if let Some(content_type) = &self.content_type {
+            properties = properties.with_content_type(content_type.as_str().into());
+        }
+        let options = BasicPublishOptions {
+            mandatory: self.mandatory,
+            ..BasicPublishOptions::default()
+        };
+        let published = channel
+            .basic_publish(
+                self.exchange.as_str().into(),
+                self.routing_key.as_str().into(),
+                options,
+                self.payload.as_bytes(),
+                properties,
+            )
+            .await
+            .map_err(|e| broker.error(&format!("cannot publish to `{}`", self.exchange), &e))?
+            .await;
+        let result = match published {
+            Ok(confirmation) => check_confirmation(confirmation, &self.exchange, &self.routing_key, self.mandatory),
+            Err(error) if is_not_found(&error) => Err(StepError::failed(format!(
+                "exchange `{}` does not exist on {}",
+                self.exchange,
+                broker.shown()
+            ))),
+            Err(error) => Err(broker.error("the broker did not confirm the message", &error)),
+        };
+        close_channel(channel).await;
+        broker.close().await;
+        result?;
+        ctx.log.line(&format!(
+            "published {} bytes to `{}` with key {:?} (confirmed)",
+            self.payload.len(),
+            self.exchange,
+            self.routing_key
+        ));
+        Ok(Applied::default())
+    }
+}
+
+/// What `amqp.declare` created, so that undo deletes exactly that.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+struct Created {
+    exchanges: Vec<String>,
+    queues: Vec<String>,
+    bindings: Vec<BindingDecl>,
+}
+
+fn exchange_kind(kind: ExchangeType) -> ExchangeKind {
+    match kind {
+        ExchangeType::Direct => ExchangeKind::Direct,
+        ExchangeType::Fanout => ExchangeKind::Fanout,
+        ExchangeType::Topic => ExchangeKind::Topic,
+        ExchangeType::Headers => ExchangeKind::Headers,
+    }
+}
+
+fn describe(binding: &BindingDecl) -> String {
+    format!(
+        "`{}` → `{}` (key {:?})",
+        binding.exchange, binding.queue, binding.routing_key
+    )
+}
+
+impl AmqpDeclare {
+    /// What does not exist yet, found by passive declares. A binding
+    /// counts as created when its exchange or queue is: AMQP cannot tell
+    /// whether a binding between two existing ends was there before, so
+    /// such a binding is declared but left alone by undo.
+    async fn missing(&self, broker: &Broker, ctx: &StepContext) -> Result<Created, StepError> {
+        let mut created = Created::default();
+        for exchange in &self.exchanges {
+            if broker.exchange_exists(&exchange.name).await? {
+                ctx.log.line(&format!("exchange `{}` exists already", exchange.name));
+            } else {
+                created.exchanges.push(exchange.name.clone());
+            }
+        }
+        for queue in &self.queues {
+            if broker.queue_exists(&queue.name).await? {
+                ctx.log.line(&format!("queue `{}` exists already", queue.name));
+            } else {
+                created.queues.push(queue.name.clone());
+            }
+        }
+        for binding in &self.bindings {
+            if created.exchanges.contains(&binding.exchange) || created.queues.contains(&binding.queue) {
+                created.bindings.push(binding.clone());
+            } else {
+                ctx.log.line(&format!(
+                    "binding {} joins an existing exchange and queue: rollback will leave it",
+                    describe(binding)
+                ));
+            }
+        }
+        Ok(created)
+    }
+
+    async fn declare(&self, broker: &Broker, ctx: &StepContext) -> Result<(), StepError> {
+        let channel = broker.channel().await?;
+        for exchange in &self.exchanges {
+            let options = ExchangeDeclareOptions {
+                durable: exchange.durable,
+                ..ExchangeDeclareOptions::default()
+            };
+            channel
+                .exchange_declare(
+                    exchange.name.as_str().into(),
+                    exchange_kind(exchange.kind),
+                    options,
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(|e| broker.error(&format!("cannot declare exchange `{}`", exchange.name), &e))?;
+            ctx.log.line(&format!("declared exchange `{}`", exchange.name));
+        }
+        for queue in &self.queues {
+            let options = QueueDeclareOptions {
+                durable: queue.durable,
+                ..QueueDeclareOptions::default()
+            };
+            channel
+                .queue_declare(queue.name.as_str().into(), options, FieldTable::default())
+                .await
+                .map_err(|e| broker.error(&format!("cannot declare queue `{}`", queue.name), &e))?;
+            ctx.log.line(&format!("declared queue `{}`", queue.name));
+        }
+        for binding in &self.bindings {
+            channel
+                .queue_bind(
+                    binding.queue.as_str().into(),
+                    binding.exchange.as_str().into(),
+                    binding.routing_key.as_str().into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(|e| broker.error(&format!("cannot bind {}", describe(binding)), &e))?;
+            ctx.log.line(&format!("bound {}", describe(binding)));
+        }
+        close_channel(channel).await;
+        Ok(())
+    }
+}
+
+impl Perform for AmqpDeclare {
+    async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
+        let broker = Broker::connect(&self.url).await?;
+        let record = match saved_undo(ctx) {
+            Some(record) => record,
+            None => {
+                let created = self.missing(&broker, ctx).await?;
+                let record = serde_json::to_value(&created).map_err(|e| StepError::failed(e.to_string()))?;
+                save_undo(ctx, &record).await?;
+                record
+            }
+        };
+        let result = self.declare(&broker, ctx).await;
+        broker.close().await;
+        result?;
+        Ok(Applied {
+            outputs: IndexMap::new(),
+            undo: Some(record),
+        })
+    }
+}
+
+/// Runs one deletion on its own channel; "not found" means already gone.
+async fn delete(
+    broker: &Broker,
+    ctx: &StepContext,
+    what: &str,
+    run: impl AsyncFnOnce(&lapin::Channel) -> Result<(), lapin::Error>,
+) -> Result<(), StepError> {
+    let channel = broker.channel().await?;
+    match run(&channel).await {
+        Ok(()) => {
+            close_channel(channel).await;
+            ctx.log.line(&format!("deleted {what}"));
+            Ok(())
+        }
+        Err(error) if is_not_found(&error) => {
+            ctx.log.line(&format!("{what} was already gone"));
+            Ok(())
+        }
+        Err(error) => Err(broker.error(&format!("cannot delete {what}"), &error)),
+    }
+}
+
+impl Undo for AmqpDeclare {
+    async fn undo(&self, record: &Value, ctx: &StepContext) -> Result<(), StepError> {
+        let created: Created = serde_json::from_value(record.clone())
+            .map_err(|e| StepError::failed(format!("unreadable undo record: {e}")))?;
+        let broker = Broker::connect(&self.url).await?;
+        for binding in &created.bindings {
+            let what = format!("binding {}", describe(binding));
+            delete(&broker, ctx, &what, async |channel| {
+                channel
+                    .queue_unbind(
+                        binding.queue.as_str().into(),
+                        binding.exchange.as_str().into(),
+                        binding.routing_key.as_str().into(),
+                        FieldTable::default(),
+                    )
+                    .await
+            })
+            .await?;
+        }
+        for queue in &created.queues {
+            delete(&broker, ctx, &format!("queue `{queue}`"), async |channel| {
+                channel
+                    .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+                    .await
+                    .map(|_| ())
+            })
+            .await?;
+        }
+        for exchange in &created.exchanges {
+            delete(&broker, ctx, &format!("exchange `{exchange}`"), async |channel| {
+                channel
+                    .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+                    .await
+            })
+            .await?;
+        }
+        broker.close().await;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_confirmed_routed_message_passes() {
+        assert!(check_confirmation(Confirmation::Ack(None), "x", "k", true).is_ok());
+        assert!(check_confirmation(Confirmation::Nack(None), "x", "k", true).is_err());
+        assert!(check_confirmation(Confirmation::NotRequested, "x", "k", true).is_err());
+    }
+
+    #[test]
+    fn undo_records_read_back() {
+        let created = Created {
+            exchanges: vec!["events".into()],
+            queues: Vec::new(),
+            bindings: vec![BindingDecl {
+                exchange: "events".into(),
+                queue: "q".into(),
+                routing_key: "user.*".into(),
+            }],
+        };
+        let value = serde_json::to_value(&created).expect("serialise");
+        assert_eq!(serde_json::from_value::<Created>(value).ok(), Some(created));
+    }
+}

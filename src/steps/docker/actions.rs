@@ -1,0 +1,470 @@
+//! Docker actions: run a container (undone by removing it), start, stop,
+//! remove, and exec a command in a container (also a probe).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::models::{
+    ContainerCreateBody, ContainerInspectResponse, HealthConfig, HealthStatusEnum, HostConfig, PortMap,
+    RestartPolicy as DockerRestartPolicy, RestartPolicyNameEnum,
+};
+use bollard::query_parameters::{CreateContainerOptions, RemoveContainerOptions, StopContainerOptions};
+use futures_util::StreamExt;
+use indexmap::IndexMap;
+use serde_json::{Value, json};
+
+use super::client::{
+    connect, failure, health, health_output, inspect, is_running, is_status, logs_detail, no_such_container,
+};
+use super::{DockerContainerAction, DockerExec, DockerRun, HealthCheck, PortBinding, RestartPolicy};
+use crate::exec::context::StepContext;
+use crate::steps::outcome::{Applied, Inspect, Perform, StepError, Undo, save_undo, saved_undo};
+
+const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+const POLL: Duration = Duration::from_millis(500);
+/// Exec output lines kept for the failure message.
+const EXEC_TAIL: usize = 10;
+
+fn nanos(duration: crate::plan::duration::Duration) -> i64 {
+    i64::try_from(duration.as_millis()).map_or(i64::MAX, |ms| ms.saturating_mul(1_000_000))
+}
+
+/// Docker's health check `Test`: a list that starts with neither `CMD`,
+/// `CMD-SHELL` nor `NONE` is taken as a program and its arguments.
+fn health_test(test: &[String]) -> Vec<String> {
+    match test.first().map(String::as_str) {
+        Some("CMD" | "CMD-SHELL" | "NONE") => test.to_vec(),
+        _ => std::iter::once("CMD".to_string()).chain(test.iter().cloned()).collect(),
+    }
+}
+
+fn health_config(health: &HealthCheck) -> HealthConfig {
+    HealthConfig {
+        test: Some(health_test(&health.test)),
+        interval: health.interval.map(nanos),
+        timeout: health.timeout.map(nanos),
+        retries: health.retries.map(i64::from),
+        start_period: health.start_period.map(nanos),
+        start_interval: None,
+    }
+}
+
+fn restart_policy(policy: RestartPolicy) -> DockerRestartPolicy {
+    let name = match policy {
+        RestartPolicy::No => RestartPolicyNameEnum::NO,
+        RestartPolicy::Always => RestartPolicyNameEnum::ALWAYS,
+        RestartPolicy::UnlessStopped => RestartPolicyNameEnum::UNLESS_STOPPED,
+        RestartPolicy::OnFailure => RestartPolicyNameEnum::ON_FAILURE,
+    };
+    DockerRestartPolicy {
+        name: Some(name),
+        maximum_retry_count: None,
+    }
+}
+
+/// `ExposedPorts` and `PortBindings`, each binding on its explicit host address.
+fn ports(specs: &[String]) -> Result<(Vec<String>, PortMap), StepError> {
+    let mut exposed = Vec::new();
+    let mut bindings: PortMap = HashMap::new();
+    for spec in specs {
+        let binding = PortBinding::parse(spec).ok_or_else(|| {
+            StepError::failed(format!(
+                "invalid port binding `{spec}`: write it as \"HOST_ADDRESS:HOST_PORT:CONTAINER_PORT\""
+            ))
+        })?;
+        let key = format!("{}/{}", binding.container_port, binding.protocol);
+        if !exposed.contains(&key) {
+            exposed.push(key.clone());
+        }
+        bindings
+            .entry(key)
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(bollard::models::PortBinding {
+                host_ip: Some(binding.host_ip),
+                host_port: Some(binding.host_port.to_string()),
+            });
+    }
+    Ok((exposed, bindings))
+}
+
+/// Stops (SIGTERM, then SIGKILL after `grace`); stopping a stopped
+/// container is not an error.
+async fn stop(docker: &Docker, name: &str, grace: Duration) -> Result<(), StepError> {
+    let options = StopContainerOptions {
+        t: Some(i32::try_from(grace.as_secs()).unwrap_or(i32::MAX)),
+        ..StopContainerOptions::default()
+    };
+    docker
+        .stop_container(name, Some(options))
+        .await
+        .map_err(|e| failure(&format!("cannot stop container `{name}`"), &e))
+}
+
+async fn remove(docker: &Docker, name: &str, grace: Duration) -> Result<(), StepError> {
+    stop(docker, name, grace).await?;
+    let options = RemoveContainerOptions {
+        force: true,
+        v: true,
+        ..RemoveContainerOptions::default()
+    };
+    match docker.remove_container(name, Some(options)).await {
+        Ok(()) => Ok(()),
+        Err(error) if is_status(&error, 404) => Ok(()),
+        Err(error) => Err(failure(&format!("cannot remove container `{name}`"), &error)),
+    }
+}
+
+async fn start(docker: &Docker, name: &str) -> Result<(), StepError> {
+    docker
+        .start_container(name, None)
+        .await
+        .map_err(|e| failure(&format!("cannot start container `{name}`"), &e))
+}
+
+impl DockerRun {
+    fn body(&self) -> Result<ContainerCreateBody, StepError> {
+        let (exposed, bindings) = ports(&self.ports)?;
+        let host_config = HostConfig {
+            port_bindings: (!bindings.is_empty()).then_some(bindings),
+            network_mode: self.network.clone(),
+            restart_policy: self.restart.map(restart_policy),
+            ..HostConfig::default()
+        };
+        Ok(ContainerCreateBody {
+            image: Some(self.image.clone()),
+            cmd: (!self.command.is_empty()).then(|| self.command.clone()),
+            env: (!self.env.is_empty()).then(|| self.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            labels: (!self.labels.is_empty()).then(|| self.labels.clone().into_iter().collect()),
+            exposed_ports: (!exposed.is_empty()).then_some(exposed),
+            healthcheck: self.health.as_ref().map(health_config),
+            host_config: Some(host_config),
+            ..ContainerCreateBody::default()
+        })
+    }
+
+    /// The ID of the local image; `docker.run` never pulls.
+    async fn image_id(&self, docker: &Docker) -> Result<String, StepError> {
+        match docker.inspect_image(&self.image).await {
+            Ok(image) => Ok(image.id.unwrap_or_default()),
+            Err(error) if is_status(&error, 404) => Err(StepError::with_detail(
+                format!("image `{}` is not present locally", self.image),
+                vec!["hint: docker.run does not pull; pull, load or build the image first".into()],
+            )),
+            Err(error) => Err(failure(&format!("cannot inspect image `{}`", self.image), &error)),
+        }
+    }
+
+    /// What undo will do, judged from the container found before acting.
+    fn undo_record(&self, existing: Option<&ContainerInspectResponse>) -> Value {
+        match existing {
+            None => json!({ "created": true }),
+            Some(container) if is_running(container) => json!({ "created": false }),
+            Some(_) => json!({ "created": false, "started": true }),
+        }
+    }
+
+    /// Polls until the health check says healthy; fails at once when it
+    /// says unhealthy or the container stops.
+    async fn wait_healthy(&self, docker: &Docker, wait: Duration, ctx: &StepContext) -> Result<(), StepError> {
+        let name = &self.name;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let container = inspect(docker, name).await?.ok_or_else(|| no_such_container(name))?;
+            let status = health(&container);
+            let problem = match status {
+                Some(HealthStatusEnum::HEALTHY) => {
+                    ctx.log.line(&format!("container `{name}` is healthy"));
+                    return Ok(());
+                }
+                _ if !is_running(&container) => Some(format!("container `{name}` stopped before it was healthy")),
+                Some(HealthStatusEnum::UNHEALTHY) => Some(format!("container `{name}` is unhealthy")),
+                None => Some(format!("container `{name}` has no health check")),
+                Some(_) if tokio::time::Instant::now() + POLL >= deadline => Some(format!(
+                    "container `{name}` is still not healthy after {}",
+                    crate::plan::duration::Duration::from_millis(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX))
+                )),
+                Some(_) => None,
+            };
+            if let Some(message) = problem {
+                let mut detail = health_output(&container);
+                detail.extend(logs_detail(docker, name).await);
+                return Err(StepError::with_detail(message, detail));
+            }
+            tokio::select! {
+                () = tokio::time::sleep(POLL) => {}
+                () = ctx.cancel.cancelled() => return Err(StepError::Cancelled),
+            }
+        }
+    }
+}
+
+impl Perform for DockerRun {
+    async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
+        let docker = connect(self.endpoint.as_deref())?;
+        let name = &self.name;
+        let image_id = self.image_id(&docker).await?;
+        let existing = inspect(&docker, name).await?;
+        if let Some(container) = &existing
+            && container.image.as_deref() != Some(image_id.as_str())
+        {
+            return Err(StepError::with_detail(
+                format!("container `{name}` exists, from another image than `{}`", self.image),
+                vec![format!(
+                    "hint: remove it first (`docker rm -f {name}`), or use another name"
+                )],
+            ));
+        }
+        let mut record = match saved_undo(ctx) {
+            Some(record) => record,
+            None => {
+                let record = self.undo_record(existing.as_ref());
+                save_undo(ctx, &record).await?;
+                record
+            }
+        };
+        let id = match existing {
+            None => {
+                let options = CreateContainerOptions {
+                    name: Some(name.clone()),
+                    ..CreateContainerOptions::default()
+                };
+                let created = docker
+                    .create_container(Some(options), self.body()?)
+                    .await
+                    .map_err(|e| failure(&format!("cannot create container `{name}`"), &e))?;
+                if record["created"] == json!(true) {
+                    record["id"] = json!(created.id);
+                    save_undo(ctx, &record).await?;
+                }
+                ctx.log.line(&format!("created container `{name}` from {}", self.image));
+                start(&docker, name).await?;
+                ctx.log.line(&format!("started container `{name}`"));
+                created.id
+            }
+            Some(container) if is_running(&container) => {
+                ctx.log
+                    .line(&format!("container `{name}` is already running from {}", self.image));
+                container.id.unwrap_or_default()
+            }
+            Some(container) => {
+                start(&docker, name).await?;
+                ctx.log.line(&format!("started the existing container `{name}`"));
+                container.id.unwrap_or_default()
+            }
+        };
+        if let Some(wait) = self.wait_healthy {
+            self.wait_healthy(&docker, wait.std(), ctx).await?;
+        }
+        Ok(Applied {
+            outputs: IndexMap::from([("id".to_string(), id)]),
+            undo: Some(record),
+        })
+    }
+}
+
+impl Undo for DockerRun {
+    async fn undo(&self, record: &Value, ctx: &StepContext) -> Result<(), StepError> {
+        let docker = connect(self.endpoint.as_deref())?;
+        let name = &self.name;
+        let Some(container) = inspect(&docker, name).await? else {
+            ctx.log.line(&format!("container `{name}` is already gone"));
+            return Ok(());
+        };
+        if record["created"] == json!(true) {
+            if let Some(id) = record["id"].as_str()
+                && container.id.as_deref() != Some(id)
+            {
+                return Err(StepError::failed(format!(
+                    "container `{name}` was replaced since planrun created it; remove it by hand"
+                )));
+            }
+            remove(&docker, name, DEFAULT_GRACE).await?;
+            ctx.log
+                .line(&format!("removed container `{name}` (this run created it)"));
+        } else if record["started"] == json!(true) {
+            stop(&docker, name, DEFAULT_GRACE).await?;
+            ctx.log
+                .line(&format!("stopped container `{name}` (this run started it)"));
+        } else {
+            ctx.log
+                .line(&format!("container `{name}` was running before this run: left alone"));
+        }
+        Ok(())
+    }
+}
+
+impl DockerContainerAction {
+    fn grace(&self) -> Duration {
+        self.grace.map_or(DEFAULT_GRACE, |g| g.std())
+    }
+
+    pub(crate) async fn start(&self, ctx: &StepContext) -> Result<Applied, StepError> {
+        let docker = connect(self.endpoint.as_deref())?;
+        let container = inspect(&docker, &self.name)
+            .await?
+            .ok_or_else(|| no_such_container(&self.name))?;
+        if is_running(&container) {
+            ctx.log.line(&format!("container `{}` is already running", self.name));
+        } else {
+            start(&docker, &self.name).await?;
+            ctx.log.line(&format!("started container `{}`", self.name));
+        }
+        Ok(Applied::default())
+    }
+
+    pub(crate) async fn stop(&self, ctx: &StepContext) -> Result<Applied, StepError> {
+        let docker = connect(self.endpoint.as_deref())?;
+        let container = inspect(&docker, &self.name)
+            .await?
+            .ok_or_else(|| no_such_container(&self.name))?;
+        if is_running(&container) {
+            stop(&docker, &self.name, self.grace()).await?;
+            ctx.log.line(&format!("stopped container `{}`", self.name));
+        } else {
+            ctx.log.line(&format!("container `{}` is already stopped", self.name));
+        }
+        Ok(Applied::default())
+    }
+
+    pub(crate) async fn remove(&self, ctx: &StepContext) -> Result<Applied, StepError> {
+        let docker = connect(self.endpoint.as_deref())?;
+        if inspect(&docker, &self.name).await?.is_none() {
+            ctx.log
+                .line(&format!("there is no container `{}`: nothing to remove", self.name));
+            return Ok(Applied::default());
+        }
+        remove(&docker, &self.name, self.grace()).await?;
+        ctx.log.line(&format!("removed container `{}`", self.name));
+        Ok(Applied::default())
+    }
+}
+
+impl DockerExec {
+    /// Runs the command, its output going to the step log; fails on an
+    /// unexpected exit code with the end of that output and the
+    /// container's last log lines.
+    async fn run(&self, ctx: &StepContext) -> Result<(), StepError> {
+        let docker = connect(self.endpoint.as_deref())?;
+        let container = &self.container;
+        let options = CreateExecOptions {
+            cmd: Some(self.command.clone()),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            ..CreateExecOptions::default()
+        };
+        let exec = match docker.create_exec(container, options).await {
+            Ok(exec) => exec,
+            Err(error) if is_status(&error, 404) => return Err(no_such_container(container)),
+            Err(error) if is_status(&error, 409) => {
+                return Err(StepError::with_detail(
+                    format!("container `{container}` is not running"),
+                    logs_detail(&docker, container).await,
+                ));
+            }
+            Err(error) => return Err(failure(&format!("cannot exec in container `{container}`"), &error)),
+        };
+        let started = docker
+            .start_exec(&exec.id, None)
+            .await
+            .map_err(|e| failure(&format!("cannot exec in container `{container}`"), &e))?;
+        let mut output = Vec::new();
+        if let StartExecResults::Attached { output: mut stream, .. } = started {
+            let mut text = String::new();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| failure("reading the command's output failed", &e))?;
+                text.push_str(&chunk.to_string());
+            }
+            for line in text.lines() {
+                ctx.log.line(line);
+                output.push(line.to_string());
+            }
+        }
+        let code = exit_code(&docker, &exec.id).await?;
+        let expected = self.exit_code.unwrap_or(0);
+        ctx.log.line(&format!("exit code {code}"));
+        if code == expected {
+            return Ok(());
+        }
+        let mut detail: Vec<String> = output[output.len().saturating_sub(EXEC_TAIL)..].to_vec();
+        detail.extend(logs_detail(&docker, container).await);
+        Err(StepError::with_detail(
+            format!(
+                "`{}` in container `{container}` ended with exit code {code}, expected {expected}",
+                crate::steps::quote_argv(&self.command)
+            ),
+            detail,
+        ))
+    }
+}
+
+/// The exit code, once the daemon has recorded that the command ended.
+async fn exit_code(docker: &Docker, exec: &str) -> Result<i64, StepError> {
+    for _ in 0..50 {
+        let inspected = docker
+            .inspect_exec(exec)
+            .await
+            .map_err(|e| failure("cannot inspect the command", &e))?;
+        if inspected.running != Some(true)
+            && let Some(code) = inspected.exit_code
+        {
+            return Ok(code);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(StepError::failed("the command's exit code never arrived"))
+}
+
+impl Perform for DockerExec {
+    async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
+        self.run(ctx).await.map(|()| Applied::default())
+    }
+}
+
+impl Inspect for DockerExec {
+    async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
+        self.run(ctx).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_tests_default_to_cmd() {
+        let words = |list: &[&str]| list.iter().map(|w| (*w).to_string()).collect::<Vec<_>>();
+        assert_eq!(health_test(&words(&["wget", "-q"])), words(&["CMD", "wget", "-q"]));
+        assert_eq!(
+            health_test(&words(&["CMD-SHELL", "true"])),
+            words(&["CMD-SHELL", "true"])
+        );
+    }
+
+    #[test]
+    fn ports_bind_on_their_explicit_address() {
+        let specs = vec![
+            "127.0.0.1:8080:80".to_string(),
+            "127.0.0.1:8443:80".into(),
+            "[::1]:53:53/udp".into(),
+        ];
+        let (exposed, bindings) = ports(&specs).expect("valid ports");
+        assert_eq!(exposed, ["80/tcp", "53/udp"]);
+        let on_80 = bindings["80/tcp"].clone().unwrap_or_default();
+        assert_eq!(on_80.len(), 2);
+        assert_eq!(on_80[0].host_ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(on_80[1].host_port.as_deref(), Some("8443"));
+        assert_eq!(
+            bindings["53/udp"].clone().unwrap_or_default()[0].host_ip.as_deref(),
+            Some("::1")
+        );
+        assert!(ports(&["8080:80".to_string()]).is_err());
+    }
+
+    #[test]
+    fn durations_are_nanoseconds() {
+        assert_eq!(nanos(crate::plan::duration::Duration::from_millis(1500)), 1_500_000_000);
+    }
+}

@@ -1,0 +1,66 @@
+//! Opening connections; every message about them goes through
+//! [`scrub`], so a password in the URL never shows, declared secret or not.
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection};
+
+use crate::steps::credentials::{display_url, scrub};
+use crate::steps::outcome::StepError;
+
+/// A database error as a step failure: `what` failed on `url`, with the
+/// password scrubbed from everything the driver said.
+pub(crate) fn db_error(what: &str, url: &str, error: &sqlx::Error) -> StepError {
+    StepError::failed(db_message(what, url, error))
+}
+
+pub(crate) fn db_message(what: &str, url: &str, error: &sqlx::Error) -> String {
+    let detail = match error {
+        sqlx::Error::Database(db) => {
+            let mut text = db.message().to_string();
+            if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                if let Some(detail) = pg.detail() {
+                    text.push_str(&format!(" ({detail})"));
+                }
+                if let Some(hint) = pg.hint() {
+                    text.push_str(&format!("; hint: {hint}"));
+                }
+            }
+            text
+        }
+        other => other.to_string(),
+    };
+    format!("{what} on {}: {}", display_url(url), scrub(&detail, url))
+}
+
+/// A connection to `url`, named `planrun` in `pg_stat_activity`.
+pub(crate) async fn connect(url: &str) -> Result<PgConnection, StepError> {
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|error| {
+            StepError::failed(format!(
+                "invalid URL {}: {}",
+                display_url(url),
+                scrub(&error.to_string(), url)
+            ))
+        })?
+        .application_name("planrun")
+        .disable_statement_logging();
+    options
+        .connect()
+        .await
+        .map_err(|error| db_error("cannot connect", url, &error))
+}
+
+/// Closes politely; a failure to say goodbye changes nothing.
+pub(crate) async fn close(connection: PgConnection) {
+    let _ = connection.close().await;
+}
+
+/// The SQLSTATE of a database error.
+pub(crate) fn sqlstate(error: &sqlx::Error) -> Option<String> {
+    match error {
+        sqlx::Error::Database(db) => db.code().map(|code| code.into_owned()),
+        _ => None,
+    }
+}

@@ -1,0 +1,208 @@
+//! PostgreSQL probes. Each reads in a `READ ONLY` transaction, so a probe
+//! cannot change the database even when its SQL tries to.
+
+use sqlx::postgres::{PgConnection, PgRow};
+use sqlx::{AssertSqlSafe, Row};
+
+use super::connection::{close, connect, db_error};
+use super::sql::quote_qualified;
+use super::{PostgresConnect, PostgresExists, PostgresQuery, PostgresRowCount, RowsExpectation, display_url};
+use crate::exec::context::StepContext;
+use crate::plan::duration::Duration;
+use crate::steps::credentials::scrub;
+use crate::steps::outcome::{Inspect, StepError};
+use crate::steps::wait;
+
+/// A fresh connection inside `BEGIN READ ONLY`; give it back to [`done`].
+/// Dropped early (on an error), the connection closes and the server
+/// rolls the transaction back.
+pub(super) async fn read_only(url: &str) -> Result<PgConnection, StepError> {
+    let mut conn = connect(url).await?;
+    sqlx::raw_sql("BEGIN READ ONLY")
+        .execute(&mut conn)
+        .await
+        .map_err(|e| db_error("cannot start a read-only transaction", url, &e))?;
+    Ok(conn)
+}
+
+pub(super) async fn done(mut conn: PgConnection) {
+    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut conn).await;
+    close(conn).await;
+}
+
+/// The number of rows of `table` (matching `filter`).
+pub(super) async fn count_rows(
+    conn: &mut PgConnection,
+    url: &str,
+    table: &str,
+    filter: Option<&str>,
+) -> Result<i64, StepError> {
+    let quoted = quote_qualified(table).map_err(StepError::failed)?;
+    let sql = match filter {
+        Some(filter) => format!("SELECT count(*) FROM {quoted} WHERE ({filter})"),
+        None => format!("SELECT count(*) FROM {quoted}"),
+    };
+    sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql))
+        .fetch_one(conn)
+        .await
+        .map_err(|e| db_error(&format!("cannot count the rows of `{table}`"), url, &e))
+}
+
+impl Inspect for PostgresConnect {
+    async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
+        wait::until(ctx, self.wait.map(Duration::std), wait::DEFAULT_INTERVAL, || async {
+            let mut conn = read_only(&self.url).await?;
+            let version = sqlx::query_scalar::<_, String>("SHOW server_version")
+                .fetch_one(&mut conn)
+                .await
+                .map_err(|e| db_error("cannot query", &self.url, &e))?;
+            done(conn).await;
+            ctx.log.line(&format!(
+                "connected to {} (PostgreSQL {version})",
+                display_url(&self.url)
+            ));
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// The first column of a row as text. Rows from the simple query protocol
+/// (`raw_sql`) arrive in text format, whatever the column type.
+fn first_value(row: &PgRow) -> Result<Option<String>, sqlx::Error> {
+    row.try_get_unchecked::<Option<String>, _>(0)
+}
+
+impl Inspect for PostgresQuery {
+    async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
+        let url = &self.url;
+        let mut conn = read_only(url).await?;
+        let rows = sqlx::raw_sql(AssertSqlSafe(self.sql.clone()))
+            .fetch_all(&mut conn)
+            .await
+            .map_err(|e| db_error("the query failed", url, &e))?;
+        done(conn).await;
+        ctx.log.line(&format!("the query returned {} row(s)", rows.len()));
+        if let Some(expected) = &self.equals {
+            let Some(row) = rows.first() else {
+                return Err(StepError::failed(format!(
+                    "the query returned no rows, expected {expected:?}"
+                )));
+            };
+            let value = first_value(row).map_err(|e| StepError::failed(scrub(&e.to_string(), url)))?;
+            return match value {
+                Some(value) if &value == expected => Ok(()),
+                Some(value) => Err(StepError::failed(format!(
+                    "the query returned {value:?}, expected {expected:?}"
+                ))),
+                None => Err(StepError::failed(format!(
+                    "the query returned NULL, expected {expected:?}"
+                ))),
+            };
+        }
+        match (self.expect.unwrap_or_default(), rows.is_empty()) {
+            (RowsExpectation::Rows, false) | (RowsExpectation::NoRows, true) => Ok(()),
+            (RowsExpectation::Rows, true) => Err(StepError::failed("the query returned no rows")),
+            (RowsExpectation::NoRows, false) => Err(StepError::failed(format!(
+                "the query returned {} row(s), expected none",
+                rows.len()
+            ))),
+        }
+    }
+}
+
+impl PostgresExists {
+    /// What is looked for, and whether it is there.
+    async fn look_up(&self, conn: &mut PgConnection) -> Result<(String, bool), StepError> {
+        let url = &self.url;
+        let (what, sql, name) = match (&self.database, &self.schema, &self.table) {
+            (Some(database), ..) => (
+                format!("database `{database}`"),
+                "SELECT 1 FROM pg_database WHERE datname = $1",
+                database.clone(),
+            ),
+            (None, Some(schema), _) => (
+                format!("schema `{schema}`"),
+                "SELECT 1 FROM pg_namespace WHERE nspname = $1",
+                schema.clone(),
+            ),
+            (None, None, Some(table)) => {
+                let what = format!("table `{table}`");
+                let quoted = quote_qualified(table).map_err(StepError::failed)?;
+                let kind = sqlx::query_scalar::<_, i8>("SELECT relkind FROM pg_class WHERE oid = to_regclass($1)")
+                    .bind(quoted)
+                    .fetch_optional(conn)
+                    .await
+                    .map_err(|e| db_error(&format!("cannot look up {what}"), url, &e))?;
+                return match kind.and_then(|k| u8::try_from(k).ok()) {
+                    None => Ok((what, false)),
+                    Some(b'r' | b'p') => Ok((what, true)),
+                    Some(other) => Err(StepError::failed(format!(
+                        "`{table}` exists but is not a table (relkind `{}`)",
+                        char::from(other)
+                    ))),
+                };
+            }
+            (None, None, None) => return Err(StepError::failed("nothing to look for")),
+        };
+        let found = sqlx::query_scalar::<_, i32>(sql)
+            .bind(name)
+            .fetch_optional(conn)
+            .await
+            .map_err(|e| db_error(&format!("cannot look up {what}"), url, &e))?;
+        Ok((what, found.is_some()))
+    }
+}
+
+impl Inspect for PostgresExists {
+    async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
+        let mut conn = read_only(&self.url).await?;
+        let (what, found) = self.look_up(&mut conn).await?;
+        done(conn).await;
+        if found {
+            ctx.log.line(&format!("{what} exists on {}", display_url(&self.url)));
+            Ok(())
+        } else {
+            Err(StepError::failed(format!(
+                "{what} does not exist on {}",
+                display_url(&self.url)
+            )))
+        }
+    }
+}
+
+/// `count(table)` on `url`, read only.
+async fn count_on(url: &str, table: &str, filter: Option<&str>) -> Result<i64, StepError> {
+    let mut conn = read_only(url).await?;
+    let count = count_rows(&mut conn, url, table, filter).await?;
+    done(conn).await;
+    Ok(count)
+}
+
+impl Inspect for PostgresRowCount {
+    async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
+        let count = count_on(&self.url, &self.table, self.filter.as_deref()).await?;
+        let here = format!("count({}) on {}", self.table, display_url(&self.url));
+        ctx.log.line(&format!("{here} = {count}"));
+        if let Some(expected) = self.equals {
+            return if count == expected {
+                Ok(())
+            } else {
+                Err(StepError::failed(format!("{here} is {count}, expected {expected}")))
+            };
+        }
+        let Some(other) = &self.same_as else {
+            return Err(StepError::failed("nothing to compare the count with"));
+        };
+        let there = count_on(&other.url, &other.table, other.filter.as_deref()).await?;
+        let other_name = format!("count({}) on {}", other.table, display_url(&other.url));
+        ctx.log.line(&format!("{other_name} = {there}"));
+        if count == there {
+            Ok(())
+        } else {
+            Err(StepError::failed(format!(
+                "{here} is {count} but {other_name} is {there}"
+            )))
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! Building SQL text safely: identifiers and literals are quoted here, and
+//! nowhere else. Values are bound as parameters wherever PostgreSQL allows
+//! it; only `COPY`, which takes no parameters, gets quoted literals.
+
+/// One identifier, always quoted, so it is taken exactly as written
+/// (case-sensitive): `Users` → `"Users"`, `a"b` → `"a""b"`.
+pub(crate) fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A possibly schema-qualified name, `schema.table` → `"schema"."table"`.
+/// A part already in double quotes is kept as written, so a name with a
+/// dot in it can be given as `"my.table"`.
+pub(crate) fn quote_qualified(name: &str) -> Result<String, String> {
+    let mut parts = Vec::new();
+    let mut part = String::new();
+    let mut quoted = false;
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                part.push('"');
+            }
+            '"' => quoted = !quoted,
+            '.' if !quoted => parts.push(std::mem::take(&mut part)),
+            c => part.push(c),
+        }
+    }
+    parts.push(part);
+    if quoted {
+        return Err(format!("`{name}` has an unclosed double quote"));
+    }
+    if parts.iter().any(String::is_empty) || parts.len() > 3 {
+        return Err(format!("`{name}` is not a name like `table` or `schema.table`"));
+    }
+    Ok(parts.iter().map(|p| quote_ident(p)).collect::<Vec<_>>().join("."))
+}
+
+/// A string literal, safe whatever `standard_conforming_strings` is: a
+/// backslash switches to the `E'...'` form with backslashes doubled (what
+/// PostgreSQL's own `quote_literal` does).
+pub(crate) fn quote_literal(value: &str) -> String {
+    let quoted = value.replace('\'', "''");
+    if value.contains('\\') {
+        format!("E'{}'", quoted.replace('\\', "\\\\"))
+    } else {
+        format!("'{quoted}'")
+    }
+}
+
+/// Splits a script into statements at top-level semicolons, skipping
+/// semicolons in strings (`'…'`, `E'…'`, `$tag$…$tag$`), quoted identifiers
+/// and comments. Empty statements are dropped. (A `BEGIN ATOMIC … END`
+/// function body is not recognised: run such a script in a transaction.)
+pub(crate) fn split_statements(script: &str) -> Vec<String> {
+    let bytes = script.as_bytes();
+    let mut statements = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' => {
+                let escapes = i > 0 && matches!(bytes[i - 1], b'e' | b'E') && !is_ident_byte(bytes, i.wrapping_sub(2));
+                i = skip_quoted(bytes, i, b'\'', escapes);
+            }
+            b'"' => i = skip_quoted(bytes, i, b'"', false),
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                i = bytes[i..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(bytes.len(), |n| i + n + 1);
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_block_comment(bytes, i),
+            b'$' if !is_ident_byte(bytes, i.wrapping_sub(1)) => i = skip_dollar_quoted(script, i),
+            b';' => {
+                push_statement(&mut statements, &script[start..i]);
+                i += 1;
+                start = i;
+            }
+            _ => i += 1,
+        }
+    }
+    push_statement(&mut statements, &script[start..]);
+    statements
+}
+
+fn push_statement(statements: &mut Vec<String>, text: &str) {
+    if has_code(text) {
+        statements.push(text.trim().to_string());
+    }
+}
+
+/// Whether `text` holds more than whitespace and comments.
+fn has_code(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                i = bytes[i..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(bytes.len(), |n| i + n + 1);
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_block_comment(bytes, i),
+            b if b.is_ascii_whitespace() => i += 1,
+            _ => return true,
+        }
+    }
+    false
+}
+
+/// Whether the byte at `at` (if any) continues an identifier or a number.
+fn is_ident_byte(bytes: &[u8], at: usize) -> bool {
+    bytes
+        .get(at)
+        .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80)
+}
+
+/// Past the quote closing the one at `open` (a doubled quote is part of the text).
+fn skip_quoted(bytes: &[u8], open: usize, quote: u8, backslash_escapes: bool) -> usize {
+    let mut i = open + 1;
+    while i < bytes.len() {
+        if backslash_escapes && bytes[i] == b'\\' {
+            i += 2;
+        } else if bytes[i] == quote {
+            if bytes.get(i + 1) == Some(&quote) {
+                i += 2;
+            } else {
+                return i + 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    bytes.len()
+}
+
+/// Past the end of a (nestable) `/* … */` comment starting at `open`.
+fn skip_block_comment(bytes: &[u8], open: usize) -> usize {
+    let mut depth = 0;
+    let mut i = open;
+    while i + 1 < bytes.len() {
+        match (bytes[i], bytes[i + 1]) {
+            (b'/', b'*') => {
+                depth += 1;
+                i += 2;
+            }
+            (b'*', b'/') => {
+                depth -= 1;
+                i += 2;
+                if depth == 0 {
+                    return i;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// Past a `$tag$ … $tag$` string starting at `open`; a `$` that does not
+/// open one (a parameter like `$1`) is skipped alone.
+fn skip_dollar_quoted(script: &str, open: usize) -> usize {
+    let rest = &script[open + 1..];
+    let tag_len = rest
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    let tag = &rest[..tag_len];
+    if !rest[tag_len..].starts_with('$') || tag.starts_with(|c: char| c.is_ascii_digit()) {
+        return open + 1;
+    }
+    let delimiter = format!("${tag}$");
+    let body = open + delimiter.len();
+    script[body..]
+        .find(&delimiter)
+        .map_or(script.len(), |at| body + at + delimiter.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_quoted_exactly() {
+        assert_eq!(quote_ident("users"), r#""users""#);
+        assert_eq!(quote_ident(r#"we"ird"#), r#""we""ird""#);
+        assert_eq!(quote_qualified("public.Users").as_deref(), Ok(r#""public"."Users""#));
+        assert_eq!(quote_qualified(r#""my.table""#).as_deref(), Ok(r#""my.table""#));
+        assert_eq!(quote_qualified(r#"s."a""b""#).as_deref(), Ok(r#""s"."a""b""#));
+        assert!(quote_qualified("a..b").is_err());
+        assert!(quote_qualified(r#""open"#).is_err());
+        assert!(quote_qualified("").is_err());
+    }
+
+    #[test]
+    fn literals_survive_quotes_and_backslashes() {
+        assert_eq!(quote_literal("42"), "'42'");
+        assert_eq!(quote_literal("O'Brien"), "'O''Brien'");
+        assert_eq!(quote_literal(r"a\'b"), r"E'a\\''b'");
+    }
+
+    #[test]
+    fn scripts_split_at_top_level_semicolons_only() {
+        let script = r#"
+            -- a comment; not a statement
+            CREATE TABLE "a;b" (v text DEFAULT 'x;y');
+            /* block; /* nested; */ still comment; */
+            INSERT INTO t VALUES (E'it\'s; fine');
+            CREATE FUNCTION f() RETURNS int AS $fn$ SELECT 1; $fn$ LANGUAGE sql;
+            SELECT $1;;
+            CREATE DATABASE x
+        "#;
+        let statements = split_statements(script);
+        assert_eq!(statements.len(), 5, "{statements:#?}");
+        assert!(statements[0].ends_with("DEFAULT 'x;y')"));
+        assert!(statements[1].starts_with("/* block"));
+        assert!(statements[2].starts_with("CREATE FUNCTION") && statements[2].ends_with("LANGUAGE sql"));
+        assert_eq!(statements[3], "SELECT $1");
+        assert_eq!(statements[4], "CREATE DATABASE x");
+        assert!(split_statements(" -- only a comment\n ; ").is_empty());
+    }
+}

@@ -1,0 +1,205 @@
+//! The `docker.*` kinds against the real daemon, each effect checked with
+//! the docker CLI rather than planrun's own report.
+
+use std::io::{Read, Write};
+
+use crate::services::{docker, free_port, require, unique};
+use crate::test::Test;
+
+/// The daemon and the local test image, or `None` (skipped).
+fn daemon() -> Option<(String, String)> {
+    Some((require("DOCKER_HOST")?, require("DOCKER_IMAGE")?))
+}
+
+/// Removes the named containers whatever the test's outcome.
+struct Containers(String, Vec<String>);
+
+impl Drop for Containers {
+    fn drop(&mut self) {
+        for name in &self.1 {
+            let _ = std::process::Command::new("docker")
+                .args(["-H", &self.0, "rm", "-f", name])
+                .output();
+        }
+    }
+}
+
+fn inspect(host: &str, name: &str, format: &str) -> String {
+    docker(host, &["inspect", "-f", format, name])
+}
+
+fn exists(host: &str, name: &str) -> bool {
+    !docker(host, &["ps", "-aq", "--filter", &format!("name=^{name}$")]).is_empty()
+}
+
+/// `GET path` on 127.0.0.1:port, the body of the answer.
+fn http_get(port: u16, path: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to the published port");
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").expect("send a request");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read the answer");
+    answer
+}
+
+/// A shell that stops at once on SIGTERM (PID 1 ignores it otherwise).
+fn serving(port_inside: u16) -> String {
+    format!(r#"["sh", "-c", "echo web-ready; trap 'exit 0' TERM; httpd -f -p {port_inside} -h /www & wait"]"#)
+}
+
+#[test]
+fn run_waits_for_healthy_and_rollback_removes_it() {
+    let Some((host, image)) = daemon() else { return };
+    let name = unique("planrun-web");
+    let _cleanup = Containers(host.clone(), vec![name.clone()]);
+    let port = free_port();
+    let test = Test::new().plan(&format!(
+        r#"
+format = 1
+name = "web"
+[vars]
+host = "{host}"
+[preflight.daemon]
+probe = {{ kind = "docker.daemon", endpoint = "${{vars.host}}" }}
+[steps.web]
+run = {{ kind = "docker.run", endpoint = "${{vars.host}}", name = "{name}", image = "{image}", command = {command}, env = {{ GREETING = "hello" }}, ports = ["127.0.0.1:{port}:8080"], labels = {{ "com.docker.compose.project" = "{name}", "com.docker.compose.service" = "web" }}, health = {{ test = ["wget", "-q", "-O-", "http://127.0.0.1:8080/health"], interval = "500ms", timeout = "2s", retries = 5 }}, restart = "on-failure", wait_healthy = "30s" }}
+verify = [
+  {{ kind = "docker.image", endpoint = "${{vars.host}}", image = "{image}" }},
+  {{ kind = "docker.container", endpoint = "${{vars.host}}", name = "{name}", state = "healthy" }},
+  {{ kind = "docker.compose", endpoint = "${{vars.host}}", project = "{name}", service = "web", state = "healthy", wait = "10s" }},
+  {{ kind = "docker.exec", endpoint = "${{vars.host}}", container = "{name}", command = ["sh", "-c", "test \"$GREETING\" = hello"] }},
+]
+[steps.config-test]
+depends_on = ["web"]
+run = {{ kind = "docker.exec", endpoint = "${{vars.host}}", container = "{name}", command = ["cat", "/www/health"] }}
+"#,
+        command = serving(8080)
+    ));
+    let run = test.cmd(&["apply", "plan.toml"]);
+    run.status(0);
+    assert_eq!(inspect(&host, &name, "{{.State.Health.Status}}"), "healthy");
+    assert_eq!(
+        inspect(&host, &name, "{{.HostConfig.RestartPolicy.Name}}"),
+        "on-failure"
+    );
+    assert_eq!(
+        inspect(
+            &host,
+            &name,
+            r#"{{(index (index .HostConfig.PortBindings "8080/tcp") 0).HostIp}}"#
+        ),
+        "127.0.0.1"
+    );
+    let answer = http_get(port, "/health");
+    assert_eq!(answer.split("\r\n\r\n").nth(1).map(str::trim), Some("ok"), "{answer}");
+    assert!(
+        run.logs().lines().any(|line| line == "ok"),
+        "the exec output is in the step log"
+    );
+    test.cmd(&["rollback", "plan.toml"]).status(0);
+    assert!(!exists(&host, &name), "rollback removed the container");
+}
+
+#[test]
+fn exec_failure_shows_the_container_logs() {
+    let Some((host, image)) = daemon() else { return };
+    let name = unique("planrun-exec");
+    let _cleanup = Containers(host.clone(), vec![name.clone()]);
+    docker(
+        &host,
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            &image,
+            "sh",
+            "-c",
+            &format!("echo {name}-says-hi; trap 'exit 0' TERM; while true; do sleep 1; done"),
+        ],
+    );
+    let test = Test::new().plan(&format!(
+        r#"
+format = 1
+name = "exec"
+[steps.nginx-t]
+run = {{ kind = "docker.exec", container = "{name}", command = ["sh", "-c", "echo 'config test failed' >&2; exit 2"] }}
+"#
+    ));
+    // No `endpoint`: the daemon comes from DOCKER_HOST.
+    let test = test.env("DOCKER_HOST", &host);
+    let run = test.cmd(&["apply", "plan.toml"]);
+    run.status(1);
+    assert!(
+        run.stderr.contains("ended with exit code 2, expected 0"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("config test failed"), "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("{name}-says-hi")), "{}", run.stderr);
+}
+
+#[test]
+fn run_adopts_a_running_container_and_stop_start_remove_work() {
+    let Some((host, image)) = daemon() else { return };
+    let (adopted, managed) = (unique("planrun-adopted"), unique("planrun-managed"));
+    let _cleanup = Containers(host.clone(), vec![adopted.clone(), managed.clone()]);
+    let idle = r#"["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]"#;
+    docker(
+        &host,
+        &[
+            "run",
+            "-d",
+            "--name",
+            &adopted,
+            &image,
+            "sh",
+            "-c",
+            "trap 'exit 0' TERM; while true; do sleep 1; done",
+        ],
+    );
+    let id_before = inspect(&host, &adopted, "{{.Id}}");
+    let test = Test::new().plan(&format!(
+        r#"
+format = 1
+name = "lifecycle"
+[vars]
+host = "{host}"
+[steps.adopt]
+run = {{ kind = "docker.run", endpoint = "${{vars.host}}", name = "{adopted}", image = "{image}", command = {idle} }}
+[steps.create]
+run = {{ kind = "docker.run", endpoint = "${{vars.host}}", name = "{managed}", image = "{image}", command = {idle}, network = "none" }}
+[steps.stop]
+depends_on = ["create"]
+run = {{ kind = "docker.stop", endpoint = "${{vars.host}}", name = "{managed}", grace = "5s" }}
+verify = [{{ kind = "shell", command = "test \"$(docker -H {host} inspect -f '{{{{.State.Running}}}}' {managed})\" = false" }}]
+[steps.start]
+depends_on = ["stop"]
+run = {{ kind = "docker.start", endpoint = "${{vars.host}}", name = "{managed}" }}
+verify = [{{ kind = "docker.container", endpoint = "${{vars.host}}", name = "{managed}", wait = "5s" }}]
+"#
+    ));
+    test.cmd(&["apply", "plan.toml"]).status(0);
+    assert_eq!(
+        inspect(&host, &adopted, "{{.Id}}"),
+        id_before,
+        "the running container was adopted, not replaced"
+    );
+    assert_eq!(inspect(&host, &managed, "{{.State.Running}}"), "true");
+    assert_eq!(inspect(&host, &managed, "{{.HostConfig.NetworkMode}}"), "none");
+    test.cmd(&["rollback", "plan.toml"]).status(0);
+    assert!(exists(&host, &adopted), "a container that ran before stays");
+    assert!(!exists(&host, &managed), "the container this run created is gone");
+    let remove = Test::new().plan(&format!(
+        r#"
+format = 1
+name = "remove"
+[steps.remove]
+run = {{ kind = "docker.remove", endpoint = "{host}", name = "{adopted}", grace = "5s" }}
+[steps.again]
+depends_on = ["remove"]
+run = {{ kind = "docker.remove", endpoint = "{host}", name = "{adopted}" }}
+"#
+    ));
+    remove.cmd(&["apply", "plan.toml"]).status(0);
+    assert!(!exists(&host, &adopted));
+}
