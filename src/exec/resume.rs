@@ -146,6 +146,32 @@ pub fn prepare(compiled: &Compiled, stored: &[StepRecord], request: &ResumeReque
     Ok(prepared)
 }
 
+/// Where each step of `compiled` stands in a run, as previews show it:
+/// `done`, `drifted` (done, but its definition changed since), `pending`,
+/// `failed`, `blocked`, `interrupted`, or `new` (not in the run).
+pub fn step_states(compiled: &Compiled, stored: &[StepRecord]) -> std::collections::BTreeMap<String, String> {
+    let by_id: HashMap<&str, &StepRecord> = stored.iter().map(|record| (record.step_id.as_str(), record)).collect();
+    compiled
+        .plan
+        .steps
+        .iter()
+        .map(|step| {
+            let state = match by_id.get(step.id.as_str()) {
+                None => "new",
+                Some(record) if record.status.is_done() && record.definition_hash != step_hash(step) => "drifted",
+                Some(record) if record.status.is_done() => "done",
+                Some(record) => match record.status {
+                    StepStatus::Running | StepStatus::Interrupted => "interrupted",
+                    StepStatus::Failed => "failed",
+                    StepStatus::Blocked => "blocked",
+                    _ => "pending",
+                },
+            };
+            (step.id.clone(), state.to_string())
+        })
+        .collect()
+}
+
 pub async fn resume(
     session: &Session,
     compiled: Arc<Compiled>,

@@ -10,6 +10,7 @@ mod diagnostics;
 mod docker;
 mod fuzz;
 mod large;
+mod plan_state;
 mod postgres;
 mod preview;
 mod resume;

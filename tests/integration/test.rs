@@ -169,7 +169,9 @@ impl Run {
 
 /// Every file (not directory) under `dir`.
 pub fn walk_files(dir: &Path) -> Vec<PathBuf> {
-    walk(dir).into_iter().filter(|path| path.is_file()).collect()
+    let mut files: Vec<PathBuf> = walk(dir).into_iter().filter(|path| path.is_file()).collect();
+    files.sort();
+    files
 }
 
 pub fn fixture_path(name: &str) -> PathBuf {
