@@ -24,6 +24,13 @@ pub struct RollbackPlan {
     pub without_rollback: Vec<String>,
 }
 
+/// What built-in undo needs: the record of a finished action, else the one
+/// an action saves as progress before it changes anything (so a step that
+/// failed half-way can be undone too).
+fn undo_record(record: &StepRecord) -> Option<&serde_json::Value> {
+    record.undo.as_ref().or_else(|| record.progress.as_ref()?.get("undo"))
+}
+
 /// Whether the step's `run` started in this run (so it may have changed things).
 fn ran(record: &StepRecord) -> bool {
     match record.status {
@@ -42,7 +49,8 @@ pub fn plan(rt: &Runtime, records: &[StepRecord]) -> RollbackPlan {
         if !ran(record) {
             continue;
         }
-        let builtin = record.undo.is_some() && step.run.as_ref().is_some_and(|run| run.get_ref().has_builtin_undo());
+        let builtin =
+            undo_record(record).is_some() && step.run.as_ref().is_some_and(|run| run.get_ref().has_builtin_undo());
         if step.rollback.is_some() || builtin {
             undo[index] = true;
         } else {
@@ -145,7 +153,7 @@ async fn undo_step(rt: &Runtime, index: usize, mut record: StepRecord) -> Result
     );
     ctx.log.section("rollback");
     let timeout = step.timeout.std();
-    let ended = match (&step.rollback, &step.run, &record.undo) {
+    let ended = match (&step.rollback, &step.run, undo_record(&record)) {
         (Some(action), ..) => match rt.resolve(action.get_ref()) {
             Ok(action) => {
                 bounded(
@@ -302,7 +310,8 @@ pub async fn rollback_run(
         secrets,
         settings,
     )?);
-    for record in records.iter().filter(|record| record.status.is_done()) {
+    // Rollbacks may read the outputs of their own step, done or not.
+    for record in records.iter().filter(|record| !record.outputs.is_empty()) {
         rt.set_outputs(&record.step_id, record.outputs.clone());
     }
     let parallelism = rt.parallelism(settings);

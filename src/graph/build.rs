@@ -110,6 +110,17 @@ fn check_output_refs(plan: &Plan, dag: &Dag, index: &HashMap<&str, usize>, diagn
                     .at(span.clone(), "no step has this id")
                     .maybe_help(suggest::help(target, &ids, "step")),
                 ),
+                // A step's own outputs exist once its `run` is done: its
+                // `verify` and `rollback` may read them.
+                Some(&j) if j == i && after_run(step, span) => {}
+                Some(&j) if j == i => diagnostics.push(
+                    Diagnostic::error(
+                        "output-not-ancestor",
+                        format!("step `{}` reads its own outputs before its `run` made them", step.id),
+                    )
+                    .at(span.clone(), "not written yet here")
+                    .help("a step's own outputs can be read in its `verify` and `rollback` only"),
+                ),
                 Some(&j) if !ancestry.is_ancestor(j, i) => diagnostics.push(
                     Diagnostic::error(
                         "output-not-ancestor",
@@ -128,6 +139,12 @@ fn check_output_refs(plan: &Plan, dag: &Dag, index: &HashMap<&str, usize>, diagn
             }
         }
     }
+}
+
+/// Whether `span` lies in the step's `verify` or `rollback`.
+fn after_run(step: &crate::plan::Step, span: &std::ops::Range<usize>) -> bool {
+    let within = |outer: std::ops::Range<usize>| outer.start <= span.start && span.end <= outer.end;
+    step.rollback.as_ref().is_some_and(|r| within(r.span())) || step.verify.iter().any(|v| within(v.span()))
 }
 
 #[cfg(test)]

@@ -160,7 +160,15 @@ impl<'a> Analyzer<'a> {
             }
         };
         let mut used_vars = BTreeSet::new();
-        let vars = Vars::resolve(&vars, self.overrides, self.text, &mut used_vars, self.diagnostics);
+        let mut var_refs = Vec::new();
+        let vars = Vars::resolve(
+            &vars,
+            self.overrides,
+            self.text,
+            &mut used_vars,
+            &mut var_refs,
+            self.diagnostics,
+        );
         let defaults = self.defaults(defaults);
         let secret_names: Vec<String> = secrets.keys().map(|k| k.get_ref().clone()).collect();
 
@@ -186,7 +194,8 @@ impl<'a> Analyzer<'a> {
         }
         self.diagnostics.extend(std::mem::take(&mut substituter.diagnostics));
 
-        let used_secrets = self.check_secret_refs(&substituter.found, &secret_names);
+        var_refs.append(&mut substituter.found);
+        let used_secrets = self.check_secret_refs(&var_refs, &secret_names);
         // In order of first appearance; a set, as a plan may have many phases.
         let phases: IndexSet<&str> = steps.iter().map(|step| step.phase.as_str()).collect();
         let phases: Vec<String> = phases.into_iter().map(str::to_string).collect();

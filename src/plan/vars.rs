@@ -86,12 +86,15 @@ impl Vars {
     }
 
     /// Applies overrides and resolves `${vars.X}` inside var values.
-    /// `used` collects the vars referenced by other vars.
+    /// `used` collects the vars referenced by other vars; `found` the
+    /// secrets and env vars they reference (kept as written until apply
+    /// time, and checked like references in steps).
     pub fn resolve(
         declared: &IndexMap<Spanned<String>, Spanned<VarValue>>,
         overrides: &[Override],
         source: &str,
         used: &mut BTreeSet<String>,
+        found: &mut Vec<FoundRef>,
         diagnostics: &mut Diagnostics,
     ) -> Vars {
         let mut values: IndexMap<String, (VarValue, Range<usize>, Range<usize>)> = declared
@@ -131,6 +134,7 @@ impl Vars {
             visiting: Vec::new(),
             source,
             used,
+            found,
             diagnostics,
         };
         for name in values.keys() {
@@ -162,6 +166,7 @@ struct Resolver<'a> {
     visiting: Vec<String>,
     source: &'a str,
     used: &'a mut BTreeSet<String>,
+    found: &'a mut Vec<FoundRef>,
     diagnostics: &'a mut Diagnostics,
 }
 
@@ -188,6 +193,24 @@ impl Resolver<'_> {
             );
             return None;
         }
+        // A var that is exactly another var takes its type too, so an alias
+        // of a port number still fills a number field.
+        if let Ok(pieces) = template::parse(text)
+            && let Some(Reference::Var(other)) = template::sole_reference(&pieces, text)
+            && other != name
+            && self.values.contains_key(other.as_str())
+            && !self.visiting.iter().any(|v| v == other)
+        {
+            let other = other.clone();
+            self.used.insert(other.clone());
+            self.visiting.push(name.to_string());
+            let value = self.resolve(&other);
+            self.visiting.pop();
+            if let Some(value) = &value {
+                self.done.insert(name.to_string(), value.clone());
+            }
+            return value;
+        }
         self.visiting.push(name.to_string());
         let mut failed = false;
         let result = template::substitute(text, false, |reference| match reference {
@@ -200,7 +223,13 @@ impl Resolver<'_> {
                 }
             }
             Reference::Output { .. } => Err(format!("{reference}")),
-            _ => Ok(None),
+            Reference::Secret(_) | Reference::Env(_) => {
+                self.found.push(FoundRef {
+                    reference: reference.clone(),
+                    span: value_span.clone(),
+                });
+                Ok(None)
+            }
         });
         self.visiting.pop();
         let resolved = match result {

@@ -195,7 +195,7 @@ mod behaviour {
 
     use super::{FileContains, FileExists, FileLines, FileReplace, FileWrite};
     use crate::exec::context::StepContext;
-    use crate::steps::outcome::{Applied, Inspect, Perform, StepError, Undo};
+    use crate::steps::outcome::{Applied, Inspect, Perform, StepError, Undo, save_undo, saved_undo};
 
     fn read(path: &Path) -> Result<Option<String>, StepError> {
         match std::fs::read(path) {
@@ -254,14 +254,11 @@ mod behaviour {
         ctx: &StepContext,
         make: impl FnOnce() -> Result<Value, StepError>,
     ) -> Result<Value, StepError> {
-        if let Some(saved) = ctx.progress.saved().and_then(|p| p.get("undo").cloned()) {
+        if let Some(saved) = saved_undo(ctx) {
             return Ok(saved);
         }
         let record = make()?;
-        ctx.progress
-            .save(&json!({ "undo": record }))
-            .await
-            .map_err(StepError::failed)?;
+        save_undo(ctx, &record).await?;
         Ok(record)
     }
 

@@ -134,3 +134,38 @@ fn a_replacement_that_does_not_match_fails() {
     run.status(1);
     assert!(run.stderr.contains("contains neither"), "{}", run.stderr);
 }
+
+#[test]
+fn a_failed_step_is_undone_from_the_record_it_saved_before_acting() {
+    let test = Test::new().plan(
+        r#"format = 1
+name = "failed-undo"
+[steps.write]
+run = { kind = "file.write", path = "conf.txt", content = "new\n" }
+verify = [{ kind = "file.contains", path = "conf.txt", text = "never" }]
+"#,
+    );
+    test.cmd(&["apply", "plan.toml"]).status(1);
+    assert_eq!(test.read("conf.txt"), "new\n");
+    test.cmd(&["rollback"]).status(0);
+    assert!(
+        !test.path().join("conf.txt").exists(),
+        "the file planrun created is gone"
+    );
+}
+
+#[test]
+fn a_rollback_can_read_the_outputs_of_its_own_step() {
+    let test = Test::new().plan(
+        r#"format = 1
+name = "own-outputs"
+[steps.make]
+run = { kind = "shell", command = "echo id=42 >> $PLANRUN_OUTPUT" }
+verify = [{ kind = "shell", command = "test ${steps.make.outputs.id} = 42" }]
+rollback = { kind = "shell", command = "echo removed ${steps.make.outputs.id} > undone" }
+"#,
+    );
+    test.cmd(&["apply", "plan.toml"]).status(0);
+    test.cmd(&["rollback"]).status(0);
+    assert_eq!(test.read("undone"), "removed 42\n");
+}

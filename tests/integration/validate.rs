@@ -34,3 +34,30 @@ fn an_invalid_plan_exits_two_and_writes_nothing() {
 fn a_missing_file_is_a_usage_error() {
     Test::new().args(&["validate", "nope.toml"]).run().status(2);
 }
+
+#[test]
+fn a_var_that_aliases_a_number_var_fills_a_number_field() {
+    let run = Test::new()
+        .plan(
+            "format = 1\nname = 'x'\n[vars]\nport = 5432\ndb_port = '${vars.port}'\n[steps.a]\ncheck = { kind = 'tcp', port = '${vars.db_port}' }\nrun = { kind = 'shell', command = 'true' }\nrollback = { kind = 'shell', command = 'true' }\n",
+        )
+        .args(&["validate", "--deny-warnings", "plan.toml"])
+        .run();
+    run.status(0);
+}
+
+#[test]
+fn secrets_referenced_in_vars_are_checked_and_count_as_used() {
+    let plan = "format = 1\nname = 'x'\n[vars]\nurl = 'postgres://u:${secrets.pw}@h/db'\n[secrets]\npw = { env = 'PW' }\n[steps.a]\nrun = { kind = 'shell', command = 'echo ${vars.url}' }\nrollback = { kind = 'shell', command = 'true' }\n";
+    Test::new()
+        .plan(plan)
+        .args(&["validate", "--deny-warnings", "plan.toml"])
+        .run()
+        .status(0);
+    let run = Test::new()
+        .plan(&plan.replace("secrets.pw}", "secrets.pv}"))
+        .args(&["validate", "plan.toml"])
+        .run();
+    run.status(2);
+    assert!(run.stderr.contains("undefined secret `secrets.pv`"), "{}", run.stderr);
+}
