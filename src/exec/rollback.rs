@@ -46,7 +46,8 @@ pub fn plan(rt: &Runtime, records: &[StepRecord]) -> RollbackPlan {
     let mut without_rollback = Vec::new();
     for &index in rt.compiled.dag.order() {
         let (step, record) = (&steps[index], &records[index]);
-        if !ran(record) {
+        // A step of probes only changed nothing.
+        if !ran(record) || step.run.is_none() {
             continue;
         }
         let builtin =

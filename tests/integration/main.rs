@@ -8,6 +8,7 @@ mod apply;
 mod crash;
 mod diagnostics;
 mod docker;
+mod examples;
 mod fuzz;
 mod large;
 mod plan_state;

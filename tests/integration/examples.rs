@@ -1,0 +1,105 @@
+//! The shipped examples run for real: the quickstart anywhere, the
+//! services example against the services of `scripts/services.sh`.
+
+use std::path::Path;
+
+use crate::test::Test;
+
+fn example(name: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name)).expect("example")
+}
+
+#[test]
+fn the_quickstart_applies_applies_again_and_rolls_back_to_nothing() {
+    let test = Test::new().file("examples/quickstart.toml", example("quickstart.toml"));
+    test.cmd(&["apply", "examples/quickstart.toml"]).status(0);
+    let config = test.read(".planrun-quickstart/app.conf");
+    assert!(config.contains("name=demo") && config.contains("port=8080"), "{config}");
+    let again = test.cmd(&["apply", "examples/quickstart.toml"]);
+    again.status(0);
+    assert!(again.stderr.contains("skip    create-workdir"), "{}", again.stderr);
+    assert_eq!(
+        test.read(".planrun-quickstart/app.conf"),
+        config,
+        "a second apply changes nothing"
+    );
+    // Each rollback undoes one run, the latest first; the second run only
+    // satisfied what the first had made.
+    test.cmd(&["rollback", "examples/quickstart.toml"]).status(0);
+    assert!(test.path().join(".planrun-quickstart").exists());
+    test.cmd(&["rollback", "examples/quickstart.toml"]).status(0);
+    assert!(!test.path().join(".planrun-quickstart").exists());
+    let runs = test.cmd(&["runs", "--format", "json"]);
+    assert_eq!(runs.stdout.matches("\"rolled_back\"").count(), 2, "{}", runs.stdout);
+}
+
+#[test]
+fn the_services_example_applies_and_rolls_back_against_the_real_services() {
+    let (Some(pg), Some(_), Some(_)) = (
+        crate::services::require("PG_URL"),
+        crate::services::require("AMQP_URL"),
+        crate::services::require("DOCKER_IMAGE"),
+    ) else {
+        return;
+    };
+    let suffix = format!("{:06x}", fastrand::u32(..0xff_ffff));
+    let pg = url::Url::parse(&pg).expect("PLANRUN_TEST_PG_URL is a URL");
+    let database = |name: &str| {
+        let mut url = pg.clone();
+        url.set_path(name);
+        url.to_string()
+    };
+    let port = crate::services::free_port().to_string();
+    let vars = [
+        format!("shared_db=planrun_example_shared_{suffix}"),
+        format!("auth_db=planrun_example_auth_{suffix}"),
+        format!("exchange=planrun.example.events.{suffix}"),
+        format!("queue=planrun.example.payments.{suffix}"),
+        format!("container=planrun-example-web-{suffix}"),
+        format!("web_port={port}"),
+        format!("pg_port={}", pg.port().unwrap_or(5432)),
+    ];
+    let test = Test::new()
+        .file("examples/services.toml", example("services.toml"))
+        .env("PGPASSWORD", "postgres")
+        .env("AMQP_PASSWORD", "guest");
+    let mut args = vec!["apply", "examples/services.toml"];
+    for var in &vars {
+        args.extend(["--var", var.as_str()]);
+    }
+    test.cmd(&args).status(0);
+    let count = crate::services::output(
+        "psql",
+        &[
+            &database(&format!("planrun_example_auth_{suffix}")),
+            "-Atc",
+            "SELECT count(*) FROM users",
+        ],
+    );
+    assert_eq!(count, "20000");
+    let running = crate::services::output(
+        "docker",
+        &[
+            "inspect",
+            "-f",
+            "{{.State.Running}}",
+            &format!("planrun-example-web-{suffix}"),
+        ],
+    );
+    assert_eq!(running, "true");
+    test.cmd(&["rollback"]).status(0);
+    let databases = crate::services::output(
+        "psql",
+        &[
+            &database("postgres"),
+            "-Atc",
+            &format!("SELECT count(*) FROM pg_database WHERE datname LIKE 'planrun_example_%_{suffix}'"),
+        ],
+    );
+    assert_eq!(databases, "0", "the databases the run created are gone");
+    let left = crate::services::output(
+        "docker",
+        &["ps", "-aq", "--filter", &format!("name=planrun-example-web-{suffix}")],
+    );
+    assert_eq!(left, "", "the container is gone");
+}
