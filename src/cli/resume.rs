@@ -7,10 +7,11 @@ use crate::cli::engine::{self, ApprovalArgs, Format, StateArgs, WalkArgs};
 use crate::cli::load::{compile_loud, replayed};
 use crate::error::{Error, Exit};
 use crate::exec::error::ExecError;
-use crate::exec::resume::{ResumeRequest, resume};
+use crate::exec::resume::{ResumeRequest, Stored, resume};
 use crate::exec::secrets::Secrets;
 use crate::exec::session::Session;
 use crate::plan::Source;
+use crate::plan::hash::text_hash;
 use crate::state::{RunRecord, StateStore, Store};
 
 #[derive(Debug, clap::Args)]
@@ -44,9 +45,24 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
         let run = unfinished_run(&store, given.as_ref()).await?;
         let source = match given {
             Some(source) => source,
-            None => recorded_plan(&run),
+            None => recorded_plan(&store, &run).await?,
         };
-        let compiled = Arc::new(compile_loud(&source, &replayed(&run.overrides)?, false)?);
+        // Reading the steps overlaps compiling the plan (checked again once
+        // the lock is held): on a large plan both take tens of milliseconds.
+        let store = Arc::new(store);
+        let preload = tokio::spawn(read_steps(
+            store.clone(),
+            run.id.clone(),
+            source.text.clone(),
+            run.plan_hash.clone(),
+        ));
+        let overrides = replayed(&run.overrides)?;
+        let compiled =
+            tokio::task::spawn_blocking(move || compile_loud(&source, &overrides, false).map(|c| (c, source)));
+        let (preloaded, compiled) = tokio::join!(preload, compiled);
+        let (compiled, source) = compiled.map_err(|e| Error::Usage(format!("compiling failed: {e}")))??;
+        let (mark, mut stored) = preloaded.map_err(|e| Error::Usage(format!("reading the state failed: {e}")))??;
+        let compiled = Arc::new(compiled);
         if compiled.plan.name != run.plan_name {
             return Err(Error::Usage(format!(
                 "`{}` is plan `{}`, but run `{}` is of plan `{}`",
@@ -63,18 +79,38 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
             Some(&args.walk),
             interrupt,
         )?;
+        let store = Arc::try_unwrap(store).map_err(|_| Error::Usage("the state is still in use".into()))?;
         let session = Session::begin(store, "resume", reporter.as_ref()).await?;
+        // Another command may have written between the read and the lock.
+        if session.store.last_event(&run.id).await? != mark {
+            stored.steps = session.store.steps(&run.id).await?;
+        }
         let request = ResumeRequest {
             accept_drift: args.accept_drift,
             rerun: args.rerun.clone(),
         };
-        let outcome = resume(&session, compiled, secrets, &run, &request, &settings).await;
+        let outcome = resume(&session, compiled, secrets, &run, stored, &request, &settings).await;
         session.end().await?;
         Ok(engine::exit_for(outcome?))
     })?
 }
 
-/// The latest unfinished run (of the given plan, when there is one).
+/// The run's steps, with the journal position they were read at, and
+/// whether `text` is the plan as applied (hashed here, beside compiling).
+async fn read_steps(
+    store: Arc<Store>,
+    run_id: String,
+    text: Arc<str>,
+    applied_hash: String,
+) -> Result<(Option<i64>, Stored), Error> {
+    let mark = store.last_event(&run_id).await?;
+    let steps = store.steps(&run_id).await?;
+    let plan_unchanged = text_hash(&text) == applied_hash;
+    Ok((mark, Stored { steps, plan_unchanged }))
+}
+
+/// The latest unfinished run (of the given plan, when there is one),
+/// without its plan source.
 async fn unfinished_run(store: &Store, plan: Option<&Source>) -> Result<RunRecord, Error> {
     let runs = store.runs().await?;
     let unfinished = runs.iter().rev().filter(|run| run.outcome.is_unfinished());
@@ -95,11 +131,7 @@ async fn unfinished_run(store: &Store, plan: Option<&Source>) -> Result<RunRecor
         let of = plan.map(|s| format!(" of `{}`", s.name)).unwrap_or_default();
         return Err(ExecError::NothingToDo(format!("no unfinished run{of} to resume")).into());
     };
-    let id = found.id.clone();
-    store
-        .run(&id)
-        .await?
-        .ok_or_else(|| ExecError::NothingToDo(format!("run `{id}` disappeared")).into())
+    Ok(found.clone())
 }
 
 /// The `name` of a plan, read without compiling it.
@@ -110,7 +142,13 @@ fn plan_name(source: &Source) -> Option<String> {
 
 /// The plan a run was applied from: the file if it is still there (its
 /// changes are drift), else the copy kept with the run.
-pub fn recorded_plan(run: &RunRecord) -> Source {
-    Source::load(std::path::Path::new(&run.plan_path))
-        .unwrap_or_else(|_| Source::new(format!("{} (as applied)", run.plan_path), run.plan_source.clone()))
+async fn recorded_plan(store: &Store, run: &RunRecord) -> Result<Source, Error> {
+    if let Ok(source) = Source::load(std::path::Path::new(&run.plan_path)) {
+        return Ok(source);
+    }
+    let kept = store
+        .run(&run.id)
+        .await?
+        .ok_or_else(|| ExecError::NothingToDo(format!("run `{}` disappeared", run.id)))?;
+    Ok(Source::new(format!("{} (as applied)", run.plan_path), kept.plan_source))
 }

@@ -49,9 +49,19 @@ fn rerunnable(step: &Step) -> bool {
             .is_some_and(|run| matches!(run.get_ref(), Action::Manual(_)))
 }
 
-pub fn prepare(compiled: &Compiled, stored: &[StepRecord], request: &ResumeRequest) -> Result<Prepared, ExecError> {
+/// `unchanged`: the plan file is byte for byte the one applied (so no step
+/// can have drifted, and the stored definition hashes stand).
+pub fn prepare(
+    compiled: &Compiled,
+    stored: Vec<StepRecord>,
+    request: &ResumeRequest,
+    unchanged: bool,
+) -> Result<Prepared, ExecError> {
     let plan = &compiled.plan;
-    let by_id: HashMap<&str, &StepRecord> = stored.iter().map(|record| (record.step_id.as_str(), record)).collect();
+    let mut by_id: HashMap<String, StepRecord> = stored
+        .into_iter()
+        .map(|record| (record.step_id.clone(), record))
+        .collect();
     let mut rerun = HashSet::new();
     for id in &request.rerun {
         let index = plan
@@ -72,9 +82,8 @@ pub fn prepare(compiled: &Compiled, stored: &[StepRecord], request: &ResumeReque
     };
     let (mut drifted, mut undecided, mut joined) = (Vec::new(), Vec::new(), Vec::new());
     for (index, step) in plan.steps.iter().enumerate() {
-        let hash = step_hash(step);
-        let Some(&record) = by_id.get(step.id.as_str()) else {
-            let record = StepRecord::pending(&step.id, position[index], hash);
+        let Some(mut record) = by_id.remove(step.id.as_str()) else {
+            let record = StepRecord::pending(&step.id, position[index], step_hash(step));
             prepared.changes.push((
                 record.clone(),
                 NewEvent::step(&step.id, "step_added", "new in the plan"),
@@ -84,11 +93,15 @@ pub fn prepare(compiled: &Compiled, stored: &[StepRecord], request: &ResumeReque
             joined.push(step.id.clone());
             continue;
         };
-        let mut record = record.clone();
+        // With the file unchanged the stored hashes stand: no hashing.
+        let hash = if unchanged { None } else { Some(step_hash(step)) };
+        let drifted_from = |record: &StepRecord| hash.as_ref().is_some_and(|h| *h != record.definition_hash);
         record.position = position[index];
         let todo = if rerun.contains(&index) {
             record.status = StepStatus::Pending;
-            record.definition_hash = hash;
+            if let Some(hash) = &hash {
+                record.definition_hash.clone_from(hash);
+            }
             prepared
                 .changes
                 .push((record.clone(), NewEvent::step(&step.id, "step_reset", "`--rerun`")));
@@ -96,9 +109,9 @@ pub fn prepare(compiled: &Compiled, stored: &[StepRecord], request: &ResumeReque
         } else {
             match record.status {
                 StepStatus::Succeeded | StepStatus::Satisfied => {
-                    if record.definition_hash != hash {
+                    if drifted_from(&record) {
                         if request.accept_drift {
-                            record.definition_hash = hash;
+                            record.definition_hash = hash.clone().unwrap_or_default();
                             let event = NewEvent::step(&step.id, "drift_accepted", "changed in the plan; kept as done");
                             prepared.changes.push((record.clone(), event));
                         } else {
@@ -113,7 +126,9 @@ pub fn prepare(compiled: &Compiled, stored: &[StepRecord], request: &ResumeReque
                     false
                 }
                 _ => {
-                    record.definition_hash = hash;
+                    if let Some(hash) = &hash {
+                        record.definition_hash.clone_from(hash);
+                    }
                     true
                 }
             }
@@ -127,11 +142,9 @@ pub fn prepare(compiled: &Compiled, stored: &[StepRecord], request: &ResumeReque
     if !undecided.is_empty() {
         return Err(ExecError::NeedsDecision(undecided));
     }
-    let removed: Vec<&str> = stored
-        .iter()
-        .filter(|record| plan.step_index(&record.step_id).is_none())
-        .map(|record| record.step_id.as_str())
-        .collect();
+    // What is left was not matched by any step of the plan.
+    let mut removed: Vec<&str> = by_id.keys().map(String::as_str).collect();
+    removed.sort_unstable();
     if !removed.is_empty() {
         prepared.notices.push(format!(
             "no longer in the plan, left as they were: {}",
@@ -172,23 +185,31 @@ pub fn step_states(compiled: &Compiled, stored: &[StepRecord]) -> std::collectio
         .collect()
 }
 
+/// What the state holds of the run to resume, read under the lock.
+pub struct Stored {
+    pub steps: Vec<StepRecord>,
+    /// The plan file is byte for byte the one applied.
+    pub plan_unchanged: bool,
+}
+
+/// Continues `run` from `stored`.
 pub async fn resume(
     session: &Session,
     compiled: Arc<Compiled>,
     secrets: Secrets,
     run: &RunRecord,
+    stored: Stored,
     request: &ResumeRequest,
     settings: &Settings,
 ) -> Result<RunOutcome, ExecError> {
     let started = Instant::now();
     let store = &session.store;
-    let stored = store.steps(&run.id).await?;
     let Prepared {
         mut records,
         todo,
         changes,
         notices,
-    } = prepare(&compiled, &stored, request)?;
+    } = prepare(&compiled, stored.steps, request, stored.plan_unchanged)?;
     for message in notices {
         settings.reporter.report(&Event::Notice { message });
     }
@@ -205,7 +226,10 @@ pub async fn resume(
         secrets,
         settings,
     )?);
-    for record in records.iter().filter(|record| record.status.is_done()) {
+    for record in records
+        .iter()
+        .filter(|record| record.status.is_done() && !record.outputs.is_empty())
+    {
         rt.set_outputs(&record.step_id, record.outputs.clone());
     }
     let parallelism = rt.parallelism(settings);

@@ -291,16 +291,20 @@ pub async fn rollback_run(
     run: &crate::state::RunRecord,
     settings: &crate::exec::runtime::Settings,
 ) -> Result<RunOutcome, crate::exec::error::ExecError> {
-    let stored = session.store.steps(&run.id).await?;
+    let mut stored: std::collections::HashMap<String, StepRecord> = session
+        .store
+        .steps(&run.id)
+        .await?
+        .into_iter()
+        .map(|record| (record.step_id.clone(), record))
+        .collect();
     let mut records: Vec<StepRecord> = compiled
         .plan
         .steps
         .iter()
         .map(|step| {
             stored
-                .iter()
-                .find(|record| record.step_id == step.id)
-                .cloned()
+                .remove(&step.id)
                 .unwrap_or_else(|| StepRecord::pending(&step.id, u32::MAX, String::new()))
         })
         .collect();

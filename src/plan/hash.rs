@@ -15,7 +15,12 @@ use crate::steps::{Action, Probe};
 
 /// Hex SHA-256 of the plan file's bytes.
 pub fn source_hash(source: &Source) -> String {
-    hex(&Sha256::digest(source.text.as_bytes()))
+    text_hash(&source.text)
+}
+
+/// Hex SHA-256 of a text.
+pub fn text_hash(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
 }
 
 /// Hex SHA-256 of the canonical JSON of what a step does.

@@ -115,7 +115,11 @@ async fn checkpoints_update_one_step_and_journal<S: StateStore>(store: &S, prefi
     assert_eq!(steps[1], step, "the checkpoint holds every field");
     assert_eq!(steps[0], sample_steps()[0], "other steps are untouched");
 
+    let last = store.last_event(&id).await.expect("last_event");
+    assert!(last.is_some_and(|seq| seq > 0));
+    assert_eq!(store.last_event("no-such-run").await.expect("last_event"), None);
     let events = store.events(&id).await.expect("events");
+    assert_eq!(events.last().map(|e| e.seq), last, "the last event is the latest entry");
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds,
@@ -128,6 +132,10 @@ async fn checkpoints_update_one_step_and_journal<S: StateStore>(store: &S, prefi
         .append_event(&id, &NewEvent::run("note", "hello"))
         .await
         .expect("append_event");
+    assert!(
+        store.last_event(&id).await.expect("last_event") > last,
+        "every write moves it"
+    );
     assert_eq!(store.events(&id).await.expect("events").len(), 4);
 }
 

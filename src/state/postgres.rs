@@ -395,6 +395,15 @@ impl StateStore for PostgresStore {
             .collect()
     }
 
+    async fn last_event(&self, run_id: &str) -> Result<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT max(seq) FROM planrun_events WHERE run_id = $1")
+                .bind(run_id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     async fn lock(&self, info: &LockInfo) -> Result<Acquired> {
         let mut holder = self.holder.lock().await;
         let mut connection = match holder.take() {

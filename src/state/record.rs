@@ -1,7 +1,7 @@
 //! What the store keeps: runs, their steps, and the event journal.
 
 use indexmap::IndexMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::state::status::{RunOutcome, StepStatus};
 
@@ -31,7 +31,7 @@ pub struct RunRecord {
 }
 
 /// The state of one step in one run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepRecord {
     pub step_id: String,
     /// Position in the plan's execution order (for stable listings).

@@ -55,6 +55,11 @@ pub trait StateStore: Send + Sync {
     /// The journal of a run, in order.
     fn events(&self, run_id: &str) -> impl Future<Output = Result<Vec<EventRecord>>> + Send;
 
+    /// The sequence number of the run's latest journal entry: it changes
+    /// with every write to the run, so a read made before taking the lock
+    /// can be checked after.
+    fn last_event(&self, run_id: &str) -> impl Future<Output = Result<Option<i64>>> + Send;
+
     /// Takes the lock, or fails with `StateError::Locked` naming the
     /// holder. A stale lock of a dead process on this host is taken over.
     fn lock(&self, info: &LockInfo) -> impl Future<Output = Result<Acquired>> + Send;
@@ -148,6 +153,10 @@ impl StateStore for Store {
 
     async fn events(&self, run_id: &str) -> Result<Vec<EventRecord>> {
         dispatch!(self, store => store.events(run_id).await)
+    }
+
+    async fn last_event(&self, run_id: &str) -> Result<Option<i64>> {
+        dispatch!(self, store => store.last_event(run_id).await)
     }
 
     async fn lock(&self, info: &LockInfo) -> Result<Acquired> {
