@@ -10,10 +10,9 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 use serde_json::Value;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteRow, SqliteSynchronous};
+use sqlx::{Connection, Row, Sqlite, Transaction};
+use tokio::sync::Mutex;
 
 use crate::state::error::StateError;
 use crate::state::location::Sync;
@@ -59,9 +58,11 @@ CREATE TABLE IF NOT EXISTS steps (
     journal_message TEXT,
     journal_at TEXT,
     PRIMARY KEY (run_id, step_id)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- Events are never deleted, so the rowid only grows: AUTOINCREMENT
+    -- would cost a write to sqlite_sequence on every checkpoint.
+    seq INTEGER PRIMARY KEY,
     run_id TEXT NOT NULL REFERENCES runs(id),
     at TEXT NOT NULL,
     step_id TEXT,
@@ -90,7 +91,9 @@ CREATE TABLE IF NOT EXISTS lock (
 ";
 
 pub struct SqliteStore {
-    pool: SqlitePool,
+    /// One connection: the writes of one process are serialised anyway,
+    /// and a pool's hand-offs cost more than the statements themselves.
+    conn: Mutex<SqliteConnection>,
 }
 
 impl SqliteStore {
@@ -113,14 +116,10 @@ impl SqliteStore {
             })
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(60))
-            .connect_with(options)
+        let conn = SqliteConnection::connect_with(&options)
             .await
             .map_err(|e| fail(e.to_string()))?;
-        let store = SqliteStore { pool };
+        let store = SqliteStore { conn: Mutex::new(conn) };
         store.migrate().await?;
         Ok(store)
     }
@@ -129,14 +128,15 @@ impl SqliteStore {
         // The common case, an existing state of this version, needs no DDL.
         let current: std::result::Result<Option<String>, _> =
             sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema_version'")
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.conn.lock().await)
                 .await;
         if let Ok(Some(version)) = current
             && version == SCHEMA_VERSION.to_string()
         {
             return Ok(());
         }
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut conn = self.conn.lock().await;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
         let version: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema_version'")
             .fetch_optional(&mut *tx)
@@ -162,11 +162,7 @@ impl SqliteStore {
     }
 
     pub async fn close(self) {
-        self.pool.close().await;
-    }
-
-    async fn begin(&self) -> Result<Transaction<'static, Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        let _ = self.conn.into_inner().close().await;
     }
 }
 
@@ -202,7 +198,7 @@ fn upsert_step<'q>(run_id: &'q str, step: &'q StepRecord, event: Option<&'q NewE
 
 type Upsert<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
 
-async fn insert_event(tx: &mut Transaction<'static, Sqlite>, run_id: &str, event: &NewEvent) -> Result<()> {
+async fn insert_event(tx: &mut Transaction<'_, Sqlite>, run_id: &str, event: &NewEvent) -> Result<()> {
     sqlx::query("INSERT INTO events (run_id, at, step_id, kind, message) VALUES (?, ?, ?, ?, ?)")
         .bind(run_id)
         .bind(now())
@@ -249,7 +245,8 @@ fn run_from_row(row: &SqliteRow, with_source: bool) -> Result<RunRecord> {
 
 impl StateStore for SqliteStore {
     async fn create_run(&self, run: &RunRecord, steps: &[StepRecord]) -> Result<()> {
-        let mut tx = self.begin().await?;
+        let mut conn = self.conn.lock().await;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "INSERT INTO runs (id, plan_name, plan_path, plan_hash, plan_source, overrides, vars, user, host, pid,
                                started_at, finished_at, outcome)
@@ -284,7 +281,8 @@ impl StateStore for SqliteStore {
     }
 
     async fn add_steps(&self, run_id: &str, steps: &[StepRecord]) -> Result<()> {
-        let mut tx = self.begin().await?;
+        let mut conn = self.conn.lock().await;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         for step in steps {
             upsert_step(run_id, step, None).execute(&mut *tx).await?;
         }
@@ -293,7 +291,9 @@ impl StateStore for SqliteStore {
     }
 
     async fn put_step(&self, run_id: &str, step: &StepRecord, event: &NewEvent) -> Result<()> {
-        upsert_step(run_id, step, Some(event)).execute(&self.pool).await?;
+        upsert_step(run_id, step, Some(event))
+            .execute(&mut *self.conn.lock().await)
+            .await?;
         Ok(())
     }
 
@@ -302,20 +302,22 @@ impl StateStore for SqliteStore {
             .bind(progress.to_string())
             .bind(run_id)
             .bind(step_id)
-            .execute(&self.pool)
+            .execute(&mut *self.conn.lock().await)
             .await?;
         Ok(())
     }
 
     async fn append_event(&self, run_id: &str, event: &NewEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
+        let mut conn = self.conn.lock().await;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         insert_event(&mut tx, run_id, event).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn set_outcome(&self, run_id: &str, outcome: RunOutcome, event: &NewEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
+        let mut conn = self.conn.lock().await;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let finished = (outcome != RunOutcome::Running).then(now);
         let updated = sqlx::query("UPDATE runs SET outcome = ?, finished_at = ? WHERE id = ?")
             .bind(outcome.as_str())
@@ -334,7 +336,7 @@ impl StateStore for SqliteStore {
     async fn run(&self, run_id: &str) -> Result<Option<RunRecord>> {
         let row = sqlx::query("SELECT * FROM runs WHERE id = ?")
             .bind(run_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn.lock().await)
             .await?;
         row.map(|row| run_from_row(&row, true)).transpose()
     }
@@ -345,7 +347,7 @@ impl StateStore for SqliteStore {
                     outcome
              FROM runs ORDER BY rowid",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn.lock().await)
         .await?;
         rows.iter().map(|row| run_from_row(row, false)).collect()
     }
@@ -361,7 +363,7 @@ impl StateStore for SqliteStore {
              FROM steps WHERE run_id = ?",
         )
         .bind(run_id)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.conn.lock().await)
         .await?;
         let mut steps: Vec<StepRecord> = steps.map_or_else(|| Ok(Vec::new()), |text| parse_json(&text, "steps"))?;
         steps.sort_by(|a, b| (a.position, &a.step_id).cmp(&(b.position, &b.step_id)));
@@ -371,7 +373,7 @@ impl StateStore for SqliteStore {
     async fn events(&self, run_id: &str) -> Result<Vec<EventRecord>> {
         let rows = sqlx::query("SELECT * FROM events WHERE run_id = ? ORDER BY seq")
             .bind(run_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn.lock().await)
             .await?;
         rows.iter()
             .map(|row| {
@@ -390,12 +392,13 @@ impl StateStore for SqliteStore {
     async fn last_event(&self, run_id: &str) -> Result<Option<i64>> {
         Ok(sqlx::query_scalar("SELECT max(seq) FROM events WHERE run_id = ?")
             .bind(run_id)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.conn.lock().await)
             .await?)
     }
 
     async fn lock(&self, info: &LockInfo) -> Result<Acquired> {
-        let mut tx = self.begin().await?;
+        let mut conn = self.conn.lock().await;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let held: Option<String> = sqlx::query_scalar("SELECT info FROM lock WHERE id = 1")
             .fetch_optional(&mut *tx)
             .await?;
@@ -421,13 +424,14 @@ impl StateStore for SqliteStore {
     async fn unlock(&self, info: &LockInfo) -> Result<()> {
         sqlx::query("DELETE FROM lock WHERE id = 1 AND holder_id = ?")
             .bind(&info.id)
-            .execute(&self.pool)
+            .execute(&mut *self.conn.lock().await)
             .await?;
         Ok(())
     }
 
     async fn force_unlock(&self) -> Result<Option<LockInfo>> {
-        let mut tx = self.begin().await?;
+        let mut conn = self.conn.lock().await;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let held: Option<String> = sqlx::query_scalar("SELECT info FROM lock WHERE id = 1")
             .fetch_optional(&mut *tx)
             .await?;
@@ -438,7 +442,7 @@ impl StateStore for SqliteStore {
 
     async fn lock_holder(&self) -> Result<Option<LockInfo>> {
         let held: Option<String> = sqlx::query_scalar("SELECT info FROM lock WHERE id = 1")
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn.lock().await)
             .await?;
         held.map(|text| parse_json(&text, "lock")).transpose()
     }

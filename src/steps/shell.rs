@@ -88,7 +88,10 @@ pub(crate) mod process {
     use indexmap::IndexMap;
     use nix::sys::signal::{Signal, killpg};
     use nix::unistd::Pid;
+    use std::os::fd::OwnedFd;
     use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+
+    use tokio::net::unix::pipe::Receiver;
     use tokio::process::Command;
 
     use super::Shell;
@@ -152,18 +155,23 @@ pub(crate) mod process {
             .env("PLANRUN_STEP", &ctx.step_id)
             .env("PLANRUN_OUTPUT", outputs)
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
             .process_group(0);
-        let mut child = command.spawn().map_err(|error| {
+        // One pipe for stdout and stderr: the log keeps their lines in the
+        // order they were written, and a step costs one pipe, not two.
+        let pipe_failed = |error: std::io::Error| StepError::failed(format!("cannot create a pipe: {error}"));
+        let (reader, writer) = std::io::pipe().map_err(pipe_failed)?;
+        command.stdout(writer.try_clone().map_err(pipe_failed)?).stderr(writer);
+        let spawned = command.spawn();
+        // The command holds the pipe's write ends: drop them, or the log
+        // never sees the end of the output.
+        drop(command);
+        let mut child = spawned.map_err(|error| {
             let program = shell.argv.as_ref().and_then(|a| a.first()).map_or("sh", String::as_str);
             StepError::failed(format!("cannot start `{program}` in `{}`: {error}", cwd.display()))
         })?;
         let guard = GroupGuard(child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw));
-        let pumps = [
-            child.stdout.take().map(|out| tokio::spawn(pump(out, ctx.log.clone()))),
-            child.stderr.take().map(|err| tokio::spawn(pump(err, ctx.log.clone()))),
-        ];
+        let output = Receiver::from_owned_fd(OwnedFd::from(reader)).map_err(pipe_failed)?;
+        let pump = tokio::spawn(pump(output, ctx.log.clone()));
         let status = tokio::select! {
             status = child.wait() => status,
             () = ctx.cancel.cancelled() => {
@@ -172,22 +180,20 @@ pub(crate) mod process {
                     guard.signal(Signal::SIGKILL);
                     let _ = child.wait().await;
                 }
-                drain(pumps).await;
+                drain(pump).await;
                 return Err(StepError::Cancelled);
             }
         };
         let mut guard = guard;
         guard.0 = None;
-        drain(pumps).await;
+        drain(pump).await;
         status.map_err(|error| StepError::failed(format!("cannot wait for the command: {error}")))
     }
 
-    async fn drain(pumps: [Option<tokio::task::JoinHandle<()>>; 2]) {
-        for pump in pumps.into_iter().flatten() {
-            let abort = pump.abort_handle();
-            if tokio::time::timeout(DRAIN, pump).await.is_err() {
-                abort.abort();
-            }
+    async fn drain(pump: tokio::task::JoinHandle<()>) {
+        let abort = pump.abort_handle();
+        if tokio::time::timeout(DRAIN, pump).await.is_err() {
+            abort.abort();
         }
     }
 

@@ -245,3 +245,13 @@ fn apply_refuses_while_a_run_of_the_plan_is_unfinished() {
     assert_eq!(runs[0]["outcome"], "abandoned");
     assert_eq!(runs[1]["outcome"], "succeeded");
 }
+
+#[test]
+fn stdout_and_stderr_reach_the_step_log_in_the_order_they_were_written() {
+    let test = Test::new().plan(
+        "format = 1\nname = 'o'\n[steps.talk]\nrun = { kind = 'shell', command = 'echo one; echo two >&2; echo three' }\nrollback = { kind = 'shell', command = 'true' }\n",
+    );
+    test.cmd(&["apply", "plan.toml"]).status(0);
+    let log = test.cmd(&["logs", "talk"]);
+    assert!(log.stdout.ends_with("one\ntwo\nthree\n"), "{}", log.stdout);
+}
