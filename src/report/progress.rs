@@ -77,7 +77,7 @@ impl Reporter for Progress {
                 self.stop(step);
                 self.overall.inc(1);
             }
-            Event::RunFinished { .. } => {
+            Event::RunFinished { counts, .. } => {
                 if let Ok(mut running) = self.running.lock() {
                     for (_, bar) in running.drain() {
                         bar.finish_and_clear();
@@ -85,6 +85,11 @@ impl Reporter for Progress {
                 }
                 self.overall.finish_and_clear();
                 let _ = self.multi.clear();
+                // The summary table, then the one-line outcome below.
+                let _ = self.multi.println(format!("\n  {:<16} {:>6}", "status", "steps"));
+                for (status, count) in counts {
+                    let _ = self.multi.println(format!("  {:<16} {count:>6}", status.as_str()));
+                }
             }
             _ => {}
         }
