@@ -73,10 +73,12 @@ pub async fn apply(
         });
         return Ok(RunOutcome::Failed);
     }
-    let mut position = vec![0u32; plan.steps.len()];
-    for (at, &index) in compiled.dag.order().iter().enumerate() {
-        position[index] = u32::try_from(at).unwrap_or(u32::MAX);
-    }
+    let position: Vec<u32> = compiled
+        .dag
+        .positions()
+        .into_iter()
+        .map(|at| u32::try_from(at).unwrap_or(u32::MAX))
+        .collect();
     let mut records: Vec<StepRecord> = plan
         .steps
         .iter()

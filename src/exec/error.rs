@@ -1,7 +1,7 @@
 //! Why an engine command could not do its work (as opposed to a step
 //! failing, which is an outcome).
 
-use crate::state::{LockInfo, RunOutcome, StateError};
+use crate::state::{RunOutcome, StateError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
@@ -31,13 +31,4 @@ pub enum ExecError {
     NeedsDecision(Vec<String>),
     #[error("{0}")]
     Usage(String),
-}
-
-impl ExecError {
-    pub fn locked_by(&self) -> Option<&LockInfo> {
-        match self {
-            ExecError::State(StateError::Locked(holder)) => Some(holder),
-            _ => None,
-        }
-    }
 }

@@ -70,10 +70,12 @@ pub fn prepare(
         rerun.insert(index);
         rerun.extend(compiled.dag.descendants(index));
     }
-    let mut position = vec![0u32; plan.steps.len()];
-    for (at, &index) in compiled.dag.order().iter().enumerate() {
-        position[index] = u32::try_from(at).unwrap_or(u32::MAX);
-    }
+    let position: Vec<u32> = compiled
+        .dag
+        .positions()
+        .into_iter()
+        .map(|at| u32::try_from(at).unwrap_or(u32::MAX))
+        .collect();
     let mut prepared = Prepared {
         records: Vec::with_capacity(plan.steps.len()),
         todo: Vec::with_capacity(plan.steps.len()),

@@ -69,10 +69,7 @@ pub async fn rollback(
 ) -> Result<RunOutcome, StateError> {
     let dag = &rt.compiled.dag;
     let count = records.len();
-    let mut position = vec![0usize; count];
-    for (at, &index) in dag.order().iter().enumerate() {
-        position[index] = at;
-    }
+    let position = dag.positions();
     let mut remaining: Vec<usize> = (0..count).map(|i| dag.dependents(i).len()).collect();
     let mut cleared: Vec<usize> = (0..count).filter(|&i| remaining[i] == 0).collect();
     // Ready rollbacks, latest in execution order first.

@@ -93,7 +93,11 @@ impl StepRunner<'_> {
             match self.probe(probe, &what).await {
                 Ended::Done(_) => {}
                 Ended::Interrupted => return Ok(self.record.clone()),
-                ended => return self.fail(describe(&what, probe.get_ref(), ended, self.step)).await,
+                ended => {
+                    return self
+                        .fail(describe(&what, probe.get_ref().kind(), ended, self.step))
+                        .await;
+                }
             }
         }
         if let Some(check) = &self.step.check {
@@ -107,7 +111,11 @@ impl StepRunner<'_> {
                 }
                 Ended::Failed(..) => {}
                 Ended::Interrupted => return Ok(self.record.clone()),
-                ended => return self.fail(describe("check", check.get_ref(), ended, self.step)).await,
+                ended => {
+                    return self
+                        .fail(describe("check", check.get_ref().kind(), ended, self.step))
+                        .await;
+                }
             }
         }
         if let Some(action) = &self.step.run {
@@ -126,7 +134,11 @@ impl StepRunner<'_> {
                         .await;
                 }
                 Ended::NeedsApproval => return self.await_approval(action).await,
-                ended => return self.fail(describe("run", action.get_ref(), ended, self.step)).await,
+                ended => {
+                    return self
+                        .fail(describe("run", action.get_ref().kind(), ended, self.step))
+                        .await;
+                }
             }
         }
         for (i, probe) in self.step.verify.iter().enumerate() {
@@ -142,7 +154,11 @@ impl StepRunner<'_> {
                         )
                         .await;
                 }
-                ended => return self.fail(describe(&what, probe.get_ref(), ended, self.step)).await,
+                ended => {
+                    return self
+                        .fail(describe(&what, probe.get_ref().kind(), ended, self.step))
+                        .await;
+                }
             }
         }
         self.finish(StepStatus::Succeeded, "step_succeeded", "succeeded").await
@@ -332,30 +348,14 @@ impl StepRunner<'_> {
 }
 
 /// Why a probe or the run did not pass, in one line.
-fn describe<T, K: KindSummary>(what: &str, kind: &K, ended: Ended<T>, step: &Step) -> String {
+fn describe<T>(what: &str, kind: &str, ended: Ended<T>, step: &Step) -> String {
     let reason = match ended {
         Ended::Failed(message, _) => message,
         Ended::TimedOut => format!("timed out after {}", step.timeout),
         Ended::NeedsApproval => "needs an operator's approval".into(),
         Ended::Done(_) | Ended::Interrupted => "interrupted".into(),
     };
-    format!("{what} ({}) failed: {reason}", kind.kind_name())
-}
-
-trait KindSummary {
-    fn kind_name(&self) -> &'static str;
-}
-
-impl KindSummary for Probe {
-    fn kind_name(&self) -> &'static str {
-        self.kind()
-    }
-}
-
-impl KindSummary for Action {
-    fn kind_name(&self) -> &'static str {
-        self.kind()
-    }
+    format!("{what} ({kind}) failed: {reason}")
 }
 
 /// Runs `work` with a timeout. A kind that `handles_cancel` is told to stop

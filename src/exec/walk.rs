@@ -32,10 +32,7 @@ pub async fn walk(
 ) -> Result<RunOutcome, StateError> {
     let dag = &rt.compiled.dag;
     let count = records.len();
-    let mut position = vec![0usize; count];
-    for (at, &index) in dag.order().iter().enumerate() {
-        position[index] = at;
-    }
+    let position = dag.positions();
     // Dependencies not done yet, per step.
     let mut waiting: Vec<usize> = (0..count)
         .map(|i| {

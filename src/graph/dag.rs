@@ -34,6 +34,15 @@ impl Dag {
         &self.order
     }
 
+    /// Each step's place in the execution order, by step index.
+    pub fn positions(&self) -> Vec<usize> {
+        let mut positions = vec![0; self.order.len()];
+        for (position, &step) in self.order.iter().enumerate() {
+            positions[step] = position;
+        }
+        positions
+    }
+
     /// Number of levels: the length of the longest dependency chain.
     pub fn level_count(&self) -> usize {
         self.levels.iter().max().map_or(0, |deepest| deepest + 1)

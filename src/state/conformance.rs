@@ -1,7 +1,6 @@
 //! The conformance suite every `StateStore` backend must pass (like
 //! Terraform's `statemgr/testing.go`). Backends call [`run`] from their
 //! tests with a function that opens a store on the same, empty state.
-#![allow(clippy::missing_panics_doc)]
 
 use std::future::Future;
 

@@ -35,12 +35,7 @@ pub struct PreviewInput<'a> {
 impl<'a> PreviewInput<'a> {
     /// Each step's 0-based position in the execution order, by step index.
     fn positions(&self) -> Vec<usize> {
-        let order = self.compiled.dag.order();
-        let mut positions = vec![0; order.len()];
-        for (position, &step) in order.iter().enumerate() {
-            positions[step] = position;
-        }
-        positions
+        self.compiled.dag.positions()
     }
 
     /// The state of step `index`, when states are shown and it has one.
