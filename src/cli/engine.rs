@@ -11,12 +11,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Exit};
 use crate::exec::approval::{Approvals, Prompt};
+use crate::exec::error::ExecError;
 use crate::exec::event::Reporter;
 use crate::exec::runtime::Settings;
 use crate::report::json_lines::JsonLines;
 use crate::report::lines::Lines;
 use crate::report::progress::Progress;
-use crate::state::{Location, RunOutcome};
+use crate::state::{Location, RunOutcome, Store};
 
 /// How long a stopped step's processes get between SIGTERM and SIGKILL,
 /// for commands without `--kill-grace`.
@@ -132,6 +133,14 @@ pub fn interrupt_on_signals() -> Result<CancellationToken, Error> {
         cancel.cancel();
     });
     Ok(token)
+}
+
+/// The state at `location`, which a command that acts on runs needs;
+/// without one there is nothing `to` do (exit 2).
+pub async fn existing_state(location: &Location, to: &str) -> Result<Store, Error> {
+    Store::open_existing(location)
+        .await?
+        .ok_or_else(|| ExecError::NothingToDo(format!("no state at `{location}`: nothing to {to}")).into())
 }
 
 pub fn exit_for(outcome: RunOutcome) -> Exit {

@@ -4,7 +4,7 @@ use crate::cli::engine::{self, StateArgs};
 use crate::cli::output;
 use crate::cli::status::find_run;
 use crate::error::{Error, Exit};
-use crate::state::{StateStore, Store};
+use crate::state::StateStore;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,9 +19,7 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<Exit, Error> {
     let location = args.state.location()?;
     engine::block_on(async {
-        let Some(store) = Store::open_existing(&location).await? else {
-            return Err(Error::Usage(format!("no state at `{location}`")));
-        };
+        let store = engine::existing_state(&location, "show").await?;
         let run = find_run(&store, args.run.as_deref())
             .await?
             .ok_or_else(|| Error::Usage("no runs yet".into()))?;

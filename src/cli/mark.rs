@@ -8,7 +8,7 @@ use crate::exec::event::Reporter;
 use crate::exec::mark::mark;
 use crate::exec::session::Session;
 use crate::report::lines::Lines;
-use crate::state::{StateStore, Store};
+use crate::state::StateStore;
 
 #[derive(Debug, clap::Args)]
 #[command(group = clap::ArgGroup::new("decision").required(true))]
@@ -30,9 +30,7 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<Exit, Error> {
     let location = args.state.location()?;
     engine::block_on(async {
-        let Some(store) = Store::open_existing(&location).await? else {
-            return Err(Error::Usage(format!("no state at `{location}`")));
-        };
+        let store = engine::existing_state(&location, "mark").await?;
         let run_id = match &args.run {
             Some(id) => id.clone(),
             None => store

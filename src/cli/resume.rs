@@ -38,9 +38,7 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
     let location = args.state.location()?;
     let (reporter, prompt) = engine::reporter(args.format);
     engine::block_on(async {
-        let Some(store) = Store::open_existing(&location).await? else {
-            return Err(ExecError::NothingToDo(format!("no state at `{location}`: nothing to resume")).into());
-        };
+        let store = engine::existing_state(&location, "resume").await?;
         let given = args.plan.as_deref().map(Source::load).transpose()?;
         let run = unfinished_run(&store, given.as_ref()).await?;
         let source = match given {

@@ -11,7 +11,7 @@ use crate::exec::rollback::rollback_run;
 use crate::exec::secrets::Secrets;
 use crate::exec::session::Session;
 use crate::plan::Source;
-use crate::state::{RunOutcome, StateStore, Store};
+use crate::state::{RunOutcome, StateStore};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -33,9 +33,7 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
     let location = args.state.location()?;
     let (reporter, _) = engine::reporter(args.format);
     engine::block_on(async {
-        let Some(store) = Store::open_existing(&location).await? else {
-            return Err(ExecError::NothingToDo(format!("no state at `{location}`: nothing to roll back")).into());
-        };
+        let store = engine::existing_state(&location, "roll back").await?;
         let run_id = match &args.run {
             Some(id) => id.clone(),
             None => store

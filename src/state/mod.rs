@@ -2,6 +2,7 @@
 //! behind the [`StateStore`] interface. SQLite is the embedded default;
 //! PostgreSQL is for teams sharing one state and lock.
 
+mod columns;
 #[doc(hidden)]
 pub mod conformance;
 mod error;

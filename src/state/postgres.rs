@@ -17,14 +17,13 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRo
 use sqlx::{Connection, Row};
 use tokio::sync::Mutex;
 
+use crate::state::columns::{SCHEMA_VERSION, json, needs_version, parse_json};
 use crate::state::error::StateError;
 use crate::state::lock::{Acquired, LockInfo};
 use crate::state::record::{EventRecord, NewEvent, RunRecord, StepRecord, now};
 use crate::state::status::{RunOutcome, StepStatus};
 use crate::state::store::{Result, StateStore};
 use crate::steps::credentials::scrub;
-
-const SCHEMA_VERSION: i64 = 1;
 
 /// The advisory lock key: "planrun" in ASCII.
 const LOCK_KEY: i64 = 0x0070_6c61_6e72_756e;
@@ -145,21 +144,11 @@ impl PostgresStore {
         let version: Option<String> = sqlx::query_scalar("SELECT value FROM planrun_meta WHERE key = 'schema_version'")
             .fetch_optional(&mut *tx)
             .await?;
-        match version.map(|v| v.parse::<i64>()) {
-            None => {
-                sqlx::query("INSERT INTO planrun_meta (key, value) VALUES ('schema_version', $1)")
-                    .bind(SCHEMA_VERSION.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            Some(Ok(found)) if found > SCHEMA_VERSION => {
-                return Err(StateError::TooNew {
-                    found,
-                    supported: SCHEMA_VERSION,
-                });
-            }
-            Some(Ok(_)) => {}
-            Some(Err(_)) => return Err(StateError::corrupt("schema_version is not a number")),
+        if needs_version(version)? {
+            sqlx::query("INSERT INTO planrun_meta (key, value) VALUES ('schema_version', $1)")
+                .bind(SCHEMA_VERSION.to_string())
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -171,14 +160,6 @@ impl PostgresStore {
         }
         self.pool.close().await;
     }
-}
-
-fn json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
-}
-
-fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| StateError::corrupt(format!("{what}: {e}")))
 }
 
 fn bind_step<'q>(

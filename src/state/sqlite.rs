@@ -14,14 +14,13 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, Sq
 use sqlx::{Connection, Row, Sqlite, Transaction};
 use tokio::sync::Mutex;
 
+use crate::state::columns::{SCHEMA_VERSION, json, needs_version, parse_json};
 use crate::state::error::StateError;
 use crate::state::location::Sync;
 use crate::state::lock::{Acquired, LockInfo};
 use crate::state::record::{EventRecord, NewEvent, RunRecord, StepRecord, now};
 use crate::state::status::RunOutcome;
 use crate::state::store::{Result, StateStore};
-
-const SCHEMA_VERSION: i64 = 1;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -141,21 +140,11 @@ impl SqliteStore {
         let version: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema_version'")
             .fetch_optional(&mut *tx)
             .await?;
-        match version.map(|v| v.parse::<i64>()) {
-            None => {
-                sqlx::query("INSERT INTO meta (key, value) VALUES ('schema_version', ?)")
-                    .bind(SCHEMA_VERSION.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            Some(Ok(found)) if found > SCHEMA_VERSION => {
-                return Err(StateError::TooNew {
-                    found,
-                    supported: SCHEMA_VERSION,
-                });
-            }
-            Some(Ok(_)) => {}
-            Some(Err(_)) => return Err(StateError::corrupt("schema_version is not a number")),
+        if needs_version(version)? {
+            sqlx::query("INSERT INTO meta (key, value) VALUES ('schema_version', ?)")
+                .bind(SCHEMA_VERSION.to_string())
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -208,14 +197,6 @@ async fn insert_event(tx: &mut Transaction<'_, Sqlite>, run_id: &str, event: &Ne
         .execute(&mut **tx)
         .await?;
     Ok(())
-}
-
-fn json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
-}
-
-fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| StateError::corrupt(format!("{what}: {e}")))
 }
 
 fn run_from_row(row: &SqliteRow, with_source: bool) -> Result<RunRecord> {
