@@ -17,7 +17,7 @@ use crate::exec::runtime::Settings;
 use crate::report::json_lines::JsonLines;
 use crate::report::lines::Lines;
 use crate::report::progress::Progress;
-use crate::state::{Location, RunOutcome, Store};
+use crate::state::{Location, RunOutcome, RunRecord, StateStore, Store};
 
 /// How long a stopped step's processes get between SIGTERM and SIGKILL,
 /// for commands without `--kill-grace`.
@@ -141,6 +141,22 @@ pub async fn existing_state(location: &Location, to: &str) -> Result<Store, Erro
     Store::open_existing(location)
         .await?
         .ok_or_else(|| ExecError::NothingToDo(format!("no state at `{location}`: nothing to {to}")).into())
+}
+
+/// The run `id`, else the latest run that is `wanted`; `none` says why
+/// there is nothing to do.
+pub async fn pick_run(
+    store: &Store,
+    id: Option<&str>,
+    wanted: impl Fn(&RunRecord) -> bool,
+    none: &str,
+) -> Result<String, Error> {
+    if let Some(id) = id {
+        return Ok(id.to_string());
+    }
+    let runs = store.runs().await?;
+    let latest = runs.into_iter().rev().find(|run| wanted(run)).map(|run| run.id);
+    latest.ok_or_else(|| ExecError::NothingToDo(none.to_string()).into())
 }
 
 pub fn exit_for(outcome: RunOutcome) -> Exit {

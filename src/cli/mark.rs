@@ -3,12 +3,11 @@
 
 use crate::cli::engine::{self, StateArgs};
 use crate::error::{Error, Exit};
-use crate::exec::error::ExecError;
 use crate::exec::event::Reporter;
 use crate::exec::mark::mark;
 use crate::exec::session::Session;
 use crate::report::lines::Lines;
-use crate::state::StateStore;
+use crate::state::RunRecord;
 
 #[derive(Debug, clap::Args)]
 #[command(group = clap::ArgGroup::new("decision").required(true))]
@@ -31,17 +30,8 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
     let location = args.state.location()?;
     engine::block_on(async {
         let store = engine::existing_state(&location, "mark").await?;
-        let run_id = match &args.run {
-            Some(id) => id.clone(),
-            None => store
-                .runs()
-                .await?
-                .into_iter()
-                .rev()
-                .find(|run| run.outcome.is_unfinished())
-                .map(|run| run.id)
-                .ok_or_else(|| ExecError::NothingToDo("no unfinished run".into()))?,
-        };
+        let unfinished = |run: &RunRecord| run.outcome.is_unfinished();
+        let run_id = engine::pick_run(&store, args.run.as_deref(), unfinished, "no unfinished run").await?;
         let reporter: &dyn Reporter = &Lines;
         let session = Session::begin(store, "mark", reporter).await?;
         let marked = mark(&session, &run_id, &args.step, args.done).await;

@@ -11,7 +11,7 @@ use crate::exec::rollback::rollback_run;
 use crate::exec::secrets::Secrets;
 use crate::exec::session::Session;
 use crate::plan::Source;
-use crate::state::{RunOutcome, StateStore};
+use crate::state::{RunOutcome, RunRecord, StateStore};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -34,17 +34,8 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
     let (reporter, _) = engine::reporter(args.format);
     engine::block_on(async {
         let store = engine::existing_state(&location, "roll back").await?;
-        let run_id = match &args.run {
-            Some(id) => id.clone(),
-            None => store
-                .runs()
-                .await?
-                .into_iter()
-                .rev()
-                .find(|run| !matches!(run.outcome, RunOutcome::RolledBack | RunOutcome::Abandoned))
-                .map(|run| run.id)
-                .ok_or_else(|| ExecError::NothingToDo("no run to roll back".into()))?,
-        };
+        let undoable = |run: &RunRecord| !matches!(run.outcome, RunOutcome::RolledBack | RunOutcome::Abandoned);
+        let run_id = engine::pick_run(&store, args.run.as_deref(), undoable, "no run to roll back").await?;
         let run = store
             .run(&run_id)
             .await?

@@ -1,7 +1,15 @@
 //! What both backends store the same way: JSON-encoded columns, and the
 //! schema version check.
 
+use std::str::FromStr;
+
+use indexmap::IndexMap;
+use serde_json::Value;
+use sqlx::{ColumnIndex, Decode, Row, Type};
+
 use crate::state::error::StateError;
+use crate::state::record::RunRecord;
+use crate::state::status::RunOutcome;
 use crate::state::store::Result;
 
 /// The version of the tables this planrun writes (both backends).
@@ -27,4 +35,36 @@ pub fn needs_version(found: Option<String>) -> Result<bool> {
         Some(Ok(_)) => Ok(false),
         Some(Err(_)) => Err(StateError::corrupt("schema_version is not a number")),
     }
+}
+
+/// A run from a row of either backend's runs table (the same columns);
+/// `plan_source` is left empty unless `with_source`.
+pub fn run_from_row<'r, R>(row: &'r R, with_source: bool) -> Result<RunRecord>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let text = |column: &'static str| row.try_get::<String, _>(column);
+    Ok(RunRecord {
+        id: text("id")?,
+        plan_name: text("plan_name")?,
+        plan_path: text("plan_path")?,
+        plan_hash: text("plan_hash")?,
+        plan_source: if with_source {
+            text("plan_source")?
+        } else {
+            String::new()
+        },
+        overrides: parse_json(&text("overrides")?, "run overrides")?,
+        vars: parse_json::<IndexMap<String, Value>>(&text("vars")?, "run vars")?,
+        user: text("run_user")?,
+        host: text("host")?,
+        pid: u32::try_from(row.try_get::<i64, _>("pid")?).unwrap_or(0),
+        started_at: text("started_at")?,
+        finished_at: row.try_get("finished_at")?,
+        outcome: RunOutcome::from_str(&text("outcome")?).map_err(StateError::corrupt)?,
+    })
 }

@@ -11,13 +11,12 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use indexmap::IndexMap;
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Row};
 use tokio::sync::Mutex;
 
-use crate::state::columns::{SCHEMA_VERSION, json, needs_version, parse_json};
+use crate::state::columns::{SCHEMA_VERSION, json, needs_version, parse_json, run_from_row};
 use crate::state::error::StateError;
 use crate::state::lock::{Acquired, LockInfo};
 use crate::state::record::{EventRecord, NewEvent, RunRecord, StepRecord, now};
@@ -180,31 +179,6 @@ fn bind_step<'q>(
         .bind(&step.error)
         .bind(step.undo.as_ref().map(Value::to_string))
         .bind(step.progress.as_ref().map(Value::to_string))
-}
-
-fn run_from_row(row: &PgRow, with_source: bool) -> Result<RunRecord> {
-    let outcome: String = row.try_get("outcome")?;
-    let overrides: String = row.try_get("overrides")?;
-    let vars: String = row.try_get("vars")?;
-    Ok(RunRecord {
-        id: row.try_get("id")?,
-        plan_name: row.try_get("plan_name")?,
-        plan_path: row.try_get("plan_path")?,
-        plan_hash: row.try_get("plan_hash")?,
-        plan_source: if with_source {
-            row.try_get("plan_source")?
-        } else {
-            String::new()
-        },
-        overrides: parse_json(&overrides, "run overrides")?,
-        vars: parse_json::<IndexMap<String, Value>>(&vars, "run vars")?,
-        user: row.try_get("run_user")?,
-        host: row.try_get("host")?,
-        pid: u32::try_from(row.try_get::<i64, _>("pid")?).unwrap_or(0),
-        started_at: row.try_get("started_at")?,
-        finished_at: row.try_get("finished_at")?,
-        outcome: RunOutcome::from_str(&outcome).map_err(StateError::corrupt)?,
-    })
 }
 
 fn step_from_row(row: &PgRow) -> Result<StepRecord> {

@@ -5,16 +5,14 @@
 //! second mutating command out.
 
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
-use indexmap::IndexMap;
 use serde_json::Value;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Connection, Row, Sqlite, Transaction};
 use tokio::sync::Mutex;
 
-use crate::state::columns::{SCHEMA_VERSION, json, needs_version, parse_json};
+use crate::state::columns::{SCHEMA_VERSION, json, needs_version, parse_json, run_from_row};
 use crate::state::error::StateError;
 use crate::state::location::Sync;
 use crate::state::lock::{Acquired, LockInfo};
@@ -32,7 +30,7 @@ CREATE TABLE IF NOT EXISTS runs (
     plan_source TEXT NOT NULL,
     overrides TEXT NOT NULL,
     vars TEXT NOT NULL,
-    user TEXT NOT NULL,
+    run_user TEXT NOT NULL,
     host TEXT NOT NULL,
     pid INTEGER NOT NULL,
     started_at TEXT NOT NULL,
@@ -199,37 +197,12 @@ async fn insert_event(tx: &mut Transaction<'_, Sqlite>, run_id: &str, event: &Ne
     Ok(())
 }
 
-fn run_from_row(row: &SqliteRow, with_source: bool) -> Result<RunRecord> {
-    let outcome: String = row.try_get("outcome")?;
-    let overrides: String = row.try_get("overrides")?;
-    let vars: String = row.try_get("vars")?;
-    Ok(RunRecord {
-        id: row.try_get("id")?,
-        plan_name: row.try_get("plan_name")?,
-        plan_path: row.try_get("plan_path")?,
-        plan_hash: row.try_get("plan_hash")?,
-        plan_source: if with_source {
-            row.try_get("plan_source")?
-        } else {
-            String::new()
-        },
-        overrides: parse_json(&overrides, "run overrides")?,
-        vars: parse_json::<IndexMap<String, Value>>(&vars, "run vars")?,
-        user: row.try_get("user")?,
-        host: row.try_get("host")?,
-        pid: u32::try_from(row.try_get::<i64, _>("pid")?).unwrap_or(0),
-        started_at: row.try_get("started_at")?,
-        finished_at: row.try_get("finished_at")?,
-        outcome: RunOutcome::from_str(&outcome).map_err(StateError::corrupt)?,
-    })
-}
-
 impl StateStore for SqliteStore {
     async fn create_run(&self, run: &RunRecord, steps: &[StepRecord]) -> Result<()> {
         let mut conn = self.conn.lock().await;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
-            "INSERT INTO runs (id, plan_name, plan_path, plan_hash, plan_source, overrides, vars, user, host, pid,
+            "INSERT INTO runs (id, plan_name, plan_path, plan_hash, plan_source, overrides, vars, run_user, host, pid,
                                started_at, finished_at, outcome)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
@@ -324,7 +297,7 @@ impl StateStore for SqliteStore {
 
     async fn runs(&self) -> Result<Vec<RunRecord>> {
         let rows = sqlx::query(
-            "SELECT id, plan_name, plan_path, plan_hash, overrides, vars, user, host, pid, started_at, finished_at,
+            "SELECT id, plan_name, plan_path, plan_hash, overrides, vars, run_user, host, pid, started_at, finished_at,
                     outcome
              FROM runs ORDER BY rowid",
         )
