@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::state::StateError;
 use crate::state::lock::{Acquired, LockInfo};
-use crate::state::record::{NewEvent, RunRecord, StepRecord, now};
+use crate::state::record::{NewEvent, PlanFile, RunRecord, StepRecord, now};
 use crate::state::status::{RunOutcome, StepStatus};
 use crate::state::store::StateStore;
 
@@ -66,6 +66,24 @@ async fn runs_and_steps_round_trip<S: StateStore>(store: &S, prefix: &str) {
     let mine = listed.iter().find(|r| r.id == id).expect("listed");
     assert!(mine.plan_source.is_empty(), "listings leave the source out");
     assert_eq!(mine.outcome, RunOutcome::Running);
+
+    let changed = PlanFile {
+        path: "elsewhere/sample.toml",
+        hash: &"cd".repeat(32),
+        source: "format = 1\nname = \"sample\"\n# changed\n",
+    };
+    let event = NewEvent::run("plan_changed", "resumed with a changed plan");
+    store.set_plan(&id, &changed, &event).await.expect("set_plan");
+    let loaded = store.run(&id).await.expect("run").expect("the run exists");
+    assert_eq!(
+        (loaded.plan_path.as_str(), loaded.plan_hash.as_str(), loaded.plan_source.as_str()),
+        (changed.path, changed.hash, changed.source),
+        "set_plan replaces the plan a run follows"
+    );
+    assert!(matches!(
+        store.set_plan("no-such-run", &changed, &event).await,
+        Err(StateError::NoSuchRun(_))
+    ));
 
     let joined = StepRecord::pending("third", 2, "33".repeat(32));
     store

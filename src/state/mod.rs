@@ -17,6 +17,6 @@ mod store;
 pub use error::StateError;
 pub use location::Location;
 pub use lock::{Acquired, LockInfo};
-pub use record::{EventRecord, NewEvent, RunRecord, StepRecord};
+pub use record::{EventRecord, NewEvent, PlanFile, RunRecord, StepRecord};
 pub use status::{RunOutcome, StepStatus};
 pub use store::{StateStore, Store};

@@ -19,7 +19,7 @@ use tokio::sync::Mutex;
 use crate::state::columns::{SCHEMA_VERSION, json, needs_version, parse_json, run_from_row};
 use crate::state::error::StateError;
 use crate::state::lock::{Acquired, LockInfo};
-use crate::state::record::{EventRecord, NewEvent, RunRecord, StepRecord, now};
+use crate::state::record::{EventRecord, NewEvent, PlanFile, RunRecord, StepRecord, now};
 use crate::state::status::{RunOutcome, StepStatus};
 use crate::state::store::{Result, StateStore};
 use crate::steps::credentials::scrub;
@@ -293,6 +293,24 @@ impl StateStore for PostgresStore {
         let updated = sqlx::query("UPDATE planrun_runs SET outcome = $1, finished_at = $2 WHERE id = $3")
             .bind(outcome.as_str())
             .bind(finished)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StateError::NoSuchRun(run_id.to_string()));
+        }
+        insert_event(&mut tx, run_id, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_plan(&self, run_id: &str, plan: &PlanFile<'_>, event: &NewEvent) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let updated =
+            sqlx::query("UPDATE planrun_runs SET plan_path = $1, plan_hash = $2, plan_source = $3 WHERE id = $4")
+            .bind(plan.path)
+            .bind(plan.hash)
+            .bind(plan.source)
             .bind(run_id)
             .execute(&mut *tx)
             .await?;

@@ -30,6 +30,14 @@ pub struct RunRecord {
     pub outcome: RunOutcome,
 }
 
+/// The plan file a run follows, as `set_plan` replaces it.
+pub struct PlanFile<'a> {
+    pub path: &'a str,
+    /// SHA-256 of `source`.
+    pub hash: &'a str,
+    pub source: &'a str,
+}
+
 /// The state of one step in one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepRecord {

@@ -16,7 +16,7 @@ use crate::state::columns::{SCHEMA_VERSION, json, needs_version, parse_json, run
 use crate::state::error::StateError;
 use crate::state::location::Sync;
 use crate::state::lock::{Acquired, LockInfo};
-use crate::state::record::{EventRecord, NewEvent, RunRecord, StepRecord, now};
+use crate::state::record::{EventRecord, NewEvent, PlanFile, RunRecord, StepRecord, now};
 use crate::state::status::RunOutcome;
 use crate::state::store::{Result, StateStore};
 
@@ -276,6 +276,24 @@ impl StateStore for SqliteStore {
         let updated = sqlx::query("UPDATE runs SET outcome = ?, finished_at = ? WHERE id = ?")
             .bind(outcome.as_str())
             .bind(finished)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StateError::NoSuchRun(run_id.to_string()));
+        }
+        insert_event(&mut tx, run_id, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_plan(&self, run_id: &str, plan: &PlanFile<'_>, event: &NewEvent) -> Result<()> {
+        let mut conn = self.conn.lock().await;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let updated = sqlx::query("UPDATE runs SET plan_path = ?, plan_hash = ?, plan_source = ? WHERE id = ?")
+            .bind(plan.path)
+            .bind(plan.hash)
+            .bind(plan.source)
             .bind(run_id)
             .execute(&mut *tx)
             .await?;

@@ -13,7 +13,7 @@ use crate::state::error::StateError;
 use crate::state::location::Location;
 use crate::state::lock::{Acquired, LockInfo};
 use crate::state::postgres::PostgresStore;
-use crate::state::record::{EventRecord, NewEvent, RunRecord, StepRecord};
+use crate::state::record::{EventRecord, NewEvent, PlanFile, RunRecord, StepRecord};
 use crate::state::sqlite::SqliteStore;
 use crate::state::status::RunOutcome;
 
@@ -43,6 +43,10 @@ pub trait StateStore: Send + Sync {
         outcome: RunOutcome,
         event: &NewEvent,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Replaces the plan a run follows (a resumed run that took a changed
+    /// plan file: its rollbacks come from the new one) and journals it.
+    fn set_plan(&self, run_id: &str, plan: &PlanFile<'_>, event: &NewEvent) -> impl Future<Output = Result<()>> + Send;
 
     fn run(&self, run_id: &str) -> impl Future<Output = Result<Option<RunRecord>>> + Send;
 
@@ -137,6 +141,10 @@ impl StateStore for Store {
 
     async fn set_outcome(&self, run_id: &str, outcome: RunOutcome, event: &NewEvent) -> Result<()> {
         dispatch!(self, store => store.set_outcome(run_id, outcome, event).await)
+    }
+
+    async fn set_plan(&self, run_id: &str, plan: &PlanFile<'_>, event: &NewEvent) -> Result<()> {
+        dispatch!(self, store => store.set_plan(run_id, plan, event).await)
     }
 
     async fn run(&self, run_id: &str) -> Result<Option<RunRecord>> {
