@@ -6,6 +6,9 @@ use std::borrow::Cow;
 /// What a secret's value is replaced by.
 pub const MASK: &str = "***";
 
+/// The shortest line of a secret of several lines that is masked on its own.
+pub const MIN_LINE: usize = 3;
+
 #[derive(Debug, Default, Clone)]
 pub struct Redactor {
     /// Secret values, longest first so a secret containing another is
@@ -14,8 +17,27 @@ pub struct Redactor {
 }
 
 impl Redactor {
+    /// Logs are read and masked line by line, so a secret of several lines
+    /// (a PEM key read from a file) is also masked line by line: each of
+    /// its lines of at least [`MIN_LINE`] characters is a secret too.
     pub fn new(values: impl IntoIterator<Item = String>) -> Redactor {
-        let mut values: Vec<String> = values.into_iter().filter(|v| !v.is_empty()).collect();
+        let mut values: Vec<String> = values
+            .into_iter()
+            .flat_map(|value| {
+                let lines: Vec<String> = if value.contains(['\n', '\r']) {
+                    value
+                        .lines()
+                        .map(str::trim)
+                        .filter(|line| line.chars().count() >= MIN_LINE)
+                        .map(str::to_string)
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                std::iter::once(value).chain(lines)
+            })
+            .filter(|v| !v.is_empty())
+            .collect();
         values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         values.dedup();
         Redactor { values }
@@ -64,5 +86,16 @@ mod tests {
         let mut value = serde_json::json!({"a": ["hunter2"], "b": 1});
         redactor.redact_json(&mut value);
         assert_eq!(value, serde_json::json!({"a": ["***"], "b": 1}));
+    }
+
+    #[test]
+    fn masks_each_line_of_a_secret_of_several_lines() {
+        let key = "-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0B\r\nAQEFAASC\nab\n-----END KEY-----\n".to_string();
+        let redactor = Redactor::new([key.clone()]);
+        assert_eq!(redactor.redact(&key), "***");
+        // A log sees one line at a time.
+        assert_eq!(redactor.redact("line: MIIEvQIBADANBgkqhkiG9w0B"), "line: ***");
+        assert_eq!(redactor.redact("AQEFAASC\n"), "***\n");
+        assert_eq!(redactor.redact("ab"), "ab", "lines too short to mask alone are left");
     }
 }

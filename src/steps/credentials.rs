@@ -33,7 +33,7 @@ pub(crate) fn display_url(url: &str) -> String {
 }
 
 /// The password values a URL carries.
-fn passwords(url: &str) -> Vec<String> {
+pub(crate) fn passwords(url: &str) -> Vec<String> {
     let Ok(parsed) = url::Url::parse(url) else {
         return Vec::new();
     };

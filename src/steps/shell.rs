@@ -181,6 +181,7 @@ pub(crate) mod process {
                     let _ = child.wait().await;
                 }
                 drain(pump).await;
+                discard_outputs(ctx);
                 return Err(StepError::Cancelled);
             }
         };
@@ -218,7 +219,16 @@ pub(crate) mod process {
         }
     }
 
-    /// Reads `KEY=value` lines from `$PLANRUN_OUTPUT`; values are redacted.
+    /// Removes what the command wrote to `$PLANRUN_OUTPUT` (it may hold a
+    /// secret's value, unredacted).
+    pub(crate) fn discard_outputs(ctx: &StepContext) {
+        if let Some(path) = &ctx.outputs_path {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    /// Reads `KEY=value` lines from `$PLANRUN_OUTPUT`, then removes the
+    /// file; values are redacted.
     pub(crate) fn read_outputs(ctx: &StepContext) -> Result<IndexMap<String, String>, StepError> {
         let Some(path) = &ctx.outputs_path else {
             return Ok(IndexMap::new());
@@ -228,6 +238,8 @@ pub(crate) mod process {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(IndexMap::new()),
             Err(error) => return Err(StepError::failed(format!("cannot read $PLANRUN_OUTPUT: {error}"))),
         };
+        // The file may hold a secret's value: only the redacted outputs stay.
+        discard_outputs(ctx);
         let mut outputs = IndexMap::new();
         for (number, line) in text.lines().enumerate() {
             if line.trim().is_empty() || line.starts_with('#') {
@@ -254,6 +266,7 @@ impl crate::steps::outcome::Perform for Shell {
         let status = process::run(self, ctx).await?;
         let code = status.code();
         if !code.is_some_and(|code| self.accepted(code)) {
+            process::discard_outputs(ctx);
             return Err(StepError::with_detail(process::describe(status), ctx.log.tail()));
         }
         Ok(Applied {
@@ -269,6 +282,7 @@ impl crate::steps::outcome::Inspect for Shell {
         if status.code().is_some_and(|code| self.accepted(code)) {
             Ok(())
         } else {
+            process::discard_outputs(ctx);
             Err(StepError::with_detail(process::describe(status), ctx.log.tail()))
         }
     }
