@@ -52,10 +52,11 @@ impl Error {
             Error::Io(_) => Exit::Failure,
             Error::Load(_) | Error::Invalid(_) | Error::Usage(_) => Exit::Invalid,
             Error::Conflict(_) => Exit::Conflict,
-            Error::State(StateError::Locked(_)) => Exit::Conflict,
+            // A state this planrun cannot use is a conflict, not a failed step.
+            Error::State(StateError::Locked(_) | StateError::Corrupt(_) | StateError::TooNew { .. }) => Exit::Conflict,
             Error::State(_) => Exit::Failure,
             Error::Exec(error) => match error {
-                ExecError::State(StateError::Locked(_))
+                ExecError::State(StateError::Locked(_) | StateError::Corrupt(_) | StateError::TooNew { .. })
                 | ExecError::Unfinished { .. }
                 | ExecError::Drift(_)
                 | ExecError::NeedsDecision(_) => Exit::Conflict,

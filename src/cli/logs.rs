@@ -4,7 +4,8 @@ use crate::cli::engine::{self, StateArgs};
 use crate::cli::output;
 use crate::cli::status::find_run;
 use crate::error::{Error, Exit};
-use crate::state::StateStore;
+use crate::exec::error::ExecError;
+use crate::state::{StateStore, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,7 +20,9 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<Exit, Error> {
     let location = args.state.location()?;
     engine::block_on(async {
-        let store = engine::existing_state(&location, "show").await?;
+        let store = Store::open_for_reading(&location)
+            .await?
+            .ok_or_else(|| ExecError::NothingToDo(format!("no state at `{location}`: nothing to show")))?;
         let run = find_run(&store, args.run.as_deref())
             .await?
             .ok_or_else(|| Error::Usage("no runs yet".into()))?;

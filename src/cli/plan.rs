@@ -89,18 +89,22 @@ async fn recorded_states(
     compiled: &Compiled,
     location: &crate::state::Location,
 ) -> Result<Option<BTreeMap<String, String>>, Error> {
-    let Some(store) = Store::open_existing(location).await? else {
+    let Some(store) = Store::open_for_reading(location).await? else {
         return Ok(None);
     };
+    let stored = unfinished_steps(&store, &compiled.plan.name).await;
+    store.close().await;
+    Ok(stored?.map(|stored| step_states(compiled, &stored)))
+}
+
+async fn unfinished_steps(store: &Store, plan: &str) -> Result<Option<Vec<crate::state::StepRecord>>, Error> {
     let runs = store.runs().await?;
-    let Some(run) = runs
+    let unfinished = runs
         .iter()
         .rev()
-        .find(|run| run.plan_name == compiled.plan.name && run.outcome.is_unfinished())
-    else {
-        return Ok(None);
-    };
-    let stored = store.steps(&run.id).await?;
-    store.close().await;
-    Ok(Some(step_states(compiled, &stored)))
+        .find(|run| run.plan_name == plan && run.outcome.is_unfinished());
+    match unfinished {
+        Some(run) => Ok(Some(store.steps(&run.id).await?)),
+        None => Ok(None),
+    }
 }

@@ -18,7 +18,7 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<Exit, Error> {
     let location = args.state.location()?;
     engine::block_on(async {
-        let runs = match Store::open_existing(&location).await? {
+        let runs = match Store::open_for_reading(&location).await? {
             Some(store) => store.runs().await?,
             None => Vec::new(),
         };

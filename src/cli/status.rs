@@ -29,7 +29,7 @@ struct Status<'a> {
 pub fn run(args: &Args) -> Result<Exit, Error> {
     let location = args.state.location()?;
     engine::block_on(async {
-        let Some(store) = Store::open_existing(&location).await? else {
+        let Some(store) = Store::open_for_reading(&location).await? else {
             eprintln!("no runs yet: `{location}` does not exist");
             return Ok(Exit::Success);
         };

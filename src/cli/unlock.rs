@@ -2,7 +2,7 @@
 
 use crate::cli::engine::{self, StateArgs};
 use crate::error::{Error, Exit};
-use crate::state::{StateStore, Store};
+use crate::state::{StateError, StateStore, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,7 +20,20 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
             eprintln!("not locked: `{location}` does not exist");
             return Ok(Exit::Success);
         };
-        let Some(holder) = store.lock_holder().await? else {
+        let holder = match store.lock_holder().await {
+            Ok(holder) => holder,
+            // An unreadable lock names nobody: only `--force` removes it.
+            Err(StateError::Corrupt(reason)) if args.force => {
+                match store.force_unlock().await {
+                    Ok(_) | Err(StateError::Corrupt(_)) => {}
+                    Err(error) => return Err(error.into()),
+                }
+                eprintln!("removed an unreadable lock ({reason})");
+                return Ok(Exit::Success);
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let Some(holder) = holder else {
             eprintln!("not locked");
             return Ok(Exit::Success);
         };

@@ -40,6 +40,18 @@ impl Location {
             url::Url::parse(text).map_err(|e| format!("bad PostgreSQL URL: {e}"))?;
             return Ok(Location::Postgres { url: text.to_string() });
         }
+        if let Some((scheme, _)) = text.split_once(':')
+            && !scheme.is_empty()
+            && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme != "sqlite"
+        {
+            // Only the scheme is shown: the rest may hold a password.
+            return Err(format!(
+                "unknown state scheme `{scheme}:` (expected `sqlite://PATH`, `postgres://…` or a file path; \
+                 for a file whose name has a colon, write `sqlite://PATH`)"
+            ));
+        }
         let rest = text
             .strip_prefix("sqlite://")
             .or_else(|| text.strip_prefix("sqlite:"))
@@ -68,9 +80,13 @@ impl Location {
 
     /// `--state`, else `PLANRUN_STATE`, else the default.
     pub fn resolve(flag: Option<&str>) -> Result<Location, String> {
-        match flag.map(str::to_string).or_else(|| std::env::var("PLANRUN_STATE").ok()) {
-            Some(text) if !text.trim().is_empty() => Location::parse(&text),
-            _ => Location::parse(DEFAULT_PATH),
+        match flag {
+            // An empty `--state` is a mistake, not a request for the default.
+            Some(text) => Location::parse(text),
+            None => match std::env::var("PLANRUN_STATE") {
+                Ok(text) if !text.trim().is_empty() => Location::parse(&text),
+                _ => Location::parse(DEFAULT_PATH),
+            },
         }
     }
 
@@ -120,5 +136,21 @@ mod tests {
             "the password is never shown"
         );
         assert!(Location::parse("").is_err());
+    }
+
+    #[test]
+    fn refuses_unknown_schemes_without_showing_the_rest() {
+        for url in [
+            "mysql://root:pw6@h/db",
+            "pg://postgres:pw5@127.0.0.1/x",
+            "postgress://u@h/db",
+            "postgres:/x",
+        ] {
+            let error = Location::parse(url).expect_err(url);
+            assert!(error.contains("unknown state scheme"), "{error}");
+            assert!(!error.contains("pw"), "{error}");
+        }
+        assert!(Location::parse("./a:b.db").is_ok(), "a path with a colon, not a scheme");
+        assert!(Location::resolve(Some(" ")).is_err(), "an empty --state is an error");
     }
 }

@@ -121,6 +121,49 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// Opens an existing state to read it: nothing is created, migrated or
+    /// written (`plan`, `status`, `runs`, `logs`). `None` when
+    /// the file holds no planrun state yet.
+    pub async fn open_for_reading(path: &Path) -> Result<Option<SqliteStore>> {
+        let location = path.display().to_string();
+        // Not SQLite's read-only mode: a read-only connection to a WAL
+        // database leaves its `-wal` and `-shm` files behind, where a
+        // read-write one that writes nothing removes them on close. No
+        // journal mode is set, so not even the header changes.
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .busy_timeout(Duration::from_secs(30));
+        let conn = SqliteConnection::connect_with(&options)
+            .await
+            .map_err(|e| StateError::Open {
+                location: location.clone(),
+                reason: e.to_string(),
+            })?;
+        let store = SqliteStore { conn: Mutex::new(conn) };
+        let version: std::result::Result<Option<String>, _> =
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema_version'")
+                .fetch_optional(&mut *store.conn.lock().await)
+                .await;
+        match version {
+            // No `meta` table: an empty file, or not ours yet.
+            Err(sqlx::Error::Database(error)) if error.message().contains("no such table") => {
+                store.close().await;
+                Ok(None)
+            }
+            Ok(None) => {
+                store.close().await;
+                Ok(None)
+            }
+            Err(error) => Err(StateError::corrupt(format!(
+                "`{location}` is not a planrun state: {error}"
+            ))),
+            Ok(Some(version)) => {
+                needs_version(Some(version))?;
+                Ok(Some(store))
+            }
+        }
+    }
+
     async fn migrate(&self) -> Result<()> {
         // The common case, an existing state of this version, needs no DDL.
         let current: std::result::Result<Option<String>, _> =
@@ -430,5 +473,23 @@ mod tests {
         let dir = tempfile::tempdir().expect("temporary directory");
         let path = dir.path().join("state.db");
         conformance::run(|| async { SqliteStore::open(&path, Sync::Normal).await.expect("open") }).await;
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_lock_is_reported_and_can_be_forced_away() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = SqliteStore::open(&dir.path().join("state.db"), Sync::Normal)
+            .await
+            .expect("open");
+        sqlx::query("INSERT INTO lock (id, holder_id, info) VALUES (1, 'x', 'not json')")
+            .execute(&mut *store.conn.lock().await)
+            .await
+            .expect("insert");
+        assert!(matches!(store.lock_holder().await, Err(StateError::Corrupt(_))));
+        assert!(matches!(store.force_unlock().await, Err(StateError::Corrupt(_))));
+        assert!(
+            matches!(store.lock_holder().await, Ok(None)),
+            "the row is gone all the same"
+        );
     }
 }

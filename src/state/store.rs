@@ -112,6 +112,16 @@ impl Store {
         }
     }
 
+    /// Opens the state for reading only, if it exists and holds a state:
+    /// nothing is created, migrated or written.
+    pub async fn open_for_reading(location: &Location) -> Result<Option<Store>> {
+        match location {
+            Location::Sqlite { path, .. } if !path.exists() => Ok(None),
+            Location::Sqlite { path, .. } => Ok(SqliteStore::open_for_reading(path).await?.map(Store::Sqlite)),
+            Location::Postgres { .. } => Store::open(location).await.map(Some),
+        }
+    }
+
     /// Releases resources (the SQLite WAL is checkpointed on close).
     pub async fn close(self) {
         dispatch!(self, store => store.close().await);

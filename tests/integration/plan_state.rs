@@ -70,3 +70,14 @@ fn live_evaluates_checks_and_preflight_without_writing() {
     assert!(run.stderr.contains("preflight FAILED  present"), "{}", run.stderr);
     assert!(run.stdout.contains("would run (check:"), "{}", run.stdout);
 }
+
+#[test]
+fn plan_and_status_leave_an_empty_state_file_untouched() {
+    let test = Test::new().plan(PLAN).file(".planrun/state.db", "");
+    let before = walk_files(test.path());
+    test.cmd(&["plan", "plan.toml"]).status(0);
+    test.cmd(&["status"]).status(0);
+    test.cmd(&["runs"]).status(0);
+    assert_eq!(walk_files(test.path()), before);
+    assert_eq!(test.read(".planrun/state.db"), "", "no schema was created");
+}
