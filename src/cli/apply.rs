@@ -38,6 +38,7 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
     let source = Source::load(&args.plan.plan)?;
     let overrides = args.plan.overrides()?;
     let compiled = Arc::new(compile_loud(&source, &overrides, args.plan.deny_warnings)?);
+    args.approvals.check(&compiled.plan)?;
     let secrets = Secrets::resolve(&compiled.plan).map_err(ExecError::Secrets)?;
     let location = args.state.location()?;
     let request = ApplyRequest {

@@ -56,6 +56,16 @@ pub struct ApprovalArgs {
     pub approve: Vec<String>,
 }
 
+impl ApprovalArgs {
+    /// A misspelled `--approve` would silently approve nothing.
+    pub fn check(&self, plan: &crate::plan::Plan) -> Result<(), Error> {
+        match self.approve.iter().find(|id| plan.step_index(id).is_none()) {
+            Some(id) => Err(Error::Usage(format!("`--approve {id}`: the plan has no step `{id}`"))),
+            None => Ok(()),
+        }
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct WalkArgs {
     /// Steps that may run at once (default: the plan's `parallelism`, else 4)
@@ -152,7 +162,10 @@ pub async fn pick_run(
     none: &str,
 ) -> Result<String, Error> {
     if let Some(id) = id {
-        return Ok(id.to_string());
+        return match store.run(id).await? {
+            Some(_) => Ok(id.to_string()),
+            None => Err(ExecError::NothingToDo(format!("no run `{id}` in the state (see `planrun runs`)")).into()),
+        };
     }
     let runs = store.runs().await?;
     let latest = runs.into_iter().rev().find(|run| wanted(run)).map(|run| run.id);

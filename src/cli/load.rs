@@ -125,3 +125,10 @@ fn var_file(path: &Path) -> Result<Vec<Override>, Error> {
     }
     Ok(out)
 }
+
+/// The `name` of a plan, read without compiling it (a run's recorded
+/// overrides are needed to compile, and finding the run needs the name).
+pub fn plan_name(source: &Source) -> Option<String> {
+    let table = toml::de::DeTable::parse(&source.text).ok()?;
+    table.get_ref().get("name")?.get_ref().as_str().map(str::to_string)
+}

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::cli::engine::{self, ApprovalArgs, Format, StateArgs, WalkArgs};
-use crate::cli::load::{compile_loud, replayed};
+use crate::cli::load::{compile_loud, plan_name, replayed};
 use crate::error::{Error, Exit};
 use crate::exec::error::ExecError;
 use crate::exec::resume::{ResumeRequest, Stored, resume};
@@ -67,6 +67,7 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
                 source.name, compiled.plan.name, run.id, run.plan_name
             )));
         }
+        args.approvals.check(&compiled.plan)?;
         let secrets = Secrets::resolve(&compiled.plan).map_err(ExecError::Secrets)?;
         let interrupt = engine::interrupt_on_signals()?;
         let settings = engine::settings(
@@ -130,12 +131,6 @@ async fn unfinished_run(store: &Store, plan: Option<&Source>) -> Result<RunRecor
         return Err(ExecError::NothingToDo(format!("no unfinished run{of} to resume")).into());
     };
     Ok(found.clone())
-}
-
-/// The `name` of a plan, read without compiling it.
-fn plan_name(source: &Source) -> Option<String> {
-    let table = toml::de::DeTable::parse(&source.text).ok()?;
-    table.get_ref().get("name")?.get_ref().as_str().map(str::to_string)
 }
 
 /// The plan a run was applied from: the file if it is still there (its

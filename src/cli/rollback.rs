@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::cli::engine::{self, ApprovalArgs, Format, StateArgs};
-use crate::cli::load::{compile_loud, replayed};
+use crate::cli::load::{compile_loud, plan_name, replayed};
 use crate::error::{Error, Exit};
 use crate::exec::error::ExecError;
 use crate::exec::rollback::rollback_run;
@@ -24,6 +24,8 @@ pub struct Args {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub parallelism: Option<u16>,
     #[command(flatten)]
+    pub approvals: ApprovalArgs,
+    #[command(flatten)]
     pub state: StateArgs,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -31,27 +33,40 @@ pub struct Args {
 
 pub fn run(args: &Args) -> Result<Exit, Error> {
     let location = args.state.location()?;
-    let (reporter, _) = engine::reporter(args.format);
+    let (reporter, prompt) = engine::reporter(args.format);
     engine::block_on(async {
         let store = engine::existing_state(&location, "roll back").await?;
-        let undoable = |run: &RunRecord| !matches!(run.outcome, RunOutcome::RolledBack | RunOutcome::Abandoned);
-        let run_id = engine::pick_run(&store, args.run.as_deref(), undoable, "no run to roll back").await?;
+        let given = args.plan.as_deref().map(Source::load).transpose()?;
+        // With a plan given, the latest run of that plan (by its name).
+        let name = given.as_ref().and_then(plan_name);
+        let undoable = |run: &RunRecord| {
+            !matches!(run.outcome, RunOutcome::RolledBack | RunOutcome::Abandoned)
+                && name.as_ref().is_none_or(|name| *name == run.plan_name)
+        };
+        let none = match (&given, &name) {
+            (Some(source), Some(name)) => format!("no run of plan `{name}` (`{}`) to roll back", source.name),
+            _ => "no run to roll back".to_string(),
+        };
+        let run_id = engine::pick_run(&store, args.run.as_deref(), undoable, &none).await?;
         let run = store
             .run(&run_id)
             .await?
             .ok_or_else(|| ExecError::NothingToDo(format!("no run `{run_id}` in `{location}`")))?;
-        let source = match &args.plan {
-            Some(path) => Source::load(path)?,
+        let source = match given {
+            Some(source) => source,
             None => Source::new(format!("{} (as applied)", run.plan_path), run.plan_source.clone()),
         };
         let compiled = Arc::new(compile_loud(&source, &replayed(&run.overrides)?, false)?);
+        if compiled.plan.name != run.plan_name {
+            return Err(Error::Usage(format!(
+                "`{}` is plan `{}`, but run `{}` is of plan `{}`",
+                source.name, compiled.plan.name, run.id, run.plan_name
+            )));
+        }
+        args.approvals.check(&compiled.plan)?;
         let secrets = Secrets::resolve(&compiled.plan).map_err(ExecError::Secrets)?;
         let interrupt = engine::interrupt_on_signals()?;
-        let approvals = ApprovalArgs {
-            yes: false,
-            approve: Vec::new(),
-        };
-        let mut settings = engine::settings(&location, reporter.clone(), None, &approvals, None, interrupt)?;
+        let mut settings = engine::settings(&location, reporter.clone(), prompt, &args.approvals, None, interrupt)?;
         settings.parallelism = args.parallelism.map(usize::from);
         let session = Session::begin(store, "rollback", reporter.as_ref()).await?;
         let outcome = rollback_run(&session, compiled, secrets, &run, &settings).await;

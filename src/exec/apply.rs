@@ -68,10 +68,19 @@ pub async fn apply(
         settings,
     )?);
     if !plan.preflight.is_empty() && preflight::check(&rt).await > 0 {
-        settings.reporter.report(&Event::Notice {
-            message: "preflight failed: no step ran and no run was recorded".into(),
+        let interrupted = rt.interrupt.is_cancelled();
+        let logs = rt.run_logs.display();
+        let message = if interrupted {
+            format!("interrupted during preflight: no step ran and no run was recorded (logs in {logs})")
+        } else {
+            format!("preflight failed: no step ran and no run was recorded (logs in {logs})")
+        };
+        settings.reporter.report(&Event::Notice { message });
+        return Ok(if interrupted {
+            RunOutcome::Interrupted
+        } else {
+            RunOutcome::Failed
         });
-        return Ok(RunOutcome::Failed);
     }
     let position: Vec<u32> = compiled
         .dag
@@ -95,7 +104,11 @@ pub async fn apply(
         vars: plan
             .vars
             .iter()
-            .map(|(name, value)| (name.clone(), serde_json::to_value(value).unwrap_or_default()))
+            .map(|(name, value)| {
+                let mut value = serde_json::to_value(value).unwrap_or_default();
+                rt.redactor.redact_json(&mut value);
+                (name.clone(), value)
+            })
             .collect(),
         user: current_user(),
         host: current_host(),
@@ -122,7 +135,14 @@ pub async fn apply(
     let outcome = walk(rt.clone(), &mut records, &todo, options).await?;
     let outcome = rt.finish(&records, outcome, started).await?;
     if outcome == RunOutcome::Failed && request.rollback_on_failure {
-        return Ok(rollback::undo_run(&rt, &mut records, parallelism).await?);
+        // The migration still failed: a clean rollback does not make the
+        // command succeed (exit 1), whatever the run's stored outcome.
+        let undone = rollback::undo_run(&rt, &mut records, &[], parallelism).await?;
+        return Ok(if undone == RunOutcome::RolledBack {
+            RunOutcome::Failed
+        } else {
+            undone
+        });
     }
     Ok(outcome)
 }

@@ -17,9 +17,9 @@ use crate::exec::runtime::{Runtime, Settings};
 use crate::exec::secrets::Secrets;
 use crate::exec::session::Session;
 use crate::exec::walk::{WalkOptions, walk};
-use crate::plan::hash::step_hash;
+use crate::plan::hash::{source_hash, step_hash};
 use crate::plan::{Compiled, Step};
-use crate::state::{NewEvent, RunOutcome, RunRecord, StateStore, StepRecord, StepStatus};
+use crate::state::{NewEvent, PlanFile, RunOutcome, RunRecord, StateStore, StepRecord, StepStatus};
 use crate::steps::Action;
 
 pub struct ResumeRequest {
@@ -82,7 +82,7 @@ pub fn prepare(
         changes: Vec::new(),
         notices: Vec::new(),
     };
-    let (mut drifted, mut undecided, mut joined) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut drifted, mut undecided, mut joined, mut accepted) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (index, step) in plan.steps.iter().enumerate() {
         let Some(mut record) = by_id.remove(step.id.as_str()) else {
             let record = StepRecord::pending(&step.id, position[index], step_hash(step));
@@ -101,6 +101,8 @@ pub fn prepare(
         record.position = position[index];
         let todo = if rerun.contains(&index) {
             record.status = StepStatus::Pending;
+            // From the start: a table copy does not continue where it was.
+            record.progress = None;
             if let Some(hash) = &hash {
                 record.definition_hash.clone_from(hash);
             }
@@ -116,6 +118,7 @@ pub fn prepare(
                             record.definition_hash = hash.clone().unwrap_or_default();
                             let event = NewEvent::step(&step.id, "drift_accepted", "changed in the plan; kept as done");
                             prepared.changes.push((record.clone(), event));
+                            accepted.push(step.id.clone());
                         } else {
                             drifted.push(format!("{} ({})", step.id, record.status));
                         }
@@ -151,6 +154,12 @@ pub fn prepare(
         prepared.notices.push(format!(
             "no longer in the plan, left as they were: {}",
             removed.join(", ")
+        ));
+    }
+    if !accepted.is_empty() {
+        prepared.notices.push(format!(
+            "changed in the plan, kept as done (`--accept-drift`): {}",
+            accepted.join(", ")
         ));
     }
     if !joined.is_empty() {
@@ -217,6 +226,18 @@ pub async fn resume(
     }
     for (record, event) in &changes {
         store.put_step(&run.id, record, event).await?;
+    }
+    if !stored.plan_unchanged {
+        // The run follows the changed file from now on: its rollbacks, and
+        // the steps that joined, come from it.
+        let source = &compiled.plan.source;
+        let plan = PlanFile {
+            path: &source.name,
+            hash: &source_hash(source),
+            source: &source.text,
+        };
+        let event = NewEvent::run("plan_changed", format!("resumed with a changed `{}`", source.name));
+        store.set_plan(&run.id, &plan, &event).await?;
     }
     store
         .set_outcome(&run.id, RunOutcome::Running, &NewEvent::run("run_resumed", "resumed"))

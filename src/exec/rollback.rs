@@ -31,13 +31,12 @@ fn undo_record(record: &StepRecord) -> Option<&serde_json::Value> {
     record.undo.as_ref().or_else(|| record.progress.as_ref()?.get("undo"))
 }
 
-/// Whether the step's `run` started in this run (so it may have changed things).
+/// Whether the step's `run` started in this run (so it may have changed
+/// things) and is not undone yet. Attempts are never reset: a step run
+/// again by `--rerun`, or satisfied by its `check` on a resume after a
+/// failed attempt, still counts as run.
 fn ran(record: &StepRecord) -> bool {
-    match record.status {
-        StepStatus::Succeeded | StepStatus::RollingBack | StepStatus::RollbackFailed => true,
-        StepStatus::Failed | StepStatus::Interrupted | StepStatus::Running => record.attempts > 0,
-        _ => false,
-    }
+    record.attempts > 0 && record.status != StepStatus::RolledBack
 }
 
 pub fn plan(rt: &Runtime, records: &[StepRecord]) -> RollbackPlan {
@@ -203,7 +202,10 @@ async fn undo_step(rt: &Runtime, index: usize, mut record: StepRecord) -> Result
         Ended::NeedsApproval => (
             StepStatus::RollbackFailed,
             "rollback_failed",
-            "a rollback cannot wait for approval".to_string(),
+            format!(
+                "needs an operator: run `planrun rollback --approve {}` once it is done, or roll back on a terminal",
+                step.id
+            ),
             Vec::new(),
         ),
     };
@@ -252,13 +254,18 @@ fn finished(
 
 /// Rolls back `records` of the run in `rt`, checkpointing the run's
 /// outcome (`rolling_back` while it goes on).
+/// `gone`: steps the run ran that the plan no longer has (nothing can undo
+/// them; they are listed with the steps without a rollback).
 pub async fn undo_run(
     rt: &Arc<Runtime>,
     records: &mut [StepRecord],
+    gone: &[String],
     parallelism: usize,
 ) -> Result<RunOutcome, StateError> {
     let started = Instant::now();
-    let plan = plan(rt, records);
+    let mut plan = plan(rt, records);
+    plan.without_rollback
+        .extend(gone.iter().map(|id| format!("{id} (no longer in the plan)")));
     let steps = plan.undo.iter().filter(|&&undo| undo).count();
     let event = NewEvent::run("rollback_started", format!("{steps} step(s) to roll back"));
     rt.store
@@ -316,6 +323,9 @@ pub async fn rollback_run(
     for record in records.iter().filter(|record| !record.outputs.is_empty()) {
         rt.set_outputs(&record.step_id, record.outputs.clone());
     }
+    // What is left of the stored steps is not in this plan.
+    let mut gone: Vec<String> = stored.into_values().filter(ran).map(|record| record.step_id).collect();
+    gone.sort_unstable();
     let parallelism = rt.parallelism(settings);
-    Ok(undo_run(&rt, &mut records, parallelism).await?)
+    Ok(undo_run(&rt, &mut records, &gone, parallelism).await?)
 }

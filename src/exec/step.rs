@@ -303,6 +303,8 @@ impl StepRunner<'_> {
         });
         self.record.status = StepStatus::Pending;
         self.record.finished_at = None;
+        // Nothing ran: waiting for an operator is not an attempt.
+        self.record.attempts = self.record.attempts.saturating_sub(1);
         let event = NewEvent::step(&self.step.id, "awaiting_approval", "nobody approved this manual step");
         self.checkpoint(event).await?;
         Ok(self.record.clone())

@@ -48,6 +48,8 @@ pub async fn walk(
         .collect();
     let mut running: JoinSet<(usize, Result<StepRecord, StateError>)> = JoinSet::new();
     let mut outcome = Walked::default();
+    // Blocked in this walk (a step below two failures is reported once).
+    let mut blocked = vec![false; count];
     loop {
         while !outcome.stopping(options) && running.len() < options.parallelism.max(1) {
             let Some(Reverse((_, index))) = ready.pop() else { break };
@@ -76,7 +78,7 @@ pub async fn walk(
             _ if rt.interrupt.is_cancelled() => outcome.interrupted = true,
             StepStatus::Failed => {
                 outcome.failed = true;
-                block_dependents(&rt, records, todo, index).await?;
+                block_dependents(&rt, records, todo, &mut blocked, index).await?;
             }
             StepStatus::Interrupted => outcome.interrupted = true,
             // A manual gate nobody approved: its dependents wait.
@@ -120,11 +122,13 @@ impl Walked {
     }
 }
 
-/// Marks every not-yet-run descendant of `failed` as blocked.
+/// Marks every not-yet-run descendant of `failed` as blocked, unless an
+/// earlier failure of this walk already did.
 async fn block_dependents(
     rt: &Runtime,
     records: &mut [StepRecord],
     todo: &[bool],
+    done: &mut [bool],
     failed: usize,
 ) -> Result<(), StateError> {
     let failed_id = rt.compiled.plan.steps[failed].id.clone();
@@ -132,6 +136,7 @@ async fn block_dependents(
     for descendant in rt.compiled.dag.descendants(failed) {
         let record = &mut records[descendant];
         if !todo[descendant]
+            || done[descendant]
             || !matches!(
                 record.status,
                 StepStatus::Pending | StepStatus::Failed | StepStatus::Blocked
@@ -144,6 +149,7 @@ async fn block_dependents(
         record.error = None;
         let event = NewEvent::step(&record.step_id, "step_blocked", format!("`{failed_id}` failed"));
         rt.store.put_step(&rt.run_id, record, &event).await?;
+        done[descendant] = true;
         blocked.push(record.step_id.clone());
     }
     if !blocked.is_empty() {

@@ -255,3 +255,32 @@ fn stdout_and_stderr_reach_the_step_log_in_the_order_they_were_written() {
     let log = test.cmd(&["logs", "talk"]);
     assert!(log.stdout.ends_with("one\ntwo\nthree\n"), "{}", log.stdout);
 }
+
+#[test]
+fn a_step_below_two_failures_is_reported_blocked_once() {
+    let test = Test::new().plan(
+        r#"format = 1
+name = "two-failures"
+[steps.a]
+run = { kind = "shell", command = "exit 1" }
+[steps.b]
+run = { kind = "shell", command = "exit 1" }
+[steps.c]
+depends_on = ["a", "b"]
+run = { kind = "shell", command = "true" }
+[steps.d]
+depends_on = ["c"]
+run = { kind = "shell", command = "true" }
+"#,
+    );
+    let run = test.cmd(&["apply", "plan.toml", "--format", "json", "--parallelism", "2"]);
+    run.status(1);
+    let blocked: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|line| line.contains("\"steps_blocked\""))
+        .collect();
+    assert_eq!(blocked.len(), 1, "{}", run.stdout);
+    assert!(blocked[0].contains("[\"c\",\"d\"]"), "{}", blocked[0]);
+    assert_eq!(test.step_status("d"), "blocked");
+}

@@ -118,3 +118,45 @@ fn unlock_force_removes_a_lock_held_elsewhere() {
     signal(&child, Signal::SIGKILL);
     child.wait().expect("wait");
 }
+
+#[test]
+fn sigint_during_preflight_exits_130_and_records_no_run() {
+    let test = Test::new().plan(
+        r#"format = 1
+name = "waiting-preflight"
+[preflight.never]
+probe = { kind = "shell", command = "touch started; sleep 60" }
+[steps.a]
+run = { kind = "shell", command = "echo a >> ledger" }
+"#,
+    );
+    let child = test.spawn(&["apply", "plan.toml"]);
+    wait_for("the preflight probe to start", || test.path().join("started").exists());
+    signal(&child, Signal::SIGINT);
+    let output = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted during preflight"), "{stderr}");
+    assert!(!test.path().join("ledger").exists());
+}
+
+#[test]
+fn usage_errors_write_nothing_and_a_state_that_is_not_one_is_a_conflict() {
+    let test = Test::new().plan(SLOW);
+    test.cmd(&["runs"]).status(0);
+    test.cmd(&["apply", "plan.toml", "--approve", "no-such-step"]).status(2);
+    assert!(!test.path().join(".planrun").exists(), "a usage error writes nothing");
+    let db = test.path().join(".planrun/state.db");
+    std::fs::create_dir_all(test.path().join(".planrun")).expect("mkdir");
+    std::fs::write(
+        &db,
+        "this is not a database, just text that is long enough to look like one ...",
+    )
+    .expect("write");
+    let corrupt = test.cmd(&["status"]);
+    corrupt.status(3);
+    std::fs::remove_file(&db).expect("remove");
+    test.cmd(&["apply", "plan.toml", "--state", "mysql://root:pw@host/db"])
+        .status(2);
+    assert!(!test.path().join("mysql:").exists());
+}
