@@ -1,5 +1,6 @@
 //! `planrun apply PLAN`: preflight, then run every step, checkpointed.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::cli::engine::{self, ApprovalArgs, Format, StateArgs, WalkArgs};
@@ -7,9 +8,12 @@ use crate::cli::load::{PlanArgs, compile_loud, recorded};
 use crate::error::{Error, Exit};
 use crate::exec::apply::{ApplyRequest, apply};
 use crate::exec::error::ExecError;
+use crate::exec::resolve::Scope;
 use crate::exec::secrets::Secrets;
 use crate::exec::session::Session;
-use crate::plan::Source;
+use crate::plan::raw::VarValue;
+use crate::plan::vars::Override;
+use crate::plan::{Plan, Source};
 use crate::state::Store;
 
 #[derive(Debug, clap::Args)]
@@ -36,10 +40,18 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
     // Everything that can be wrong with the input is found before the
     // state is touched: an invalid plan, vars or secrets write nothing.
     let source = Source::load(&args.plan.plan)?;
-    let overrides = args.plan.overrides()?;
-    let compiled = Arc::new(compile_loud(&source, &overrides, args.plan.deny_warnings)?);
+    let mut overrides = args.plan.overrides()?;
+    let mut compiled = compile_loud(&source, &overrides, args.plan.deny_warnings)?;
     args.approvals.check(&compiled.plan)?;
     let secrets = Secrets::resolve(&compiled.plan).map_err(ExecError::Secrets)?;
+    // Vars read from the environment are fixed for the whole run: kept
+    // with it as overrides, so `resume` and `rollback` see the same values.
+    let from_env = env_vars(&compiled.plan, &overrides, &secrets);
+    if !from_env.is_empty() {
+        overrides.extend(from_env);
+        compiled = compile_loud(&source, &overrides, args.plan.deny_warnings)?;
+    }
+    let compiled = Arc::new(compiled);
     let location = args.state.location()?;
     let request = ApplyRequest {
         plan_path: args.plan.plan.display().to_string(),
@@ -64,4 +76,27 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
         session.end().await?;
         Ok(engine::exit_for(outcome?))
     })?
+}
+
+/// The vars whose value reads the environment (`${env.X}`), as overrides
+/// holding their current value. Vars that also hold a secret are left out:
+/// they are resolved again from the secret's source.
+fn env_vars(plan: &Plan, given: &[Override], secrets: &Secrets) -> Vec<Override> {
+    let outputs = HashMap::new();
+    let scope = Scope {
+        secrets,
+        outputs: &outputs,
+    };
+    plan.vars
+        .iter()
+        .filter(|(name, _)| !given.iter().any(|o| &o.name == *name))
+        .filter_map(|(name, value)| match value {
+            VarValue::String(text) if text.contains("${env.") && !text.contains("${secrets.") => {
+                let value = scope.resolve_str(text).ok()?;
+                // Kept literal: the value is not a template.
+                Override::from_arg(&format!("{name}={}", value.replace("${", "$${"))).ok()
+            }
+            _ => None,
+        })
+        .collect()
 }

@@ -119,3 +119,27 @@ fn yes_approves_every_gate() {
     test.cmd(&["apply", "plan.toml", "--yes"]).status(0);
     assert_eq!(test.read("ledger"), "before\nafter\n");
 }
+
+#[test]
+fn vars_read_from_the_environment_keep_their_applied_value_on_resume() {
+    let test = Test::new()
+        .plan(
+            r#"format = 1
+name = "env-vars"
+[vars]
+target = "${env.PLANRUN_TEST_TARGET}"
+[steps.first]
+run = { kind = "shell", command = "echo first ${vars.target} >> ledger" }
+[steps.second]
+depends_on = ["first"]
+run = { kind = "shell", command = "test -f go && echo second ${vars.target} >> ledger" }
+"#,
+        )
+        .env("PLANRUN_TEST_TARGET", "one");
+    test.cmd(&["apply", "plan.toml"]).status(1);
+    std::fs::write(test.path().join("go"), "").expect("write");
+    let test = test.env("PLANRUN_TEST_TARGET", "two");
+    test.cmd(&["resume"]).status(0);
+    assert_eq!(test.read("ledger"), "first one\nsecond one\n");
+    assert_eq!(test.status()["run"]["vars"]["target"], "one");
+}
