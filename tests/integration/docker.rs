@@ -203,3 +203,25 @@ run = {{ kind = "docker.remove", endpoint = "{host}", name = "{adopted}" }}
     remove.cmd(&["apply", "plan.toml"]).status(0);
     assert!(!exists(&host, &adopted));
 }
+
+#[test]
+fn an_unreachable_daemon_is_explained() {
+    let port = free_port();
+    let test = Test::new().plan(&format!(
+        r#"
+format = 1
+name = "no-daemon"
+[preflight.daemon]
+probe = {{ kind = "docker.daemon", endpoint = "tcp://127.0.0.1:{port}" }}
+[steps.ping]
+run = {{ kind = "shell", command = "true" }}
+"#
+    ));
+    let run = test.cmd(&["apply", "plan.toml"]);
+    assert_ne!(run.code, Some(0), "{}", run.all_output());
+    assert!(
+        run.all_output().to_lowercase().contains("connection refused"),
+        "the cause is named: {}",
+        run.all_output()
+    );
+}
