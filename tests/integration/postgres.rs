@@ -288,6 +288,47 @@ run = {{ kind = "postgres.copy_table", source = "${{vars.source}}", target = "${
     );
 }
 
+#[test]
+fn copy_table_verifies_a_filter_on_a_column_it_does_not_copy() {
+    let Some(admin) = require("PG_URL") else { return };
+    let source = Database::new(&admin, "planrun_src");
+    let target = Database::new(&admin, "planrun_dst");
+    psql(
+        &source.url,
+        "CREATE TABLE settings (key text PRIMARY KEY, value text, service text);
+         INSERT INTO settings SELECT 'k' || g, 'v' || g, CASE WHEN g % 2 = 0 THEN 'auth' ELSE 'admin' END
+         FROM generate_series(1, 100) g;",
+    );
+    // The target has `service` too, but the copy leaves it NULL: the
+    // filter cannot be checked there.
+    psql(
+        &target.url,
+        "CREATE TABLE settings (key text PRIMARY KEY, value text, service text);",
+    );
+    let test = Test::new().plan(&format!(
+        r#"
+format = 1
+name = "copy-subset"
+[steps.copy]
+run = {{ kind = "postgres.copy_table", source = "{source}", target = "{target}", table = "settings", columns = ["key", "value"], where = "service = 'auth'", batch_size = 7 }}
+idempotent = true
+"#,
+        source = source.url,
+        target = target.url
+    ));
+    let run = test.cmd(&["apply", "plan.toml"]);
+    run.status(0);
+    assert!(
+        run.logs().contains("50 source row(s) match `where`, 50 copied"),
+        "{}",
+        run.logs()
+    );
+    assert_eq!(
+        psql(&target.url, "SELECT count(*), count(service) FROM settings"),
+        "50|0"
+    );
+}
+
 /// Polls `sql` on `url` until it returns a number of at least `at_least`.
 fn wait_for_count(url: &str, sql: &str, at_least: i64, child: &mut std::process::Child) {
     let deadline = Instant::now() + Duration::from_secs(60);
