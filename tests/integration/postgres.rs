@@ -499,3 +499,50 @@ idempotent = true
         );
     }
 }
+
+#[test]
+fn a_pending_batch_of_unknown_fate_asks_for_a_fresh_start() {
+    let Some(admin) = require("PG_URL") else { return };
+    let source = Database::new(&admin, "planrun_src");
+    let target = Database::new(&admin, "planrun_dst");
+    psql(
+        &source.url,
+        "CREATE TABLE events (id int PRIMARY KEY, body text NOT NULL);
+         INSERT INTO events SELECT g, md5(g::text) FROM generate_series(1, 30) g",
+    );
+    let test = Test::new().plan(&format!(
+        r#"
+format = 1
+name = "unknown"
+[steps.copy]
+run = {{ kind = "postgres.copy_table", source = "{source}", target = "{target}", table = "events", batch_size = 10 }}
+idempotent = true
+"#,
+        source = source.url,
+        target = target.url
+    ));
+    test.cmd(&["apply", "plan.toml"]).status(1);
+    psql(
+        &target.url,
+        "CREATE TABLE events (id int PRIMARY KEY, body text NOT NULL)",
+    );
+    // Transaction 0 is one whose status the server never knows (NULL).
+    let pending =
+        serde_json::json!({ "last_key": "10", "copied": 10, "pending": { "xid": 0, "upper": "20", "rows": 10 } });
+    set_progress(&test.path().join(".planrun/state.db"), &pending);
+    let resumed = test.cmd(&["resume"]);
+    resumed.status(1);
+    assert!(
+        resumed
+            .stderr
+            .contains("(the interrupted batch after key 10 up to key 20) committed"),
+        "{}",
+        resumed.stderr
+    );
+    assert!(
+        resumed.stderr.contains("delete the rows this copy wrote to `events`")
+            && resumed.stderr.contains("`planrun resume --rerun copy`"),
+        "the advice starts over on a clean target rather than retrying: {}",
+        resumed.stderr
+    );
+}

@@ -407,11 +407,27 @@ impl PostgresCopyTable {
                     )));
                 }
                 None => {
-                    return Err(StepError::failed(format!(
-                        "the target no longer knows whether transaction {} (the interrupted batch up to key {}) \
-                         committed; check the target and run the step again with `planrun resume --rerun`",
-                        pending.xid, pending.upper
-                    )));
+                    // Running the step again would ask the same question:
+                    // only starting the copy over, on a clean target, is safe.
+                    let after = checkpoint
+                        .last_key
+                        .as_deref()
+                        .map_or_else(|| "from the first row".to_string(), |key| format!("after key {key}"));
+                    return Err(StepError::with_detail(
+                        format!(
+                            "the target no longer knows whether transaction {} (the interrupted batch {after} up \
+                             to key {}) committed, so the copy cannot tell where to go on",
+                            pending.xid, pending.upper
+                        ),
+                        vec![format!(
+                            "hint: delete the rows this copy wrote to `{}` (every batch up to key {}), then start \
+                             the copy over from the first key with `planrun resume --rerun {}`, which discards its \
+                             saved progress",
+                            self.target_table(),
+                            pending.upper,
+                            ctx.step_id
+                        )],
+                    ));
                 }
             }
         }
