@@ -76,7 +76,11 @@ async fn runs_and_steps_round_trip<S: StateStore>(store: &S, prefix: &str) {
     store.set_plan(&id, &changed, &event).await.expect("set_plan");
     let loaded = store.run(&id).await.expect("run").expect("the run exists");
     assert_eq!(
-        (loaded.plan_path.as_str(), loaded.plan_hash.as_str(), loaded.plan_source.as_str()),
+        (
+            loaded.plan_path.as_str(),
+            loaded.plan_hash.as_str(),
+            loaded.plan_source.as_str()
+        ),
         (changed.path, changed.hash, changed.source),
         "set_plan replaces the plan a run follows"
     );

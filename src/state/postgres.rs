@@ -308,12 +308,12 @@ impl StateStore for PostgresStore {
         let mut tx = self.pool.begin().await?;
         let updated =
             sqlx::query("UPDATE planrun_runs SET plan_path = $1, plan_hash = $2, plan_source = $3 WHERE id = $4")
-            .bind(plan.path)
-            .bind(plan.hash)
-            .bind(plan.source)
-            .bind(run_id)
-            .execute(&mut *tx)
-            .await?;
+                .bind(plan.path)
+                .bind(plan.hash)
+                .bind(plan.source)
+                .bind(run_id)
+                .execute(&mut *tx)
+                .await?;
         if updated.rows_affected() == 0 {
             return Err(StateError::NoSuchRun(run_id.to_string()));
         }
