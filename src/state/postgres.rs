@@ -17,7 +17,7 @@ use sqlx::{Connection, Row};
 use tokio::sync::Mutex;
 
 use crate::state::columns::{SCHEMA_VERSION, json, needs_version, parse_json, run_from_row};
-use crate::state::error::StateError;
+use crate::state::error::{StateError, describe};
 use crate::state::lock::{Acquired, LockInfo};
 use crate::state::record::{EventRecord, NewEvent, PlanFile, RunRecord, StepRecord, now};
 use crate::state::status::{RunOutcome, StepStatus};
@@ -26,6 +26,9 @@ use crate::steps::credentials::scrub;
 
 /// The advisory lock key: "planrun" in ASCII.
 const LOCK_KEY: i64 = 0x0070_6c61_6e72_756e;
+
+/// How long opening the state waits for the server to answer.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS planrun_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -111,46 +114,38 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
+    /// Connects once first, so a server that is down or refuses the login
+    /// says so at once, with its own words (a pool would retry until its
+    /// acquire timeout and then only say it timed out).
     pub async fn open(url: &str, shown: &str) -> Result<PostgresStore> {
         let fail = |reason: String| StateError::Open {
             location: shown.to_string(),
             reason,
         };
-        let options = PgConnectOptions::from_str(url).map_err(|e| fail(scrub(&e.to_string(), url)))?;
+        let options = PgConnectOptions::from_str(url).map_err(|e| fail(scrub(&describe(&e), url)))?;
+        let mut first = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+            .await
+            .map_err(|_| {
+                fail(format!(
+                    "the server did not answer within {}s",
+                    CONNECT_TIMEOUT.as_secs()
+                ))
+            })?
+            .map_err(|e| fail(scrub(&describe(&e), url)))?;
+        migrate(&mut first).await.map_err(|e| match e {
+            StateError::Database(e) => fail(scrub(&describe(&e), url)),
+            other => other,
+        })?;
+        let _ = first.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
-            .await
-            .map_err(|e| fail(scrub(&e.to_string(), url)))?;
-        let store = PostgresStore {
+            .connect_lazy_with(options.clone());
+        Ok(PostgresStore {
             pool,
             options,
             holder: Mutex::new(None),
-        };
-        store.migrate().await?;
-        Ok(store)
-    }
-
-    async fn migrate(&self) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        // Two planruns creating the schema at once must not collide.
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(LOCK_KEY + 1)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
-        let version: Option<String> = sqlx::query_scalar("SELECT value FROM planrun_meta WHERE key = 'schema_version'")
-            .fetch_optional(&mut *tx)
-            .await?;
-        if needs_version(version)? {
-            sqlx::query("INSERT INTO planrun_meta (key, value) VALUES ('schema_version', $1)")
-                .bind(SCHEMA_VERSION.to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        })
     }
 
     pub async fn close(self) {
@@ -159,6 +154,27 @@ impl PostgresStore {
         }
         self.pool.close().await;
     }
+}
+
+async fn migrate(connection: &mut PgConnection) -> Result<()> {
+    let mut tx = connection.begin().await?;
+    // Two planruns creating the schema at once must not collide.
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(LOCK_KEY + 1)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
+    let version: Option<String> = sqlx::query_scalar("SELECT value FROM planrun_meta WHERE key = 'schema_version'")
+        .fetch_optional(&mut *tx)
+        .await?;
+    if needs_version(version)? {
+        sqlx::query("INSERT INTO planrun_meta (key, value) VALUES ('schema_version', $1)")
+            .bind(SCHEMA_VERSION.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 fn bind_step<'q>(

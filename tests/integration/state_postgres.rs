@@ -1,9 +1,12 @@
 //! The PostgreSQL state backend, against a real server: the conformance
-//! suite, a lock shared by two working directories, and a run resumed
-//! from another directory.
+//! suite, a lock shared by two working directories, a run resumed from
+//! another directory, and errors that say why the server cannot be used.
 
 use planrun::state::{Location, Store, conformance};
 
+use std::time::{Duration, Instant};
+
+use crate::services::free_port;
 use crate::signals::wait_for;
 use crate::test::Test;
 
@@ -82,4 +85,30 @@ fn two_directories_share_one_lock_and_one_run() {
     assert_eq!(two.read("ledger"), "waiting\nlast\n");
     assert_eq!(two.status()["run"]["outcome"], "succeeded");
     assert_eq!(one.status()["run"]["outcome"], "succeeded", "both see one state");
+}
+
+#[test]
+fn a_state_server_that_cannot_be_used_says_why_at_once() {
+    let Some(url) = fresh_database() else { return };
+    let started = Instant::now();
+    let down = format!("postgres://postgres:Unseen-pw-1@127.0.0.1:{}/postgres", free_port());
+    let run = Test::new().cmd(&["runs", "--state", &down]);
+    run.status(1);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(run.stderr.contains("Connection refused"), "{}", run.stderr);
+    assert!(!run.stderr.contains("timed out"), "{}", run.stderr);
+
+    let mut wrong = url::Url::parse(&url).expect("a URL");
+    wrong.set_password(Some("Unseen-pw-2")).expect("a password");
+    let run = Test::new().cmd(&["runs", "--state", wrong.as_str()]);
+    run.status(1);
+    assert!(run.stderr.contains("password authentication failed"), "{}", run.stderr);
+    for text in [&run.stderr, &run.stdout] {
+        assert!(!text.contains("Unseen-pw"), "the password leaked: {text}");
+        assert!(!text.contains(" at line "), "driver noise: {text}");
+    }
 }
