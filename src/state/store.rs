@@ -112,6 +112,16 @@ impl Store {
         }
     }
 
+    /// Cancelled when the lock this store held was lost (PostgreSQL only:
+    /// its session ended and another command took over, or `unlock
+    /// --force` removed it); the command must stop.
+    pub fn lock_lost(&self) -> tokio_util::sync::CancellationToken {
+        match self {
+            Store::Sqlite(_) => tokio_util::sync::CancellationToken::new(),
+            Store::Postgres(store) => store.lock_lost(),
+        }
+    }
+
     /// Releases resources (the SQLite WAL is checkpointed on close).
     pub async fn close(self) {
         dispatch!(self, store => store.close().await);

@@ -1,12 +1,13 @@
 //! The PostgreSQL state backend, against a real server: the conformance
 //! suite, a lock shared by two working directories, a run resumed from
-//! another directory, and errors that say why the server cannot be used.
+//! another directory, a lock that survives its session being ended, and
+//! errors that say why the server cannot be used.
 
 use planrun::state::{Location, Store, conformance};
 
 use std::time::{Duration, Instant};
 
-use crate::services::free_port;
+use crate::services::{free_port, psql};
 use crate::signals::wait_for;
 use crate::test::Test;
 
@@ -85,6 +86,103 @@ fn two_directories_share_one_lock_and_one_run() {
     assert_eq!(two.read("ledger"), "waiting\nlast\n");
     assert_eq!(two.status()["run"]["outcome"], "succeeded");
     assert_eq!(one.status()["run"]["outcome"], "succeeded", "both see one state");
+}
+
+/// The lock's row: `backend_pid` and whether that backend is alive.
+fn lock_backend(url: &str) -> String {
+    psql(
+        url,
+        "SELECT l.backend_pid, count(a.pid) FROM planrun_lock l LEFT JOIN pg_stat_activity a ON a.pid = l.backend_pid \
+         GROUP BY l.backend_pid",
+    )
+}
+
+#[test]
+fn a_lock_whose_session_ended_under_a_running_holder_is_not_taken_over() {
+    let Some(url) = fresh_database() else { return };
+    let (_, name) = url.rsplit_once('/').expect("a database in the URL");
+    // Every new session of this database ends after 2 s idle, unless the
+    // session turns it off (as the lock's does).
+    psql(&url, &format!("ALTER DATABASE {name} SET idle_session_timeout = '2s'"));
+    let one = Test::new().plan(SLOW).env("PLANRUN_STATE", &url);
+    let two = Test::new().plan(SLOW).env("PLANRUN_STATE", &url);
+    let child = one.spawn(&["apply", "plan.toml"]);
+    wait_for("the first apply to hold the lock", || {
+        one.read("ledger").contains("waiting")
+    });
+
+    // Well past the idle timeout, the lock still holds.
+    std::thread::sleep(Duration::from_secs(4));
+    let refused = two.cmd(&["apply", "plan.toml"]);
+    refused.status(3);
+    assert!(
+        refused.stderr.contains(&format!("(pid {})", child.id())),
+        "{}",
+        refused.stderr
+    );
+
+    // The lock's session is ended by force: the advisory lock is free, but
+    // the row names a process of this host that runs. Refused all the same.
+    let before = lock_backend(&url);
+    psql(&url, "SELECT pg_terminate_backend(backend_pid) FROM planrun_lock");
+    let refused = two.cmd(&["apply", "plan.toml"]);
+    refused.status(3);
+    assert!(
+        refused.stderr.contains("locked by `apply` by ") && refused.stderr.contains(&format!("(pid {})", child.id())),
+        "{}",
+        refused.stderr
+    );
+    assert!(!refused.stderr.contains("took over"), "{}", refused.stderr);
+
+    // The holder takes its lock again on a new session.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = lock_backend(&url);
+        if now != before && now.ends_with("|1") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the holder never took its lock again: {now}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    two.cmd(&["apply", "plan.toml"]).status(3);
+
+    std::fs::write(one.path().join("go"), "").expect("write");
+    std::fs::write(one.path().join("pass"), "").expect("write");
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(one.read("ledger"), "first\nwaiting\nlast\n");
+    assert_eq!(two.read("ledger"), "", "the refused applies ran nothing");
+}
+
+#[test]
+fn a_forced_unlock_stops_the_holder() {
+    let Some(url) = fresh_database() else { return };
+    let one = Test::new().plan(SLOW).env("PLANRUN_STATE", &url);
+    let two = Test::new().plan(SLOW).env("PLANRUN_STATE", &url);
+    let mut child = one.spawn(&["apply", "plan.toml"]);
+    wait_for("the first apply to hold the lock", || {
+        one.read("ledger").contains("waiting")
+    });
+    two.cmd(&["unlock", "--force"]).status(0);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Let a holder that did not stop finish, so the test ends either way.
+    std::fs::write(one.path().join("go"), "").expect("write");
+    let output = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("lost the lock on the state"), "{stderr}");
+    assert!(
+        !one.read("ledger").contains("last"),
+        "nothing ran after the lock was lost"
+    );
 }
 
 #[test]
