@@ -46,6 +46,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the lock's connection is checked while the lock is held.
 const HEARTBEAT: Duration = Duration::from_secs(2);
 
+/// How long a refused command waits for the holder to write its row (it
+/// takes the advisory lock first), so the refusal can name it.
+const HOLDER_WAIT: Duration = Duration::from_secs(1);
+
 /// Settings that would end the lock's idle session (`idle_session_timeout`
 /// exists from PostgreSQL 14: only settings the server has are set), and
 /// server TCP keepalives, which notice a vanished holder and keep the idle
@@ -597,8 +601,15 @@ impl StateStore for PostgresStore {
             .bind(LOCK_KEY)
             .fetch_one(&mut connection)
             .await?;
-        let previous = holder_row(&mut connection).await?;
+        let mut previous = holder_row(&mut connection).await?;
         if !locked {
+            // The holder takes the advisory lock, then writes its row: give
+            // it a moment, so the refusal can say who it is.
+            let deadline = tokio::time::Instant::now() + HOLDER_WAIT;
+            while previous.is_none() && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                previous = holder_row(&mut connection).await?;
+            }
             let _ = connection.close().await;
             let holder = previous.unwrap_or_else(|| LockInfo {
                 id: String::new(),

@@ -3,7 +3,7 @@
 //! another directory, a lock that survives its session being ended, and
 //! errors that say why the server cannot be used.
 
-use planrun::state::{Location, Store, conformance};
+use planrun::state::{Location, LockInfo, StateError, StateStore, Store, conformance};
 
 use std::time::{Duration, Instant};
 
@@ -209,4 +209,40 @@ fn a_state_server_that_cannot_be_used_says_why_at_once() {
         assert!(!text.contains("Unseen-pw"), "the password leaked: {text}");
         assert!(!text.contains(" at line "), "driver noise: {text}");
     }
+}
+
+#[test]
+fn a_refusal_waits_for_the_holder_to_name_itself() {
+    use sqlx::Connection;
+    let Some(url) = fresh_database() else { return };
+    let location = Location::Postgres { url: url.clone() };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let store = Store::open(&location).await.expect("open the state");
+        // A holder that has taken the advisory lock ("planrun" in ASCII)
+        // but not yet written its row.
+        let mut holder = sqlx::postgres::PgConnection::connect(&url).await.expect("connect");
+        sqlx::query("SELECT pg_advisory_lock(31644363112215918)")
+            .execute(&mut holder)
+            .await
+            .expect("take the advisory lock");
+        let first = LockInfo::for_this_process("apply");
+        let info = serde_json::to_string(&first).expect("serialise");
+        let writer = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            sqlx::query("INSERT INTO planrun_lock (id, holder_id, backend_pid, info) VALUES (1, 'x', 0, $1)")
+                .bind(info)
+                .execute(&mut holder)
+                .await
+                .expect("write the row");
+            holder
+        });
+        match store.lock(&LockInfo::for_this_process("resume")).await {
+            Err(StateError::Locked(named)) => assert_eq!(*named, first, "the refusal names the holder"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        let holder = writer.await.expect("the writer");
+        let _ = holder.close().await;
+        store.close().await;
+    });
 }
