@@ -23,7 +23,9 @@ readonly PG_PORT=${PLANRUN_PG_PORT:-55432}
 readonly PG_DIR=$SERVICES_DIR/pg
 readonly PG_DATA=$PG_DIR/data
 readonly PG_LOG=$PG_DIR/postgres.log
-readonly PG_PASSWORD=postgres
+# Throwaway, but distinctive: planrun masks the password wherever it
+# appears, and a common word ("postgres") would be masked everywhere.
+readonly PG_PASSWORD=planrun-test-pw
 readonly PG_URL="postgres://postgres:${PG_PASSWORD}@127.0.0.1:${PG_PORT}/postgres"
 
 readonly AMQP_PORT=5672
@@ -191,6 +193,7 @@ EOF
 pg_up() {
     if pg_answers; then
         log "pg: already up on 127.0.0.1:$PG_PORT"
+        pg_ensure_password
         return 0
     fi
     pg_ensure_installed
@@ -215,7 +218,21 @@ pg_up() {
         show_log "$PG_LOG"
         die "pg: not accepting connections on 127.0.0.1:$PG_PORT"
     fi
+    pg_ensure_password
     log "pg: up"
+}
+
+# A cluster made by an older version of this script may have another
+# password: set ours (over the unix socket, which trusts local users).
+pg_ensure_password() {
+    if PGPASSWORD=$PG_PASSWORD PGCONNECT_TIMEOUT=5 psql -X -q -w -h 127.0.0.1 -p "$PG_PORT" -U postgres \
+        -d postgres -c 'SELECT 1' >/dev/null 2>&1; then
+        return 0
+    fi
+    log "pg: setting the password of user postgres"
+    psql -X -q -w -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+        -c "ALTER ROLE postgres PASSWORD '$PG_PASSWORD'" >/dev/null ||
+        die "pg: cannot set the password of user postgres"
 }
 
 pg_down() {

@@ -35,7 +35,7 @@ fn the_quickstart_applies_applies_again_and_rolls_back_to_nothing() {
 
 #[test]
 fn the_services_example_applies_and_rolls_back_against_the_real_services() {
-    let (Some(pg), Some(_), Some(_)) = (
+    let (Some(pg), Some(amqp), Some(_)) = (
         crate::services::require("PG_URL"),
         crate::services::require("AMQP_URL"),
         crate::services::require("DOCKER_IMAGE"),
@@ -44,6 +44,7 @@ fn the_services_example_applies_and_rolls_back_against_the_real_services() {
     };
     let suffix = format!("{:06x}", fastrand::u32(..0xff_ffff));
     let pg = url::Url::parse(&pg).expect("PLANRUN_TEST_PG_URL is a URL");
+    let amqp = url::Url::parse(&amqp).expect("PLANRUN_TEST_AMQP_URL is a URL");
     let database = |name: &str| {
         let mut url = pg.clone();
         url.set_path(name);
@@ -61,13 +62,21 @@ fn the_services_example_applies_and_rolls_back_against_the_real_services() {
     ];
     let test = Test::new()
         .file("examples/services.toml", example("services.toml"))
-        .env("PGPASSWORD", "postgres")
-        .env("AMQP_PASSWORD", "guest");
+        .env("PGPASSWORD", pg.password().unwrap_or_default())
+        .env("AMQP_PASSWORD", amqp.password().unwrap_or_default());
     let mut args = vec!["apply", "examples/services.toml"];
     for var in &vars {
         args.extend(["--var", var.as_str()]);
     }
-    test.cmd(&args).status(0);
+    let run = test.cmd(&args);
+    run.status(0);
+    // The services' password is distinctive: masking it leaves the rest of
+    // a URL readable.
+    assert!(
+        run.logs().contains(&format!("connected to postgres://{}:***@", pg.username())),
+        "{}",
+        run.logs()
+    );
     let count = crate::services::output(
         "psql",
         &[
