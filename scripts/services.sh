@@ -3,7 +3,7 @@
 # PostgreSQL 15, RabbitMQ and a Docker daemon with a tiny local test image.
 #
 #   scripts/services.sh up     [pg|amqp|docker ...]  install what is missing, start, wait, print env
-#   scripts/services.sh down   [pg|amqp|docker ...]  stop (and drop the PostgreSQL cluster)
+#   scripts/services.sh down   [pg|amqp|docker ...]  stop (and drop the PostgreSQL cluster and RabbitMQ's data)
 #   scripts/services.sh env                          print `export ...` lines for services that are up
 #   scripts/services.sh status [pg|amqp|docker ...]  report; exit 0 only if all asked for are up
 #
@@ -13,6 +13,9 @@
 # Knobs (environment):
 #   PLANRUN_SERVICES_DIR   state/log dir            (default /tmp/planrun-services)
 #   PLANRUN_PG_PORT        PostgreSQL port          (default 55432)
+#   PLANRUN_AMQP_PORT      RabbitMQ AMQP port       (default 5672; distribution port: this + 20000)
+#   PLANRUN_AMQP_NODE      RabbitMQ node name       (default rabbit@<hostname>, or rabbit@localhost
+#                          when the hostname does not resolve to loopback only)
 #   PLANRUN_DOCKERD_FLAGS  extra flags for dockerd  (default empty)
 set -euo pipefail
 
@@ -23,12 +26,30 @@ readonly PG_PORT=${PLANRUN_PG_PORT:-55432}
 readonly PG_DIR=$SERVICES_DIR/pg
 readonly PG_DATA=$PG_DIR/data
 readonly PG_LOG=$PG_DIR/postgres.log
-readonly PG_PASSWORD=postgres
+# Throwaway, but distinctive: planrun masks the password wherever it
+# appears, and a common word ("postgres") would be masked everywhere.
+readonly PG_PASSWORD=planrun-test-pw
 readonly PG_URL="postgres://postgres:${PG_PASSWORD}@127.0.0.1:${PG_PORT}/postgres"
 
-readonly AMQP_PORT=5672
+readonly AMQP_PORT=${PLANRUN_AMQP_PORT:-5672}
 readonly AMQP_DIR=$SERVICES_DIR/rabbitmq
 readonly AMQP_URL="amqp://guest:guest@127.0.0.1:${AMQP_PORT}/%2f"
+# The node listens for Erlang distribution on loopback only, so its host
+# part must resolve there: RabbitMQ's default rabbit@<short hostname> (what
+# a bare `rabbitmqctl` talks to) when the hostname resolves only to
+# loopback, else rabbit@localhost.
+amqp_default_node() {
+    local host addresses
+    host=$(hostname -s 2>/dev/null || hostname)
+    addresses=$(getent hosts "$host" 2>/dev/null | awk '{print $1}')
+    if [[ -n $addresses ]] && ! grep -qvE '^(127\.|::1$)' <<<"$addresses"; then
+        echo "rabbit@$host"
+    else
+        echo "rabbit@localhost"
+    fi
+}
+AMQP_NODE=${PLANRUN_AMQP_NODE:-$(amqp_default_node)}
+readonly AMQP_NODE
 
 readonly DOCKER_DIR=$SERVICES_DIR/docker
 readonly DOCKER_LOG=$DOCKER_DIR/dockerd.log
@@ -191,6 +212,7 @@ EOF
 pg_up() {
     if pg_answers; then
         log "pg: already up on 127.0.0.1:$PG_PORT"
+        pg_ensure_password
         return 0
     fi
     pg_ensure_installed
@@ -215,7 +237,21 @@ pg_up() {
         show_log "$PG_LOG"
         die "pg: not accepting connections on 127.0.0.1:$PG_PORT"
     fi
+    pg_ensure_password
     log "pg: up"
+}
+
+# A cluster made by an older version of this script may have another
+# password: set ours (over the unix socket, which trusts local users).
+pg_ensure_password() {
+    if PGPASSWORD=$PG_PASSWORD PGCONNECT_TIMEOUT=5 psql -X -q -w -h 127.0.0.1 -p "$PG_PORT" -U postgres \
+        -d postgres -c 'SELECT 1' >/dev/null 2>&1; then
+        return 0
+    fi
+    log "pg: setting the password of user postgres"
+    psql -X -q -w -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+        -c "ALTER ROLE postgres PASSWORD '$PG_PASSWORD'" >/dev/null ||
+        die "pg: cannot set the password of user postgres"
 }
 
 pg_down() {
@@ -246,37 +282,78 @@ amqp_answers() {
     ' amqp_answers "$AMQP_PORT" 2>/dev/null
 }
 
-# Erlang distribution names the node rabbit@<short hostname>; boot fails if
-# that name does not resolve, which happens in some containers.
-amqp_ensure_hostname() {
-    local host
-    host=$(hostname -s 2>/dev/null || hostname)
-    if ! getent hosts "$host" >/dev/null; then
-        log "amqp: hostname '$host' does not resolve; adding it to /etc/hosts"
-        printf '127.0.0.1 %s\n' "$host" >>/etc/hosts
+# Everything of the node on loopback (AMQP, Erlang distribution, epmd), its
+# database, logs and configuration under $AMQP_DIR (so `down` wipes them),
+# and none of the system's /etc/rabbitmq or /var/lib/rabbitmq/mnesia. The
+# CLI tools (rabbitmqctl) need the same environment: `env` prints the node
+# name for the tests, which run `rabbitmqctl -n NODE`.
+amqp_env() {
+    export RABBITMQ_NODENAME=$AMQP_NODE
+    export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+    export RABBITMQ_NODE_PORT=$AMQP_PORT
+    export RABBITMQ_DIST_PORT=$((AMQP_PORT + 20000))
+    export ERL_EPMD_ADDRESS=127.0.0.1
+    export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+    export RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+    export RABBITMQ_MNESIA_BASE=$AMQP_DIR/mnesia
+    export RABBITMQ_LOG_BASE=$AMQP_DIR/log
+    export RABBITMQ_CONFIG_FILE=$AMQP_DIR/rabbitmq.conf
+    export RABBITMQ_ADVANCED_CONFIG_FILE=$AMQP_DIR/advanced.config
+    export RABBITMQ_CONF_ENV_FILE=$AMQP_DIR/rabbitmq-env.conf
+    export RABBITMQ_ENABLED_PLUGINS_FILE=$AMQP_DIR/enabled_plugins
+}
+
+# The files amqp_env points at; no plugins (the management plugin would
+# listen on every interface).
+amqp_write_config() {
+    mkdir -p "$AMQP_DIR/mnesia" "$AMQP_DIR/log"
+    printf '# Managed by scripts/services.sh; listeners come from RABBITMQ_NODE_IP_ADDRESS/PORT.\n' \
+        >"$AMQP_DIR/rabbitmq.conf"
+    printf '# Managed by scripts/services.sh: the environment comes from the script.\n' \
+        >"$AMQP_DIR/rabbitmq-env.conf"
+    printf '[].\n' >"$AMQP_DIR/enabled_plugins"
+    chown -R rabbitmq:rabbitmq "$AMQP_DIR"
+    runuser -u rabbitmq -- test -w "$AMQP_DIR/mnesia" ||
+        die "user rabbitmq cannot write $AMQP_DIR (check permissions of its parent dirs)"
+}
+
+# epmd outlives the nodes it serves, and one started before (by a node
+# without ERL_EPMD_ADDRESS) may listen on every interface. Stop it when no
+# node uses it; the next node starts one on loopback.
+amqp_stop_idle_epmd() {
+    command -v epmd >/dev/null || return 0
+    local names
+    names=$(timeout 5 epmd -names 2>/dev/null) || return 0
+    if ! grep -q '^name ' <<<"$names"; then
+        timeout 5 epmd -kill >/dev/null 2>&1 || true
     fi
 }
 
+# Whether our node (not any RabbitMQ) runs.
 amqp_node_running() {
-    timeout 20 rabbitmqctl -q ping >/dev/null 2>&1
+    command -v rabbitmqctl >/dev/null || return 1
+    (amqp_env && timeout 20 rabbitmqctl -q -n "$AMQP_NODE" ping >/dev/null 2>&1 9>&-)
 }
 
 amqp_up() {
     if amqp_answers; then
-        log "amqp: already up on 127.0.0.1:$AMQP_PORT"
+        amqp_node_running ||
+            die "amqp: a RabbitMQ that is not node $AMQP_NODE of this script answers on 127.0.0.1:$AMQP_PORT (one started by an older version of it?): stop it (e.g. \`rabbitmqctl stop\`), then run up again"
+        log "amqp: already up on 127.0.0.1:$AMQP_PORT (node $AMQP_NODE)"
         return 0
     fi
     ensure_packages rabbitmq-server
-    amqp_ensure_hostname
     mkdir -p "$AMQP_DIR"
 
     if amqp_node_running; then
-        log "amqp: node running, waiting for the AMQP listener"
+        log "amqp: node $AMQP_NODE running, waiting for the AMQP listener"
     else
-        log "amqp: starting rabbitmq-server"
+        amqp_write_config
+        amqp_stop_idle_epmd
+        log "amqp: starting node $AMQP_NODE on 127.0.0.1:$AMQP_PORT (data and logs in $AMQP_DIR)"
         # -detached daemonizes; redirect so the daemon holds none of our
         # stdout/stderr pipes (otherwise `$(services.sh up)` would never return).
-        rabbitmq-server -detached >"$AMQP_DIR/start.log" 2>&1 </dev/null 9>&- ||
+        (amqp_env && rabbitmq-server -detached >"$AMQP_DIR/start.log" 2>&1 </dev/null 9>&-) ||
             { show_log "$AMQP_DIR/start.log"; die "amqp: rabbitmq-server -detached failed"; }
     fi
     if ! wait_until 120 amqp_answers; then
@@ -288,15 +365,21 @@ amqp_up() {
 }
 
 amqp_logfile() {
-    echo "/var/log/rabbitmq/rabbit@$(hostname -s 2>/dev/null || hostname).log"
+    echo "$AMQP_DIR/log/$AMQP_NODE.log"
 }
 
 amqp_down() {
     command -v rabbitmqctl >/dev/null || return 0
     if amqp_node_running; then
-        log "amqp: stopping"
+        log "amqp: stopping node $AMQP_NODE"
         # `shutdown` (unlike `stop`) waits for the OS process to exit.
-        rabbitmqctl -q shutdown >/dev/null 2>&1 || die "amqp: rabbitmqctl shutdown failed"
+        (amqp_env && rabbitmqctl -q -n "$AMQP_NODE" shutdown >/dev/null 2>&1) ||
+            die "amqp: rabbitmqctl shutdown failed"
+    fi
+    amqp_stop_idle_epmd
+    if [[ -d $AMQP_DIR ]]; then
+        log "amqp: removing $AMQP_DIR"
+        rm -rf "$AMQP_DIR"
     fi
 }
 
@@ -445,6 +528,9 @@ print_env() {
     fi
     if amqp_answers; then
         echo "export PLANRUN_TEST_AMQP_URL=$AMQP_URL"
+        if amqp_node_running; then
+            echo "export PLANRUN_TEST_RABBITMQ_NODE=$AMQP_NODE"
+        fi
     fi
     if docker_answers; then
         echo "export PLANRUN_TEST_DOCKER_HOST=unix://$DOCKER_SOCK"

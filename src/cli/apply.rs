@@ -71,6 +71,7 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
             interrupt,
         )?;
         let store = Store::open(&location).await?;
+        engine::stop_on_lost_lock(&store, &settings.interrupt, reporter.clone());
         let session = Session::begin(store, "apply", reporter.as_ref()).await?;
         let outcome = apply(&session, compiled, secrets, &request, &settings).await;
         session.end().await?;

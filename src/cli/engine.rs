@@ -145,6 +145,24 @@ pub fn interrupt_on_signals() -> Result<CancellationToken, Error> {
     Ok(token)
 }
 
+/// Stops the command, as an interrupt does, if `store` loses the lock it
+/// holds (see [`Store::lock_lost`]), after saying why.
+pub fn stop_on_lost_lock(store: &Store, interrupt: &CancellationToken, reporter: Arc<dyn Reporter>) {
+    let (lost, interrupt) = (store.lock_lost(), interrupt.clone());
+    tokio::spawn(async move {
+        tokio::select! {
+            () = lost.cancelled() => {}
+            () = interrupt.cancelled() => return,
+        }
+        reporter.report(&crate::exec::event::Event::Notice {
+            message: "lost the lock on the state (its connection ended and another command took it, or `planrun \
+                      unlock --force` removed it): stopping"
+                .into(),
+        });
+        interrupt.cancel();
+    });
+}
+
 /// The state at `location`, which a command that acts on runs needs;
 /// without one there is nothing `to` do (exit 2).
 pub async fn existing_state(location: &Location, to: &str) -> Result<Store, Error> {

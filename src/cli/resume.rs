@@ -79,6 +79,7 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
             interrupt,
         )?;
         let store = Arc::try_unwrap(store).map_err(|_| Error::Usage("the state is still in use".into()))?;
+        engine::stop_on_lost_lock(&store, &settings.interrupt, reporter.clone());
         let session = Session::begin(store, "resume", reporter.as_ref()).await?;
         // Another command may have written between the read and the lock.
         if session.store.last_event(&run.id).await? != mark {

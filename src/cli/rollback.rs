@@ -68,6 +68,7 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
         let interrupt = engine::interrupt_on_signals()?;
         let mut settings = engine::settings(&location, reporter.clone(), prompt, &args.approvals, None, interrupt)?;
         settings.parallelism = args.parallelism.map(usize::from);
+        engine::stop_on_lost_lock(&store, &settings.interrupt, reporter.clone());
         let session = Session::begin(store, "rollback", reporter.as_ref()).await?;
         let outcome = rollback_run(&session, compiled, secrets, &run, &settings).await;
         session.end().await?;

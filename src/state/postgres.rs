@@ -4,21 +4,34 @@
 //!
 //! The lock is a session-level advisory lock held on a dedicated
 //! connection for the whole command, plus a row naming the holder. The
-//! advisory lock is what excludes; the row only says who. When a holder
-//! dies its session ends and the server releases the advisory lock, so
-//! the next command takes over (and reports the row it replaced).
+//! advisory lock is what excludes; the row says who. When a holder dies
+//! its session ends and the server releases the advisory lock, so the next
+//! command takes over (and reports the row it replaced) — unless the row
+//! names a process of this host that is still running: then its session
+//! ended under it (a server timeout, `pg_terminate_backend`) and it is
+//! refused as if the advisory lock were held.
+//!
+//! The lock's session is kept alive: server timeouts that would end an
+//! idle session are turned off on it, and server TCP keepalives are on. A
+//! heartbeat checks it every [`HEARTBEAT`]; when the session is gone, it
+//! takes the advisory lock again on a new one if the row still names this
+//! holder, and otherwise (another command took over, or `unlock --force`
+//! removed the lock) cancels [`PostgresStore::lock_lost`], so the command
+//! stops.
 
 use std::str::FromStr;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Row};
 use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
 
 use crate::state::columns::{SCHEMA_VERSION, json, needs_version, parse_json, run_from_row};
-use crate::state::error::StateError;
-use crate::state::lock::{Acquired, LockInfo};
+use crate::state::error::{StateError, describe};
+use crate::state::lock::{Acquired, LockInfo, current_host};
 use crate::state::record::{EventRecord, NewEvent, PlanFile, RunRecord, StepRecord, now};
 use crate::state::status::{RunOutcome, StepStatus};
 use crate::state::store::{Result, StateStore};
@@ -26,6 +39,27 @@ use crate::steps::credentials::scrub;
 
 /// The advisory lock key: "planrun" in ASCII.
 const LOCK_KEY: i64 = 0x0070_6c61_6e72_756e;
+
+/// How long opening the state waits for the server to answer.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often the lock's connection is checked while the lock is held.
+const HEARTBEAT: Duration = Duration::from_secs(2);
+
+/// How long a refused command waits for the holder to write its row (it
+/// takes the advisory lock first), so the refusal can name it.
+const HOLDER_WAIT: Duration = Duration::from_secs(1);
+
+/// Settings that would end the lock's idle session (`idle_session_timeout`
+/// exists from PostgreSQL 14: only settings the server has are set), and
+/// server TCP keepalives, which notice a vanished holder and keep the idle
+/// connection alive through firewalls.
+const LOCK_SESSION: &str = "
+SELECT set_config(wanted.name, wanted.value, false)
+FROM (VALUES ('idle_session_timeout', '0'), ('idle_in_transaction_session_timeout', '0'),
+             ('statement_timeout', '0'), ('tcp_keepalives_idle', '60'), ('tcp_keepalives_interval', '10'),
+             ('tcp_keepalives_count', '6')) AS wanted (name, value)
+JOIN pg_settings ON pg_settings.name = wanted.name";
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS planrun_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -107,57 +141,278 @@ pub struct PostgresStore {
     pool: PgPool,
     options: PgConnectOptions,
     /// The connection holding the advisory lock, while this store holds it.
-    holder: Mutex<Option<PgConnection>>,
+    /// Only the store owns it: the heartbeat holds a weak reference, so
+    /// dropping the store drops the connection (and so the lock).
+    holder: Arc<Mutex<Option<PgConnection>>>,
+    /// Stops the heartbeat, while one runs.
+    heartbeat: std::sync::Mutex<Option<CancellationToken>>,
+    /// Cancelled when the lock was lost while held.
+    lost: CancellationToken,
 }
 
 impl PostgresStore {
+    /// Connects once first, so a server that is down or refuses the login
+    /// says so at once, with its own words (a pool would retry until its
+    /// acquire timeout and then only say it timed out).
     pub async fn open(url: &str, shown: &str) -> Result<PostgresStore> {
+        let store = PostgresStore::connect(url, shown, true).await?;
+        store.ok_or_else(|| StateError::corrupt("the state has no schema after creating it"))
+    }
+
+    /// Opens an existing state to read it: no schema is created or
+    /// migrated. `None` when the database holds no planrun state.
+    pub async fn open_for_reading(url: &str, shown: &str) -> Result<Option<PostgresStore>> {
+        PostgresStore::connect(url, shown, false).await
+    }
+
+    /// Connects once first (so a bad URL fails at once, with the server's
+    /// reason), migrating the schema when `create`, else only reading its
+    /// version.
+    async fn connect(url: &str, shown: &str, create: bool) -> Result<Option<PostgresStore>> {
         let fail = |reason: String| StateError::Open {
             location: shown.to_string(),
             reason,
         };
-        let options = PgConnectOptions::from_str(url).map_err(|e| fail(scrub(&e.to_string(), url)))?;
+        let options = PgConnectOptions::from_str(url).map_err(|e| fail(scrub(&describe(&e), url)))?;
+        let mut first = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+            .await
+            .map_err(|_| {
+                fail(format!(
+                    "the server did not answer within {}s",
+                    CONNECT_TIMEOUT.as_secs()
+                ))
+            })?
+            .map_err(|e| fail(scrub(&describe(&e), url)))?;
+        let found = if create {
+            migrate(&mut first).await.map(|()| true)
+        } else {
+            schema_present(&mut first).await
+        };
+        let found = found.map_err(|e| match e {
+            StateError::Database(e) => fail(scrub(&describe(&e), url)),
+            other => other,
+        })?;
+        let _ = first.close().await;
+        if !found {
+            return Ok(None);
+        }
         let pool = PgPoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
-            .await
-            .map_err(|e| fail(scrub(&e.to_string(), url)))?;
-        let store = PostgresStore {
+            .connect_lazy_with(options.clone());
+        Ok(Some(PostgresStore {
             pool,
             options,
-            holder: Mutex::new(None),
-        };
-        store.migrate().await?;
-        Ok(store)
+            holder: Arc::new(Mutex::new(None)),
+            heartbeat: std::sync::Mutex::new(None),
+            lost: CancellationToken::new(),
+        }))
     }
 
-    async fn migrate(&self) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        // Two planruns creating the schema at once must not collide.
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(LOCK_KEY + 1)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
-        let version: Option<String> = sqlx::query_scalar("SELECT value FROM planrun_meta WHERE key = 'schema_version'")
-            .fetch_optional(&mut *tx)
-            .await?;
-        if needs_version(version)? {
-            sqlx::query("INSERT INTO planrun_meta (key, value) VALUES ('schema_version', $1)")
-                .bind(SCHEMA_VERSION.to_string())
-                .execute(&mut *tx)
-                .await?;
+    /// Cancelled when this store held the lock and lost it (see the module
+    /// documentation): the command must stop.
+    pub fn lock_lost(&self) -> CancellationToken {
+        self.lost.clone()
+    }
+
+    fn stop_heartbeat(&self) {
+        if let Some(stop) = self.heartbeat.lock().ok().and_then(|mut running| running.take()) {
+            stop.cancel();
         }
-        tx.commit().await?;
-        Ok(())
+    }
+
+    /// Starts the heartbeat unless it runs already.
+    fn start_heartbeat(&self, holder_id: &str) {
+        let Ok(mut running) = self.heartbeat.lock() else {
+            return;
+        };
+        if running.is_some() {
+            return;
+        }
+        let stop = CancellationToken::new();
+        *running = Some(stop.clone());
+        tokio::spawn(heartbeat(
+            Arc::downgrade(&self.holder),
+            self.options.clone(),
+            holder_id.to_string(),
+            stop,
+            self.lost.clone(),
+        ));
     }
 
     pub async fn close(self) {
-        if let Some(connection) = self.holder.into_inner() {
+        self.stop_heartbeat();
+        if let Some(connection) = self.holder.lock().await.take() {
             let _ = connection.close().await;
         }
         self.pool.close().await;
+    }
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        self.stop_heartbeat();
+    }
+}
+
+/// A connection for the lock, set up to stay (see [`LOCK_SESSION`]).
+async fn lock_connection(options: &PgConnectOptions) -> Result<PgConnection> {
+    let mut connection = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(options))
+        .await
+        .map_err(|_| {
+            StateError::Database(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("the server did not answer within {}s", CONNECT_TIMEOUT.as_secs()),
+            )))
+        })??;
+    // Best effort, setting by setting: a server that refuses one (no
+    // keepalives on its platform) still gives the lock.
+    if sqlx::query(LOCK_SESSION).execute(&mut connection).await.is_err() {
+        for (name, value) in [
+            ("idle_session_timeout", "0"),
+            ("idle_in_transaction_session_timeout", "0"),
+            ("statement_timeout", "0"),
+        ] {
+            let _ = sqlx::query("SELECT set_config(name, $2, false) FROM pg_settings WHERE name = $1")
+                .bind(name)
+                .bind(value)
+                .execute(&mut connection)
+                .await;
+        }
+    }
+    Ok(connection)
+}
+
+/// The `info` of the lock's row, if any.
+async fn holder_row(connection: &mut PgConnection) -> Result<Option<LockInfo>> {
+    let text: Option<String> = sqlx::query_scalar("SELECT info FROM planrun_lock WHERE id = 1")
+        .fetch_optional(connection)
+        .await?;
+    text.map(|text| parse_json::<LockInfo>(&text, "lock")).transpose()
+}
+
+/// Checks the lock's session every [`HEARTBEAT`] until `stop`; see the
+/// module documentation.
+async fn heartbeat(
+    holder: Weak<Mutex<Option<PgConnection>>>,
+    options: PgConnectOptions,
+    holder_id: String,
+    stop: CancellationToken,
+    lost: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(HEARTBEAT) => {}
+        }
+        let Some(holder) = holder.upgrade() else { return };
+        let mut connection = holder.lock().await;
+        if stop.is_cancelled() {
+            return;
+        }
+        let Some(current) = connection.as_mut() else { return };
+        if current.ping().await.is_ok() {
+            continue;
+        }
+        match retake(&options, &holder_id).await {
+            Retake::Held(fresh) => *connection = Some(fresh),
+            // The server cannot be reached, or another command is only
+            // looking: try again at the next beat.
+            Retake::NotNow => {}
+            Retake::Lost => {
+                *connection = None;
+                lost.cancel();
+                return;
+            }
+        }
+    }
+}
+
+enum Retake {
+    Held(PgConnection),
+    NotNow,
+    Lost,
+}
+
+/// After the lock's session ended: the advisory lock again, on a new
+/// connection, if the row still names `holder_id`.
+async fn retake(options: &PgConnectOptions, holder_id: &str) -> Retake {
+    let Ok(mut connection) = lock_connection(options).await else {
+        return Retake::NotNow;
+    };
+    let attempt = async {
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(LOCK_KEY)
+            .fetch_one(&mut connection)
+            .await?;
+        let named: Option<String> = sqlx::query_scalar("SELECT holder_id FROM planrun_lock WHERE id = 1")
+            .fetch_optional(&mut connection)
+            .await?;
+        let ours = named.as_deref() == Some(holder_id);
+        Ok::<_, sqlx::Error>(match (locked, ours) {
+            (true, true) => {
+                sqlx::query("UPDATE planrun_lock SET backend_pid = pg_backend_pid() WHERE id = 1 AND holder_id = $1")
+                    .bind(holder_id)
+                    .execute(&mut connection)
+                    .await?;
+                None
+            }
+            // Someone takes the lock (and will be refused while the row
+            // names us, or write its own row): look again later.
+            (false, true) => Some(Retake::NotNow),
+            _ => Some(Retake::Lost),
+        })
+    };
+    match attempt.await {
+        Ok(None) => Retake::Held(connection),
+        Ok(Some(outcome)) => {
+            let _ = connection.close().await;
+            outcome
+        }
+        Err(_) => {
+            let _ = connection.close().await;
+            Retake::NotNow
+        }
+    }
+}
+
+async fn migrate(connection: &mut PgConnection) -> Result<()> {
+    let mut tx = connection.begin().await?;
+    // Two planruns creating the schema at once must not collide.
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(LOCK_KEY + 1)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
+    let version: Option<String> = sqlx::query_scalar("SELECT value FROM planrun_meta WHERE key = 'schema_version'")
+        .fetch_optional(&mut *tx)
+        .await?;
+    if needs_version(version)? {
+        sqlx::query("INSERT INTO planrun_meta (key, value) VALUES ('schema_version', $1)")
+            .bind(SCHEMA_VERSION.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Whether the database holds a planrun state this version can read
+/// (read without creating anything).
+async fn schema_present(connection: &mut PgConnection) -> Result<bool> {
+    let version: std::result::Result<Option<String>, sqlx::Error> =
+        sqlx::query_scalar("SELECT value FROM planrun_meta WHERE key = 'schema_version'")
+            .fetch_optional(&mut *connection)
+            .await;
+    match version {
+        // 42P01: undefined_table, no state was ever written here.
+        Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("42P01") => Ok(false),
+        Err(error) => Err(error.into()),
+        Ok(None) => Ok(false),
+        Ok(Some(version)) => {
+            needs_version(Some(version))?;
+            Ok(true)
+        }
     }
 }
 
@@ -381,17 +636,21 @@ impl StateStore for PostgresStore {
         let mut holder = self.holder.lock().await;
         let mut connection = match holder.take() {
             Some(connection) => connection,
-            None => PgConnection::connect_with(&self.options).await?,
+            None => lock_connection(&self.options).await?,
         };
         let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
             .bind(LOCK_KEY)
             .fetch_one(&mut connection)
             .await?;
-        let previous: Option<String> = sqlx::query_scalar("SELECT info FROM planrun_lock WHERE id = 1")
-            .fetch_optional(&mut connection)
-            .await?;
-        let previous = previous.map(|text| parse_json::<LockInfo>(&text, "lock")).transpose()?;
+        let mut previous = holder_row(&mut connection).await?;
         if !locked {
+            // The holder takes the advisory lock, then writes its row: give
+            // it a moment, so the refusal can say who it is.
+            let deadline = tokio::time::Instant::now() + HOLDER_WAIT;
+            while previous.is_none() && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                previous = holder_row(&mut connection).await?;
+            }
             let _ = connection.close().await;
             let holder = previous.unwrap_or_else(|| LockInfo {
                 id: String::new(),
@@ -404,6 +663,17 @@ impl StateStore for PostgresStore {
             });
             return Err(StateError::Locked(Box::new(holder)));
         }
+        // The advisory lock is free, yet the row names a process of this
+        // host that still runs: its session was ended under it (a server
+        // timeout, `pg_terminate_backend`), not by its death.
+        if let Some(alive) = previous
+            .as_ref()
+            .filter(|p| p.id != info.id && p.host == current_host() && !p.is_stale_here())
+        {
+            let alive = alive.clone();
+            let _ = connection.close().await;
+            return Err(StateError::Locked(Box::new(alive)));
+        }
         sqlx::query(
             "INSERT INTO planrun_lock (id, holder_id, backend_pid, info) VALUES (1, $1, pg_backend_pid(), $2)
              ON CONFLICT (id) DO UPDATE SET holder_id = excluded.holder_id, backend_pid = excluded.backend_pid,
@@ -414,7 +684,9 @@ impl StateStore for PostgresStore {
         .execute(&mut connection)
         .await?;
         *holder = Some(connection);
-        // The advisory lock is free, so whoever the row names is gone.
+        drop(holder);
+        self.start_heartbeat(&info.id);
+        // The advisory lock was free and the row's process is gone.
         Ok(match previous {
             Some(previous) if previous.id != info.id => Acquired::TookOver(previous),
             _ => Acquired::Fresh,
@@ -422,6 +694,7 @@ impl StateStore for PostgresStore {
     }
 
     async fn unlock(&self, info: &LockInfo) -> Result<()> {
+        self.stop_heartbeat();
         sqlx::query("DELETE FROM planrun_lock WHERE id = 1 AND holder_id = $1")
             .bind(&info.id)
             .execute(&self.pool)

@@ -112,13 +112,25 @@ impl Store {
         }
     }
 
-    /// Opens the state for reading only, if it exists and holds a state:
-    /// nothing is created, migrated or written.
+    /// Opens the state to read it, if it exists and holds a state: nothing
+    /// is created, migrated or written.
     pub async fn open_for_reading(location: &Location) -> Result<Option<Store>> {
         match location {
             Location::Sqlite { path, .. } if !path.exists() => Ok(None),
             Location::Sqlite { path, .. } => Ok(SqliteStore::open_for_reading(path).await?.map(Store::Sqlite)),
-            Location::Postgres { .. } => Store::open(location).await.map(Some),
+            Location::Postgres { url } => Ok(PostgresStore::open_for_reading(url, &location.to_string())
+                .await?
+                .map(|store| Store::Postgres(Box::new(store)))),
+        }
+    }
+
+    /// Cancelled when the lock this store held was lost (PostgreSQL only:
+    /// its session ended and another command took over, or `unlock
+    /// --force` removed it); the command must stop.
+    pub fn lock_lost(&self) -> tokio_util::sync::CancellationToken {
+        match self {
+            Store::Sqlite(_) => tokio_util::sync::CancellationToken::new(),
+            Store::Postgres(store) => store.lock_lost(),
         }
     }
 

@@ -183,7 +183,8 @@ pub struct DockerRun {
     pub health: Option<HealthCheck>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart: Option<RestartPolicy>,
-    /// After starting, wait until the health check reports healthy.
+    /// After starting, wait until the health check (`health`, else the
+    /// image's own `HEALTHCHECK`) reports healthy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_healthy: Option<Duration>,
 }
@@ -245,13 +246,6 @@ impl KindSpec for DockerRun {
                 "health",
                 "`health.test` is empty",
                 "give the command, like [\"CMD\", \"true\"]",
-            );
-        }
-        if self.wait_healthy.is_some() && self.health.is_none() {
-            check.error(
-                "wait_healthy",
-                "`wait_healthy` needs a `health` check",
-                "add `health = { test = [...] }`, unless the image defines one",
             );
         }
     }

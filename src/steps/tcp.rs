@@ -167,24 +167,29 @@ impl crate::steps::outcome::Inspect for Tcp {
             self.wait.map(Duration::std),
             crate::steps::wait::DEFAULT_INTERVAL,
             || async {
-                let mut wrong = Vec::new();
+                let (mut wrong, mut unknown) = (Vec::new(), Vec::new());
                 for &port in &ports {
-                    let open = is_open(self.host(), port).await;
-                    if open != (self.state == PortState::Open) {
-                        wrong.push(port.to_string());
+                    match (probe(self.host(), port).await?, self.state) {
+                        (Port::Open, PortState::Open) | (Port::Refused, PortState::Free) => {}
+                        // Not answering is not open, but it does not show that nothing listens.
+                        (Port::Silent(reason), PortState::Free) => unknown.push(format!("{port} ({reason})")),
+                        _ => wrong.push(port.to_string()),
                     }
                 }
-                match (wrong.is_empty(), self.state) {
-                    (true, _) => Ok(()),
-                    (false, PortState::Open) => Err(StepError::failed(format!(
-                        "nothing listens on {}:{}",
-                        self.host(),
+                let host = self.host();
+                match self.state {
+                    _ if wrong.is_empty() && unknown.is_empty() => Ok(()),
+                    PortState::Open => Err(StepError::failed(format!(
+                        "nothing listens on {host}:{}",
                         wrong.join(",")
                     ))),
-                    (false, PortState::Free) => Err(StepError::failed(format!(
-                        "already in use on {}: {}",
-                        self.host(),
+                    PortState::Free if !wrong.is_empty() => Err(StepError::failed(format!(
+                        "already in use on {host}: {}",
                         wrong.join(",")
+                    ))),
+                    PortState::Free => Err(StepError::failed(format!(
+                        "cannot tell whether these ports are free on {host}: {}",
+                        unknown.join(", ")
                     ))),
                 }
             },
@@ -193,11 +198,74 @@ impl crate::steps::outcome::Inspect for Tcp {
     }
 }
 
-/// Whether a TCP connection to `host:port` succeeds within 2 seconds.
-async fn is_open(host: &str, port: u16) -> bool {
-    let connect = tokio::net::TcpStream::connect((host, port));
-    matches!(
-        tokio::time::timeout(std::time::Duration::from_secs(2), connect).await,
-        Ok(Ok(_))
-    )
+/// What a connection attempt to a port found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Port {
+    /// The connection was accepted.
+    Open,
+    /// The host refused it: nothing listens.
+    Refused,
+    /// No answer, or another failure: nothing known about the port.
+    Silent(String),
+}
+
+/// How long a connection attempt may take.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Connects to `host:port` (every address `host` resolves to). A host
+/// that does not resolve is an error, never a free port.
+async fn probe(host: &str, port: u16) -> Result<Port, crate::steps::outcome::StepError> {
+    let addresses: Vec<std::net::SocketAddr> =
+        match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::lookup_host((host, port))).await {
+            Ok(Ok(addresses)) => addresses.collect(),
+            Ok(Err(error)) => {
+                return Err(crate::steps::outcome::StepError::failed(format!(
+                    "cannot resolve host `{host}`: {error}"
+                )));
+            }
+            Err(_) => {
+                return Err(crate::steps::outcome::StepError::failed(format!(
+                    "cannot resolve host `{host}`: no answer within {}s",
+                    CONNECT_TIMEOUT.as_secs()
+                )));
+            }
+        };
+    if addresses.is_empty() {
+        return Err(crate::steps::outcome::StepError::failed(format!(
+            "host `{host}` has no address"
+        )));
+    }
+    let mut found = Port::Refused;
+    for address in addresses {
+        match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(address)).await {
+            Ok(Ok(_)) => return Ok(Port::Open),
+            Ok(Err(error)) if error.kind() == std::io::ErrorKind::ConnectionRefused => {}
+            Ok(Err(error)) => found = Port::Silent(error.to_string()),
+            Err(_) => found = Port::Silent(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())),
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn only_a_refused_connection_means_free() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        assert_eq!(probe("127.0.0.1", port).await.ok(), Some(Port::Open));
+        drop(listener);
+        assert_eq!(probe("127.0.0.1", port).await.ok(), Some(Port::Refused));
+        let unresolvable = probe("no.such.host.invalid", port).await;
+        let message = match unresolvable {
+            Err(crate::steps::outcome::StepError::Failed { message, .. }) => message,
+            other => panic!("an unresolvable host is an error, got {other:?}"),
+        };
+        assert!(
+            message.contains("cannot resolve host `no.such.host.invalid`"),
+            "{message}"
+        );
+    }
 }

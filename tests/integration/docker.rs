@@ -203,3 +203,85 @@ run = {{ kind = "docker.remove", endpoint = "{host}", name = "{adopted}" }}
     remove.cmd(&["apply", "plan.toml"]).status(0);
     assert!(!exists(&host, &adopted));
 }
+
+#[test]
+fn wait_healthy_uses_the_image_health_check_and_fails_clearly_without_one() {
+    let Some((host, image)) = daemon() else { return };
+    let (checked, plain, base) = (
+        unique("planrun-imagecheck"),
+        unique("planrun-nocheck"),
+        unique("planrun-base"),
+    );
+    let _cleanup = Containers(host.clone(), vec![checked.clone(), plain.clone(), base.clone()]);
+    // An image whose own HEALTHCHECK passes, made from the test image.
+    let tagged = format!("planrun-test/{checked}:latest");
+    docker(&host, &["create", "--name", &base, &image, "true"]);
+    docker(
+        &host,
+        &[
+            "commit",
+            "--change",
+            "HEALTHCHECK --interval=1s --timeout=2s --retries=3 CMD true",
+            &base,
+            &tagged,
+        ],
+    );
+    struct Image(String, String);
+    impl Drop for Image {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("docker")
+                .args(["-H", &self.0, "rmi", "-f", &self.1])
+                .output();
+        }
+    }
+    let _image = Image(host.clone(), tagged.clone());
+    let idle = r#"["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]"#;
+    let test = Test::new().plan(&format!(
+        r#"
+format = 1
+name = "image-health"
+[steps.checked]
+run = {{ kind = "docker.run", endpoint = "{host}", name = "{checked}", image = "{tagged}", command = {idle}, wait_healthy = "30s" }}
+rollback = {{ kind = "docker.remove", endpoint = "{host}", name = "{checked}", grace = "1s" }}
+[steps.plain]
+depends_on = ["checked"]
+run = {{ kind = "docker.run", endpoint = "{host}", name = "{plain}", image = "{image}", command = {idle}, wait_healthy = "30s" }}
+rollback = {{ kind = "docker.remove", endpoint = "{host}", name = "{plain}", grace = "1s" }}
+"#
+    ));
+    test.cmd(&["validate", "plan.toml"]).status(0);
+    let run = test.cmd(&["apply", "plan.toml"]);
+    run.status(1);
+    assert_eq!(test.step_status("checked"), "succeeded", "{}", run.stderr);
+    assert_eq!(inspect(&host, &checked, "{{.State.Health.Status}}"), "healthy");
+    assert_eq!(test.step_status("plain"), "failed");
+    assert!(
+        run.stderr
+            .contains(&format!("container `{plain}` has no health check to wait for")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("defines no HEALTHCHECK"), "{}", run.stderr);
+}
+
+#[test]
+fn an_unreachable_daemon_is_explained() {
+    let port = free_port();
+    let test = Test::new().plan(&format!(
+        r#"
+format = 1
+name = "no-daemon"
+[preflight.daemon]
+probe = {{ kind = "docker.daemon", endpoint = "tcp://127.0.0.1:{port}" }}
+[steps.ping]
+run = {{ kind = "shell", command = "true" }}
+"#
+    ));
+    let run = test.cmd(&["apply", "plan.toml"]);
+    assert_ne!(run.code, Some(0), "{}", run.all_output());
+    assert!(
+        run.all_output().to_lowercase().contains("connection refused"),
+        "the cause is named: {}",
+        run.all_output()
+    );
+}

@@ -34,8 +34,8 @@ fn the_quickstart_applies_applies_again_and_rolls_back_to_nothing() {
 }
 
 #[test]
-fn the_services_example_applies_and_rolls_back_against_the_real_services() {
-    let (Some(pg), Some(_), Some(_)) = (
+fn the_services_example_applies_twice_and_rolls_back_one_run_at_a_time() {
+    let (Some(pg), Some(amqp), Some(_)) = (
         crate::services::require("PG_URL"),
         crate::services::require("AMQP_URL"),
         crate::services::require("DOCKER_IMAGE"),
@@ -44,12 +44,14 @@ fn the_services_example_applies_and_rolls_back_against_the_real_services() {
     };
     let suffix = format!("{:06x}", fastrand::u32(..0xff_ffff));
     let pg = url::Url::parse(&pg).expect("PLANRUN_TEST_PG_URL is a URL");
+    let amqp = url::Url::parse(&amqp).expect("PLANRUN_TEST_AMQP_URL is a URL");
     let database = |name: &str| {
         let mut url = pg.clone();
         url.set_path(name);
         url.to_string()
     };
     let port = crate::services::free_port().to_string();
+    // Everything that names a service comes from the services' URLs.
     let vars = [
         format!("shared_db=planrun_example_shared_{suffix}"),
         format!("auth_db=planrun_example_auth_{suffix}"),
@@ -57,36 +59,62 @@ fn the_services_example_applies_and_rolls_back_against_the_real_services() {
         format!("queue=planrun.example.payments.{suffix}"),
         format!("container=planrun-example-web-{suffix}"),
         format!("web_port={port}"),
+        format!("pg_host={}", pg.host_str().unwrap_or("127.0.0.1")),
         format!("pg_port={}", pg.port().unwrap_or(5432)),
+        format!("pg_user={}", pg.username()),
+        format!("amqp_host={}", amqp.host_str().unwrap_or("127.0.0.1")),
+        format!("amqp_port={}", amqp.port().unwrap_or(5672)),
+        format!("amqp_user={}", amqp.username()),
     ];
     let test = Test::new()
         .file("examples/services.toml", example("services.toml"))
-        .env("PGPASSWORD", "postgres")
-        .env("AMQP_PASSWORD", "guest");
+        .env("PGPASSWORD", pg.password().unwrap_or_default())
+        .env("AMQP_PASSWORD", amqp.password().unwrap_or_default());
     let mut args = vec!["apply", "examples/services.toml"];
     for var in &vars {
         args.extend(["--var", var.as_str()]);
     }
-    test.cmd(&args).status(0);
-    let count = crate::services::output(
-        "psql",
-        &[
-            &database(&format!("planrun_example_auth_{suffix}")),
-            "-Atc",
-            "SELECT count(*) FROM users",
-        ],
+    let run = test.cmd(&args);
+    run.status(0);
+    // The services' password is distinctive: masking it leaves the rest of
+    // a URL readable.
+    assert!(
+        run.logs()
+            .contains(&format!("connected to postgres://{}:***@", pg.username())),
+        "{}",
+        run.logs()
     );
-    assert_eq!(count, "20000");
-    let running = crate::services::output(
-        "docker",
-        &[
-            "inspect",
-            "-f",
-            "{{.State.Running}}",
-            &format!("planrun-example-web-{suffix}"),
-        ],
-    );
-    assert_eq!(running, "true");
+    let users = || {
+        crate::services::output(
+            "psql",
+            &[
+                &database(&format!("planrun_example_auth_{suffix}")),
+                "-Atc",
+                "SELECT count(*) FROM users",
+            ],
+        )
+    };
+    let container = format!("planrun-example-web-{suffix}");
+    let running = || crate::services::output("docker", &["inspect", "-f", "{{.State.Running}}", &container]);
+    assert_eq!(users(), "20000");
+    assert_eq!(running(), "true");
+
+    // Applied again, every step finds its work done.
+    let again = test.cmd(&args);
+    again.status(0);
+    for step in ["seed-shared-db", "auth-schema", "copy-users", "run-web"] {
+        assert!(
+            again.stderr.contains(&format!("skip    {step}")),
+            "{step}: {}",
+            again.stderr
+        );
+    }
+    // Rolling back the second run leaves what the first made.
+    test.cmd(&["rollback"]).status(0);
+    assert_eq!(users(), "20000", "the first run's rows are still there");
+    assert_eq!(running(), "true", "the first run's container still runs");
+
+    // Rolling back the first run removes it all.
     test.cmd(&["rollback"]).status(0);
     let databases = crate::services::output(
         "psql",
@@ -97,9 +125,6 @@ fn the_services_example_applies_and_rolls_back_against_the_real_services() {
         ],
     );
     assert_eq!(databases, "0", "the databases the run created are gone");
-    let left = crate::services::output(
-        "docker",
-        &["ps", "-aq", "--filter", &format!("name=planrun-example-web-{suffix}")],
-    );
+    let left = crate::services::output("docker", &["ps", "-aq", "--filter", &format!("name={container}")]);
     assert_eq!(left, "", "the container is gone");
 }

@@ -288,6 +288,47 @@ run = {{ kind = "postgres.copy_table", source = "${{vars.source}}", target = "${
     );
 }
 
+#[test]
+fn copy_table_verifies_a_filter_on_a_column_it_does_not_copy() {
+    let Some(admin) = require("PG_URL") else { return };
+    let source = Database::new(&admin, "planrun_src");
+    let target = Database::new(&admin, "planrun_dst");
+    psql(
+        &source.url,
+        "CREATE TABLE settings (key text PRIMARY KEY, value text, service text);
+         INSERT INTO settings SELECT 'k' || g, 'v' || g, CASE WHEN g % 2 = 0 THEN 'auth' ELSE 'admin' END
+         FROM generate_series(1, 100) g;",
+    );
+    // The target has `service` too, but the copy leaves it NULL: the
+    // filter cannot be checked there.
+    psql(
+        &target.url,
+        "CREATE TABLE settings (key text PRIMARY KEY, value text, service text);",
+    );
+    let test = Test::new().plan(&format!(
+        r#"
+format = 1
+name = "copy-subset"
+[steps.copy]
+run = {{ kind = "postgres.copy_table", source = "{source}", target = "{target}", table = "settings", columns = ["key", "value"], where = "service = 'auth'", batch_size = 7 }}
+idempotent = true
+"#,
+        source = source.url,
+        target = target.url
+    ));
+    let run = test.cmd(&["apply", "plan.toml"]);
+    run.status(0);
+    assert!(
+        run.logs().contains("50 source row(s) match `where`, 50 copied"),
+        "{}",
+        run.logs()
+    );
+    assert_eq!(
+        psql(&target.url, "SELECT count(*), count(service) FROM settings"),
+        "50|0"
+    );
+}
+
 /// Polls `sql` on `url` until it returns a number of at least `at_least`.
 fn wait_for_count(url: &str, sql: &str, at_least: i64, child: &mut std::process::Child) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -457,4 +498,51 @@ idempotent = true
             "{end}: the target differs from the source"
         );
     }
+}
+
+#[test]
+fn a_pending_batch_of_unknown_fate_asks_for_a_fresh_start() {
+    let Some(admin) = require("PG_URL") else { return };
+    let source = Database::new(&admin, "planrun_src");
+    let target = Database::new(&admin, "planrun_dst");
+    psql(
+        &source.url,
+        "CREATE TABLE events (id int PRIMARY KEY, body text NOT NULL);
+         INSERT INTO events SELECT g, md5(g::text) FROM generate_series(1, 30) g",
+    );
+    let test = Test::new().plan(&format!(
+        r#"
+format = 1
+name = "unknown"
+[steps.copy]
+run = {{ kind = "postgres.copy_table", source = "{source}", target = "{target}", table = "events", batch_size = 10 }}
+idempotent = true
+"#,
+        source = source.url,
+        target = target.url
+    ));
+    test.cmd(&["apply", "plan.toml"]).status(1);
+    psql(
+        &target.url,
+        "CREATE TABLE events (id int PRIMARY KEY, body text NOT NULL)",
+    );
+    // Transaction 0 is one whose status the server never knows (NULL).
+    let pending =
+        serde_json::json!({ "last_key": "10", "copied": 10, "pending": { "xid": 0, "upper": "20", "rows": 10 } });
+    set_progress(&test.path().join(".planrun/state.db"), &pending);
+    let resumed = test.cmd(&["resume"]);
+    resumed.status(1);
+    assert!(
+        resumed
+            .stderr
+            .contains("(the interrupted batch after key 10 up to key 20) committed"),
+        "{}",
+        resumed.stderr
+    );
+    assert!(
+        resumed.stderr.contains("delete the rows this copy wrote to `events`")
+            && resumed.stderr.contains("`planrun resume --rerun copy`"),
+        "the advice starts over on a clean target rather than retrying: {}",
+        resumed.stderr
+    );
 }

@@ -80,8 +80,16 @@ pub fn psql(url: &str, sql: &str) -> String {
     output("psql", &["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", url, "-c", sql])
 }
 
+/// `rabbitmqctl -q`, on the node `PLANRUN_TEST_RABBITMQ_NODE` names (the
+/// services script's node is not the default `rabbit@HOST`).
 pub fn rabbitmqctl(args: &[&str]) -> String {
+    let node = std::env::var("PLANRUN_TEST_RABBITMQ_NODE")
+        .ok()
+        .or_else(|| from_script().get("PLANRUN_TEST_RABBITMQ_NODE").cloned());
     let mut all = vec!["-q"];
+    if let Some(node) = &node {
+        all.extend(["-n", node.as_str()]);
+    }
     all.extend(args);
     output("rabbitmqctl", &all)
 }

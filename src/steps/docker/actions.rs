@@ -181,7 +181,16 @@ impl DockerRun {
                 }
                 _ if !is_running(&container) => Some(format!("container `{name}` stopped before it was healthy")),
                 Some(HealthStatusEnum::UNHEALTHY) => Some(format!("container `{name}` is unhealthy")),
-                None => Some(format!("container `{name}` has no health check")),
+                None => {
+                    return Err(StepError::with_detail(
+                        format!("container `{name}` has no health check to wait for"),
+                        vec![format!(
+                            "hint: the image `{}` defines no HEALTHCHECK: add `health = {{ test = [...] }}` to the \
+                             step, or drop `wait_healthy`",
+                            self.image
+                        )],
+                    ));
+                }
                 Some(_) if tokio::time::Instant::now() + POLL >= deadline => Some(format!(
                     "container `{name}` is still not healthy after {}",
                     crate::plan::duration::Duration::from_millis(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX))

@@ -25,7 +25,10 @@ pub(super) fn connect(endpoint: Option<&str>) -> Result<Docker, StepError> {
             || std::env::var("DOCKER_HOST").unwrap_or_else(|_| "the local socket".into()),
             String::from,
         );
-        StepError::failed(format!("cannot reach the Docker daemon at {at}: {error}"))
+        StepError::failed(format!(
+            "cannot reach the Docker daemon at {at}: {}",
+            with_causes(&error)
+        ))
     })
 }
 
@@ -33,13 +36,30 @@ pub(super) fn is_status(error: &Error, status: u16) -> bool {
     matches!(error, Error::DockerResponseServerError { status_code, .. } if *status_code == status)
 }
 
-/// `what` failed: the daemon's own message, without bollard's wrapping.
+/// `what` failed: the daemon's own message, without bollard's wrapping;
+/// any other error with its causes ("connection refused" is two or three
+/// sources down a connection error).
 pub(super) fn failure(what: &str, error: &Error) -> StepError {
     let reason = match error {
         Error::DockerResponseServerError { message, .. } => message.clone(),
-        other => other.to_string(),
+        other => with_causes(other),
     };
     StepError::failed(format!("{what}: {reason}"))
+}
+
+/// An error's message followed by those of its sources, each once.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let message = cause.to_string();
+        if !message.is_empty() && !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// The container, or `None` when there is none by that name.

@@ -407,46 +407,79 @@ impl PostgresCopyTable {
                     )));
                 }
                 None => {
-                    return Err(StepError::failed(format!(
-                        "the target no longer knows whether transaction {} (the interrupted batch up to key {}) \
-                         committed; check the target and run the step again with `planrun resume --rerun`",
-                        pending.xid, pending.upper
-                    )));
+                    // Running the step again would ask the same question:
+                    // only starting the copy over, on a clean target, is safe.
+                    let after = checkpoint
+                        .last_key
+                        .as_deref()
+                        .map_or_else(|| "from the first row".to_string(), |key| format!("after key {key}"));
+                    return Err(StepError::with_detail(
+                        format!(
+                            "the target no longer knows whether transaction {} (the interrupted batch {after} up \
+                             to key {}) committed, so the copy cannot tell where to go on",
+                            pending.xid, pending.upper
+                        ),
+                        vec![format!(
+                            "hint: delete the rows this copy wrote to `{}` (every batch up to key {}), then start \
+                             the copy over from the first key with `planrun resume --rerun {}`, which discards its \
+                             saved progress",
+                            self.target_table(),
+                            pending.upper,
+                            ctx.step_id
+                        )],
+                    ));
                 }
             }
         }
     }
 
-    /// Source rows (matching `where`) against target rows (matching it too,
-    /// when the target has its columns).
+    /// Without `where`: source rows against target rows. With `where`:
+    /// source rows matching it against the rows this copy wrote (counted
+    /// in the checkpoint, so across resumes too), since the filter's
+    /// columns may not have been copied; and the target must still hold at
+    /// least that many rows.
     async fn verify(
         &self,
         source: &mut PgConnection,
         target: &mut PgConnection,
+        copied: u64,
         ctx: &StepContext,
     ) -> Result<(), StepError> {
-        let filter = self.filter.as_deref();
         let target_table = self.target_table();
-        let count_target = async {
-            match count_rows(target, &self.target, target_table, filter).await {
-                Err(_) if filter.is_some() => {
-                    // The filter's columns may not exist in the target: count it all.
-                    count_rows(target, &self.target, target_table, None).await
-                }
-                other => other,
-            }
-        };
-        let (expected, actual) = tokio::join!(count_rows(source, &self.source, &self.table, filter), count_target);
+        let (expected, actual) = tokio::join!(
+            count_rows(source, &self.source, &self.table, self.filter.as_deref()),
+            count_rows(target, &self.target, target_table, None)
+        );
         let (expected, actual) = (expected?, actual?);
-        ctx.log
-            .line(&format!("verified: {expected} source row(s), {actual} target row(s)"));
-        if expected == actual {
-            Ok(())
-        } else {
+        let Some(filter) = self.filter.as_deref() else {
+            ctx.log
+                .line(&format!("verified: {expected} source row(s), {actual} target row(s)"));
+            return if expected == actual {
+                Ok(())
+            } else {
+                Err(StepError::failed(format!(
+                    "row counts differ after the copy: {expected} in the source `{}`, {actual} in the target \
+                     `{target_table}`",
+                    self.table
+                )))
+            };
+        };
+        let copied = i64::try_from(copied).unwrap_or(i64::MAX);
+        ctx.log.line(&format!(
+            "verified: {expected} source row(s) match `where`, {copied} copied, {actual} target row(s) in all"
+        ));
+        if expected != copied {
             Err(StepError::failed(format!(
-                "row counts differ after the copy: {expected} in the source `{}`, {actual} in the target `{target_table}`",
+                "row counts differ after the copy: {expected} row(s) of the source `{}` match `{filter}`, but \
+                 {copied} were copied",
                 self.table
             )))
+        } else if actual < copied {
+            Err(StepError::failed(format!(
+                "the target `{target_table}` holds {actual} row(s), fewer than the {copied} copied to it"
+            )))
+        } else {
+            Ok(())
         }
     }
 }
@@ -570,7 +603,7 @@ impl Perform for PostgresCopyTable {
         // A reader's error comes first: the writer only saw the channel close.
         read?;
         write?;
-        self.verify(&mut source, &mut target, ctx).await?;
+        self.verify(&mut source, &mut target, checkpoint.copied, ctx).await?;
         close(source).await;
         close(target).await;
         Ok(Applied {
