@@ -63,6 +63,9 @@ pub struct Var {
 #[derive(Debug, Clone, Default)]
 pub struct Vars {
     vars: IndexMap<String, Var>,
+    /// Declared, but with a value that was reported as wrong: references
+    /// to them are left as written, and not reported again.
+    invalid: BTreeSet<String>,
 }
 
 impl Vars {
@@ -91,6 +94,7 @@ impl Vars {
     /// time, and checked like references in steps).
     pub fn resolve(
         declared: &IndexMap<Spanned<String>, Spanned<VarValue>>,
+        invalid: &BTreeSet<String>,
         overrides: &[Override],
         source: &str,
         used: &mut BTreeSet<String>,
@@ -108,6 +112,9 @@ impl Vars {
             .collect();
         let names: Vec<String> = values.keys().cloned().collect();
         for item in overrides {
+            if invalid.contains(&item.name) {
+                continue;
+            }
             let Some((value, ..)) = values.get_mut(&item.name) else {
                 let candidates: Vec<&str> = names.iter().map(String::as_str).collect();
                 diagnostics.push(
@@ -130,6 +137,7 @@ impl Vars {
         }
         let mut resolver = Resolver {
             values: &values,
+            invalid,
             done: IndexMap::new(),
             visiting: Vec::new(),
             source,
@@ -156,12 +164,17 @@ impl Vars {
                 )
             })
             .collect();
-        Vars { vars }
+        // A var whose value could not be resolved was reported; references
+        // to it are not reported again.
+        let mut invalid = invalid.clone();
+        invalid.extend(values.keys().filter(|name| !done.contains_key(*name)).cloned());
+        Vars { vars, invalid }
     }
 }
 
 struct Resolver<'a> {
     values: &'a IndexMap<String, (VarValue, Range<usize>, Range<usize>)>,
+    invalid: &'a BTreeSet<String>,
     done: IndexMap<String, VarValue>,
     visiting: Vec<String>,
     source: &'a str,
@@ -213,7 +226,12 @@ impl Resolver<'_> {
         }
         self.visiting.push(name.to_string());
         let mut failed = false;
+        let invalid = self.invalid;
         let result = template::substitute(text, false, |reference| match reference {
+            Reference::Var(other) if invalid.contains(other) => {
+                failed = true;
+                Ok(None)
+            }
             Reference::Var(other) => {
                 self.used.insert(other.clone());
                 if self.values.contains_key(other) {
@@ -354,7 +372,9 @@ impl<'v> Substituter<'v> {
             any = true;
             let at = || reference_span(self.source, span, &text, range);
             if let Reference::Var(name) = reference {
-                if self.vars.get(name).is_none() {
+                if self.vars.invalid.contains(name) {
+                    undefined = true;
+                } else if self.vars.get(name).is_none() {
                     undefined = true;
                     let names = self.vars.names();
                     self.diagnostics.push(
