@@ -191,9 +191,9 @@ pub struct RetryFile {
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum SecretSource {
     /// An environment variable of the planrun process.
-    Env(String),
+    Env(#[schemars(length(min = 1))] String),
     /// A file whose content (without a trailing newline) is the secret.
-    File(String),
+    File(#[schemars(length(min = 1))] String),
 }
 
 impl fmt::Display for SecretSource {
