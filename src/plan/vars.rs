@@ -19,7 +19,7 @@ use crate::plan::diagnostic::{Diagnostic, Diagnostics};
 use crate::plan::parse::take;
 use crate::plan::raw::VarValue;
 use crate::plan::source::Source;
-use crate::plan::suggest;
+use crate::plan::suggest::{self, Suggester};
 use crate::plan::template::{self, Piece, Reference, SubstituteError};
 
 /// A `--var NAME=VALUE` or a `--var-file` entry.
@@ -310,6 +310,8 @@ pub struct Substituter<'v> {
     /// errors about their type would only repeat the undefined reference.
     pub unresolved: Vec<Range<usize>>,
     pub diagnostics: Diagnostics,
+    /// Suggestions for undefined vars, made when the first one is found.
+    suggester: Option<Suggester<'v>>,
 }
 
 impl<'v> Substituter<'v> {
@@ -321,6 +323,7 @@ impl<'v> Substituter<'v> {
             found: Vec::new(),
             unresolved: Vec::new(),
             diagnostics: Diagnostics::default(),
+            suggester: None,
         }
     }
 
@@ -376,14 +379,16 @@ impl<'v> Substituter<'v> {
                     undefined = true;
                 } else if self.vars.get(name).is_none() {
                     undefined = true;
-                    let names = self.vars.names();
+                    let vars = self.vars;
+                    let help = self
+                        .suggester
+                        .get_or_insert_with(|| Suggester::new(vars.names()))
+                        .help(name, "", "variable")
+                        .unwrap_or_else(|| "declare it in [vars]".into());
                     self.diagnostics.push(
                         Diagnostic::error("undefined-reference", format!("undefined variable `vars.{name}`"))
                             .at(at(), "not declared in [vars]")
-                            .help(
-                                suggest::help(name, &names, "variable")
-                                    .unwrap_or_else(|| "declare it in [vars]".into()),
-                            ),
+                            .help(help),
                     );
                 }
                 if !self.used_vars.contains(name) {
