@@ -63,7 +63,7 @@ fn accept_var_references(definitions: &mut Map<String, Value>) {
         json!({
             "description": "`${vars.NAME}` alone in a string: the var's value stands for this field.",
             "type": "string",
-            "pattern": r"^\$\{\s*vars\.[A-Za-z0-9_-]+\s*\}$"
+            "pattern": r"^\$\{vars\.[A-Za-z0-9_-]+\}$"
         }),
     );
 }

@@ -252,13 +252,15 @@ impl Resolver<'_> {
         self.visiting.pop();
         let resolved = match result {
             Ok(resolved) => resolved,
-            Err(SubstituteError::Template(error)) => {
-                let span = reference_span(self.source, value_span, text, &error.range);
-                self.diagnostics.push(
-                    Diagnostic::error("bad-interpolation", error.message)
-                        .at(span, "here")
-                        .help(error.help),
-                );
+            Err(SubstituteError::Template(_)) => {
+                for error in template::errors(text) {
+                    let span = reference_span(self.source, value_span, text, &error.range);
+                    self.diagnostics.push(
+                        Diagnostic::error("bad-interpolation", error.message)
+                            .at(span, "here")
+                            .help(error.help),
+                    );
+                }
                 failed = true;
                 text.clone()
             }
@@ -356,13 +358,17 @@ impl<'v> Substituter<'v> {
         }
         let pieces = match template::parse(&text) {
             Ok(pieces) => pieces,
-            Err(error) => {
-                let at = reference_span(self.source, span, &text, &error.range);
-                self.diagnostics.push(
-                    Diagnostic::error("bad-interpolation", error.message)
-                        .at(at, "here")
-                        .help(error.help),
-                );
+            Err(_) => {
+                for error in template::errors(&text) {
+                    let at = reference_span(self.source, span, &text, &error.range);
+                    self.diagnostics.push(
+                        Diagnostic::error("bad-interpolation", error.message)
+                            .at(at, "here")
+                            .help(error.help),
+                    );
+                }
+                // Its type is not checked either: the value is not known.
+                self.unresolved.push(span.clone());
                 return DeValue::String(text);
             }
         };
