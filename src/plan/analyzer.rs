@@ -360,24 +360,14 @@ impl<'a> Analyzer<'a> {
             .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
             && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
         if !valid {
-            let suggestion: String = id
-                .to_ascii_lowercase()
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                        c
-                    } else {
-                        '-'
-                    }
-                })
-                .collect();
+            let help = match id_suggestion(id) {
+                Some(suggestion) => format!("ids match [a-z0-9][a-z0-9_-]*; try `{suggestion}`"),
+                None => "ids match [a-z0-9][a-z0-9_-]*, like `backup-db`".to_string(),
+            };
             self.diagnostics.push(
                 Diagnostic::error("bad-id", format!("invalid {what} id `{id}`"))
                     .at(span.clone(), "ids use lowercase letters, digits, `-` and `_`")
-                    .help(format!(
-                        "ids match [a-z0-9][a-z0-9_-]*; try `{}`",
-                        suggestion.trim_start_matches(['-', '_'])
-                    )),
+                    .help(help),
             );
         }
     }
@@ -392,8 +382,8 @@ impl<'a> Analyzer<'a> {
         let (id, span) = (key.get_ref().to_string(), key.span());
         self.check_id("preflight", &id, &span);
         let owner = format!("preflight `{id}`");
-        let mut value = substituter.value(raw);
         let found_before = substituter.found.len();
+        let mut value = substituter.value(raw);
         // The probe is decoded on its own below, so that its errors keep
         // their exact place; the rest of the table ignores it.
         let probe = take_slot(&mut value, "probe");
@@ -596,6 +586,24 @@ impl<'a> Analyzer<'a> {
         }
         used
     }
+}
+
+/// A valid id close to an invalid one: lowercased, other characters turned
+/// into `-`. None for an id that is not ASCII (its letters would all be
+/// lost) or that would leave no letter or digit.
+fn id_suggestion(id: &str) -> Option<String> {
+    if !id.is_ascii() {
+        return None;
+    }
+    let suggestion: String = id
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' })
+        .collect();
+    let suggestion = suggestion.trim_matches(['-', '_']);
+    suggestion
+        .contains(|c: char| c.is_ascii_alphanumeric())
+        .then(|| suggestion.to_string())
 }
 
 /// Takes the entries of a top-level table of tables (`steps`, `preflight`)

@@ -139,6 +139,7 @@ impl Vars {
             values: &values,
             invalid,
             done: IndexMap::new(),
+            failed: BTreeSet::new(),
             visiting: Vec::new(),
             source,
             used,
@@ -176,6 +177,7 @@ struct Resolver<'a> {
     values: &'a IndexMap<String, (VarValue, Range<usize>, Range<usize>)>,
     invalid: &'a BTreeSet<String>,
     done: IndexMap<String, VarValue>,
+    failed: BTreeSet<String>,
     visiting: Vec<String>,
     source: &'a str,
     used: &'a mut BTreeSet<String>,
@@ -184,9 +186,14 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
+    /// The value of var `name`; `None` when it cannot be resolved (that
+    /// was reported, once).
     fn resolve(&mut self, name: &str) -> Option<VarValue> {
         if let Some(value) = self.done.get(name) {
             return Some(value.clone());
+        }
+        if self.failed.contains(name) {
+            return None;
         }
         let (value, _, value_span) = self.values.get(name)?;
         let VarValue::String(text) = value else {
@@ -219,12 +226,19 @@ impl Resolver<'_> {
             self.visiting.push(name.to_string());
             let value = self.resolve(&other);
             self.visiting.pop();
-            if let Some(value) = &value {
-                self.done.insert(name.to_string(), value.clone());
+            match &value {
+                Some(value) => {
+                    self.done.insert(name.to_string(), value.clone());
+                }
+                None => {
+                    self.failed.insert(name.to_string());
+                }
             }
             return value;
         }
         self.visiting.push(name.to_string());
+        // A var that uses a var that failed fails too, quietly: the first
+        // one was reported.
         let mut failed = false;
         let invalid = self.invalid;
         let result = template::substitute(text, false, |reference| match reference {
@@ -234,11 +248,12 @@ impl Resolver<'_> {
             }
             Reference::Var(other) => {
                 self.used.insert(other.clone());
-                if self.values.contains_key(other) {
-                    Ok(self.resolve(other).map(|v| v.to_string()))
-                } else {
-                    Err(other.clone())
+                if !self.values.contains_key(other) {
+                    return Err(other.clone());
                 }
+                let value = self.resolve(other).map(|v| v.to_string());
+                failed |= value.is_none();
+                Ok(value)
             }
             Reference::Output { .. } => Err(format!("{reference}")),
             Reference::Secret(_) | Reference::Env(_) => {
@@ -286,10 +301,12 @@ impl Resolver<'_> {
                 text.clone()
             }
         };
-        let value = VarValue::String(resolved);
-        if !failed {
-            self.done.insert(name.to_string(), value.clone());
+        if failed {
+            self.failed.insert(name.to_string());
+            return None;
         }
+        let value = VarValue::String(resolved);
+        self.done.insert(name.to_string(), value.clone());
         Some(value)
     }
 }
