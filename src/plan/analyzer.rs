@@ -1,7 +1,7 @@
 //! TOML text → validated [`Plan`]: every table decoded on its own so that all
 //! problems are reported at once, each at its exact place.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::Range;
 
 use indexmap::{IndexMap, IndexSet};
@@ -194,6 +194,19 @@ impl<'a> Analyzer<'a> {
         if !unresolved.is_empty() {
             self.diagnostics
                 .retain(|d| d.origin.is_some() || !unresolved.contains(&(d.span.start, d.span.end)));
+        }
+        // An error about a value set on the command line says so: the
+        // text it points at is the plan's `${vars.NAME}`.
+        let overridden: HashMap<(usize, usize), String> = std::mem::take(&mut substituter.overridden)
+            .into_iter()
+            .map(|(span, note)| ((span.start, span.end), note))
+            .collect();
+        if !overridden.is_empty() {
+            for diagnostic in self.diagnostics.iter_mut().filter(|d| d.origin.is_none()) {
+                if let Some(note) = overridden.get(&(diagnostic.span.start, diagnostic.span.end)) {
+                    diagnostic.message = format!("{}; {note}", diagnostic.message);
+                }
+            }
         }
         self.diagnostics.extend(std::mem::take(&mut substituter.diagnostics));
 
@@ -572,15 +585,18 @@ impl<'a> Analyzer<'a> {
                 if names.contains(name) {
                     used.insert(name.clone());
                 } else {
-                    self.diagnostics.push(
+                    let mut diagnostic =
                         Diagnostic::error("undefined-reference", format!("undefined secret `secrets.{name}`"))
                             .at(found.span.clone(), "not declared in [secrets]")
                             .help(
                                 suggest::help(name, &candidates, "secret").unwrap_or_else(|| {
                                     format!("declare it: [secrets] {name} = {{ env = \"VARIABLE\" }}")
                                 }),
-                            ),
-                    );
+                            );
+                    if let Some(origin) = &found.origin {
+                        diagnostic = diagnostic.in_file(origin.clone());
+                    }
+                    self.diagnostics.push(diagnostic);
                 }
             }
         }

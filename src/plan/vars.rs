@@ -49,6 +49,21 @@ impl Override {
     }
 }
 
+impl Override {
+    /// The override as the user wrote it: `` `--var port=70000` ``, or
+    /// `` `port = 70000` in vars.toml ``.
+    fn describe(&self) -> String {
+        let text: &str = &self.origin.text;
+        if self.origin.name == "--var" {
+            return format!("`--var {text}`");
+        }
+        let written = text
+            .get(self.name_span.start..self.value_span.end)
+            .unwrap_or(&self.name);
+        format!("`{written}` in {}", self.origin.name)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Var {
     pub value: VarValue,
@@ -56,6 +71,36 @@ pub struct Var {
     pub span: Range<usize>,
     /// TOML text of a number or boolean, so it can be substituted typed.
     literal: Option<String>,
+    /// The override that set the value, as the user wrote it
+    /// (`` `--var port=70000` ``), for errors about where it is used.
+    pub overridden_by: Option<String>,
+}
+
+/// A var as declared in the plan, or as overridden.
+struct Declared {
+    value: VarValue,
+    name_span: Range<usize>,
+    /// The value's span in the plan, or in `origin` when overridden.
+    value_span: Range<usize>,
+    /// The `--var` or `--var-file` that set the value.
+    origin: Option<(Arc<Source>, String)>,
+}
+
+impl Declared {
+    /// A diagnostic about the value, pointing into the text it came from.
+    fn diagnostic(&self, diagnostic: Diagnostic) -> Diagnostic {
+        match &self.origin {
+            Some((origin, _)) => diagnostic.in_file(origin.clone()),
+            None => diagnostic,
+        }
+    }
+
+    fn text<'s>(&'s self, plan: &'s str) -> &'s str {
+        match &self.origin {
+            Some((origin, _)) => &origin.text,
+            None => plan,
+        }
+    }
 }
 
 /// The resolved vars of a plan: overrides applied, references between vars
@@ -101,13 +146,16 @@ impl Vars {
         found: &mut Vec<FoundRef>,
         diagnostics: &mut Diagnostics,
     ) -> Vars {
-        let mut values: IndexMap<String, (VarValue, Range<usize>, Range<usize>)> = declared
+        let mut values: IndexMap<String, Declared> = declared
             .iter()
             .map(|(name, value)| {
-                (
-                    name.get_ref().clone(),
-                    (value.get_ref().clone(), name.span(), value.span()),
-                )
+                let declared = Declared {
+                    value: value.get_ref().clone(),
+                    name_span: name.span(),
+                    value_span: value.span(),
+                    origin: None,
+                };
+                (name.get_ref().clone(), declared)
             })
             .collect();
         let names: Vec<String> = values.keys().cloned().collect();
@@ -115,18 +163,25 @@ impl Vars {
             if invalid.contains(&item.name) {
                 continue;
             }
-            let Some((value, ..)) = values.get_mut(&item.name) else {
+            let Some(declared) = values.get_mut(&item.name) else {
                 let candidates: Vec<&str> = names.iter().map(String::as_str).collect();
                 diagnostics.push(
                     Diagnostic::error("unknown-variable", format!("unknown variable `{}`", item.name))
                         .at(item.name_span.clone(), "not declared in the plan's [vars]")
-                        .maybe_help(suggest::help(&item.name, &candidates, "variable"))
+                        .help(
+                            suggest::help(&item.name, &candidates, "variable")
+                                .unwrap_or_else(|| "the plan declares no vars; declare it in its [vars]".into()),
+                        )
                         .in_file(item.origin.clone()),
                 );
                 continue;
             };
-            match value.parse_like(&item.value) {
-                Ok(parsed) => *value = parsed,
+            match declared.value.parse_like(&item.value) {
+                Ok(parsed) => {
+                    declared.value = parsed;
+                    declared.value_span = item.value_span.clone();
+                    declared.origin = Some((item.origin.clone(), item.describe()));
+                }
                 Err(error) => diagnostics.push(
                     Diagnostic::error("wrong-type", format!("bad value for variable `{}`: {error}", item.name))
                         .at(item.value_span.clone(), "here")
@@ -152,17 +207,16 @@ impl Vars {
         let done = resolver.done;
         let vars = values
             .iter()
-            .map(|(name, (_, span, _))| {
+            .map(|(name, declared)| {
                 let value = done.get(name).cloned().unwrap_or(VarValue::String(String::new()));
                 let literal = value.toml_literal();
-                (
-                    name.clone(),
-                    Var {
-                        value,
-                        span: span.clone(),
-                        literal,
-                    },
-                )
+                let var = Var {
+                    value,
+                    span: declared.name_span.clone(),
+                    literal,
+                    overridden_by: declared.origin.as_ref().map(|(_, described)| described.clone()),
+                };
+                (name.clone(), var)
             })
             .collect();
         // A var whose value could not be resolved was reported; references
@@ -174,7 +228,7 @@ impl Vars {
 }
 
 struct Resolver<'a> {
-    values: &'a IndexMap<String, (VarValue, Range<usize>, Range<usize>)>,
+    values: &'a IndexMap<String, Declared>,
     invalid: &'a BTreeSet<String>,
     done: IndexMap<String, VarValue>,
     failed: BTreeSet<String>,
@@ -195,7 +249,8 @@ impl Resolver<'_> {
         if self.failed.contains(name) {
             return None;
         }
-        let (value, _, value_span) = self.values.get(name)?;
+        let declared = self.values.get(name)?;
+        let (value, value_span) = (&declared.value, &declared.value_span);
         let VarValue::String(text) = value else {
             self.done.insert(name.to_string(), value.clone());
             return Some(value.clone());
@@ -204,12 +259,14 @@ impl Resolver<'_> {
             let mut cycle = self.visiting.clone();
             cycle.push(name.to_string());
             self.diagnostics.push(
-                Diagnostic::error(
-                    "var-cycle",
-                    format!("variable `{name}` refers to itself: {}", cycle.join(" → ")),
-                )
-                .at(value_span.clone(), "this value")
-                .help("a var may use other vars, but not in a loop"),
+                declared.diagnostic(
+                    Diagnostic::error(
+                        "var-cycle",
+                        format!("variable `{name}` refers to itself: {}", cycle.join(" → ")),
+                    )
+                    .at(value_span.clone(), "this value")
+                    .help("a var may use other vars, but not in a loop"),
+                ),
             );
             return None;
         }
@@ -260,6 +317,7 @@ impl Resolver<'_> {
                 self.found.push(FoundRef {
                     reference: reference.clone(),
                     span: value_span.clone(),
+                    origin: declared.origin.as_ref().map(|(origin, _)| origin.clone()),
                 });
                 Ok(None)
             }
@@ -269,11 +327,13 @@ impl Resolver<'_> {
             Ok(resolved) => resolved,
             Err(SubstituteError::Template(_)) => {
                 for error in template::errors(text) {
-                    let span = reference_span(self.source, value_span, text, &error.range);
+                    let span = reference_span(declared.text(self.source), value_span, text, &error.range);
                     self.diagnostics.push(
-                        Diagnostic::error("bad-interpolation", error.message)
-                            .at(span, "here")
-                            .help(error.help),
+                        declared.diagnostic(
+                            Diagnostic::error("bad-interpolation", error.message)
+                                .at(span, "here")
+                                .help(error.help),
+                        ),
                     );
                 }
                 failed = true;
@@ -293,9 +353,11 @@ impl Resolver<'_> {
                     )
                 };
                 self.diagnostics.push(
-                    Diagnostic::error("undefined-reference", message)
-                        .at(value_span.clone(), "in this value")
-                        .help(help),
+                    declared.diagnostic(
+                        Diagnostic::error("undefined-reference", message)
+                            .at(value_span.clone(), "in this value")
+                            .help(help),
+                    ),
                 );
                 failed = true;
                 text.clone()
@@ -316,6 +378,8 @@ impl Resolver<'_> {
 pub struct FoundRef {
     pub reference: Reference,
     pub span: Range<usize>,
+    /// The `--var` or `--var-file` text `span` points into, when not the plan.
+    pub origin: Option<Arc<Source>>,
 }
 
 /// Walks a value from the plan, substituting `${vars.X}`, reporting bad or
@@ -331,6 +395,9 @@ pub struct Substituter<'v> {
     pub diagnostics: Diagnostics,
     /// Suggestions for undefined vars, made when the first one is found.
     suggester: Option<Suggester<'v>>,
+    /// Spans of strings that use an overridden var, and which override:
+    /// an error about such a value says where the value came from.
+    pub overridden: Vec<(Range<usize>, String)>,
 }
 
 impl<'v> Substituter<'v> {
@@ -343,6 +410,7 @@ impl<'v> Substituter<'v> {
             unresolved: Vec::new(),
             diagnostics: Diagnostics::default(),
             suggester: None,
+            overridden: Vec::new(),
         }
     }
 
@@ -417,10 +485,15 @@ impl<'v> Substituter<'v> {
                 if !self.used_vars.contains(name) {
                     self.used_vars.insert(name.clone());
                 }
+                if let Some(by) = self.vars.get(name).and_then(|var| var.overridden_by.as_ref()) {
+                    self.overridden
+                        .push((span.clone(), format!("`vars.{name}` is set by {by}")));
+                }
             } else {
                 self.found.push(FoundRef {
                     reference: reference.clone(),
                     span: at(),
+                    origin: None,
                 });
             }
         }

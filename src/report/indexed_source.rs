@@ -21,6 +21,7 @@ pub struct IndexedSource {
 
 impl IndexedSource {
     pub fn new(name: impl Into<String>, text: Arc<str>) -> IndexedSource {
+        let text = without_lone_carriage_returns(text);
         let starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
@@ -40,6 +41,22 @@ impl IndexedSource {
     fn line_end(&self, line: usize) -> usize {
         self.starts.get(line + 1).copied().unwrap_or(self.text.len())
     }
+}
+
+/// A `\r` not followed by `\n` drawn as a space: on a terminal it would
+/// move the cursor back over the line, and miette would take it for a line
+/// break. Offsets do not move.
+fn without_lone_carriage_returns(text: Arc<str>) -> Arc<str> {
+    let bytes = text.as_bytes();
+    let lone = |i: usize| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n');
+    if !(0..bytes.len()).any(lone) {
+        return text;
+    }
+    let shown: String = text
+        .char_indices()
+        .map(|(i, c)| if c == '\r' && lone(i) { ' ' } else { c })
+        .collect();
+    shown.into()
 }
 
 impl SourceCode for IndexedSource {
@@ -117,6 +134,7 @@ mod tests {
     #[test]
     fn a_lone_carriage_return_does_not_end_a_line() {
         assert_eq!(read("a = 1\rb", (6, 1), 0).1, 0);
+        assert_eq!(read("a = 1\rb\r", (6, 1), 1).0, "a = 1 b ");
         assert_eq!(read("a = 1\r\nb", (7, 1), 0).1, 1);
     }
 
