@@ -1,7 +1,8 @@
 //! Builds the [`Dag`] of a plan, reporting every unknown dependency, self
 //! dependency, cycle and bad output reference.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
@@ -10,12 +11,13 @@ use crate::graph::dag::{Ancestry, Dag};
 use crate::graph::order::levels_and_order;
 use crate::plan::diagnostic::{Diagnostic, Diagnostics};
 use crate::plan::model::Plan;
-use crate::plan::suggest;
+use crate::plan::suggest::Suggester;
 
 pub fn build(plan: &Plan) -> Result<Dag, Diagnostics> {
     let mut diagnostics = Diagnostics::default();
     let index: HashMap<&str, usize> = plan.steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
     let ids: Vec<&str> = plan.steps.iter().map(|s| s.id.as_str()).collect();
+    let mut suggester = Suggester::new(ids);
     let mut graph: DiGraph<(), ()> = DiGraph::with_capacity(plan.steps.len(), plan.steps.len());
     for _ in &plan.steps {
         graph.add_node(());
@@ -38,7 +40,11 @@ pub fn build(plan: &Plan) -> Result<Dag, Diagnostics> {
                         format!("step `{}` depends on unknown step `{name}`", step.id),
                     )
                     .at(dependency.span(), "no step has this id")
-                    .maybe_help(suggest::help(name, &ids, "step")),
+                    .help(
+                        suggester
+                            .help(name, &step.id, "step")
+                            .unwrap_or_else(|| "remove it from `depends_on`, or add a step with this id".into()),
+                    ),
                 ),
             }
         }
@@ -57,7 +63,7 @@ pub fn build(plan: &Plan) -> Result<Dag, Diagnostics> {
         return Err(diagnostics);
     };
     let dag = Dag { graph, levels, order };
-    check_output_refs(plan, &dag, &index, &mut diagnostics);
+    check_output_refs(plan, &dag, &index, &mut suggester, &mut diagnostics);
     if diagnostics.has_errors() {
         Err(diagnostics)
     } else {
@@ -65,11 +71,24 @@ pub fn build(plan: &Plan) -> Result<Dag, Diagnostics> {
     }
 }
 
+/// Steps of a cycle named in its message and pointed at; a longer cycle is
+/// shortened in the middle (drawing thousands of labels takes minutes).
+const CYCLE_SHOWN: usize = 30;
+
 /// `[a, b, c]`: b depends on a, c on b, a on c. Points at each `depends_on`
 /// entry that closes a link, starting with the one back to the first step.
 fn cycle_diagnostic(plan: &Plan, cycle: &[usize]) -> Diagnostic {
     let names: Vec<&str> = cycle.iter().map(|&i| plan.steps[i].id.as_str()).collect();
-    let mut path = names.join(" → ");
+    let mut path = if names.len() > CYCLE_SHOWN {
+        format!(
+            "{} → … ({} more) → {}",
+            names[..CYCLE_SHOWN - 1].join(" → "),
+            names.len() - CYCLE_SHOWN,
+            names[names.len() - 1]
+        )
+    } else {
+        names.join(" → ")
+    };
     path.push_str(&format!(" → {}", names[0]));
     let link = |from: usize, to: usize| {
         plan.steps[to]
@@ -86,7 +105,7 @@ fn cycle_diagnostic(plan: &Plan, cycle: &[usize]) -> Diagnostic {
             format!("`{}` waits for `{}`", names[0], plan.steps[last].id),
         )
         .help("a step cannot wait, directly or not, for a step that waits for it; remove one of these dependencies");
-    for pair in cycle.windows(2) {
+    for pair in cycle.windows(2).take(CYCLE_SHOWN - 1) {
         diagnostic = diagnostic.related(
             link(pair[0], pair[1]),
             format!("`{}` waits for `{}`", plan.steps[pair[1]].id, plan.steps[pair[0]].id),
@@ -96,10 +115,22 @@ fn cycle_diagnostic(plan: &Plan, cycle: &[usize]) -> Diagnostic {
 }
 
 /// `${steps.ID.outputs.KEY}` must name an existing ancestor of the step.
-fn check_output_refs(plan: &Plan, dag: &Dag, index: &HashMap<&str, usize>, diagnostics: &mut Diagnostics) {
-    let ids: Vec<&str> = plan.steps.iter().map(|s| s.id.as_str()).collect();
-    let mut ancestry = Ancestry::new(dag);
+/// A direct dependency is checked at once; the other references are
+/// grouped by the step they read, so that one walk answers all of them.
+fn check_output_refs(
+    plan: &Plan,
+    dag: &Dag,
+    index: &HashMap<&str, usize>,
+    suggester: &mut Suggester<'_>,
+    diagnostics: &mut Diagnostics,
+) {
+    // (read step, reading step, span) of references to check by ancestry.
+    let mut indirect: Vec<(usize, usize, &Range<usize>)> = Vec::new();
     for (i, step) in plan.steps.iter().enumerate() {
+        if step.output_refs.is_empty() {
+            continue;
+        }
+        let direct: HashSet<usize> = dag.dependencies(i).into_iter().collect();
         for (target, span) in &step.output_refs {
             match index.get(target.as_str()) {
                 None => diagnostics.push(
@@ -108,7 +139,11 @@ fn check_output_refs(plan: &Plan, dag: &Dag, index: &HashMap<&str, usize>, diagn
                         format!("step `{}` reads outputs of unknown step `{target}`", step.id),
                     )
                     .at(span.clone(), "no step has this id")
-                    .maybe_help(suggest::help(target, &ids, "step")),
+                    .help(
+                        suggester
+                            .help(target, &step.id, "step")
+                            .unwrap_or_else(|| "name a step this one depends on".into()),
+                    ),
                 ),
                 // A step's own outputs exist once its `run` is done: its
                 // `verify` and `rollback` may read them.
@@ -121,29 +156,45 @@ fn check_output_refs(plan: &Plan, dag: &Dag, index: &HashMap<&str, usize>, diagn
                     .at(span.clone(), "not written yet here")
                     .help("a step's own outputs can be read in its `verify` and `rollback` only"),
                 ),
-                Some(&j) if !ancestry.is_ancestor(j, i) => diagnostics.push(
-                    Diagnostic::error(
-                        "output-not-ancestor",
-                        format!(
-                            "step `{}` reads outputs of `{target}`, which is not among its dependencies",
-                            step.id
-                        ),
-                    )
-                    .at(span.clone(), format!("`{target}` may not have run yet"))
-                    .help(format!(
-                        "add \"{target}\" to `depends_on` of `{}` (directly or through another dependency)",
-                        step.id
-                    )),
-                ),
-                Some(_) => {}
+                Some(j) if direct.contains(j) => {}
+                Some(&j) => indirect.push((j, i, span)),
+            }
+        }
+    }
+    indirect.sort_by_key(|&(j, i, span)| (j, i, span.start));
+    let mut ancestry = Ancestry::new(dag);
+    for group in indirect.chunk_by(|a, b| a.0 == b.0) {
+        let many = group.len() > 1;
+        if many {
+            ancestry.mark_descendants(group[0].0);
+        }
+        for &(j, i, span) in group {
+            let ancestor = if many {
+                ancestry.is_marked(i)
+            } else {
+                ancestry.is_ancestor(j, i)
+            };
+            if !ancestor {
+                diagnostics.push(not_ancestor(&plan.steps[i].id, &plan.steps[j].id, span));
             }
         }
     }
 }
 
+fn not_ancestor(step: &str, target: &str, span: &Range<usize>) -> Diagnostic {
+    Diagnostic::error(
+        "output-not-ancestor",
+        format!("step `{step}` reads outputs of `{target}`, which is not among its dependencies"),
+    )
+    .at(span.clone(), format!("`{target}` may not have run yet"))
+    .help(format!(
+        "add \"{target}\" to `depends_on` of `{step}` (directly or through another dependency)"
+    ))
+}
+
 /// Whether `span` lies in the step's `verify` or `rollback`.
-fn after_run(step: &crate::plan::Step, span: &std::ops::Range<usize>) -> bool {
-    let within = |outer: std::ops::Range<usize>| outer.start <= span.start && span.end <= outer.end;
+fn after_run(step: &crate::plan::Step, span: &Range<usize>) -> bool {
+    let within = |outer: Range<usize>| outer.start <= span.start && span.end <= outer.end;
     step.rollback.as_ref().is_some_and(|r| within(r.span())) || step.verify.iter().any(|v| within(v.span()))
 }
 

@@ -1,5 +1,7 @@
 //! Naming the steps of each dependency cycle, in order.
 
+use std::collections::{HashMap, HashSet, VecDeque};
+
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 
@@ -11,7 +13,7 @@ pub fn find_cycles(graph: &DiGraph<(), ()>) -> Vec<Vec<usize>> {
         .into_iter()
         .filter(|component| component.len() > 1)
         .filter_map(|component| {
-            let members: Vec<usize> = component.iter().map(|n| n.index()).collect();
+            let members: HashSet<usize> = component.iter().map(|n| n.index()).collect();
             cycle_through(graph, &members)
         })
         .collect();
@@ -21,10 +23,10 @@ pub fn find_cycles(graph: &DiGraph<(), ()>) -> Vec<Vec<usize>> {
 
 /// A shortest cycle through the lowest node of a strongly connected
 /// component (breadth-first, inside the component only).
-fn cycle_through(graph: &DiGraph<(), ()>, members: &[usize]) -> Option<Vec<usize>> {
+fn cycle_through(graph: &DiGraph<(), ()>, members: &HashSet<usize>) -> Option<Vec<usize>> {
     let start = *members.iter().min()?;
-    let mut parent: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
-    let mut queue = std::collections::VecDeque::from([start]);
+    let mut parent: HashMap<usize, usize> = HashMap::new();
+    let mut queue = VecDeque::from([start]);
     while let Some(node) = queue.pop_front() {
         let mut next: Vec<usize> = graph.neighbors(NodeIndex::new(node)).map(|n| n.index()).collect();
         next.sort_unstable();

@@ -133,6 +133,33 @@ impl<'d> Ancestry<'d> {
         }
         false
     }
+
+    /// Marks every step that depends on `ancestor`, directly or not, for
+    /// [`Ancestry::is_marked`]: one walk answers every question about the
+    /// same ancestor (a plan where each step reads the first one's outputs).
+    pub(crate) fn mark_descendants(&mut self, ancestor: usize) {
+        self.round += 1;
+        self.queue.clear();
+        self.queue.push_back(ancestor);
+        while let Some(node) = self.queue.pop_front() {
+            for dependent in self
+                .dag
+                .graph
+                .neighbors_directed(NodeIndex::new(node), Direction::Outgoing)
+            {
+                let dependent = dependent.index();
+                if self.seen[dependent] != self.round {
+                    self.seen[dependent] = self.round;
+                    self.queue.push_back(dependent);
+                }
+            }
+        }
+    }
+
+    /// Whether `step` was marked by the last [`Ancestry::mark_descendants`].
+    pub(crate) fn is_marked(&self, step: usize) -> bool {
+        self.seen[step] == self.round
+    }
 }
 
 #[cfg(test)]
@@ -160,5 +187,8 @@ mod tests {
             .map(|&(a, s)| ancestry.is_ancestor(a, s))
             .collect();
         assert_eq!(answers, [true, false, true, false, false, true, false]);
+        ancestry.mark_descendants(0);
+        let marked: Vec<bool> = (0..5).map(|step| ancestry.is_marked(step)).collect();
+        assert_eq!(marked, [false, true, true, true, false]);
     }
 }

@@ -1,7 +1,7 @@
 //! TOML text → validated [`Plan`]: every table decoded on its own so that all
 //! problems are reported at once, each at its exact place.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::Range;
 
 use indexmap::{IndexMap, IndexSet};
@@ -10,15 +10,16 @@ use serde::de::{IgnoredAny, IntoDeserializer};
 use toml::Spanned;
 use toml::de::{DeArray, DeString, DeTable, DeValue};
 
-use crate::plan::decode_error;
+use crate::plan::declarations;
 use crate::plan::diagnostic::{Diagnostic, Diagnostics};
 use crate::plan::duration::Duration;
 use crate::plan::kind_slot;
 use crate::plan::model::{DEFAULT_PHASE, DEFAULT_TIMEOUT, Plan, Preflight, Retry, Step};
 use crate::plan::parse::{self, Entry, Section};
-use crate::plan::raw::{Defaults, PlanFile, PreflightFile, RetryFile, StepFile};
+use crate::plan::raw::{Defaults, FormatNumber, PlanFile, PreflightFile, RetryFile, StepFile};
 use crate::plan::source::Source;
 use crate::plan::suggest;
+use crate::plan::table_decode;
 use crate::plan::template::Reference;
 use crate::plan::vars::{FoundRef, Override, Substituter, Vars};
 use crate::steps::{Action, Probe};
@@ -26,8 +27,6 @@ use crate::steps::{Action, Probe};
 pub const FORMAT: i64 = 1;
 const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 86_400);
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(3_600);
-
-type Raw<T> = Spanned<T>;
 
 /// Decodes and checks the plan. Returns the plan when there is no error;
 /// diagnostics (including warnings) either way.
@@ -85,16 +84,14 @@ fn analyze_entries<'i>(
 ) -> (Option<Analysis>, Diagnostics) {
     let mut diagnostics = Diagnostics::default();
     let root_span = root.span();
-    let root = root.into_inner();
     let analyzer = Analyzer {
         source,
         text: &source.text,
         overrides,
-        root: &root,
         root_span,
         diagnostics: &mut diagnostics,
     };
-    let analysis = analyzer.run(entries);
+    let analysis = analyzer.run(root.into_inner(), entries);
     (analysis, diagnostics)
 }
 
@@ -113,7 +110,6 @@ struct Analyzer<'a> {
     source: &'a Source,
     text: &'a str,
     overrides: &'a [Override],
-    root: &'a DeTable<'a>,
     root_span: Range<usize>,
     diagnostics: &'a mut Diagnostics,
 }
@@ -126,43 +122,38 @@ struct StepDefaults {
 }
 
 impl<'a> Analyzer<'a> {
-    fn run<'i>(mut self, entries: impl IntoIterator<Item = Entry<'i>>) -> Option<Analysis> {
-        let top = PlanFile::<IgnoredAny, IgnoredAny>::deserialize(self.spanned_root().into_deserializer());
-        let (name, description, parallelism, vars, secrets, defaults) = match top {
-            Ok(top) => {
+    fn run<'i>(mut self, mut root: DeTable<'i>, entries: impl IntoIterator<Item = Entry<'i>>) -> Option<Analysis> {
+        // Sections decoded on their own, entry by entry, so that a bad
+        // entry hides nothing else.
+        let declared_vars = declarations::vars(root.remove("vars"), self.diagnostics);
+        let declared_secrets = declarations::secrets(root.remove("secrets"), self.diagnostics);
+        let defaults = root.remove("defaults");
+        // A plan without steps is reported once, as `no-steps`; `steps`
+        // that is not a table is reported as a wrong type.
+        let steps_at = match root.get("steps") {
+            Some(steps) => steps.get_ref().is_table().then(|| steps.span()),
+            None => {
+                let at = self.root_span.start..self.root_span.start;
+                let key = Spanned::new(at.clone(), DeString::Borrowed("steps"));
+                root.insert(key, Spanned::new(at.clone(), DeValue::Table(DeTable::new())));
+                Some(at)
+            }
+        };
+        let root = Spanned::new(self.root_span.clone(), DeValue::Table(root));
+        let top = table_decode::decode::<PlanFile<IgnoredAny, IgnoredAny>>(root, "the plan", &[], self.diagnostics);
+        let (name, description, parallelism) = match top.usable() {
+            Some(top) => {
                 self.check_format(&top.format);
                 let parallelism = top.parallelism.and_then(|p| self.parallelism(&p));
-                (
-                    top.name,
-                    top.description,
-                    parallelism,
-                    top.vars,
-                    top.secrets,
-                    top.defaults,
-                )
+                (top.name, top.description, parallelism)
             }
-            Err(error) => {
-                self.diagnostics.push(decode_error::diagnostic(
-                    &error,
-                    self.root_span.clone(),
-                    "the plan",
-                    &[],
-                ));
-                // Keep going with what can be read, so the steps are checked too.
-                (
-                    String::new(),
-                    None,
-                    None,
-                    self.section("vars").unwrap_or_default(),
-                    self.section("secrets").unwrap_or_default(),
-                    self.section("defaults").flatten(),
-                )
-            }
+            None => (String::new(), None, None),
         };
         let mut used_vars = BTreeSet::new();
         let mut var_refs = Vec::new();
         let vars = Vars::resolve(
-            &vars,
+            &declared_vars.entries,
+            &declared_vars.invalid,
             self.overrides,
             self.text,
             &mut used_vars,
@@ -170,7 +161,14 @@ impl<'a> Analyzer<'a> {
             self.diagnostics,
         );
         let defaults = self.defaults(defaults);
-        let secret_names: Vec<String> = secrets.keys().map(|k| k.get_ref().clone()).collect();
+        let secrets = declared_secrets.entries;
+        // Secrets that are declared but invalid are reported already; a
+        // reference to one is not "undefined".
+        let secret_names: Vec<String> = secrets
+            .keys()
+            .map(|k| k.get_ref().clone())
+            .chain(declared_secrets.invalid)
+            .collect();
 
         let mut substituter = Substituter::new(&vars, self.text);
         let mut preflight = Vec::new();
@@ -181,16 +179,34 @@ impl<'a> Analyzer<'a> {
                 Section::Steps => steps.push(self.step_entry(key, value, &mut substituter, &defaults)),
             }
         }
-        if steps.is_empty() {
-            self.no_steps();
+        if steps.is_empty()
+            && let Some(at) = steps_at
+        {
+            self.no_steps(at);
         }
         used_vars.extend(std::mem::take(&mut substituter.used_vars));
         // A string with an undefined var cannot have the type its field
         // wants; that is reported once, as the undefined reference.
-        let unresolved = std::mem::take(&mut substituter.unresolved);
+        let unresolved: HashSet<(usize, usize)> = std::mem::take(&mut substituter.unresolved)
+            .into_iter()
+            .map(|span| (span.start, span.end))
+            .collect();
         if !unresolved.is_empty() {
             self.diagnostics
-                .retain(|d| d.origin.is_some() || !unresolved.contains(&d.span));
+                .retain(|d| d.origin.is_some() || !unresolved.contains(&(d.span.start, d.span.end)));
+        }
+        // An error about a value set on the command line says so: the
+        // text it points at is the plan's `${vars.NAME}`.
+        let overridden: HashMap<(usize, usize), String> = std::mem::take(&mut substituter.overridden)
+            .into_iter()
+            .map(|(span, note)| ((span.start, span.end), note))
+            .collect();
+        if !overridden.is_empty() {
+            for diagnostic in self.diagnostics.iter_mut().filter(|d| d.origin.is_none()) {
+                if let Some(note) = overridden.get(&(diagnostic.span.start, diagnostic.span.end)) {
+                    diagnostic.message = format!("{}; {note}", diagnostic.message);
+                }
+            }
         }
         self.diagnostics.extend(std::mem::take(&mut substituter.diagnostics));
 
@@ -225,32 +241,20 @@ impl<'a> Analyzer<'a> {
         })
     }
 
-    fn spanned_root(&self) -> Spanned<DeTable<'a>> {
-        Spanned::new(self.root_span.clone(), self.root.clone())
-    }
-
-    /// Decodes one top-level section on its own (after the whole failed).
-    fn section<T: Deserialize<'a>>(&mut self, key: &str) -> Option<T> {
-        let value = self.root.get(key)?.clone();
-        T::deserialize(value.into_deserializer()).ok()
-    }
-
-    fn check_format(&mut self, format: &Raw<i64>) {
-        if *format.get_ref() != FORMAT {
+    fn check_format(&mut self, format: &Spanned<FormatNumber>) {
+        let FormatNumber(number) = format.get_ref();
+        if number != &FORMAT.to_string() {
             self.diagnostics.push(
-                Diagnostic::error(
-                    "unsupported-format",
-                    format!("unsupported plan format {}", format.get_ref()),
-                )
-                .at(format.span(), format!("this planrun reads format {FORMAT}"))
-                .help(format!(
-                    "write `format = {FORMAT}`, or use the planrun release that reads this format"
-                )),
+                Diagnostic::error("unsupported-format", format!("unsupported plan format {number}"))
+                    .at(format.span(), format!("this planrun reads format {FORMAT}"))
+                    .help(format!(
+                        "write `format = {FORMAT}`, or use the planrun release that reads this format"
+                    )),
             );
         }
     }
 
-    fn parallelism(&mut self, value: &Raw<i64>) -> Option<usize> {
+    fn parallelism(&mut self, value: &Spanned<i64>) -> Option<usize> {
         match usize::try_from(*value.get_ref()) {
             Ok(n @ 1..=1024) => Some(n),
             _ => {
@@ -267,22 +271,26 @@ impl<'a> Analyzer<'a> {
         }
     }
 
-    fn defaults(&mut self, defaults: Option<Raw<Defaults>>) -> StepDefaults {
+    fn defaults(&mut self, defaults: Option<Spanned<DeValue<'_>>>) -> StepDefaults {
         let mut out = StepDefaults {
             timeout: DEFAULT_TIMEOUT,
             retry: Retry::default(),
             idempotent: false,
             phase: DEFAULT_PHASE.to_string(),
         };
-        let Some(defaults) = defaults else {
+        let Some(mut defaults) = defaults else {
             return out;
         };
-        let defaults = defaults.into_inner();
+        let retry = take_key(&mut defaults, "retry");
+        if let Some(retry) = retry.and_then(|r| self.retry(r, "`retry` in [defaults]")) {
+            out.retry = retry;
+        }
+        let Some(defaults) = table_decode::decode::<Defaults>(defaults, "[defaults]", &[], self.diagnostics).usable()
+        else {
+            return out;
+        };
         if let Some(timeout) = defaults.timeout.and_then(|t| self.timeout(&t)) {
             out.timeout = timeout;
-        }
-        if let Some(retry) = defaults.retry.and_then(|r| self.retry(r)) {
-            out.retry = retry;
         }
         out.idempotent = defaults.idempotent.unwrap_or(false);
         if let Some(phase) = defaults.phase {
@@ -291,7 +299,7 @@ impl<'a> Analyzer<'a> {
         out
     }
 
-    fn timeout(&mut self, timeout: &Raw<Duration>) -> Option<Duration> {
+    fn timeout(&mut self, timeout: &Spanned<Duration>) -> Option<Duration> {
         let value = *timeout.get_ref();
         let problem = if value.as_millis() == 0 {
             "a timeout of 0 would fail every step"
@@ -303,13 +311,14 @@ impl<'a> Analyzer<'a> {
         self.diagnostics.push(
             Diagnostic::error("out-of-range", format!("timeout {value} is out of range"))
                 .at(timeout.span(), problem)
-                .help("use a timeout between 1s and 7d, like \"10m\""),
+                .help("use a timeout above 0 and at most 7d, like \"10m\""),
         );
         None
     }
 
-    fn retry(&mut self, retry: Raw<RetryFile>) -> Option<Retry> {
-        let retry = retry.into_inner();
+    /// A `retry` table, checked; `context` says where it is.
+    fn retry(&mut self, retry: Spanned<DeValue<'_>>, context: &str) -> Option<Retry> {
+        let retry = table_decode::decode::<RetryFile>(retry, context, &[], self.diagnostics).whole()?;
         let mut out = Retry::default();
         let mut ok = true;
         match u32::try_from(*retry.attempts.get_ref()) {
@@ -364,24 +373,14 @@ impl<'a> Analyzer<'a> {
             .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
             && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
         if !valid {
-            let suggestion: String = id
-                .to_ascii_lowercase()
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                        c
-                    } else {
-                        '-'
-                    }
-                })
-                .collect();
+            let help = match id_suggestion(id) {
+                Some(suggestion) => format!("ids match [a-z0-9][a-z0-9_-]*; try `{suggestion}`"),
+                None => "ids match [a-z0-9][a-z0-9_-]*, like `backup-db`".to_string(),
+            };
             self.diagnostics.push(
                 Diagnostic::error("bad-id", format!("invalid {what} id `{id}`"))
                     .at(span.clone(), "ids use lowercase letters, digits, `-` and `_`")
-                    .help(format!(
-                        "ids match [a-z0-9][a-z0-9_-]*; try `{}`",
-                        suggestion.trim_start_matches(['-', '_'])
-                    )),
+                    .help(help),
             );
         }
     }
@@ -396,20 +395,12 @@ impl<'a> Analyzer<'a> {
         let (id, span) = (key.get_ref().to_string(), key.span());
         self.check_id("preflight", &id, &span);
         let owner = format!("preflight `{id}`");
-        let mut value = substituter.value(raw);
         let found_before = substituter.found.len();
+        let mut value = substituter.value(raw);
         // The probe is decoded on its own below, so that its errors keep
         // their exact place; the rest of the table ignores it.
         let probe = take_slot(&mut value, "probe");
-        let value_span = value.span();
-        let decoded = match PreflightFile::<IgnoredAny>::deserialize(value.into_deserializer()) {
-            Ok(decoded) => decoded,
-            Err(error) => {
-                self.diagnostics
-                    .push(decode_error::diagnostic(&error, value_span, &owner, &[]));
-                return None;
-            }
-        };
+        let decoded = table_decode::decode::<PreflightFile<IgnoredAny>>(value, &owner, &[], self.diagnostics);
         for found in &substituter.found[found_before..] {
             if let Reference::Output { step, .. } = &found.reference {
                 self.diagnostics.push(
@@ -422,7 +413,8 @@ impl<'a> Analyzer<'a> {
                 );
             }
         }
-        let probe = kind_slot::decode::<Probe>(probe?, "probe", &owner, self.diagnostics)?;
+        let probe = probe.and_then(|probe| kind_slot::decode::<Probe>(probe, "probe", &owner, self.diagnostics));
+        let (decoded, probe) = (decoded.usable()?, probe?);
         Some(Preflight {
             id,
             span,
@@ -458,11 +450,7 @@ impl<'a> Analyzer<'a> {
         step
     }
 
-    fn no_steps(&mut self) {
-        let at = match self.root.get("steps") {
-            Some(steps) => steps.span(),
-            None => self.root_span.start..self.root_span.start,
-        };
+    fn no_steps(&mut self, at: Range<usize>) {
         self.diagnostics.push(
             Diagnostic::error("no-steps", "the plan has no steps")
                 .at(at, "a plan needs at least one step")
@@ -495,60 +483,43 @@ impl<'a> Analyzer<'a> {
             help: None,
             output_refs: Vec::new(),
         };
-        let Some(table) = value.get_ref().as_table() else {
+        if !value.get_ref().is_table() {
             self.diagnostics.push(
                 Diagnostic::error("wrong-type", format!("{owner} must be a table"))
                     .at(value.span(), format!("found {}", value.get_ref().type_str()))
                     .help(format!("write it as a section: [steps.{}]", step.id)),
             );
             return step;
-        };
-        // Kept in case the table does not decode, for the graph checks.
-        let depends_on = table.get("depends_on").cloned();
-        // Actions and probes are decoded one by one below, so that their
-        // errors keep their exact place; `StepFile` ignores them.
+        }
+        // Decoded on their own: each dependency, and each action or probe,
+        // so that every error keeps its exact place and a bad one hides
+        // none of the others. `StepFile` ignores them.
+        let depends_on = take_key(&mut value, "depends_on");
+        let retry = take_key(&mut value, "retry");
         let run = take_slot(&mut value, "run");
         let rollback = take_slot(&mut value, "rollback");
         let check = take_slot(&mut value, "check");
         let preconditions = take_list(&mut value, "preconditions");
         let verify = take_list(&mut value, "verify");
-        let value_span = value.span();
-        let raw = match StepFile::<IgnoredAny, IgnoredAny>::deserialize(value.into_deserializer()) {
-            Ok(raw) => raw,
-            Err(error) => {
-                self.diagnostics
-                    .push(decode_error::diagnostic(&error, value_span, &owner, &[]));
-                step.depends_on = depends_on
-                    .and_then(|d| Vec::<Spanned<String>>::deserialize(d.into_deserializer()).ok())
-                    .unwrap_or_default();
-                return step;
-            }
-        };
+        let raw = table_decode::decode::<StepFile<IgnoredAny, IgnoredAny>>(value, &owner, &[], self.diagnostics);
+        if let Some(depends_on) = depends_on {
+            step.depends_on = self.dependencies(depends_on, &owner);
+        }
+        let context = format!("`retry` of {owner}");
+        if let Some(retry) = retry.and_then(|r| self.retry(r, &context)) {
+            step.retry = retry;
+        }
         let diagnostics = &mut *self.diagnostics;
         step.run = run.and_then(|v| kind_slot::decode::<Action>(v, "run", &owner, diagnostics));
         step.rollback = rollback.and_then(|v| kind_slot::decode::<Action>(v, "rollback", &owner, diagnostics));
         step.check = check.and_then(|v| kind_slot::decode::<Probe>(v, "check", &owner, diagnostics));
         step.preconditions = probe_list(preconditions, "preconditions", &owner, diagnostics);
         step.verify = probe_list(verify, "verify", &owner, diagnostics);
+        let Some(raw) = raw.usable() else {
+            return step;
+        };
         if let Some(timeout) = raw.timeout.and_then(|t| self.timeout(&t)) {
             step.timeout = timeout;
-        }
-        if let Some(retry) = raw.retry.and_then(|r| self.retry(r)) {
-            step.retry = retry;
-        }
-        for dependency in raw.depends_on {
-            if step.depends_on.iter().any(|d| d.get_ref() == dependency.get_ref()) {
-                self.diagnostics.push(
-                    Diagnostic::warning(
-                        "duplicate-dependency",
-                        format!("`{}` is listed twice in `depends_on` of {owner}", dependency.get_ref()),
-                    )
-                    .at(dependency.span(), "listed again here")
-                    .help("remove the repetition"),
-                );
-            } else {
-                step.depends_on.push(dependency);
-            }
         }
         if let Some(phase) = raw.phase {
             step.phase = phase;
@@ -557,6 +528,52 @@ impl<'a> Analyzer<'a> {
         step.idempotent = raw.idempotent.unwrap_or(defaults.idempotent);
         step.help = raw.help;
         step
+    }
+
+    /// `depends_on`: every entry that is a string is kept (so that unknown
+    /// ids are still found), every other one reported; a repeated one is a
+    /// warning.
+    fn dependencies(&mut self, value: Spanned<DeValue<'_>>, owner: &str) -> Vec<Spanned<String>> {
+        let span = value.span();
+        let items = match value.into_inner() {
+            DeValue::Array(items) => items,
+            other => {
+                let value = Spanned::new(span, other);
+                table_decode::decode::<Vec<IgnoredAny>>(value, owner, &[], self.diagnostics);
+                return Vec::new();
+            }
+        };
+        let mut dependencies: Vec<Spanned<String>> = Vec::with_capacity(items.len());
+        for item in items {
+            let span = item.span();
+            match Spanned::<String>::deserialize(item.into_deserializer()) {
+                Ok(dependency) => dependencies.push(dependency),
+                Err(error) => self
+                    .diagnostics
+                    .push(crate::plan::decode_error::diagnostic(&error, span, owner, &[])),
+            }
+        }
+        let mut seen = HashSet::with_capacity(dependencies.len());
+        let repeated: Vec<bool> = dependencies
+            .iter()
+            .map(|dependency| !seen.insert(dependency.get_ref().as_str()))
+            .collect();
+        let mut repeated = repeated.into_iter();
+        dependencies.retain(|dependency| {
+            if repeated.next() != Some(true) {
+                return true;
+            }
+            self.diagnostics.push(
+                Diagnostic::warning(
+                    "duplicate-dependency",
+                    format!("`{}` is listed twice in `depends_on` of {owner}", dependency.get_ref()),
+                )
+                .at(dependency.span(), "listed again here")
+                .help("remove the repetition"),
+            );
+            false
+        });
+        dependencies
     }
 
     /// Reports `${secrets.X}` that are not declared; returns the used ones.
@@ -568,20 +585,41 @@ impl<'a> Analyzer<'a> {
                 if names.contains(name) {
                     used.insert(name.clone());
                 } else {
-                    self.diagnostics.push(
+                    let mut diagnostic =
                         Diagnostic::error("undefined-reference", format!("undefined secret `secrets.{name}`"))
                             .at(found.span.clone(), "not declared in [secrets]")
                             .help(
                                 suggest::help(name, &candidates, "secret").unwrap_or_else(|| {
                                     format!("declare it: [secrets] {name} = {{ env = \"VARIABLE\" }}")
                                 }),
-                            ),
-                    );
+                            );
+                    if let Some(origin) = &found.origin {
+                        diagnostic = diagnostic.in_file(origin.clone());
+                    }
+                    self.diagnostics.push(diagnostic);
                 }
             }
         }
         used
     }
+}
+
+/// A valid id close to an invalid one: lowercased, other characters turned
+/// into `-`. None for an id that is not ASCII (its letters would all be
+/// lost) or that would leave no letter or digit.
+fn id_suggestion(id: &str) -> Option<String> {
+    if !id.is_ascii() {
+        return None;
+    }
+    let suggestion: String = id
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' })
+        .collect();
+    let suggestion = suggestion.trim_matches(['-', '_']);
+    suggestion
+        .contains(|c: char| c.is_ascii_alphanumeric())
+        .then(|| suggestion.to_string())
 }
 
 /// Takes the entries of a top-level table of tables (`steps`, `preflight`)
@@ -591,6 +629,14 @@ fn take_section<'i>(root: &mut DeTable<'i>, key: &str) -> DeTable<'i> {
     match root.get_mut(key).map(Spanned::get_mut) {
         Some(DeValue::Table(table)) => std::mem::take(table),
         _ => DeTable::new(),
+    }
+}
+
+/// Takes `key` out of a table, when the value is one.
+fn take_key<'v>(value: &mut Spanned<DeValue<'v>>, key: &str) -> Option<Spanned<DeValue<'v>>> {
+    match value.get_mut() {
+        DeValue::Table(table) => table.remove(key),
+        _ => None,
     }
 }
 

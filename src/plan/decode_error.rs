@@ -34,6 +34,10 @@ pub fn diagnostic(error: &toml::de::Error, fallback: Range<usize>, context: &str
     }
     if let Some(rest) = message.strip_prefix("invalid type: ") {
         let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "another type"));
+        if let Some(diagnostic) = out_of_range(found, expected, &span, context) {
+            return diagnostic;
+        }
+        let found = found_friendly(found);
         return Diagnostic::error(
             "wrong-type",
             format!(
@@ -42,7 +46,7 @@ pub fn diagnostic(error: &toml::de::Error, fallback: Range<usize>, context: &str
             ),
         )
         .at(span, format!("expected {}", friendly(expected)))
-        .help(type_help(expected, found));
+        .help(type_help(expected, &found));
     }
     if message.starts_with("invalid duration") {
         return Diagnostic::error("bad-duration", message.to_string())
@@ -51,11 +55,86 @@ pub fn diagnostic(error: &toml::de::Error, fallback: Range<usize>, context: &str
     }
     if let Some(rest) = message.strip_prefix("invalid value: ") {
         let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "another value"));
+        if let Some(diagnostic) = out_of_range(found, expected, &span, context) {
+            return diagnostic;
+        }
         return Diagnostic::error("invalid-value", format!("invalid value in {context}: {found}"))
             .at(span, format!("expected {}", friendly(expected)))
             .help(format!("use {}", friendly(expected)));
     }
-    Diagnostic::error("invalid-value", format!("{message} (in {context})")).at(span, "here")
+    let (code, label, help) = custom_help(message);
+    Diagnostic::error(code, format!("{message} (in {context})"))
+        .at(span, label)
+        .help(help)
+}
+
+/// Help for the errors of the plan's own value types (sizes, durations,
+/// ports), and a pointer to the schema for anything else.
+fn custom_help(message: &str) -> (&'static str, &'static str, &'static str) {
+    if message.starts_with("duration ") {
+        return (
+            "bad-duration",
+            "too large",
+            "use a shorter duration, like \"30s\", \"10m\" or \"1h\"",
+        );
+    }
+    if message.starts_with("invalid size") || message.starts_with("size ") {
+        return (
+            "invalid-value",
+            "not a size",
+            "write a whole number and a unit: B, KB, MB, GB or TB (powers of 1024), like \"512MB\" or \"8GB\"",
+        );
+    }
+    if message.contains("port") {
+        return (
+            "invalid-value",
+            "not a port or port range",
+            "use ports from 1 to 65535, or a range like \"5432-5435\" with the lower port first",
+        );
+    }
+    if message.contains("too large") {
+        return ("invalid-value", "too large", "integers are at most 9223372036854775807");
+    }
+    (
+        "invalid-value",
+        "here",
+        "`planrun schema` prints what each field accepts",
+    )
+}
+
+/// An integer outside the range of the field's type: says the range.
+fn out_of_range(found: &str, expected: &str, span: &Range<usize>, context: &str) -> Option<Diagnostic> {
+    let number = found.strip_prefix("integer ")?;
+    let number = number.split(" as ").next().unwrap_or(number).trim_matches('`');
+    let (low, high) = integer_range(expected.trim())?;
+    Some(
+        Diagnostic::error("invalid-value", format!("{number} is out of range in {context}"))
+            .at(span.clone(), format!("expected {low} to {high}"))
+            .help(format!("use an integer from {low} to {high}")),
+    )
+}
+
+fn integer_range(expected: &str) -> Option<(i128, i128)> {
+    Some(match expected {
+        "u8" => (0, u8::MAX.into()),
+        "u16" => (0, u16::MAX.into()),
+        "u32" => (0, u32::MAX.into()),
+        "u64" | "usize" => (0, u64::MAX.into()),
+        "i8" => (i8::MIN.into(), i8::MAX.into()),
+        "i16" => (i16::MIN.into(), i16::MAX.into()),
+        "i32" => (i32::MIN.into(), i32::MAX.into()),
+        "i64" | "isize" => (i64::MIN.into(), i64::MAX.into()),
+        _ => return None,
+    })
+}
+
+/// serde's name for what was found, in the plan's words.
+fn found_friendly(found: &str) -> String {
+    match found {
+        "sequence" => "an array".into(),
+        "map" => "a table".into(),
+        _ => found.to_string(),
+    }
 }
 
 /// `"`name`, expected ..."` → ("name", "expected ...").

@@ -14,6 +14,9 @@ const UNITS: [(&str, u64); 5] = [
     ("ms", 1),
 ];
 
+/// What [`Duration::parse`] accepts, for the JSON Schema (without spaces).
+const PATTERN: &str = "^([0-9]+d([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?|[0-9]+h([0-9]+m)?([0-9]+s)?([0-9]+ms)?|[0-9]+m([0-9]+s)?([0-9]+ms)?|[0-9]+s([0-9]+ms)?|[0-9]+ms)$";
+
 /// A non-negative duration with millisecond precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Duration {
@@ -49,6 +52,8 @@ impl Duration {
             return Err(invalid());
         }
         let mut millis: u64 = 0;
+        // Units go from the largest to the smallest, each at most once.
+        let mut next_unit = 0;
         while !rest.is_empty() {
             let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
             if digits == 0 {
@@ -58,11 +63,14 @@ impl Duration {
             rest = &rest[digits..];
             let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
             let unit = rest[..unit_len].trim();
-            let factor = UNITS
-                .iter()
-                .find(|(name, _)| *name == unit)
-                .map(|(_, factor)| *factor)
-                .ok_or_else(invalid)?;
+            let position = UNITS.iter().position(|(name, _)| *name == unit).ok_or_else(invalid)?;
+            if position < next_unit {
+                return Err(format!(
+                    "invalid duration `{text}`: each unit at most once, the largest first, like \"1h30m\""
+                ));
+            }
+            next_unit = position + 1;
+            let factor = UNITS[position].1;
             millis = number
                 .checked_mul(factor)
                 .and_then(|part| millis.checked_add(part))
@@ -119,9 +127,9 @@ impl JsonSchema for Duration {
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "A duration: one or more <integer><unit> groups, units ms, s, m, h, d (\"500ms\", \"30s\", \"1h30m\").",
+            "description": "A duration: one or more <integer><unit> groups, units d, h, m, s, ms, each at most once and the largest first (\"500ms\", \"30s\", \"1h30m\").",
             "type": "string",
-            "pattern": "^([0-9]+(ms|s|m|h|d))+$"
+            "pattern": PATTERN
         })
     }
 }
@@ -139,8 +147,41 @@ mod tests {
 
     #[test]
     fn rejects_missing_units_signs_and_garbage() {
-        for text in ["", "5", "-5s", "5 mins", "s", "1.5h", "5x", "99999999999999999999d"] {
+        for text in [
+            "",
+            "5",
+            "-5s",
+            "5 mins",
+            "s",
+            "1.5h",
+            "5x",
+            "99999999999999999999d",
+            "1d1d",
+            "30m1h",
+            "5s5s",
+        ] {
             assert!(Duration::parse(text).is_err(), "{text} should not parse");
+        }
+    }
+
+    #[test]
+    fn the_schema_pattern_agrees_with_the_parser() {
+        let pattern = regex::Regex::new(PATTERN).ok();
+        for text in [
+            "30s",
+            "5ms",
+            "5m",
+            "1h30m15s500ms",
+            "2d1h",
+            "1d1d",
+            "30m1h",
+            "5s5ms5s",
+            "5",
+            "",
+            "m",
+        ] {
+            let matched = pattern.as_ref().is_some_and(|p| p.is_match(text));
+            assert_eq!(matched, Duration::parse(text).is_ok(), "{text}");
         }
     }
 

@@ -7,10 +7,10 @@
 use toml::Spanned;
 use toml::de::DeValue;
 
-use crate::plan::decode_error;
 use crate::plan::diagnostic::{Diagnostic, Diagnostics};
 use crate::plan::field_check::{Field, FieldCheck};
 use crate::plan::suggest;
+use crate::plan::table_decode::Decoded;
 use crate::steps::{Action, Probe};
 
 /// `Action` or `Probe`: what a slot of a step accepts.
@@ -18,18 +18,29 @@ pub trait KindSet: Sized {
     const KINDS: &'static [&'static str];
     /// The kinds of the other set, to explain a kind used in the wrong place.
     const OTHER_KINDS: &'static [&'static str];
-    fn decode(kind: &str, value: Spanned<DeValue<'_>>) -> Option<Result<Self, toml::de::Error>>;
+    fn decode(
+        kind: &str,
+        value: Spanned<DeValue<'_>>,
+        context: &str,
+        diagnostics: &mut Diagnostics,
+    ) -> Option<Decoded<Self>>;
     fn validate(&self, check: &mut FieldCheck<'_>);
     fn kind_name(&self) -> &'static str;
-    fn misplaced(kind: &str, slot: &str) -> (String, String, String);
+    /// Message, label and help for a kind of the other set used here.
+    fn misplaced(kind: &str, slot: &str, owner: &str) -> (String, String, String);
 }
 
 impl KindSet for Action {
     const KINDS: &'static [&'static str] = Action::KINDS;
     const OTHER_KINDS: &'static [&'static str] = Probe::KINDS;
 
-    fn decode(kind: &str, value: Spanned<DeValue<'_>>) -> Option<Result<Self, toml::de::Error>> {
-        Action::decode(kind, value)
+    fn decode(
+        kind: &str,
+        value: Spanned<DeValue<'_>>,
+        context: &str,
+        diagnostics: &mut Diagnostics,
+    ) -> Option<Decoded<Self>> {
+        Action::decode(kind, value, context, diagnostics)
     }
 
     fn validate(&self, check: &mut FieldCheck<'_>) {
@@ -40,7 +51,7 @@ impl KindSet for Action {
         self.kind()
     }
 
-    fn misplaced(kind: &str, slot: &str) -> (String, String, String) {
+    fn misplaced(kind: &str, slot: &str, _owner: &str) -> (String, String, String) {
         (
             format!("`{kind}` is a probe and cannot be used as `{slot}`"),
             "probes only check; `run` and `rollback` take actions".into(),
@@ -53,8 +64,13 @@ impl KindSet for Probe {
     const KINDS: &'static [&'static str] = Probe::KINDS;
     const OTHER_KINDS: &'static [&'static str] = Action::KINDS;
 
-    fn decode(kind: &str, value: Spanned<DeValue<'_>>) -> Option<Result<Self, toml::de::Error>> {
-        Probe::decode(kind, value)
+    fn decode(
+        kind: &str,
+        value: Spanned<DeValue<'_>>,
+        context: &str,
+        diagnostics: &mut Diagnostics,
+    ) -> Option<Decoded<Self>> {
+        Probe::decode(kind, value, context, diagnostics)
     }
 
     fn validate(&self, check: &mut FieldCheck<'_>) {
@@ -65,14 +81,16 @@ impl KindSet for Probe {
         self.kind()
     }
 
-    fn misplaced(kind: &str, slot: &str) -> (String, String, String) {
+    fn misplaced(kind: &str, slot: &str, owner: &str) -> (String, String, String) {
+        let where_to = if owner.starts_with("preflight") {
+            "preflight only checks: do this in a step's `run`"
+        } else {
+            "do this in the step's `run`"
+        };
         (
             format!("`{kind}` is an action and cannot be used as a probe in `{slot}`"),
             "probes must be read-only".into(),
-            format!(
-                "do this in the step's `run`; probe kinds are {}",
-                suggest::quote_list(Probe::KINDS)
-            ),
+            format!("{where_to}; probe kinds are {}", suggest::quote_list(Probe::KINDS)),
         )
     }
 }
@@ -125,9 +143,15 @@ pub fn decode<K: KindSet>(
             value: value.span(),
         })
         .collect();
-    match K::decode(kind, Spanned::new(span.clone(), DeValue::Table(table))) {
+    let context = format!("`{kind}` ({slot} of {owner})");
+    match K::decode(
+        kind,
+        Spanned::new(span.clone(), DeValue::Table(table)),
+        &context,
+        diagnostics,
+    ) {
         None if K::OTHER_KINDS.contains(&kind) => {
-            let (message, label, help) = K::misplaced(kind, slot);
+            let (message, label, help) = K::misplaced(kind, slot, owner);
             diagnostics.push(
                 Diagnostic::error("misplaced-kind", message)
                     .at(kind_span, label)
@@ -143,12 +167,10 @@ pub fn decode<K: KindSet>(
             );
             None
         }
-        Some(Err(error)) => {
-            let context = format!("`{kind}` ({slot} of {owner})");
-            diagnostics.push(decode_error::diagnostic(&error, span, &context, &["kind"]));
-            None
-        }
-        Some(Ok(decoded)) => {
+        // The semantic checks of a kind assume every field was read: a
+        // field left out for its wrong type would look absent.
+        Some(Decoded::Partial(_) | Decoded::Failed) => None,
+        Some(Decoded::Whole(decoded)) => {
             let mut check = FieldCheck::new(decoded.kind_name(), span.clone(), fields, diagnostics);
             decoded.validate(&mut check);
             Some(Spanned::new(span, decoded))

@@ -3,6 +3,7 @@
 pub mod analyzer;
 pub mod byte_size;
 pub mod compile;
+pub mod declarations;
 pub mod decode_error;
 pub mod diagnostic;
 pub mod duration;
@@ -15,6 +16,7 @@ pub mod raw;
 pub mod schema;
 pub mod source;
 pub mod suggest;
+pub mod table_decode;
 pub mod template;
 pub mod vars;
 

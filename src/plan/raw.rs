@@ -22,8 +22,8 @@ use crate::plan::duration::Duration;
 #[schemars(rename = "Plan")]
 pub struct PlanFile<S, F> {
     /// Version of the plan format; this planrun reads `1`.
-    #[schemars(with = "u32")]
-    pub format: Spanned<i64>,
+    #[schemars(with = "FormatNumber")]
+    pub format: Spanned<FormatNumber>,
     /// Short identifier of the plan, shown in previews and stored with runs.
     pub name: String,
     #[serde(default)]
@@ -51,6 +51,49 @@ pub struct PlanFile<S, F> {
     pub preflight: IndexMap<String, F>,
     /// The steps, keyed by id (`[a-z0-9][a-z0-9_-]*`).
     pub steps: IndexMap<String, S>,
+}
+
+/// The `format` number as written. Any integer is read, however large, so
+/// that a format this planrun does not read is reported as unsupported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatNumber(pub String);
+
+impl<'de> Deserialize<'de> for FormatNumber {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<FormatNumber, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = FormatNumber;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer (the format number, 1)")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<FormatNumber, E> {
+                Ok(FormatNumber(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<FormatNumber, E> {
+                Ok(FormatNumber(v.to_string()))
+            }
+            fn visit_i128<E: serde::de::Error>(self, v: i128) -> Result<FormatNumber, E> {
+                Ok(FormatNumber(v.to_string()))
+            }
+            fn visit_u128<E: serde::de::Error>(self, v: u128) -> Result<FormatNumber, E> {
+                Ok(FormatNumber(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl JsonSchema for FormatNumber {
+    fn schema_name() -> Cow<'static, str> {
+        "FormatNumber".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "integer",
+            "const": 1
+        })
+    }
 }
 
 /// One step: `[steps.<id>]`.
@@ -148,9 +191,9 @@ pub struct RetryFile {
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum SecretSource {
     /// An environment variable of the planrun process.
-    Env(String),
+    Env(#[schemars(length(min = 1))] String),
     /// A file whose content (without a trailing newline) is the secret.
-    File(String),
+    File(#[schemars(length(min = 1))] String),
 }
 
 impl fmt::Display for SecretSource {

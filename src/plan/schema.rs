@@ -14,6 +14,9 @@ use crate::steps::{Action, Probe};
 
 const VAR_REFERENCE: &str = "VarReference";
 
+/// Step and preflight ids, as the analyzer checks them.
+const ID_PATTERN: &str = "^[a-z0-9][a-z0-9_-]*$";
+
 /// Definitions that are not decoded after substitution: the top-level
 /// sections. (`RetryFile` is shared by `[defaults]` and steps; it follows the
 /// steps, so the schema is a little more lenient in `[defaults].retry` than
@@ -28,6 +31,11 @@ pub fn plan_schema_json() -> String {
     schema.insert("title".into(), "planrun plan (format 1)".into());
     if let Some(definitions) = schema.get_mut("$defs").and_then(Value::as_object_mut) {
         accept_var_references(definitions);
+    }
+    for section in ["steps", "preflight"] {
+        if let Some(Value::Object(property)) = schema.get_mut("properties").and_then(|p| p.get_mut(section)) {
+            property.insert("propertyNames".into(), json!({ "pattern": ID_PATTERN }));
+        }
     }
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
@@ -55,7 +63,7 @@ fn accept_var_references(definitions: &mut Map<String, Value>) {
         json!({
             "description": "`${vars.NAME}` alone in a string: the var's value stands for this field.",
             "type": "string",
-            "pattern": r"^\$\{\s*vars\.[A-Za-z0-9_-]+\s*\}$"
+            "pattern": r"^\$\{vars\.[A-Za-z0-9_-]+\}$"
         }),
     );
 }

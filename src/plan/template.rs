@@ -43,8 +43,27 @@ pub struct TemplateError {
     pub help: String,
 }
 
-/// Splits `text` into literal text and references.
+/// Splits `text` into literal text and references; the first malformed
+/// reference is the error (see [`errors`] for all of them).
 pub fn parse(text: &str) -> Result<Vec<Piece<'_>>, TemplateError> {
+    let mut errors = Vec::new();
+    let pieces = scan(text, &mut errors);
+    match errors.into_iter().next() {
+        Some(error) => Err(error),
+        None => Ok(pieces),
+    }
+}
+
+/// Every malformed reference in `text`, in order.
+pub fn errors(text: &str) -> Vec<TemplateError> {
+    let mut errors = Vec::new();
+    scan(text, &mut errors);
+    errors
+}
+
+/// The pieces of `text`; a malformed reference is left out of them and
+/// added to `errors`, and the scan goes on after it.
+fn scan<'t>(text: &'t str, errors: &mut Vec<TemplateError>) -> Vec<Piece<'t>> {
     let mut pieces = Vec::new();
     let mut rest_start = 0;
     let mut search_from = 0;
@@ -60,33 +79,42 @@ pub fn parse(text: &str) -> Result<Vec<Piece<'_>>, TemplateError> {
             continue;
         }
         let Some(close) = text[open..].find('}').map(|i| open + i) else {
-            return Err(TemplateError {
+            errors.push(TemplateError {
                 range: open..text.len(),
                 message: "unclosed `${` in interpolation".into(),
                 help: "close it with `}`, or write `$${` for a literal `${`".into(),
             });
+            return pieces;
         };
         if open > rest_start {
             pieces.push(Piece::Text(&text[rest_start..open]));
         }
-        let reference = parse_reference(&text[open + 2..close]).map_err(|(message, help)| TemplateError {
-            range: open..close + 1,
-            message,
-            help,
-        })?;
-        pieces.push(Piece::Ref(reference, open..close + 1));
+        match parse_reference(&text[open + 2..close]) {
+            Ok(reference) => pieces.push(Piece::Ref(reference, open..close + 1)),
+            Err((message, help)) => errors.push(TemplateError {
+                range: open..close + 1,
+                message,
+                help,
+            }),
+        }
         rest_start = close + 1;
         search_from = close + 1;
     }
     if rest_start < text.len() {
         pieces.push(Piece::Text(&text[rest_start..]));
     }
-    Ok(pieces)
+    pieces
 }
 
 fn parse_reference(inner: &str) -> Result<Reference, (String, String)> {
+    if inner.trim() != inner && !inner.trim().is_empty() {
+        return Err((
+            format!("spaces in `${{{inner}}}`"),
+            format!("write it without spaces: `${{{}}}`", inner.trim()),
+        ));
+    }
     // Up to five parts, without allocating: a fifth means too many.
-    let mut split = inner.trim().split('.');
+    let mut split = inner.split('.');
     let parts: [Option<&str>; 5] = std::array::from_fn(|_| split.next());
     let valid_name =
         |name: &str| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
@@ -233,6 +261,16 @@ mod tests {
         assert!(error.is_some_and(|e| e.help.contains("$${HOME}")));
         assert!(references("${steps.a.output.k}").is_err());
         assert!(references("${vars.}").is_err());
+        assert!(references("${ vars.x }").is_err());
+    }
+
+    #[test]
+    fn every_malformed_reference_is_an_error() {
+        let ranges: Vec<Range<usize>> = errors("${vars.} ${foo.bar} ${env.} ${vars.ok} ${x")
+            .into_iter()
+            .map(|e| e.range)
+            .collect();
+        assert_eq!(ranges, [0..8, 9..19, 20..27, 39..42]);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::plan::diagnostic::{Diagnostic, Diagnostics};
 use crate::plan::parse::take;
 use crate::plan::raw::VarValue;
 use crate::plan::source::Source;
-use crate::plan::suggest;
+use crate::plan::suggest::{self, Suggester};
 use crate::plan::template::{self, Piece, Reference, SubstituteError};
 
 /// A `--var NAME=VALUE` or a `--var-file` entry.
@@ -49,6 +49,21 @@ impl Override {
     }
 }
 
+impl Override {
+    /// The override as the user wrote it: `` `--var port=70000` ``, or
+    /// `` `port = 70000` in vars.toml ``.
+    fn describe(&self) -> String {
+        let text: &str = &self.origin.text;
+        if self.origin.name == "--var" {
+            return format!("`--var {text}`");
+        }
+        let written = text
+            .get(self.name_span.start..self.value_span.end)
+            .unwrap_or(&self.name);
+        format!("`{written}` in {}", self.origin.name)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Var {
     pub value: VarValue,
@@ -56,6 +71,36 @@ pub struct Var {
     pub span: Range<usize>,
     /// TOML text of a number or boolean, so it can be substituted typed.
     literal: Option<String>,
+    /// The override that set the value, as the user wrote it
+    /// (`` `--var port=70000` ``), for errors about where it is used.
+    pub overridden_by: Option<String>,
+}
+
+/// A var as declared in the plan, or as overridden.
+struct Declared {
+    value: VarValue,
+    name_span: Range<usize>,
+    /// The value's span in the plan, or in `origin` when overridden.
+    value_span: Range<usize>,
+    /// The `--var` or `--var-file` that set the value.
+    origin: Option<(Arc<Source>, String)>,
+}
+
+impl Declared {
+    /// A diagnostic about the value, pointing into the text it came from.
+    fn diagnostic(&self, diagnostic: Diagnostic) -> Diagnostic {
+        match &self.origin {
+            Some((origin, _)) => diagnostic.in_file(origin.clone()),
+            None => diagnostic,
+        }
+    }
+
+    fn text<'s>(&'s self, plan: &'s str) -> &'s str {
+        match &self.origin {
+            Some((origin, _)) => &origin.text,
+            None => plan,
+        }
+    }
 }
 
 /// The resolved vars of a plan: overrides applied, references between vars
@@ -63,6 +108,9 @@ pub struct Var {
 #[derive(Debug, Clone, Default)]
 pub struct Vars {
     vars: IndexMap<String, Var>,
+    /// Declared, but with a value that was reported as wrong: references
+    /// to them are left as written, and not reported again.
+    invalid: BTreeSet<String>,
 }
 
 impl Vars {
@@ -91,35 +139,49 @@ impl Vars {
     /// time, and checked like references in steps).
     pub fn resolve(
         declared: &IndexMap<Spanned<String>, Spanned<VarValue>>,
+        invalid: &BTreeSet<String>,
         overrides: &[Override],
         source: &str,
         used: &mut BTreeSet<String>,
         found: &mut Vec<FoundRef>,
         diagnostics: &mut Diagnostics,
     ) -> Vars {
-        let mut values: IndexMap<String, (VarValue, Range<usize>, Range<usize>)> = declared
+        let mut values: IndexMap<String, Declared> = declared
             .iter()
             .map(|(name, value)| {
-                (
-                    name.get_ref().clone(),
-                    (value.get_ref().clone(), name.span(), value.span()),
-                )
+                let declared = Declared {
+                    value: value.get_ref().clone(),
+                    name_span: name.span(),
+                    value_span: value.span(),
+                    origin: None,
+                };
+                (name.get_ref().clone(), declared)
             })
             .collect();
         let names: Vec<String> = values.keys().cloned().collect();
         for item in overrides {
-            let Some((value, ..)) = values.get_mut(&item.name) else {
+            if invalid.contains(&item.name) {
+                continue;
+            }
+            let Some(declared) = values.get_mut(&item.name) else {
                 let candidates: Vec<&str> = names.iter().map(String::as_str).collect();
                 diagnostics.push(
                     Diagnostic::error("unknown-variable", format!("unknown variable `{}`", item.name))
                         .at(item.name_span.clone(), "not declared in the plan's [vars]")
-                        .maybe_help(suggest::help(&item.name, &candidates, "variable"))
+                        .help(
+                            suggest::help(&item.name, &candidates, "variable")
+                                .unwrap_or_else(|| "the plan declares no vars; declare it in its [vars]".into()),
+                        )
                         .in_file(item.origin.clone()),
                 );
                 continue;
             };
-            match value.parse_like(&item.value) {
-                Ok(parsed) => *value = parsed,
+            match declared.value.parse_like(&item.value) {
+                Ok(parsed) => {
+                    declared.value = parsed;
+                    declared.value_span = item.value_span.clone();
+                    declared.origin = Some((item.origin.clone(), item.describe()));
+                }
                 Err(error) => diagnostics.push(
                     Diagnostic::error("wrong-type", format!("bad value for variable `{}`: {error}", item.name))
                         .at(item.value_span.clone(), "here")
@@ -130,7 +192,9 @@ impl Vars {
         }
         let mut resolver = Resolver {
             values: &values,
+            invalid,
             done: IndexMap::new(),
+            failed: BTreeSet::new(),
             visiting: Vec::new(),
             source,
             used,
@@ -143,26 +207,31 @@ impl Vars {
         let done = resolver.done;
         let vars = values
             .iter()
-            .map(|(name, (_, span, _))| {
+            .map(|(name, declared)| {
                 let value = done.get(name).cloned().unwrap_or(VarValue::String(String::new()));
                 let literal = value.toml_literal();
-                (
-                    name.clone(),
-                    Var {
-                        value,
-                        span: span.clone(),
-                        literal,
-                    },
-                )
+                let var = Var {
+                    value,
+                    span: declared.name_span.clone(),
+                    literal,
+                    overridden_by: declared.origin.as_ref().map(|(_, described)| described.clone()),
+                };
+                (name.clone(), var)
             })
             .collect();
-        Vars { vars }
+        // A var whose value could not be resolved was reported; references
+        // to it are not reported again.
+        let mut invalid = invalid.clone();
+        invalid.extend(values.keys().filter(|name| !done.contains_key(*name)).cloned());
+        Vars { vars, invalid }
     }
 }
 
 struct Resolver<'a> {
-    values: &'a IndexMap<String, (VarValue, Range<usize>, Range<usize>)>,
+    values: &'a IndexMap<String, Declared>,
+    invalid: &'a BTreeSet<String>,
     done: IndexMap<String, VarValue>,
+    failed: BTreeSet<String>,
     visiting: Vec<String>,
     source: &'a str,
     used: &'a mut BTreeSet<String>,
@@ -171,11 +240,17 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
+    /// The value of var `name`; `None` when it cannot be resolved (that
+    /// was reported, once).
     fn resolve(&mut self, name: &str) -> Option<VarValue> {
         if let Some(value) = self.done.get(name) {
             return Some(value.clone());
         }
-        let (value, _, value_span) = self.values.get(name)?;
+        if self.failed.contains(name) {
+            return None;
+        }
+        let declared = self.values.get(name)?;
+        let (value, value_span) = (&declared.value, &declared.value_span);
         let VarValue::String(text) = value else {
             self.done.insert(name.to_string(), value.clone());
             return Some(value.clone());
@@ -184,12 +259,14 @@ impl Resolver<'_> {
             let mut cycle = self.visiting.clone();
             cycle.push(name.to_string());
             self.diagnostics.push(
-                Diagnostic::error(
-                    "var-cycle",
-                    format!("variable `{name}` refers to itself: {}", cycle.join(" → ")),
-                )
-                .at(value_span.clone(), "this value")
-                .help("a var may use other vars, but not in a loop"),
+                declared.diagnostic(
+                    Diagnostic::error(
+                        "var-cycle",
+                        format!("variable `{name}` refers to itself: {}", cycle.join(" → ")),
+                    )
+                    .at(value_span.clone(), "this value")
+                    .help("a var may use other vars, but not in a loop"),
+                ),
             );
             return None;
         }
@@ -206,27 +283,41 @@ impl Resolver<'_> {
             self.visiting.push(name.to_string());
             let value = self.resolve(&other);
             self.visiting.pop();
-            if let Some(value) = &value {
-                self.done.insert(name.to_string(), value.clone());
+            match &value {
+                Some(value) => {
+                    self.done.insert(name.to_string(), value.clone());
+                }
+                None => {
+                    self.failed.insert(name.to_string());
+                }
             }
             return value;
         }
         self.visiting.push(name.to_string());
+        // A var that uses a var that failed fails too, quietly: the first
+        // one was reported.
         let mut failed = false;
+        let invalid = self.invalid;
         let result = template::substitute(text, false, |reference| match reference {
+            Reference::Var(other) if invalid.contains(other) => {
+                failed = true;
+                Ok(None)
+            }
             Reference::Var(other) => {
                 self.used.insert(other.clone());
-                if self.values.contains_key(other) {
-                    Ok(self.resolve(other).map(|v| v.to_string()))
-                } else {
-                    Err(other.clone())
+                if !self.values.contains_key(other) {
+                    return Err(other.clone());
                 }
+                let value = self.resolve(other).map(|v| v.to_string());
+                failed |= value.is_none();
+                Ok(value)
             }
             Reference::Output { .. } => Err(format!("{reference}")),
             Reference::Secret(_) | Reference::Env(_) => {
                 self.found.push(FoundRef {
                     reference: reference.clone(),
                     span: value_span.clone(),
+                    origin: declared.origin.as_ref().map(|(origin, _)| origin.clone()),
                 });
                 Ok(None)
             }
@@ -234,13 +325,17 @@ impl Resolver<'_> {
         self.visiting.pop();
         let resolved = match result {
             Ok(resolved) => resolved,
-            Err(SubstituteError::Template(error)) => {
-                let span = reference_span(self.source, value_span, text, &error.range);
-                self.diagnostics.push(
-                    Diagnostic::error("bad-interpolation", error.message)
-                        .at(span, "here")
-                        .help(error.help),
-                );
+            Err(SubstituteError::Template(_)) => {
+                for error in template::errors(text) {
+                    let span = reference_span(declared.text(self.source), value_span, text, &error.range);
+                    self.diagnostics.push(
+                        declared.diagnostic(
+                            Diagnostic::error("bad-interpolation", error.message)
+                                .at(span, "here")
+                                .help(error.help),
+                        ),
+                    );
+                }
                 failed = true;
                 text.clone()
             }
@@ -258,18 +353,22 @@ impl Resolver<'_> {
                     )
                 };
                 self.diagnostics.push(
-                    Diagnostic::error("undefined-reference", message)
-                        .at(value_span.clone(), "in this value")
-                        .help(help),
+                    declared.diagnostic(
+                        Diagnostic::error("undefined-reference", message)
+                            .at(value_span.clone(), "in this value")
+                            .help(help),
+                    ),
                 );
                 failed = true;
                 text.clone()
             }
         };
-        let value = VarValue::String(resolved);
-        if !failed {
-            self.done.insert(name.to_string(), value.clone());
+        if failed {
+            self.failed.insert(name.to_string());
+            return None;
         }
+        let value = VarValue::String(resolved);
+        self.done.insert(name.to_string(), value.clone());
         Some(value)
     }
 }
@@ -279,6 +378,8 @@ impl Resolver<'_> {
 pub struct FoundRef {
     pub reference: Reference,
     pub span: Range<usize>,
+    /// The `--var` or `--var-file` text `span` points into, when not the plan.
+    pub origin: Option<Arc<Source>>,
 }
 
 /// Walks a value from the plan, substituting `${vars.X}`, reporting bad or
@@ -292,6 +393,11 @@ pub struct Substituter<'v> {
     /// errors about their type would only repeat the undefined reference.
     pub unresolved: Vec<Range<usize>>,
     pub diagnostics: Diagnostics,
+    /// Suggestions for undefined vars, made when the first one is found.
+    suggester: Option<Suggester<'v>>,
+    /// Spans of strings that use an overridden var, and which override:
+    /// an error about such a value says where the value came from.
+    pub overridden: Vec<(Range<usize>, String)>,
 }
 
 impl<'v> Substituter<'v> {
@@ -303,6 +409,8 @@ impl<'v> Substituter<'v> {
             found: Vec::new(),
             unresolved: Vec::new(),
             diagnostics: Diagnostics::default(),
+            suggester: None,
+            overridden: Vec::new(),
         }
     }
 
@@ -335,13 +443,17 @@ impl<'v> Substituter<'v> {
         }
         let pieces = match template::parse(&text) {
             Ok(pieces) => pieces,
-            Err(error) => {
-                let at = reference_span(self.source, span, &text, &error.range);
-                self.diagnostics.push(
-                    Diagnostic::error("bad-interpolation", error.message)
-                        .at(at, "here")
-                        .help(error.help),
-                );
+            Err(_) => {
+                for error in template::errors(&text) {
+                    let at = reference_span(self.source, span, &text, &error.range);
+                    self.diagnostics.push(
+                        Diagnostic::error("bad-interpolation", error.message)
+                            .at(at, "here")
+                            .help(error.help),
+                    );
+                }
+                // Its type is not checked either: the value is not known.
+                self.unresolved.push(span.clone());
                 return DeValue::String(text);
             }
         };
@@ -354,25 +466,34 @@ impl<'v> Substituter<'v> {
             any = true;
             let at = || reference_span(self.source, span, &text, range);
             if let Reference::Var(name) = reference {
-                if self.vars.get(name).is_none() {
+                if self.vars.invalid.contains(name) {
                     undefined = true;
-                    let names = self.vars.names();
+                } else if self.vars.get(name).is_none() {
+                    undefined = true;
+                    let vars = self.vars;
+                    let help = self
+                        .suggester
+                        .get_or_insert_with(|| Suggester::new(vars.names()))
+                        .help(name, "", "variable")
+                        .unwrap_or_else(|| "declare it in [vars]".into());
                     self.diagnostics.push(
                         Diagnostic::error("undefined-reference", format!("undefined variable `vars.{name}`"))
                             .at(at(), "not declared in [vars]")
-                            .help(
-                                suggest::help(name, &names, "variable")
-                                    .unwrap_or_else(|| "declare it in [vars]".into()),
-                            ),
+                            .help(help),
                     );
                 }
                 if !self.used_vars.contains(name) {
                     self.used_vars.insert(name.clone());
                 }
+                if let Some(by) = self.vars.get(name).and_then(|var| var.overridden_by.as_ref()) {
+                    self.overridden
+                        .push((span.clone(), format!("`vars.{name}` is set by {by}")));
+                }
             } else {
                 self.found.push(FoundRef {
                     reference: reference.clone(),
                     span: at(),
+                    origin: None,
                 });
             }
         }

@@ -4,11 +4,16 @@
 use std::fmt;
 use std::sync::Arc;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode};
 
 use crate::plan::diagnostic::{Diagnostic, Severity};
 use crate::plan::source::Source;
+use crate::report::indexed_source::IndexedSource;
 use crate::report::plural;
+
+/// Diagnostics drawn in full; the rest are only counted (like rustc, a
+/// plan with thousands of errors needs its first ones fixed first).
+pub const SHOWN: usize = 100;
 
 /// How diagnostics are drawn.
 #[derive(Debug, Clone, Copy)]
@@ -34,8 +39,8 @@ fn terminal_width() -> Option<usize> {
     std::env::var("COLUMNS").ok()?.parse().ok()
 }
 
-/// All diagnostics as one text, each followed by a blank line, then a
-/// one-line count.
+/// All diagnostics as one text (the first [`SHOWN`] of them drawn in full),
+/// each followed by a blank line, then a one-line count.
 pub fn render(source: &Source, diagnostics: &[Diagnostic], style: Style) -> String {
     let theme = if style.color {
         GraphicalTheme::unicode()
@@ -45,11 +50,11 @@ pub fn render(source: &Source, diagnostics: &[Diagnostic], style: Style) -> Stri
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(style.width)
         .with_links(false);
-    let plan_source = Arc::new(NamedSource::new(source.name.clone(), source.text.clone()));
+    let plan_source = Arc::new(IndexedSource::new(source.name.clone(), source.text.clone()));
     let mut out = String::new();
-    for diagnostic in diagnostics {
-        let code: Arc<NamedSource<Arc<str>>> = match &diagnostic.origin {
-            Some(origin) => Arc::new(NamedSource::new(origin.name.clone(), origin.text.clone())),
+    for diagnostic in diagnostics.iter().take(SHOWN) {
+        let code = match &diagnostic.origin {
+            Some(origin) => Arc::new(IndexedSource::new(origin.name.clone(), origin.text.clone())),
             None => plan_source.clone(),
         };
         let report = Report { diagnostic, code };
@@ -61,6 +66,16 @@ pub fn render(source: &Source, diagnostics: &[Diagnostic], style: Style) -> Stri
             ));
         }
         out.push('\n');
+    }
+    if let Some(hidden) = diagnostics.get(SHOWN..).filter(|rest| !rest.is_empty()) {
+        let errors = hidden.iter().filter(|d| d.is_error()).count();
+        let warnings = hidden.len() - errors;
+        let what = match (errors, warnings) {
+            (e, 0) => plural(e, "more error"),
+            (0, w) => plural(w, "more warning"),
+            (e, w) => format!("{} and {}", plural(e, "more error"), plural(w, "more warning")),
+        };
+        out.push_str(&format!("… and {what}, not shown: fix these first\n\n"));
     }
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics.len() - errors;
@@ -90,7 +105,7 @@ fn severity_word(severity: Severity) -> &'static str {
 
 struct Report<'a> {
     diagnostic: &'a Diagnostic,
-    code: Arc<NamedSource<Arc<str>>>,
+    code: Arc<IndexedSource>,
 }
 
 impl fmt::Debug for Report<'_> {

@@ -47,8 +47,22 @@ fn dot(compiled: &Compiled) -> String {
     out
 }
 
+/// A DOT string: quotes and backslashes escaped, a line break as DOT's
+/// `\n`.
 fn quote(text: &str) -> String {
-    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Mermaid flowchart; node ids are `s<index>` so any step id is safe.
@@ -76,6 +90,33 @@ pub fn mermaid(compiled: &Compiled) -> String {
     out
 }
 
+/// Text inside a quoted Mermaid label, shown as written: Mermaid reads
+/// `#name;` entity codes and HTML there, so `#`, `"`, `<`, `>` and `&` are
+/// written as entity codes; a line break becomes a space.
 fn mermaid_text(text: &str) -> String {
-    text.replace('"', "#quot;")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '#' => out.push_str("#35;"),
+            '"' => out.push_str("#quot;"),
+            '<' => out.push_str("#lt;"),
+            '>' => out.push_str("#gt;"),
+            '&' => out.push_str("#amp;"),
+            '\n' | '\r' | '\t' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_escaped_for_each_format() {
+        let phase = "we\"ird\nphase<b>#quot; & \\";
+        assert_eq!(quote(phase), r#""we\"ird\nphase<b>#quot; & \\""#);
+        assert_eq!(mermaid_text(phase), "we#quot;ird phase#lt;b#gt;#35;quot; #amp; \\");
+    }
 }

@@ -5,6 +5,7 @@
 pub mod diagnostics;
 pub mod event_text;
 pub mod graph;
+pub mod indexed_source;
 pub mod json_lines;
 pub mod lines;
 pub mod preview;

@@ -20,12 +20,13 @@ pub mod tcp;
 pub mod wait;
 
 use schemars::JsonSchema;
-use serde::de::IntoDeserializer;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 use toml::de::DeValue;
 
+use crate::plan::diagnostic::Diagnostics;
 use crate::plan::field_check::FieldCheck;
+use crate::plan::table_decode::{self, Decoded};
 
 /// What every kind's data can tell the planner about itself.
 pub trait KindSpec {
@@ -59,13 +60,18 @@ macro_rules! kinds {
             }
 
             /// Decodes the fields of `value` (without `kind`) as the payload
-            /// of `kind`; `None` when `kind` is not in this set.
+            /// of `kind`, reporting every problem; `None` when `kind` is not
+            /// in this set.
             pub(crate) fn decode(
                 kind: &str,
                 value: Spanned<DeValue<'_>>,
-            ) -> Option<Result<$name, toml::de::Error>> {
+                context: &str,
+                diagnostics: &mut Diagnostics,
+            ) -> Option<Decoded<$name>> {
                 match kind {
-                    $( $tag => Some(<$ty>::deserialize(value.into_deserializer()).map(Self::$variant)), )*
+                    $( $tag => Some(
+                        table_decode::decode::<$ty>(value, context, &["kind"], diagnostics).map(Self::$variant)
+                    ), )*
                     _ => None,
                 }
             }

@@ -26,16 +26,16 @@ pub struct Shell {
     /// Extra environment variables for the command.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub env: IndexMap<String, String>,
-    /// Exit codes that count as success (default `[0]`).
+    /// Exit codes that count as success (default `[0]`), each 0 to 255.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exit_codes: Option<Vec<i32>>,
+    pub exit_codes: Option<Vec<u8>>,
 }
 
 impl Shell {
     pub fn accepted(&self, code: i32) -> bool {
-        self.exit_codes
-            .as_deref()
-            .map_or(code == 0, |codes| codes.contains(&code))
+        self.exit_codes.as_deref().map_or(code == 0, |codes| {
+            codes.iter().any(|&accepted| i32::from(accepted) == code)
+        })
     }
 }
 

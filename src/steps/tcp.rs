@@ -28,6 +28,7 @@ pub struct Tcp {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub port: Option<u16>,
     /// Ports and ranges: `[80, 443, "5432-5435"]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -75,7 +76,10 @@ impl KindSpec for Tcp {
 
     fn validate(&self, check: &mut FieldCheck<'_>) {
         check.exactly_one(&[("port", self.port.is_some()), ("ports", !self.ports.is_empty())]);
-        if self.port == Some(0) || self.ports.iter().any(|r| r.first == 0) {
+        if self.port == Some(0) {
+            check.error("port", "port 0 cannot be checked", "use ports 1-65535");
+        }
+        if self.ports.iter().any(|r| r.first == 0) {
             check.error("ports", "port 0 cannot be checked", "use ports 1-65535");
         }
     }
@@ -151,7 +155,7 @@ impl JsonSchema for PortRange {
         json_schema!({
             "description": "A port number, or an inclusive range written \"first-last\".",
             "anyOf": [
-                { "type": "integer", "minimum": 0, "maximum": 65535 },
+                { "type": "integer", "minimum": 1, "maximum": 65535 },
                 { "type": "string", "pattern": "^[0-9]{1,5}-[0-9]{1,5}$" }
             ]
         })

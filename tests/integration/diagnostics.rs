@@ -23,6 +23,18 @@ fn invalid(name: &str, plan: impl AsRef<[u8]>) {
     insta::assert_snapshot!(name, run.stderr);
 }
 
+/// Like [`error`], with more arguments after `validate plan.toml`.
+fn error_with(name: &str, plan: &str, args: &[&str]) {
+    let run = Test::new()
+        .plan(&format!("{HEADER}{plan}"))
+        .args(&["validate", "plan.toml"])
+        .args(args)
+        .run();
+    run.status(2);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    insta::assert_snapshot!(name, run.stderr);
+}
+
 /// A warning: exit 0, and exit 2 with `--deny-warnings`.
 fn warning(name: &str, plan: &str) {
     let test = Test::new()
@@ -272,4 +284,126 @@ fn warning_unused_secret() {
 #[test]
 fn warning_empty_step() {
     warning("empty_step", "[steps.a]\ndescription = \"nothing yet\"\n");
+}
+
+#[test]
+fn unknown_variant_lists_the_values() {
+    error(
+        "unknown_variant",
+        "[steps.a]\ncheck = { kind = \"tcp\", port = 80, state = \"opne\" }\n",
+    );
+}
+
+#[test]
+fn invalid_value_says_the_range() {
+    error("invalid_value", "[steps.a]\ncheck = { kind = \"tcp\", port = 70000 }\n");
+}
+
+#[test]
+fn invalid_field() {
+    error(
+        "invalid_field",
+        "[steps.a]\ncheck = { kind = \"file.contains\", path = \"x\", regex = \"(\" }\n",
+    );
+}
+
+#[test]
+fn conflicting_fields() {
+    error(
+        "conflicting_fields",
+        "[steps.a]\nrun = { kind = \"shell\", command = \"true\", argv = [\"true\"] }\n\
+         rollback = { kind = \"shell\", command = \"true\" }\n",
+    );
+}
+
+#[test]
+fn bad_id_suggests_a_valid_one() {
+    error(
+        "bad_id",
+        "[steps.Backup_DB]\ncheck = { kind = \"env\", name = \"A\" }\n",
+    );
+}
+
+#[test]
+fn no_steps() {
+    error("no_steps", "[vars]\nx = 1\n");
+}
+
+#[test]
+fn unknown_variable_on_the_command_line() {
+    error_with(
+        "unknown_variable",
+        "[vars]\nport = 5432\n[steps.a]\ncheck = { kind = \"tcp\", port = \"${vars.port}\" }\n",
+        &["--var", "prot=5433"],
+    );
+}
+
+#[test]
+fn var_cycle() {
+    error(
+        "var_cycle",
+        "[vars]\na = \"${vars.b}/x\"\nb = \"${vars.a}/y\"\n[steps.a]\ncheck = { kind = \"env\", name = \"${vars.a}\" }\n",
+    );
+}
+
+#[test]
+fn output_in_preflight() {
+    error(
+        "output_in_preflight",
+        "[preflight.ready]\nprobe = { kind = \"file.exists\", path = \"${steps.a.outputs.file}\" }\n\
+         [steps.a]\ncheck = { kind = \"env\", name = \"A\" }\n",
+    );
+}
+
+#[test]
+fn malformed_interpolation() {
+    error(
+        "malformed_interpolation",
+        "[steps.a]\ncheck = { kind = \"env\", name = \"${steps.a.output.x}\" }\n",
+    );
+}
+
+#[test]
+fn unknown_interpolation() {
+    error(
+        "unknown_interpolation",
+        "[steps.a]\ncheck = { kind = \"shell\", command = \"echo ${HOME}\" }\n",
+    );
+}
+
+#[test]
+fn every_error_of_a_step_at_once() {
+    error(
+        "every_error_of_a_step",
+        "[steps.a]\nphse = \"x\"\ndescriptin = \"y\"\n\
+         run = { kind = \"shell\", command = \"true\", cwd = 5 }\n\
+         rollback = { kind = \"shell\", comand = \"true\", frob = 2 }\n",
+    );
+}
+
+#[test]
+fn a_secret_with_two_sources() {
+    error(
+        "secret_with_two_sources",
+        "[secrets]\npw = { env = \"PW\", file = \"pw.txt\" }\n\
+         [steps.a]\ncheck = { kind = \"env\", name = \"X\", equals = \"${secrets.pw}\" }\n",
+    );
+}
+
+#[test]
+fn a_bad_var_leaves_the_others_declared() {
+    error(
+        "bad_var_entry",
+        "[vars]\nhost = \"db\"\nports = [1, 2]\n\
+         [steps.a]\ncheck = { kind = \"tcp\", host = \"${vars.host}\", port = \"${vars.ports}\" }\n",
+    );
+}
+
+#[test]
+fn warning_duplicate_dependency() {
+    warning(
+        "duplicate_dependency",
+        "[steps.a]\ncheck = { kind = \"env\", name = \"A\" }\n\
+         [steps.b]\ndepends_on = [\"a\", \"a\"]\ncheck = { kind = \"env\", name = \"B\" }\n",
+    );
 }

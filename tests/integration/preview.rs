@@ -77,3 +77,58 @@ fn graph_formats() {
         insta::assert_snapshot!(format!("graph_{format}"), run.stdout);
     }
 }
+
+#[test]
+fn previews_show_what_apply_runs() {
+    let plan = "format = 1\nname = 'esc'\n[secrets]\npw = { env = 'PW' }\n\
+        [steps.a]\nrun = { kind = 'shell', command = 'x=hello; echo [$${x}]' }\nrollback = { kind = 'shell', command = 'true' }\n\
+        [steps.b]\nrun = { kind = 'file.write', path = 'lit.txt', content = 'lit=$${x}' }\n\
+        [steps.c]\ncheck = { kind = 'postgres.connect', url = 'postgres://app:${secrets.pw}@db:5432/x' }\n";
+    for format in ["text", "markdown", "json"] {
+        let run = Test::new()
+            .plan(plan)
+            .args(&["plan", "plan.toml", "--format", format])
+            .run();
+        run.status(0);
+        assert!(run.stdout.contains("echo [${x}]"), "{format}: {}", run.stdout);
+        assert!(
+            run.stdout.contains("write lit.txt (8 bytes)"),
+            "{format}: {}",
+            run.stdout
+        );
+        if format != "markdown" {
+            assert!(
+                run.stdout.contains("postgres://app:${secrets.pw}@db:5432/x"),
+                "{format}: {}",
+                run.stdout
+            );
+        }
+    }
+}
+
+#[test]
+fn plan_text_cannot_break_the_markdown_or_the_graphs() {
+    let plan = "format = 1\nname = 'p'\ndescription = \"line1\\n## Injected heading\"\n\
+        [steps.a]\nphase = \"we\\\"ird\\nphase<b>\"\ncheck = { kind = 'env', name = 'A' }\n";
+    let markdown = Test::new()
+        .plan(plan)
+        .args(&["plan", "plan.toml", "--format", "markdown"])
+        .run();
+    markdown.status(0);
+    assert!(
+        markdown.stdout.contains("> line1\n> \\#\\# Injected heading\n"),
+        "{}",
+        markdown.stdout
+    );
+    assert!(
+        markdown.stdout.contains("p0[\"we#quot;ird phase#lt;b#gt;\"]"),
+        "{}",
+        markdown.stdout
+    );
+    let dot = Test::new()
+        .plan(plan)
+        .args(&["graph", "plan.toml", "--format", "dot"])
+        .run();
+    dot.status(0);
+    assert!(dot.stdout.contains(r#"label="we\"ird\nphase<b>";"#), "{}", dot.stdout);
+}

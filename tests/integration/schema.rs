@@ -109,3 +109,36 @@ fn a_var_reference_may_stand_for_a_typed_field_but_other_strings_may_not() {
     assert!(!validator.is_valid(&plan("'5432'")));
     assert!(!validator.is_valid(&plan("'${secrets.port}'")));
 }
+
+#[test]
+fn the_schema_rejects_what_the_validator_rejects() {
+    let validator = validator();
+    let plan = |head: &str, step: &str| {
+        as_json(&format!(
+            "format = 1\nname = 'p'\n{head}\n[steps.{step}]\nrun = {{ kind = 'shell', command = 'true' }}\ntimeout = '1h30m'\n"
+        ))
+    };
+    assert!(validator.is_valid(&plan("", "a-1_b")));
+    for (head, step) in [
+        ("[preflight.Bad]\nprobe = { kind = 'env', name = 'X' }", "a"),
+        ("", "Upper"),
+        ("", "-x"),
+    ] {
+        assert!(!validator.is_valid(&plan(head, step)), "{head} {step}");
+    }
+    let format = |n: &str| {
+        as_json(&format!(
+            "format = {n}\nname = 'p'\n[steps.a]\ncheck = {{ kind = 'env', name = 'X' }}\n"
+        ))
+    };
+    assert!(validator.is_valid(&format("1")));
+    assert!(!validator.is_valid(&format("2")));
+    let step = |fields: &str| as_json(&format!("format = 1\nname = 'p'\n[steps.a]\n{fields}\n"));
+    for fields in [
+        "timeout = '1d1d'",
+        "run = { kind = 'shell', command = 'x', exit_codes = [256] }",
+        "check = { kind = 'tcp', port = 0 }",
+    ] {
+        assert!(!validator.is_valid(&step(fields)), "{fields}");
+    }
+}

@@ -61,3 +61,65 @@ fn secrets_referenced_in_vars_are_checked_and_count_as_used() {
     run.status(2);
     assert!(run.stderr.contains("undefined secret `secrets.pv`"), "{}", run.stderr);
 }
+
+#[test]
+fn an_error_in_a_var_override_points_at_the_override() {
+    let plan = "format = 1\nname = 'x'\n[vars]\nport = 5432\nhost = 'db'\n[steps.a]\ncheck = { kind = 'tcp', host = '${vars.host}', port = '${vars.port}' }\n";
+    let run = Test::new()
+        .plan(plan)
+        .args(&["validate", "plan.toml", "--var", "host=${vars.nope}"])
+        .run();
+    run.status(2);
+    assert!(run.stderr.contains("[--var:1:6]"), "{}", run.stderr);
+    let run = Test::new()
+        .plan(plan)
+        .args(&["validate", "plan.toml", "--var", "port=70000"])
+        .run();
+    run.status(2);
+    assert!(
+        run.stderr.contains("`vars.port` is set by `--var port=70000`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn columns_count_characters_and_a_lone_carriage_return_is_no_line_break() {
+    let run = Test::new()
+        .plan("format = 1\nname = 'x'\n[steps.a]\nrun = { kind = 'shell', command = '日本語🎉', cwd = 5 }\n")
+        .args(&["validate", "plan.toml"])
+        .run();
+    run.status(2);
+    assert!(run.stderr.contains("[plan.toml:4:49]"), "{}", run.stderr);
+    let run = Test::new()
+        .plan("format = 1\rname = 'x'\r")
+        .args(&["validate", "plan.toml"])
+        .run();
+    run.status(2);
+    assert!(run.stderr.contains("[plan.toml:1:12]"), "{}", run.stderr);
+    assert!(!run.stderr.contains('\r'), "{:?}", run.stderr);
+}
+
+#[test]
+fn only_the_first_hundred_diagnostics_are_drawn() {
+    let mut plan = String::from("format = 1\nname = 'x'\n");
+    for i in 0..150 {
+        plan.push_str(&format!(
+            "[steps.s{i}]\ntimeout = '0s'\ncheck = {{ kind = 'env', name = 'X' }}\n"
+        ));
+    }
+    let run = Test::new().plan(&plan).args(&["validate", "plan.toml"]).run();
+    run.status(2);
+    assert_eq!(
+        run.stderr.matches("planrun::out-of-range").count(),
+        100,
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("… and 50 more errors, not shown"), "{}", run.stderr);
+    assert!(
+        run.stderr.ends_with("`plan.toml` is invalid: 150 errors\n"),
+        "{}",
+        run.stderr
+    );
+}

@@ -11,6 +11,7 @@ use crate::plan::duration::Duration;
 use crate::plan::hash::{plan_hash, source_hash, step_hash};
 use crate::plan::model::Retry;
 use crate::plan::raw::{SecretSource, VarValue};
+use crate::report::preview::shown::Shown;
 use crate::report::preview::summary::Summary;
 use crate::report::preview::{PreviewInput, Warning, warnings};
 use crate::steps::{Action, Probe};
@@ -90,6 +91,7 @@ struct Summaries {
 pub(super) fn write(input: &PreviewInput<'_>, out: &mut dyn io::Write) -> io::Result<()> {
     let compiled = input.compiled;
     let plan = &compiled.plan;
+    let shown = Shown::of(plan);
     let hashes: Vec<String> = plan.steps.iter().map(step_hash).collect();
     let order = input.positions();
     let steps = compiled
@@ -115,11 +117,11 @@ pub(super) fn write(input: &PreviewInput<'_>, out: &mut dyn io::Write) -> io::Re
                 timeout: step.timeout,
                 retry: step.retry,
                 summaries: Summaries {
-                    check: check.map(Probe::summary),
-                    preconditions: preconditions.iter().map(|p| p.summary()).collect(),
-                    run: run.map(Action::summary),
-                    verify: verify.iter().map(|p| p.summary()).collect(),
-                    rollback: rollback.map(Action::summary),
+                    check: check.map(|c| shown.probe(c)),
+                    preconditions: preconditions.iter().map(|p| shown.probe(p)).collect(),
+                    run: run.map(|r| shown.action(r)),
+                    verify: verify.iter().map(|p| shown.probe(p)).collect(),
+                    rollback: rollback.map(|r| shown.action(r)),
                 },
                 check,
                 preconditions,
@@ -159,7 +161,7 @@ pub(super) fn write(input: &PreviewInput<'_>, out: &mut dyn io::Write) -> io::Re
                 id: &p.id,
                 description: p.description.as_deref(),
                 kind: p.probe.get_ref().kind(),
-                summary: p.probe.get_ref().summary(),
+                summary: shown.probe(p.probe.get_ref()),
                 probe: p.probe.get_ref(),
                 help: p.help.as_deref(),
             })

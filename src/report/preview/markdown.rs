@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use crate::plan::Step;
+use crate::report::preview::shown::Shown;
 use crate::report::preview::summary::{Summary, Undo};
 use crate::report::preview::{PreviewInput, warnings};
 use crate::report::{graph, plural};
@@ -15,10 +16,11 @@ const YES: &str = "✓";
 pub(super) fn render(input: &PreviewInput<'_>) -> String {
     let compiled = input.compiled;
     let plan = &compiled.plan;
+    let shown = Shown::of(plan);
     let mut out = String::new();
     let _ = writeln!(out, "## Plan preview: {}\n", code(&plan.name));
     if let Some(description) = &plan.description {
-        let _ = writeln!(out, "{}\n", description.trim());
+        let _ = writeln!(out, "{}\n", quote(description));
     }
     summary(&mut out, &Summary::of(compiled), &plan.source.name);
     if !plan.preflight.is_empty() {
@@ -30,7 +32,7 @@ pub(super) fn render(input: &PreviewInput<'_>) -> String {
                 "| {} | {} | {} |",
                 code(&preflight.id),
                 code(probe.kind()),
-                code(&probe.summary())
+                code(&shown.probe(probe))
             );
         }
     }
@@ -51,7 +53,7 @@ pub(super) fn render(input: &PreviewInput<'_>) -> String {
                 code(&step.id),
                 compiled.dag.level(i),
                 dependencies(step),
-                runs(step),
+                runs(step, shown),
                 if step.check.is_some() { YES } else { NONE },
                 if step.verify.is_empty() { NONE } else { YES },
                 rollback(step)
@@ -124,9 +126,9 @@ fn dependencies(step: &Step) -> String {
     ids.join(", ")
 }
 
-fn runs(step: &Step) -> String {
+fn runs(step: &Step, shown: Shown) -> String {
     match &step.run {
-        Some(run) => format!("{} {}", code(run.get_ref().kind()), code(&run.get_ref().summary())),
+        Some(run) => format!("{} {}", code(run.get_ref().kind()), code(&shown.action(run.get_ref()))),
         None => "*(checks only)*".to_string(),
     }
 }
@@ -159,6 +161,19 @@ fn code(text: &str) -> String {
     format!("{fence}{pad}{text}{pad}{fence}")
 }
 
+/// Text from the plan as a block quote, so that it cannot end the quote or
+/// start a heading, a table or a fence of its own.
+fn quote(text: &str) -> String {
+    text.trim()
+        .lines()
+        .map(|line| match escape(line.trim_end()) {
+            line if line.is_empty() => ">".to_string(),
+            line => format!("> {line}"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// A message as Markdown: its `code` spans kept, characters that would
 /// start formatting outside them escaped.
 fn escape(text: &str) -> String {
@@ -172,7 +187,7 @@ fn escape(text: &str) -> String {
             continue;
         }
         for c in part.chars() {
-            if matches!(c, '\\' | '*' | '_' | '[' | ']' | '<' | '>' | '#') {
+            if matches!(c, '\\' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|') {
                 out.push('\\');
             }
             out.push(c);
@@ -190,6 +205,14 @@ mod tests {
         assert_eq!(code("a | b"), "`a \\| b`");
         assert_eq!(code("echo `date`"), "`` echo `date` ``");
         assert_eq!(code("x\ny"), "`x ⏎ y`");
+    }
+
+    #[test]
+    fn a_description_is_quoted_and_cannot_start_a_heading_or_a_table() {
+        assert_eq!(
+            quote("line1\n## Injected heading\n| a | b |\n\nlast `x_y`"),
+            "> line1\n> \\#\\# Injected heading\n> \\| a \\| b \\|\n>\n> last `x_y`"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 mod json;
 mod markdown;
+mod shown;
 mod summary;
 mod text;
 

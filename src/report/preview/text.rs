@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use crate::plan::model::{Retry, Step};
 use crate::report::plural;
+use crate::report::preview::shown::Shown;
 use crate::report::preview::summary::{Summary, Undo};
 use crate::report::preview::{PreviewInput, warnings};
 
@@ -15,6 +16,7 @@ const INDENT: &str = "      ";
 pub(super) fn render(input: &PreviewInput<'_>) -> String {
     let compiled = input.compiled;
     let plan = &compiled.plan;
+    let shown = Shown::of(plan);
     let mut out = String::new();
     let _ = writeln!(out, "Plan `{}` ({})", plan.name, plan.source.name);
     if let Some(description) = &plan.description {
@@ -36,7 +38,7 @@ pub(super) fn render(input: &PreviewInput<'_>) -> String {
                 "  {:<id_width$}  {:<kind_width$}  {}",
                 preflight.id,
                 probe.kind(),
-                probe.summary()
+                shown.probe(probe)
             );
             if let Some(description) = &preflight.description {
                 let _ = writeln!(out, "  {:<id_width$}  {}", "", description.trim());
@@ -48,7 +50,7 @@ pub(super) fn render(input: &PreviewInput<'_>) -> String {
         let _ = writeln!(out, "\nPhase `{phase}`");
         for i in steps {
             out.push('\n');
-            step(&mut out, input, i, positions[i] + 1);
+            step(&mut out, input, shown, i, positions[i] + 1);
         }
     }
     let warnings = warnings(compiled);
@@ -67,7 +69,7 @@ pub(super) fn render(input: &PreviewInput<'_>) -> String {
     out
 }
 
-fn step(out: &mut String, input: &PreviewInput<'_>, index: usize, position: usize) {
+fn step(out: &mut String, input: &PreviewInput<'_>, shown: Shown, index: usize, position: usize) {
     let compiled = input.compiled;
     let step = &compiled.plan.steps[index];
     let mut heading = format!("level {}", compiled.dag.level(index));
@@ -84,18 +86,23 @@ fn step(out: &mut String, input: &PreviewInput<'_>, index: usize, position: usiz
         let _ = writeln!(out, "{INDENT}{}", description.trim());
     }
     if let Some(check) = &step.check {
-        slot(out, "check", check.get_ref().kind(), &check.get_ref().summary());
+        slot(out, "check", check.get_ref().kind(), &shown.probe(check.get_ref()));
     }
     for probe in &step.preconditions {
-        slot(out, "precondition", probe.get_ref().kind(), &probe.get_ref().summary());
+        slot(
+            out,
+            "precondition",
+            probe.get_ref().kind(),
+            &shown.probe(probe.get_ref()),
+        );
     }
     if let Some(run) = &step.run {
-        slot(out, "run", run.get_ref().kind(), &run.get_ref().summary());
+        slot(out, "run", run.get_ref().kind(), &shown.action(run.get_ref()));
     }
     for probe in &step.verify {
-        slot(out, "verify", probe.get_ref().kind(), &probe.get_ref().summary());
+        slot(out, "verify", probe.get_ref().kind(), &shown.probe(probe.get_ref()));
     }
-    rollback(out, step);
+    rollback(out, step, shown);
     let _ = writeln!(out, "{INDENT}{}", limits(step));
     if let Some(help) = &step.help {
         let _ = writeln!(out, "{INDENT}help: {}", help.trim());
@@ -117,9 +124,9 @@ fn slot(out: &mut String, name: &str, kind: &str, summary: &str) {
     }
 }
 
-fn rollback(out: &mut String, step: &Step) {
+fn rollback(out: &mut String, step: &Step, shown: Shown) {
     match Undo::of(step) {
-        Undo::Action(rollback) => slot(out, "rollback", rollback.kind(), &rollback.summary()),
+        Undo::Action(rollback) => slot(out, "rollback", rollback.kind(), &shown.action(rollback)),
         Undo::BuiltIn(kind) => {
             let _ = writeln!(
                 out,
