@@ -553,11 +553,23 @@ impl<'a> Analyzer<'a> {
                     .push(crate::plan::decode_error::diagnostic(&error, span, owner, &[])),
             }
         }
-        let mut seen = HashSet::with_capacity(dependencies.len());
-        let repeated: Vec<bool> = dependencies
-            .iter()
-            .map(|dependency| !seen.insert(dependency.get_ref().as_str()))
-            .collect();
+        // A set only for long lists (a step waiting for thousands): most
+        // have a few entries, where scanning those before is cheaper.
+        let repeated: Vec<bool> = if dependencies.len() > 16 {
+            let mut seen = HashSet::with_capacity(dependencies.len());
+            dependencies
+                .iter()
+                .map(|dependency| !seen.insert(dependency.get_ref().as_str()))
+                .collect()
+        } else {
+            (0..dependencies.len())
+                .map(|i| {
+                    dependencies[..i]
+                        .iter()
+                        .any(|d| d.get_ref() == dependencies[i].get_ref())
+                })
+                .collect()
+        };
         let mut repeated = repeated.into_iter();
         dependencies.retain(|dependency| {
             if repeated.next() != Some(true) {

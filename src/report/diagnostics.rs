@@ -50,12 +50,15 @@ pub fn render(source: &Source, diagnostics: &[Diagnostic], style: Style) -> Stri
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(style.width)
         .with_links(false);
-    let plan_source = Arc::new(IndexedSource::new(source.name.clone(), source.text.clone()));
+    // Indexed when first needed: a valid plan draws nothing.
+    let mut plan_source: Option<Arc<IndexedSource>> = None;
     let mut out = String::new();
     for diagnostic in diagnostics.iter().take(SHOWN) {
         let code = match &diagnostic.origin {
             Some(origin) => Arc::new(IndexedSource::new(origin.name.clone(), origin.text.clone())),
-            None => plan_source.clone(),
+            None => plan_source
+                .get_or_insert_with(|| Arc::new(IndexedSource::new(source.name.clone(), source.text.clone())))
+                .clone(),
         };
         let report = Report { diagnostic, code };
         if handler.render_report(&mut out, &report).is_err() {

@@ -49,7 +49,7 @@ impl IndexedSource {
 fn without_lone_carriage_returns(text: Arc<str>) -> Arc<str> {
     let bytes = text.as_bytes();
     let lone = |i: usize| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n');
-    if !(0..bytes.len()).any(lone) {
+    if !text.contains('\r') || !(0..bytes.len()).any(lone) {
         return text;
     }
     let shown: String = text

@@ -17,8 +17,8 @@ use crate::plan::template::{self, Reference};
 use crate::steps::credentials::display_url;
 use crate::steps::{Action, Probe};
 
-/// What the plan needs of [`Shown`]; both checks are cheap, so a plan
-/// without escapes or secrets pays nothing.
+/// What the plan needs of [`Shown`]: a kind is looked into only when the
+/// plan has an escape somewhere, or its summary masks a password.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Shown {
     escapes: bool,
@@ -42,8 +42,11 @@ impl Shown {
     }
 
     fn summary<K: Serialize + DeserializeOwned>(self, kind: &K, summary: fn(&K) -> String) -> String {
-        if !self.escapes && !self.secrets {
-            return summary(kind);
+        if !self.escapes {
+            let text = summary(kind);
+            if !self.secrets || !text.contains(MASK) {
+                return text;
+            }
         }
         let Ok(mut value) = serde_json::to_value(kind) else {
             return summary(kind);
