@@ -83,12 +83,13 @@ pub fn replayed(recorded: &IndexMap<String, String>) -> Result<Vec<Override>, Er
 fn var_file(path: &Path) -> Result<Vec<Override>, Error> {
     let source = Arc::new(Source::load(path)?);
     let text: &str = &source.text;
-    let fail = |diagnostic: Diagnostic| {
+    let fail_all = |diagnostics: Vec<Diagnostic>| {
         Error::Invalid(Box::new(Failed {
             source: (*source).clone(),
-            diagnostics: vec![diagnostic],
+            diagnostics,
         }))
     };
+    let fail = |diagnostic: Diagnostic| fail_all(vec![diagnostic]);
     let table = DeTable::parse(text).map_err(|error| {
         let message = error.message().lines().next().unwrap_or("invalid TOML").to_string();
         fail(
@@ -98,6 +99,8 @@ fn var_file(path: &Path) -> Result<Vec<Override>, Error> {
         )
     })?;
     let mut out = Vec::new();
+    // Every bad entry is reported, not only the first.
+    let mut errors = Vec::new();
     for (key, value) in table.get_ref().iter() {
         let text = match value.get_ref() {
             DeValue::String(s) => s.to_string(),
@@ -105,14 +108,15 @@ fn var_file(path: &Path) -> Result<Vec<Override>, Error> {
             DeValue::Float(x) => x.to_string(),
             DeValue::Boolean(b) => b.to_string(),
             other => {
-                return Err(fail(
+                errors.push(
                     Diagnostic::error(
                         "wrong-type",
                         format!("variable `{}` must be a plain value", key.get_ref()),
                     )
                     .at(value.span(), format!("found {}", other.type_str()))
                     .help("vars are strings, numbers or booleans"),
-                ));
+                );
+                continue;
             }
         };
         out.push(Override {
@@ -122,6 +126,9 @@ fn var_file(path: &Path) -> Result<Vec<Override>, Error> {
             name_span: key.span(),
             value_span: value.span(),
         });
+    }
+    if !errors.is_empty() {
+        return Err(fail_all(errors));
     }
     Ok(out)
 }

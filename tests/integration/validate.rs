@@ -123,3 +123,18 @@ fn only_the_first_hundred_diagnostics_are_drawn() {
         run.stderr
     );
 }
+
+#[test]
+fn every_bad_entry_of_a_var_file_is_reported() {
+    let test = Test::new()
+        .plan("format = 1\nname = \"vf\"\n[vars]\na = \"x\"\n[steps.s]\nrun = { kind = \"shell\", command = \"echo ${vars.a}\" }\n")
+        .file("vars.toml", "a = [1]\nb = { x = 1 }\nc = \"ok\"\nd = [2]\n");
+    let run = test.cmd(&["validate", "plan.toml", "--var-file", "vars.toml"]);
+    run.status(2);
+    assert_eq!(run.stderr.matches("must be a plain value").count(), 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("vars.toml:4:5"),
+        "each points into the var file: {}",
+        run.stderr
+    );
+}
