@@ -53,6 +53,11 @@ impl Redactor {
         out
     }
 
+    /// Whether there is nothing to mask.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
     /// Whether `text` holds a secret value.
     pub fn reveals(&self, text: &str) -> bool {
         self.values.iter().any(|value| text.contains(value.as_str()))

@@ -112,21 +112,6 @@ pub struct Settings {
 
 pub const DEFAULT_PARALLELISM: usize = 4;
 
-/// Passwords typed into plain vars as part of a URL: not declared secrets,
-/// but kept out of logs, errors and state all the same.
-fn typed_passwords(plan: &crate::plan::Plan) -> Vec<String> {
-    plan.vars
-        .values()
-        .filter_map(|value| match value {
-            crate::plan::raw::VarValue::String(text) if text.contains("://") => Some(text),
-            _ => None,
-        })
-        .flat_map(|text| crate::steps::credentials::passwords(text))
-        // A `${secrets.…}` reference is not the password itself.
-        .filter(|password| !password.contains("${") && !password.contains("%7B"))
-        .collect()
-}
-
 impl Runtime {
     pub fn new(
         compiled: Arc<Compiled>,
@@ -140,7 +125,10 @@ impl Runtime {
             crate::exec::error::ExecError::Usage(format!("cannot create `{}`: {error}", run_logs.display()))
         })?;
         let redactor = Arc::new(Redactor::new(
-            secrets.values().cloned().chain(typed_passwords(&compiled.plan)),
+            secrets
+                .values()
+                .cloned()
+                .chain(crate::steps::credentials::typed_passwords(&compiled.plan)),
         ));
         Ok(Runtime {
             compiled,

@@ -32,6 +32,21 @@ pub(crate) fn display_url(url: &str) -> String {
     parsed.to_string()
 }
 
+/// Passwords typed into plain vars as part of a URL: not declared secrets,
+/// but kept out of logs, errors, previews and state all the same.
+pub(crate) fn typed_passwords(plan: &crate::plan::Plan) -> Vec<String> {
+    plan.vars
+        .values()
+        .filter_map(|value| match value {
+            crate::plan::raw::VarValue::String(text) if text.contains("://") => Some(text),
+            _ => None,
+        })
+        .flat_map(|text| passwords(text))
+        // A `${secrets.…}` reference is not the password itself.
+        .filter(|password| !password.contains("${") && !password.contains("%7B"))
+        .collect()
+}
+
 /// The password values a URL carries.
 pub(crate) fn passwords(url: &str) -> Vec<String> {
     let Ok(parsed) = url::Url::parse(url) else {

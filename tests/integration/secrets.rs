@@ -112,7 +112,11 @@ run = {{ kind = "shell", command = "echo connecting to ${{vars.url}}; exit 1" }}
     let run = test.cmd(&["apply", "plan.toml"]);
     run.status(1);
     let status = test.cmd(&["status", "--format", "json"]);
-    for text in [&run.stdout, &run.stderr, &status.stdout] {
+    let previews: Vec<String> = ["text", "markdown", "json"]
+        .iter()
+        .map(|format| test.cmd(&["plan", "plan.toml", "--format", format]).stdout)
+        .collect();
+    for text in [&run.stdout, &run.stderr, &status.stdout].into_iter().chain(&previews) {
         assert!(!text.contains(TYPED), "the typed password leaked:\n{text}");
     }
     assert!(

@@ -7,6 +7,7 @@ use std::io;
 use indexmap::IndexMap;
 use serde::Serialize;
 
+use crate::exec::redact::Redactor;
 use crate::plan::duration::Duration;
 use crate::plan::hash::{plan_hash, source_hash, step_hash};
 use crate::plan::model::Retry;
@@ -88,7 +89,7 @@ struct Summaries {
     rollback: Option<String>,
 }
 
-pub(super) fn write(input: &PreviewInput<'_>, out: &mut dyn io::Write) -> io::Result<()> {
+pub(super) fn write(input: &PreviewInput<'_>, redactor: &Redactor, out: &mut dyn io::Write) -> io::Result<()> {
     let compiled = input.compiled;
     let plan = &compiled.plan;
     let shown = Shown::of(plan);
@@ -169,6 +170,12 @@ pub(super) fn write(input: &PreviewInput<'_>, out: &mut dyn io::Write) -> io::Re
         warnings: warnings(compiled),
         steps,
     };
-    serde_json::to_writer_pretty(&mut *out, &preview)?;
+    if redactor.is_empty() {
+        serde_json::to_writer_pretty(&mut *out, &preview)?;
+    } else {
+        let mut value = serde_json::to_value(&preview)?;
+        redactor.redact_json(&mut value);
+        serde_json::to_writer_pretty(&mut *out, &value)?;
+    }
     out.write_all(b"\n")
 }

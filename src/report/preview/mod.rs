@@ -14,8 +14,10 @@ mod text;
 use std::collections::BTreeMap;
 use std::io;
 
+use crate::exec::redact::Redactor;
 use crate::plan::Compiled;
 use crate::plan::source::LineIndex;
+use crate::steps::credentials::typed_passwords;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PreviewFormat {
@@ -60,10 +62,13 @@ pub fn render_input(input: &PreviewInput<'_>, format: PreviewFormat) -> String {
 /// Writes the preview to `out`. The JSON of a large plan is tens of
 /// megabytes, so it is streamed rather than built in memory first.
 pub fn write(input: &PreviewInput<'_>, format: PreviewFormat, out: &mut dyn io::Write) -> io::Result<()> {
+    // A password typed into a URL var (not a declared secret) is masked
+    // wherever the var's value went: a URL field, a shell command.
+    let redactor = Redactor::new(typed_passwords(&input.compiled.plan));
     match format {
-        PreviewFormat::Text => out.write_all(text::render(input).as_bytes()),
-        PreviewFormat::Markdown => out.write_all(markdown::render(input).as_bytes()),
-        PreviewFormat::Json => json::write(input, out),
+        PreviewFormat::Text => out.write_all(redactor.redact(&text::render(input)).as_bytes()),
+        PreviewFormat::Markdown => out.write_all(redactor.redact(&markdown::render(input)).as_bytes()),
+        PreviewFormat::Json => json::write(input, &redactor, out),
     }
 }
 
