@@ -209,6 +209,23 @@ impl PostgresStore {
         }))
     }
 
+    /// Runs `update` on the run's row and journals `event`, in one
+    /// transaction; a run that is not there is an error.
+    async fn update_run(
+        &self,
+        run_id: &str,
+        update: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+        event: &NewEvent,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        if update.execute(&mut *tx).await?.rows_affected() == 0 {
+            return Err(StateError::NoSuchRun(run_id.to_string()));
+        }
+        insert_event(&mut tx, run_id, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Cancelled when this store held the lock and lost it (see the module
     /// documentation): the command must stop.
     pub fn lock_lost(&self) -> CancellationToken {
@@ -543,38 +560,22 @@ impl StateStore for PostgresStore {
     }
 
     async fn set_outcome(&self, run_id: &str, outcome: RunOutcome, event: &NewEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
         let finished = (outcome != RunOutcome::Running).then(now);
-        let updated = sqlx::query("UPDATE planrun_runs SET outcome = $1, finished_at = $2 WHERE id = $3")
+        let update = sqlx::query("UPDATE planrun_runs SET outcome = $1, finished_at = $2 WHERE id = $3")
             .bind(outcome.as_str())
             .bind(finished)
-            .bind(run_id)
-            .execute(&mut *tx)
-            .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StateError::NoSuchRun(run_id.to_string()));
-        }
-        insert_event(&mut tx, run_id, event).await?;
-        tx.commit().await?;
-        Ok(())
+            .bind(run_id);
+        self.update_run(run_id, update, event).await
     }
 
     async fn set_plan(&self, run_id: &str, plan: &PlanFile<'_>, event: &NewEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        let updated =
+        let update =
             sqlx::query("UPDATE planrun_runs SET plan_path = $1, plan_hash = $2, plan_source = $3 WHERE id = $4")
                 .bind(plan.path)
                 .bind(plan.hash)
                 .bind(plan.source)
-                .bind(run_id)
-                .execute(&mut *tx)
-                .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StateError::NoSuchRun(run_id.to_string()));
-        }
-        insert_event(&mut tx, run_id, event).await?;
-        tx.commit().await?;
-        Ok(())
+                .bind(run_id);
+        self.update_run(run_id, update, event).await
     }
 
     async fn run(&self, run_id: &str) -> Result<Option<RunRecord>> {

@@ -194,6 +194,19 @@ impl SqliteStore {
     pub async fn close(self) {
         let _ = self.conn.into_inner().close().await;
     }
+
+    /// Runs `update` on the run's row and journals `event`, in one
+    /// transaction; a run that is not there is an error.
+    async fn update_run(&self, run_id: &str, update: Upsert<'_>, event: &NewEvent) -> Result<()> {
+        let mut conn = self.conn.lock().await;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        if update.execute(&mut *tx).await?.rows_affected() == 0 {
+            return Err(StateError::NoSuchRun(run_id.to_string()));
+        }
+        insert_event(&mut tx, run_id, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 /// Writes a step (and, through the triggers, its journal entry) in one statement.
@@ -313,39 +326,21 @@ impl StateStore for SqliteStore {
     }
 
     async fn set_outcome(&self, run_id: &str, outcome: RunOutcome, event: &NewEvent) -> Result<()> {
-        let mut conn = self.conn.lock().await;
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let finished = (outcome != RunOutcome::Running).then(now);
-        let updated = sqlx::query("UPDATE runs SET outcome = ?, finished_at = ? WHERE id = ?")
+        let update = sqlx::query("UPDATE runs SET outcome = ?, finished_at = ? WHERE id = ?")
             .bind(outcome.as_str())
             .bind(finished)
-            .bind(run_id)
-            .execute(&mut *tx)
-            .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StateError::NoSuchRun(run_id.to_string()));
-        }
-        insert_event(&mut tx, run_id, event).await?;
-        tx.commit().await?;
-        Ok(())
+            .bind(run_id);
+        self.update_run(run_id, update, event).await
     }
 
     async fn set_plan(&self, run_id: &str, plan: &PlanFile<'_>, event: &NewEvent) -> Result<()> {
-        let mut conn = self.conn.lock().await;
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-        let updated = sqlx::query("UPDATE runs SET plan_path = ?, plan_hash = ?, plan_source = ? WHERE id = ?")
+        let update = sqlx::query("UPDATE runs SET plan_path = ?, plan_hash = ?, plan_source = ? WHERE id = ?")
             .bind(plan.path)
             .bind(plan.hash)
             .bind(plan.source)
-            .bind(run_id)
-            .execute(&mut *tx)
-            .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StateError::NoSuchRun(run_id.to_string()));
-        }
-        insert_event(&mut tx, run_id, event).await?;
-        tx.commit().await?;
-        Ok(())
+            .bind(run_id);
+        self.update_run(run_id, update, event).await
     }
 
     async fn run(&self, run_id: &str) -> Result<Option<RunRecord>> {
