@@ -171,23 +171,26 @@ pub async fn existing_state(location: &Location, to: &str) -> Result<Store, Erro
         .ok_or_else(|| ExecError::NothingToDo(format!("no state at `{location}`: nothing to {to}")).into())
 }
 
-/// The run `id`, else the latest run that is `wanted`; `none` says why
-/// there is nothing to do.
+/// The run `id`, else the latest run that is `wanted`, with its plan
+/// source; `none` says why there is nothing to do.
 pub async fn pick_run(
     store: &Store,
     id: Option<&str>,
     wanted: impl Fn(&RunRecord) -> bool,
     none: &str,
-) -> Result<String, Error> {
-    if let Some(id) = id {
-        return match store.run(id).await? {
-            Some(_) => Ok(id.to_string()),
-            None => Err(ExecError::NothingToDo(format!("no run `{id}` in the state (see `planrun runs`)")).into()),
-        };
-    }
-    let runs = store.runs().await?;
-    let latest = runs.into_iter().rev().find(|run| wanted(run)).map(|run| run.id);
-    latest.ok_or_else(|| ExecError::NothingToDo(none.to_string()).into())
+) -> Result<RunRecord, Error> {
+    let id = match id {
+        Some(id) => id.to_string(),
+        None => {
+            let runs = store.runs().await?;
+            let latest = runs.into_iter().rev().find(|run| wanted(run)).map(|run| run.id);
+            latest.ok_or_else(|| ExecError::NothingToDo(none.to_string()))?
+        }
+    };
+    store
+        .run(&id)
+        .await?
+        .ok_or_else(|| ExecError::NothingToDo(format!("no run `{id}` in the state (see `planrun runs`)")).into())
 }
 
 pub fn exit_for(outcome: RunOutcome) -> Exit {

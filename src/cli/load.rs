@@ -12,6 +12,7 @@ use crate::plan::diagnostic::Diagnostic;
 use crate::plan::vars::Override;
 use crate::plan::{Compiled, Failed, Source, compile};
 use crate::report::diagnostics::{self, Style};
+use crate::state::RunRecord;
 
 /// Arguments shared by every command that reads a plan.
 #[derive(Debug, clap::Args)]
@@ -138,4 +139,15 @@ fn var_file(path: &Path) -> Result<Vec<Override>, Error> {
 pub fn plan_name(source: &Source) -> Option<String> {
     let table = toml::de::DeTable::parse(&source.text).ok()?;
     table.get_ref().get("name")?.get_ref().as_str().map(str::to_string)
+}
+
+/// A plan file given for a run must be that run's plan (the same `name`).
+pub fn same_plan(source: &Source, compiled: &Compiled, run: &RunRecord) -> Result<(), Error> {
+    if compiled.plan.name == run.plan_name {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "`{}` is plan `{}`, but run `{}` is of plan `{}`",
+        source.name, compiled.plan.name, run.id, run.plan_name
+    )))
 }

@@ -31,7 +31,9 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
     engine::block_on(async {
         let store = engine::existing_state(&location, "mark").await?;
         let unfinished = |run: &RunRecord| run.outcome.is_unfinished();
-        let run_id = engine::pick_run(&store, args.run.as_deref(), unfinished, "no unfinished run").await?;
+        let run_id = engine::pick_run(&store, args.run.as_deref(), unfinished, "no unfinished run")
+            .await?
+            .id;
         let reporter: &dyn Reporter = &Lines;
         let session = Session::begin(store, "mark", reporter).await?;
         let marked = mark(&session, &run_id, &args.step, args.done).await;

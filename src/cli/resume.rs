@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::cli::engine::{self, ApprovalArgs, Format, StateArgs, WalkArgs};
-use crate::cli::load::{compile_loud, plan_name, replayed};
+use crate::cli::load::{compile_loud, plan_name, replayed, same_plan};
 use crate::error::{Error, Exit};
 use crate::exec::error::ExecError;
 use crate::exec::resume::{ResumeRequest, Stored, resume};
@@ -61,12 +61,7 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
         let (compiled, source) = compiled.map_err(|e| Error::Usage(format!("compiling failed: {e}")))??;
         let (mark, mut stored) = preloaded.map_err(|e| Error::Usage(format!("reading the state failed: {e}")))??;
         let compiled = Arc::new(compiled);
-        if compiled.plan.name != run.plan_name {
-            return Err(Error::Usage(format!(
-                "`{}` is plan `{}`, but run `{}` is of plan `{}`",
-                source.name, compiled.plan.name, run.id, run.plan_name
-            )));
-        }
+        same_plan(&source, &compiled, &run)?;
         args.approvals.check(&compiled.plan)?;
         let secrets = Secrets::resolve(&compiled.plan).map_err(ExecError::Secrets)?;
         let interrupt = engine::interrupt_on_signals()?;

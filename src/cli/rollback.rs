@@ -4,14 +4,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::cli::engine::{self, ApprovalArgs, Format, StateArgs};
-use crate::cli::load::{compile_loud, plan_name, replayed};
+use crate::cli::load::{compile_loud, plan_name, replayed, same_plan};
 use crate::error::{Error, Exit};
 use crate::exec::error::ExecError;
 use crate::exec::rollback::rollback_run;
 use crate::exec::secrets::Secrets;
 use crate::exec::session::Session;
 use crate::plan::Source;
-use crate::state::{RunOutcome, RunRecord, StateStore};
+use crate::state::{RunOutcome, RunRecord};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -47,22 +47,13 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
             (Some(source), Some(name)) => format!("no run of plan `{name}` (`{}`) to roll back", source.name),
             _ => "no run to roll back".to_string(),
         };
-        let run_id = engine::pick_run(&store, args.run.as_deref(), undoable, &none).await?;
-        let run = store
-            .run(&run_id)
-            .await?
-            .ok_or_else(|| ExecError::NothingToDo(format!("no run `{run_id}` in `{location}`")))?;
+        let run = engine::pick_run(&store, args.run.as_deref(), undoable, &none).await?;
         let source = match given {
             Some(source) => source,
             None => Source::new(format!("{} (as applied)", run.plan_path), run.plan_source.clone()),
         };
         let compiled = Arc::new(compile_loud(&source, &replayed(&run.overrides)?, false)?);
-        if compiled.plan.name != run.plan_name {
-            return Err(Error::Usage(format!(
-                "`{}` is plan `{}`, but run `{}` is of plan `{}`",
-                source.name, compiled.plan.name, run.id, run.plan_name
-            )));
-        }
+        same_plan(&source, &compiled, &run)?;
         args.approvals.check(&compiled.plan)?;
         let secrets = Secrets::resolve(&compiled.plan).map_err(ExecError::Secrets)?;
         let interrupt = engine::interrupt_on_signals()?;
