@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::cli::engine::{self, Format, StateArgs};
 use crate::cli::output;
 use crate::error::{Error, Exit};
-use crate::state::{RunRecord, StateStore, StepRecord, Store};
+use crate::state::{RunRecord, StateStore, StepRecord, StepStatus, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -90,7 +90,11 @@ fn render(run: &RunRecord, steps: &[StepRecord]) -> String {
     let width = steps.iter().map(|s| s.step_id.len()).max().unwrap_or(4).max(4);
     let _ = writeln!(out, "\n{:width$}  {:15}  {:>8}  NOTE", "STEP", "STATUS", "ATTEMPTS");
     for step in steps {
-        let note = step.error.as_deref().and_then(|e| e.lines().next()).unwrap_or_default();
+        let doubt = in_doubt_note(step);
+        let note = doubt
+            .as_deref()
+            .or_else(|| step.error.as_deref().and_then(|e| e.lines().next()))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "{:width$}  {:15}  {:>8}  {note}",
@@ -100,4 +104,30 @@ fn render(run: &RunRecord, steps: &[StepRecord]) -> String {
         );
     }
     out
+}
+
+/// For a step stopped while running: what settling asked and found about
+/// its latest attempt, else what `resume` will ask (from the evidence the
+/// attempt recorded).
+fn in_doubt_note(step: &StepRecord) -> Option<String> {
+    if !matches!(step.status, StepStatus::Running | StepStatus::Interrupted) {
+        return None;
+    }
+    let progress = step.progress.as_ref()?;
+    let settled = &progress["settled"];
+    if settled["attempt"] == serde_json::json!(step.attempts) {
+        let verdict = match settled["verdict"].as_str().unwrap_or_default() {
+            "took_effect" => "took effect",
+            "no_effect" => "no effect",
+            "partly" => "took effect in part",
+            _ => "cannot tell",
+        };
+        return Some(format!(
+            "{verdict}: asked {}: {}",
+            settled["asked"].as_str().unwrap_or_default(),
+            settled["found"].as_str().unwrap_or_default(),
+        ));
+    }
+    let ask = progress["evidence"]["ask"].as_str()?;
+    Some(format!("resume will ask {ask}"))
 }

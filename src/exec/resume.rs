@@ -1,9 +1,12 @@
 //! `resume`: continue an unfinished run where it stopped.
 //!
 //! Succeeded and satisfied steps are not run again; failed, pending and
-//! blocked ones are. A step interrupted while running is run again only
-//! when that is safe (it is idempotent, has a `check`, or is a manual
-//! gate); otherwise an operator decides with `planrun mark`. If the plan
+//! blocked ones are. A step interrupted while running is first settled
+//! (`exec::settle`): its kind asks the system whether the attempt took
+//! effect. Took effect → only its `verify` runs; no effect or in part →
+//! it runs again. When the kind cannot tell, it is run again only when
+//! that is safe (it is idempotent, has a `check`, or is a manual gate);
+//! otherwise an operator decides with `planrun mark`. If the plan
 //! changed, completed steps whose definition changed are drift.
 
 use std::collections::{HashMap, HashSet};
@@ -16,11 +19,13 @@ use crate::exec::event::Event;
 use crate::exec::runtime::{Runtime, Settings};
 use crate::exec::secrets::Secrets;
 use crate::exec::session::Session;
+use crate::exec::settle::settle_in_doubt;
 use crate::exec::walk::{WalkOptions, walk};
 use crate::plan::hash::{source_hash, step_hash};
 use crate::plan::{Compiled, Step};
 use crate::state::{NewEvent, PlanFile, RunOutcome, RunRecord, StateStore, StepRecord, StepStatus};
 use crate::steps::Action;
+use crate::steps::outcome::{Applied, Settlement, Verdict};
 
 pub struct ResumeRequest {
     /// Keep completed steps whose definition changed as done.
@@ -37,6 +42,8 @@ pub struct Prepared {
     /// Records to write before the walk, with why.
     pub changes: Vec<(StepRecord, NewEvent)>,
     pub notices: Vec<String>,
+    /// In-doubt steps whose attempt took effect: what it gave back.
+    pub(crate) settled: HashMap<String, Applied>,
 }
 
 /// Safe to run again after an interruption.
@@ -49,27 +56,37 @@ fn rerunnable(step: &Step) -> bool {
             .is_some_and(|run| matches!(run.get_ref(), Action::Manual(_)))
 }
 
+/// The steps `--rerun` runs again, by plan index: those named and
+/// everything after them.
+fn rerun_set(compiled: &Compiled, request: &ResumeRequest) -> Result<HashSet<usize>, ExecError> {
+    let mut rerun = HashSet::new();
+    for id in &request.rerun {
+        let index = compiled
+            .plan
+            .step_index(id)
+            .ok_or_else(|| ExecError::Usage(format!("`--rerun {id}`: the plan has no step `{id}`")))?;
+        rerun.insert(index);
+        rerun.extend(compiled.dag.descendants(index));
+    }
+    Ok(rerun)
+}
+
 /// `unchanged`: the plan file is byte for byte the one applied (so no step
-/// can have drifted, and the stored definition hashes stand).
-pub fn prepare(
+/// can have drifted, and the stored definition hashes stand). `settled`:
+/// what settling found about in-doubt steps, by step id.
+pub(crate) fn prepare(
     compiled: &Compiled,
     stored: Vec<StepRecord>,
     request: &ResumeRequest,
     unchanged: bool,
+    settled: &HashMap<String, Settlement>,
 ) -> Result<Prepared, ExecError> {
     let plan = &compiled.plan;
     let mut by_id: HashMap<String, StepRecord> = stored
         .into_iter()
         .map(|record| (record.step_id.clone(), record))
         .collect();
-    let mut rerun = HashSet::new();
-    for id in &request.rerun {
-        let index = plan
-            .step_index(id)
-            .ok_or_else(|| ExecError::Usage(format!("`--rerun {id}`: the plan has no step `{id}`")))?;
-        rerun.insert(index);
-        rerun.extend(compiled.dag.descendants(index));
-    }
+    let rerun = rerun_set(compiled, request)?;
     let position: Vec<u32> = compiled
         .dag
         .positions()
@@ -81,6 +98,7 @@ pub fn prepare(
         todo: Vec::with_capacity(plan.steps.len()),
         changes: Vec::new(),
         notices: Vec::new(),
+        settled: HashMap::new(),
     };
     let (mut drifted, mut undecided, mut joined, mut accepted) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (index, step) in plan.steps.iter().enumerate() {
@@ -125,11 +143,28 @@ pub fn prepare(
                     }
                     false
                 }
-                StepStatus::Running | StepStatus::Interrupted if !rerunnable(step) => {
-                    let doing = step.run.as_ref().map(|run| run.get_ref().summary()).unwrap_or_default();
-                    undecided.push(format!("{} (attempt {}): {doing}", step.id, record.attempts));
-                    false
-                }
+                StepStatus::Running | StepStatus::Interrupted => match settled.get(step.id.as_str()) {
+                    Some(Settlement {
+                        verdict: Verdict::Done(applied),
+                        ..
+                    }) => {
+                        prepared.settled.insert(step.id.clone(), applied.clone());
+                        true
+                    }
+                    Some(Settlement {
+                        verdict: Verdict::Nothing | Verdict::Partly,
+                        ..
+                    }) => true,
+                    _ if rerunnable(step) => true,
+                    answer => {
+                        let doing = step.run.as_ref().map(|run| run.get_ref().summary()).unwrap_or_default();
+                        let found = answer
+                            .map(|s| format!("; asked {}: {}", s.asked, s.found))
+                            .unwrap_or_default();
+                        undecided.push(format!("{} (attempt {}): {doing}{found}", step.id, record.attempts));
+                        false
+                    }
+                },
                 _ => {
                     if let Some(hash) = &hash {
                         record.definition_hash.clone_from(hash);
@@ -215,12 +250,36 @@ pub async fn resume(
 ) -> Result<RunOutcome, ExecError> {
     let started = Instant::now();
     let store = &session.store;
+    let rt = Arc::new(Runtime::new(
+        compiled.clone(),
+        store.clone(),
+        &run.id,
+        secrets,
+        settings,
+    )?);
+    // Outputs of finished steps, for the steps settled and run below.
+    for record in stored
+        .steps
+        .iter()
+        .filter(|record| record.status.is_done() && !record.outputs.is_empty())
+    {
+        rt.set_outputs(&record.step_id, record.outputs.clone());
+    }
+    let mut steps = stored.steps;
+    let answers = settle_in_doubt(&rt, &mut steps, &rerun_set(&compiled, request)?).await?;
+    if rt.interrupt.is_cancelled() {
+        return Ok(RunOutcome::Interrupted);
+    }
     let Prepared {
         mut records,
         todo,
         changes,
         notices,
-    } = prepare(&compiled, stored.steps, request, stored.plan_unchanged)?;
+        settled,
+    } = prepare(&compiled, steps, request, stored.plan_unchanged, &answers)?;
+    if let Ok(mut taken) = rt.settled.lock() {
+        *taken = settled;
+    }
     for message in notices {
         settings.reporter.report(&Event::Notice { message });
     }
@@ -242,19 +301,6 @@ pub async fn resume(
     store
         .set_outcome(&run.id, RunOutcome::Running, &NewEvent::run("run_resumed", "resumed"))
         .await?;
-    let rt = Arc::new(Runtime::new(
-        compiled.clone(),
-        store.clone(),
-        &run.id,
-        secrets,
-        settings,
-    )?);
-    for record in records
-        .iter()
-        .filter(|record| record.status.is_done() && !record.outputs.is_empty())
-    {
-        rt.set_outputs(&record.step_id, record.outputs.clone());
-    }
     let parallelism = rt.parallelism(settings);
     rt.report(Event::RunStarted {
         run_id: run.id.clone(),

@@ -1,13 +1,20 @@
 //! PostgreSQL probes and actions (sqlx). The data of each kind is here;
-//! the behaviour is in the submodules: `probes`, `actions` and `copy`
-//! (`postgres.copy_table`), on top of `sql` (quoting) and `connection`
+//! the behaviour is in the submodules: `probes`, `exec` (`postgres.exec`),
+//! `actions` (databases) and `copy` (`postgres.copy_table`), on top of
+//! `sql` (quoting, splitting), `script` (transaction control in scripts),
+//! `locks` (timeouts, blocking sessions), `xact` (sessions and
+//! transaction ids, to settle an interrupted attempt) and `connection`
 //! (connecting, and keeping passwords out of messages).
 
 mod actions;
 mod connection;
 mod copy;
+mod exec;
+mod locks;
 mod probes;
+mod script;
 mod sql;
+mod xact;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -181,6 +188,16 @@ pub struct PostgresExec {
     pub file: Option<String>,
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub transaction: bool,
+    /// How long a statement may wait for a lock before it fails (and the
+    /// step's `retry` policy tries again); default 3s, `"0s"` waits forever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_timeout: Option<Duration>,
+}
+
+impl PostgresExec {
+    pub fn lock_timeout(&self) -> std::time::Duration {
+        self.lock_timeout.map_or(locks::DEFAULT_LOCK_TIMEOUT, Duration::std)
+    }
 }
 
 fn yes() -> bool {
@@ -206,6 +223,15 @@ impl KindSpec for PostgresExec {
     fn validate(&self, check: &mut FieldCheck<'_>) {
         check.url("url", &self.url, &SCHEMES);
         check.exactly_one(&[("sql", self.sql.is_some()), ("file", self.file.is_some())]);
+        if let Some(timeout) = self.lock_timeout
+            && timeout.as_millis() > locks::MAX_LOCK_TIMEOUT_MS
+        {
+            check.error(
+                "lock_timeout",
+                format!("`lock_timeout` {timeout} is out of range"),
+                "PostgreSQL takes at most 24 days; use a few seconds, like \"5s\", or \"0s\" to wait forever",
+            );
+        }
     }
 }
 
