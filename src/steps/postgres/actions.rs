@@ -10,7 +10,7 @@ use sqlx::postgres::PgConnection;
 use super::connection::{close, connect, db_error, db_message, sqlstate};
 use super::locks::configure;
 use super::sql::quote_ident;
-use super::xact::{Backend, current_backend, end_session};
+use super::xact::{Backend, end_session};
 use super::{PostgresCreateDatabase, PostgresDropDatabase, display_url};
 use crate::exec::context::StepContext;
 use crate::failpoint;
@@ -61,8 +61,7 @@ async fn record_session(
     name: &str,
     undo: Option<&Value>,
 ) -> Result<(), StepError> {
-    configure(conn, url, std::time::Duration::ZERO, ctx.timeout).await?;
-    let backend = current_backend(conn, url).await?;
+    let backend = configure(conn, url, std::time::Duration::ZERO, ctx.timeout).await?;
     let ask = format!("whether database `{name}` exists on {}", display_url(url));
     let fields = json!({ "backend": backend, "database": name });
     let mut entries = vec![("evidence", evidence(ctx, &ask, fields))];

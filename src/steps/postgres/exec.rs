@@ -31,7 +31,7 @@ use sqlx::postgres::PgConnection;
 use super::connection::{close, connect, db_error, sqlstate};
 use super::locks::{Watch, configure, statement_error};
 use super::script::{End, Unit, single_transaction, units};
-use super::xact::{Backend, Fate, current_backend, current_xid, end_session, final_fate};
+use super::xact::{Backend, Fate, current_xid, end_session, final_fate};
 use super::{PostgresExec, display_url};
 use crate::exec::context::StepContext;
 use crate::failpoint;
@@ -294,12 +294,11 @@ impl Perform for PostgresExec {
             Left::Unknown { .. } => (0, 0),
         };
         let mut conn = connect(&self.url).await?;
-        configure(&mut conn, &self.url, self.lock_timeout(), ctx.timeout).await?;
-        let backend = current_backend(&mut conn, &self.url).await?;
+        let backend = configure(&mut conn, &self.url, self.lock_timeout(), ctx.timeout).await?;
         let mut attempt = Attempt {
             exec: self,
             ctx,
-            watch: Watch::start(&self.url, backend.pid),
+            watch: Watch::start(&self.url, backend.pid, self.lock_timeout()),
             conn,
             record: Record {
                 backend,

@@ -9,7 +9,8 @@
 //! `client_connection_check_interval`, so a statement whose client died
 //! is cancelled within a second instead of running to its end.
 //!
-//! While a script runs longer than [`WATCH_AFTER`], a second connection
+//! While a script runs longer than [`WATCH_AFTER`] (or half the lock
+//! timeout, when shorter), a second connection
 //! looks every [`POLL`] at `pg_blocking_pids()` of the script's session,
 //! so that a lock timeout or a deadlock (40P01) names the sessions in the
 //! way. Quick scripts never open it.
@@ -21,6 +22,7 @@ use sqlx::postgres::PgConnection;
 use tokio::task::JoinHandle;
 
 use super::connection::{connect_as, db_error, db_message, sqlstate};
+use super::xact::Backend;
 use crate::steps::outcome::StepError;
 
 /// The default `lock_timeout` of `postgres.exec`.
@@ -35,25 +37,28 @@ const LOCK_NOT_AVAILABLE: &str = "55P03";
 const DEADLOCK: &str = "40P01";
 
 /// Sets `lock_timeout`, `statement_timeout` and, where the server has it,
-/// `client_connection_check_interval` for the session.
+/// `client_connection_check_interval` for the session; returns the
+/// session, for the evidence (one round trip for both).
 pub(super) async fn configure(
     conn: &mut PgConnection,
     url: &str,
     lock_timeout: Duration,
     statement_timeout: Duration,
-) -> Result<(), StepError> {
+) -> Result<Backend, StepError> {
     let millis = |d: Duration| format!("{}ms", d.as_millis().min(u128::from(MAX_LOCK_TIMEOUT_MS)));
-    sqlx::query(
-        "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false), \
-         CASE WHEN current_setting('server_version_num')::int >= 140000 \
-              THEN set_config('client_connection_check_interval', '1s', false) END",
+    let (pid, started_us) = sqlx::query_as::<_, (i32, i64)>(
+        "SELECT pid, (extract(epoch FROM backend_start) * 1000000)::int8 FROM pg_stat_activity, \
+         LATERAL (SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false), \
+                         CASE WHEN current_setting('server_version_num')::int >= 140000 \
+                              THEN set_config('client_connection_check_interval', '1s', false) END) AS settings \
+         WHERE pid = pg_backend_pid()",
     )
     .bind(millis(lock_timeout))
     .bind(millis(statement_timeout))
-    .execute(conn)
+    .fetch_one(conn)
     .await
-    .map(|_| ())
-    .map_err(|e| db_error("cannot set the session's timeouts", url, &e))
+    .map_err(|e| db_error("cannot set the session's timeouts", url, &e))?;
+    Ok(Backend { pid, started_us })
 }
 
 /// Watches who blocks a session, from its own connection, until dropped.
@@ -63,9 +68,16 @@ pub(super) struct Watch {
 }
 
 impl Watch {
-    pub fn start(url: &str, pid: i32) -> Watch {
+    /// Watches session `pid`, from [`WATCH_AFTER`] on (or from half the
+    /// lock timeout, when that is shorter, so a short one is seen too).
+    pub fn start(url: &str, pid: i32, lock_timeout: Duration) -> Watch {
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let task = tokio::spawn(watch(url.to_string(), pid, seen.clone()));
+        let after = if lock_timeout.is_zero() {
+            WATCH_AFTER
+        } else {
+            WATCH_AFTER.min(lock_timeout / 2)
+        };
+        let task = tokio::spawn(watch(url.to_string(), pid, after, seen.clone()));
         Watch { seen, task }
     }
 
@@ -81,8 +93,8 @@ impl Drop for Watch {
     }
 }
 
-async fn watch(url: String, pid: i32, seen: Arc<Mutex<Vec<String>>>) {
-    tokio::time::sleep(WATCH_AFTER).await;
+async fn watch(url: String, pid: i32, after: Duration, seen: Arc<Mutex<Vec<String>>>) {
+    tokio::time::sleep(after).await;
     let Ok(mut conn) = connect_as(&url, "planrun-lock-watch").await else {
         return;
     };

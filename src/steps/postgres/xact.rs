@@ -28,18 +28,6 @@ pub(super) struct Backend {
     pub started_us: i64,
 }
 
-/// The session `conn` runs on.
-pub(super) async fn current_backend(conn: &mut PgConnection, url: &str) -> Result<Backend, StepError> {
-    let (pid, started_us) = sqlx::query_as::<_, (i32, i64)>(
-        "SELECT pid, (extract(epoch FROM backend_start) * 1000000)::int8 FROM pg_stat_activity \
-         WHERE pid = pg_backend_pid()",
-    )
-    .fetch_one(conn)
-    .await
-    .map_err(|e| db_error("cannot identify the session", url, &e))?;
-    Ok(Backend { pid, started_us })
-}
-
 /// The id of the open transaction (assigned now if it has none yet).
 pub(super) async fn current_xid(conn: &mut PgConnection, url: &str) -> Result<i64, StepError> {
     sqlx::query_scalar::<_, i64>("SELECT txid_current()")
