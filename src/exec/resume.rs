@@ -71,6 +71,27 @@ fn rerun_set(compiled: &Compiled, request: &ResumeRequest) -> Result<HashSet<usi
     Ok(rerun)
 }
 
+/// What follows for an in-doubt step from what settling found: `Ok(Some)`
+/// took effect (what it gave back), `Ok(None)` run it again, `Err` an
+/// operator decides (the line saying why).
+fn after_settling(step: &Step, record: &StepRecord, answer: &Settlement) -> Result<Option<Applied>, String> {
+    match &answer.verdict {
+        Verdict::Done(applied) => Ok(Some(applied.clone())),
+        Verdict::Nothing | Verdict::Partly => Ok(None),
+        Verdict::Unknown if rerunnable(step) => Ok(None),
+        Verdict::Unknown => Err(undecided_line(step, record, Some(answer))),
+    }
+}
+
+/// An in-doubt step left to an operator: what it was doing, what was asked.
+fn undecided_line(step: &Step, record: &StepRecord, answer: Option<&Settlement>) -> String {
+    let doing = step.run.as_ref().map(|run| run.get_ref().summary()).unwrap_or_default();
+    let found = answer
+        .map(|s| format!("; asked {}: {}", s.asked, s.found))
+        .unwrap_or_default();
+    format!("{} (attempt {}): {doing}{found}", step.id, record.attempts)
+}
+
 /// `unchanged`: the plan file is byte for byte the one applied (so no step
 /// can have drifted, and the stored definition hashes stand). `settled`:
 /// what settling found about in-doubt steps, by step id.
@@ -144,24 +165,20 @@ pub(crate) fn prepare(
                     false
                 }
                 StepStatus::Running | StepStatus::Interrupted => match settled.get(step.id.as_str()) {
-                    Some(Settlement {
-                        verdict: Verdict::Done(applied),
-                        ..
-                    }) => {
-                        prepared.settled.insert(step.id.clone(), applied.clone());
-                        true
-                    }
-                    Some(Settlement {
-                        verdict: Verdict::Nothing | Verdict::Partly,
-                        ..
-                    }) => true,
-                    _ if rerunnable(step) => true,
-                    answer => {
-                        let doing = step.run.as_ref().map(|run| run.get_ref().summary()).unwrap_or_default();
-                        let found = answer
-                            .map(|s| format!("; asked {}: {}", s.asked, s.found))
-                            .unwrap_or_default();
-                        undecided.push(format!("{} (attempt {}): {doing}{found}", step.id, record.attempts));
+                    Some(answer) => match after_settling(step, &record, answer) {
+                        Ok(Some(applied)) => {
+                            prepared.settled.insert(step.id.clone(), applied);
+                            true
+                        }
+                        Ok(None) => true,
+                        Err(undecided_step) => {
+                            undecided.push(undecided_step);
+                            false
+                        }
+                    },
+                    None if rerunnable(step) => true,
+                    None => {
+                        undecided.push(undecided_line(step, &record, None));
                         false
                     }
                 },
@@ -316,4 +333,86 @@ pub async fn resume(
     };
     let outcome = walk(rt.clone(), &mut records, &todo, options).await?;
     Ok(rt.finish(&records, outcome, started).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Source;
+    use crate::plan::compile::compile;
+
+    const PLAN: &str = r#"format = 1
+name = "doubt"
+[steps.exec]
+run = { kind = "postgres.exec", url = "postgres://db/app", sql = "SELECT 1" }
+rollback = { kind = "shell", command = "true" }
+[steps.next]
+depends_on = ["exec"]
+run = { kind = "shell", command = "true" }
+rollback = { kind = "shell", command = "true" }
+"#;
+
+    fn interrupted() -> (Compiled, Vec<StepRecord>) {
+        let compiled = compile(&Source::new("plan.toml", PLAN), &[], false).expect("the plan compiles");
+        let mut exec = StepRecord::pending("exec", 0, step_hash(&compiled.plan.steps[0]));
+        exec.status = StepStatus::Running;
+        exec.attempts = 1;
+        let next = StepRecord::pending("next", 1, step_hash(&compiled.plan.steps[1]));
+        (compiled, vec![exec, next])
+    }
+
+    fn prepared(verdict: Option<Verdict>) -> Result<Prepared, ExecError> {
+        let (compiled, records) = interrupted();
+        let request = ResumeRequest {
+            accept_drift: false,
+            rerun: Vec::new(),
+        };
+        let settled: HashMap<String, Settlement> = verdict
+            .map(|verdict| {
+                (
+                    "exec".to_string(),
+                    Settlement::new("whether it committed", "found", verdict),
+                )
+            })
+            .into_iter()
+            .collect();
+        prepare(&compiled, records, &request, true, &settled)
+    }
+
+    #[test]
+    fn an_attempt_that_took_effect_is_verified_not_run_again() {
+        let applied = Applied::default();
+        let prepared = prepared(Some(Verdict::Done(applied.clone()))).expect("no decision needed");
+        assert_eq!(prepared.todo, [true, true]);
+        assert_eq!(prepared.settled.get("exec"), Some(&applied));
+    }
+
+    #[test]
+    fn an_attempt_without_effect_runs_again() {
+        for verdict in [Verdict::Nothing, Verdict::Partly] {
+            let prepared = prepared(Some(verdict)).expect("no decision needed");
+            assert_eq!(prepared.todo, [true, true]);
+            assert!(prepared.settled.is_empty());
+        }
+    }
+
+    #[test]
+    fn an_unknown_answer_goes_to_the_operator_saying_what_was_asked() {
+        for verdict in [Some(Verdict::Unknown), None] {
+            let asked = verdict.is_some();
+            match prepared(verdict) {
+                Err(ExecError::NeedsDecision(steps)) => {
+                    assert_eq!(steps.len(), 1);
+                    assert!(steps[0].starts_with("exec (attempt 1)"), "{}", steps[0]);
+                    assert_eq!(
+                        steps[0].contains("asked whether it committed: found"),
+                        asked,
+                        "{}",
+                        steps[0]
+                    );
+                }
+                _ => panic!("an operator must decide"),
+            }
+        }
+    }
 }

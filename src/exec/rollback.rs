@@ -135,24 +135,7 @@ async fn undo_step(rt: &Runtime, index: usize, mut record: StepRecord) -> Result
     });
     let started = Instant::now();
     if nothing_to_undo(rt, step, &mut record).await? {
-        record.status = StepStatus::RolledBack;
-        record.finished_at = Some(now());
-        record.error = None;
-        let event = NewEvent::step(
-            &step.id,
-            "rolled_back",
-            "nothing to undo: the interrupted attempt changed nothing",
-        );
-        rt.store.put_step(&rt.run_id, &record, &event).await?;
-        rt.report(finished(
-            step.id.clone(),
-            StepStatus::RolledBack,
-            started,
-            None,
-            Vec::new(),
-            None,
-        ));
-        return Ok(record);
+        return rolled_back_as_is(rt, step, record, started).await;
     }
     record.status = StepStatus::RollingBack;
     record.error = None;
@@ -269,6 +252,33 @@ async fn nothing_to_undo(rt: &Runtime, step: &crate::plan::Step, record: &mut St
     let (settlement, progress) = settle::ask(rt, step, record).await?;
     record.progress = progress;
     Ok(settlement.verdict == Verdict::Nothing)
+}
+
+/// Records a step that changed nothing as rolled back, without undoing.
+async fn rolled_back_as_is(
+    rt: &Runtime,
+    step: &crate::plan::Step,
+    mut record: StepRecord,
+    started: Instant,
+) -> Result<StepRecord, StateError> {
+    record.status = StepStatus::RolledBack;
+    record.finished_at = Some(now());
+    record.error = None;
+    let event = NewEvent::step(
+        &step.id,
+        "rolled_back",
+        "nothing to undo: the interrupted attempt changed nothing",
+    );
+    rt.store.put_step(&rt.run_id, &record, &event).await?;
+    rt.report(finished(
+        step.id.clone(),
+        StepStatus::RolledBack,
+        started,
+        None,
+        Vec::new(),
+        None,
+    ));
+    Ok(record)
 }
 
 fn finished(

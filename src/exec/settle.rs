@@ -153,3 +153,37 @@ pub(crate) fn found_nothing(record: &StepRecord) -> bool {
         settled["verdict"] == "no_effect" && settled["attempt"] == json!(record.attempts)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(status: StepStatus, attempts: u32, progress: Option<Value>) -> StepRecord {
+        let mut record = StepRecord::pending("s", 0, String::new());
+        record.status = status;
+        record.attempts = attempts;
+        record.progress = progress;
+        record
+    }
+
+    #[test]
+    fn only_steps_stopped_while_running_are_in_doubt() {
+        assert!(in_doubt(&record(StepStatus::Running, 1, None)));
+        assert!(in_doubt(&record(StepStatus::Interrupted, 2, None)));
+        assert!(!in_doubt(&record(StepStatus::Interrupted, 0, None)));
+        assert!(!in_doubt(&record(StepStatus::Failed, 1, None)));
+    }
+
+    #[test]
+    fn a_no_effect_answer_counts_for_its_attempt_only() {
+        let progress = json!({ "settled": { "attempt": 2, "verdict": "no_effect" } });
+        assert!(found_nothing(&record(
+            StepStatus::RollingBack,
+            2,
+            Some(progress.clone())
+        )));
+        assert!(!found_nothing(&record(StepStatus::RollingBack, 3, Some(progress))));
+        let partly = json!({ "settled": { "attempt": 2, "verdict": "partly" } });
+        assert!(!found_nothing(&record(StepStatus::RollingBack, 2, Some(partly))));
+    }
+}

@@ -44,7 +44,7 @@ impl Action {
 
     /// Whether the kind can tell, by asking the system it acts on, if an
     /// interrupted attempt took effect (see [`Settle`]).
-    pub fn can_settle(&self) -> bool {
+    pub(crate) fn can_settle(&self) -> bool {
         matches!(
             self,
             Action::FileWrite(_)
@@ -61,7 +61,7 @@ impl Action {
 
     /// Did the interrupted attempt `ctx` describes take effect? Kinds that
     /// cannot tell say so.
-    pub async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
+    pub(crate) async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
         match self {
             Action::FileWrite(kind) => kind.settle(ctx).await,
             Action::FileReplace(kind) => kind.settle(ctx).await,

@@ -63,7 +63,7 @@ pub trait Undo {
 /// question and the answer in words (journaled and shown by `resume`,
 /// `rollback` and `status`), and what follows from it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Settlement {
+pub(crate) struct Settlement {
     /// "whether transaction 1234 committed on postgres://…/app".
     pub asked: String,
     /// "committed".
@@ -72,7 +72,7 @@ pub struct Settlement {
 }
 
 impl Settlement {
-    pub fn new(asked: impl Into<String>, found: impl Into<String>, verdict: Verdict) -> Settlement {
+    pub(crate) fn new(asked: impl Into<String>, found: impl Into<String>, verdict: Verdict) -> Settlement {
         Settlement {
             asked: asked.into(),
             found: found.into(),
@@ -82,7 +82,7 @@ impl Settlement {
 
     /// No evidence was recorded: no attempt got as far as its first change
     /// (evidence is always saved before it).
-    pub fn no_evidence() -> Settlement {
+    pub(crate) fn no_evidence() -> Settlement {
         Settlement::new(
             "what the interrupted attempt recorded before its first change",
             "nothing: it stopped before changing anything",
@@ -93,7 +93,7 @@ impl Settlement {
 
 /// What follows from a [`Settlement`].
 #[derive(Debug, Clone, PartialEq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// The action took effect in full and must not run again; what it
     /// would have returned, as far as it can be known.
     Done(Applied),
@@ -110,7 +110,7 @@ pub enum Verdict {
 
 impl Verdict {
     /// One word for events and the journal.
-    pub fn as_str(&self) -> &'static str {
+    pub(crate) fn as_str(&self) -> &'static str {
         match self {
             Verdict::Done(_) => "took_effect",
             Verdict::Nothing => "no_effect",
@@ -125,7 +125,7 @@ impl Verdict {
 /// the system it acts on, using the evidence its `perform` recorded
 /// before its point of no return, and changes nothing but what a dead
 /// attempt left running (a database session it waits for, then ends).
-pub trait Settle {
+pub(crate) trait Settle {
     fn settle(&self, ctx: &StepContext) -> impl Future<Output = Result<Settlement, StepError>> + Send;
 }
 

@@ -137,3 +137,91 @@ pub(super) fn settle_files(ctx: &StepContext, definition: &str) -> Result<Settle
     };
     Ok(Settlement::new(asked, found.join("; "), verdict))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+    use crate::exec::approval::Approvals;
+    use crate::exec::context::Progress;
+    use crate::exec::log::StepLog;
+    use crate::exec::redact::Redactor;
+
+    /// A context whose saved progress holds `evidence` for files in `dir`.
+    fn context(dir: &Path, evidence: Value, attempt: u32) -> StepContext {
+        StepContext {
+            run_id: "run".into(),
+            step_id: "step".into(),
+            work_dir: dir.to_path_buf(),
+            log: Arc::new(StepLog::discard(Arc::new(Redactor::default()))),
+            cancel: CancellationToken::new(),
+            kill_grace: std::time::Duration::from_secs(1),
+            timeout: std::time::Duration::from_secs(1),
+            outputs_path: None,
+            progress: Progress {
+                store: None,
+                run_id: "run".into(),
+                step_id: "step".into(),
+                saved: Arc::new(Mutex::new(Some(
+                    json!({ "evidence": evidence, "undo": { "files": [] } }),
+                ))),
+                attempt,
+            },
+            approvals: Arc::new(Approvals::new(false, [], None)),
+        }
+    }
+
+    fn evidence_for(dir: &Path, files: &[(&str, &str, &str)]) -> Value {
+        let targets: Vec<Target> = files
+            .iter()
+            .map(|(name, before, after)| Target {
+                path: dir.join(name).display().to_string(),
+                before: Some(sha(before)),
+                after: sha(after),
+            })
+            .collect();
+        let mut fields = fields(&targets, "definition");
+        fields["attempt"] = json!(1);
+        fields
+    }
+
+    fn verdict(dir: &Path, on_disk: &[(&str, &str)], evidence: Value) -> Settlement {
+        for (name, text) in on_disk {
+            std::fs::write(dir.join(name), text).expect("write");
+        }
+        settle_files(&context(dir, evidence, 2), "definition").expect("settled")
+    }
+
+    #[test]
+    fn hashes_tell_done_nothing_partly_and_foreign_changes() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let dir = dir.path();
+        let both = evidence_for(dir, &[("a", "old", "new"), ("b", "old", "new")]);
+        let done = verdict(dir, &[("a", "new"), ("b", "new")], both.clone());
+        assert!(matches!(done.verdict, Verdict::Done(_)), "{done:?}");
+        assert!(
+            done.asked.contains("(attempt 2 stopped before its first change)"),
+            "{}",
+            done.asked
+        );
+        let nothing = verdict(dir, &[("a", "old"), ("b", "old")], both.clone());
+        assert_eq!(nothing.verdict, Verdict::Nothing);
+        let partly = verdict(dir, &[("a", "new"), ("b", "old")], both.clone());
+        assert_eq!(partly.verdict, Verdict::Partly);
+        let foreign = verdict(dir, &[("a", "new"), ("b", "edited by hand")], both);
+        assert_eq!(foreign.verdict, Verdict::Unknown);
+        assert!(foreign.found.contains("something else changed it"), "{}", foreign.found);
+    }
+
+    #[test]
+    fn a_changed_step_is_not_settled_by_its_old_evidence() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut evidence = evidence_for(dir.path(), &[("a", "old", "new")]);
+        evidence["definition"] = json!("another");
+        let settled = verdict(dir.path(), &[("a", "new")], evidence);
+        assert_eq!(settled.verdict, Verdict::Unknown);
+    }
+}
