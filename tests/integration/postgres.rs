@@ -993,3 +993,64 @@ verify = [{{ kind = "postgres.query", url = "{url}", file = "verify/users.sql" }
         "the probe's COMMIT did not let its CREATE through"
     );
 }
+
+/// Regression for issue 9: SIGKILL at a random instant of a
+/// `postgres.exec` (one transaction, and statement by statement), then an
+/// immediate `resume`: every statement takes effect exactly once, and no
+/// operator is ever asked.
+#[test]
+fn sigkill_at_any_moment_of_sql_then_resume_runs_each_statement_exactly_once() {
+    let Some(admin) = require("PG_URL") else { return };
+    let db = Database::new(&admin, "planrun_randkill");
+    psql(&db.url, "CREATE TABLE ledger (step text, n int)");
+    let statements: String = (1..=20)
+        .map(|n| format!("INSERT INTO ledger SELECT '${{step}}', {n} FROM pg_sleep(0.02);\n"))
+        .collect();
+    let mut rng = fastrand::Rng::with_seed(0x0009_5e77);
+    let (mut cut, iterations) = (0, 12);
+    for iteration in 0..iterations {
+        psql(&db.url, "TRUNCATE ledger");
+        let plan = format!(
+            r#"
+format = 1
+name = "random-kill"
+[steps.one]
+run = {{ kind = "postgres.exec", url = "{url}", file = "one.sql" }}
+[steps.each]
+run = {{ kind = "postgres.exec", url = "{url}", file = "each.sql", transaction = false }}
+"#,
+            url = db.url
+        );
+        let test = Test::new()
+            .file("one.sql", statements.replace("${step}", "one"))
+            .file("each.sql", statements.replace("${step}", "each"))
+            .plan(&plan);
+        let mut child = test.spawn(&["apply", "plan.toml", "--parallelism", "2"]);
+        std::thread::sleep(Duration::from_millis(rng.u64(50..900)));
+        let _ = child.kill();
+        let _ = child.wait();
+        let recorded = test.path().join(".planrun/state.db").exists() && !test.status()["run"].is_null();
+        if !recorded {
+            // Killed before the run was recorded: nothing ran yet.
+            test.cmd(&["apply", "plan.toml"]).status(0);
+        } else if test.status()["run"]["outcome"] != "succeeded" {
+            cut += 1;
+            let run = test.cmd(&["resume"]);
+            assert_eq!(run.code, Some(0), "iteration {iteration}:\n{}", run.stderr);
+        }
+        for step in ["one", "each"] {
+            assert_eq!(
+                psql(
+                    &db.url,
+                    &format!("SELECT count(*), count(DISTINCT n) FROM ledger WHERE step = '{step}'")
+                ),
+                "20|20",
+                "iteration {iteration}: `{step}` ran each statement once"
+            );
+        }
+    }
+    assert!(
+        cut >= iterations / 2,
+        "only {cut} of {iterations} kills landed in the middle of the run"
+    );
+}
