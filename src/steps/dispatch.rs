@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use crate::exec::context::StepContext;
+use crate::steps::docker::Wanted;
 use crate::steps::outcome::{Applied, Inspect, Perform, Settle, Settlement, StepError, Undo, Verdict};
 use crate::steps::{Action, Probe};
 
@@ -56,6 +57,9 @@ impl Action {
                 | Action::PostgresCopyTable(_)
                 | Action::AmqpDeclare(_)
                 | Action::DockerRun(_)
+                | Action::DockerStart(_)
+                | Action::DockerStop(_)
+                | Action::DockerRemove(_)
         )
     }
 
@@ -72,6 +76,9 @@ impl Action {
             Action::PostgresCopyTable(kind) => kind.settle(ctx).await,
             Action::AmqpDeclare(kind) => kind.settle(ctx).await,
             Action::DockerRun(kind) => kind.settle(ctx).await,
+            Action::DockerStart(kind) => kind.settle(Wanted::Running).await,
+            Action::DockerStop(kind) => kind.settle(Wanted::Stopped).await,
+            Action::DockerRemove(kind) => kind.settle(Wanted::Gone).await,
             other => Ok(Settlement::new(
                 "nothing",
                 format!("`{}` cannot tell whether it took effect", other.kind()),

@@ -363,3 +363,73 @@ run = {{ kind = "docker.run", endpoint = "{host}", name = "{name}", image = "{im
     test.cmd(&["rollback"]).status(0);
     assert!(!exists(&host, &name));
 }
+
+/// Killed while `docker.stop` waits out the grace of a container that
+/// ignores SIGTERM: settled by the container's state, no operator.
+#[test]
+fn stop_killed_during_its_grace_is_settled_by_the_container_state() {
+    let Some((host, image)) = daemon() else { return };
+    let name = unique("planrun-stubborn");
+    let _cleanup = Containers(host.clone(), vec![name.clone()]);
+    docker(
+        &host,
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            &image,
+            "sh",
+            "-c",
+            "trap '' TERM; while true; do sleep 1; done",
+        ],
+    );
+    let since = docker(&host, &["inspect", "-f", "{{.State.StartedAt}}", &name]);
+    let test = Test::new().plan(&format!(
+        r#"
+format = 1
+name = "stop"
+[steps.stop]
+run = {{ kind = "docker.stop", endpoint = "{host}", name = "{name}", grace = "3s" }}
+"#
+    ));
+    let mut child = test.spawn(&["apply", "plan.toml"]);
+    // The stop has begun once the daemon sent the container SIGTERM.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let now = jiff::Timestamp::now().to_string();
+        let events = docker(
+            &host,
+            &[
+                "events",
+                "--since",
+                &since,
+                "--until",
+                &now,
+                "--filter",
+                &format!("container={name}"),
+                "--filter",
+                "event=kill",
+            ],
+        );
+        if events.contains("signal=15") {
+            break;
+        }
+        assert!(
+            child.try_wait().ok().flatten().is_none(),
+            "planrun ended before the stop began"
+        );
+        assert!(std::time::Instant::now() < deadline, "the stop never began");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().expect("SIGKILL planrun");
+    let _ = child.wait();
+    let resumed = test.cmd(&["resume"]);
+    resumed.status(0);
+    assert!(
+        resumed.stderr.contains("settled stop (attempt 1)"),
+        "{}",
+        resumed.stderr
+    );
+    assert_eq!(inspect(&host, &name, "{{.State.Running}}"), "false");
+}

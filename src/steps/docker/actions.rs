@@ -440,6 +440,44 @@ impl DockerContainerAction {
     }
 }
 
+/// The state `docker.start`, `docker.stop` or `docker.remove` leaves a
+/// container in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wanted {
+    Running,
+    Stopped,
+    Gone,
+}
+
+impl DockerContainerAction {
+    /// These actions converge on a state, so the container's state now
+    /// settles an interrupted attempt: the state wanted → done; else
+    /// running it again is safe. Except after `docker.start`, a container
+    /// that is not running may have started, done its work and exited:
+    /// that, nobody can tell.
+    pub(crate) async fn settle(&self, wanted: Wanted) -> Result<Settlement, StepError> {
+        let docker = connect(self.endpoint.as_deref())?;
+        let name = &self.name;
+        let container = inspect(&docker, name).await?;
+        let asked = format!("the state of container `{name}`");
+        let state = match &container {
+            None => "does not exist",
+            Some(container) if is_running(container) => "is running",
+            Some(_) => "is not running",
+        };
+        let found = format!("container `{name}` {state}");
+        let verdict = match (wanted, container.as_ref().map(is_running)) {
+            (Wanted::Running, Some(true)) | (Wanted::Stopped, Some(false)) | (Wanted::Gone, None) => {
+                Verdict::Done(Applied::default())
+            }
+            (Wanted::Running, _) => Verdict::Unknown,
+            (Wanted::Stopped, None) => Verdict::Unknown,
+            (Wanted::Stopped | Wanted::Gone, _) => Verdict::Nothing,
+        };
+        Ok(Settlement::new(asked, found, verdict))
+    }
+}
+
 impl DockerExec {
     /// Runs the command, its output going to the step log; fails on an
     /// unexpected exit code with the end of that output and the
