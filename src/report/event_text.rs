@@ -76,7 +76,7 @@ pub fn lines(event: &Event) -> Option<Vec<String>> {
             verdict,
         } => {
             let then = match verdict.as_str() {
-                "took_effect" => "took effect: not run again, verified",
+                "took_effect" => "took effect: not run again (its `verify` still runs)",
                 "no_effect" => "no effect: runs again",
                 "partly" => "took effect in part: goes on where it stopped",
                 _ => "cannot tell",

@@ -176,3 +176,21 @@ fn status_shows_what_will_be_asked_and_what_was_found() {
         insta::assert_snapshot!("status_in_doubt", text);
     });
 }
+
+/// What `resume` prints about a settled step.
+#[test]
+fn resume_says_what_it_asked_and_found() {
+    let test = Test::new().plan(WRITE).file("app.conf", "port = 80\n");
+    test.crash_at("file.write:written", &["apply", "plan.toml"]);
+    let run = resumed_alone(&test);
+    let dir = test.path().display().to_string();
+    insta::with_settings!({filters => vec![
+        (dir.as_str(), "[DIR]"),
+        (r"\d{8}-\d{6}-[0-9a-f]{4}", "[RUN]"),
+        (r"\(\d+(\.\d+)?m?s\)", "([TIME])"),
+        (r"in \d+(\.\d+)?m?s", "in [TIME]"),
+        (r"note: took over the lock [^\n]*\n", ""),
+    ]}, {
+        insta::assert_snapshot!("resume_settled", run.stderr);
+    });
+}
