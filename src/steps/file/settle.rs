@@ -33,7 +33,7 @@ fn file_sha(path: &Path) -> Result<Option<String>, StepError> {
 fn shown(hash: Option<&str>) -> String {
     hash.map_or_else(
         || "absent".into(),
-        |hash| format!("sha256 {}…", &hash[..hash.len().min(12)]),
+        |hash| format!("sha256 {}…", hash.chars().take(12).collect::<String>()),
     )
 }
 

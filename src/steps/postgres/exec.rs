@@ -436,8 +436,7 @@ impl Attempt<'_> {
     async fn unit_by_unit(&mut self, units: &[Unit], origin: &str) -> Result<u64, StepError> {
         let url = display_url(&self.exec.url);
         let count = units.last().map_or(0, |unit| unit.last);
-        if self.record.next > 0 {
-            let after = &units[self.record.next.min(units.len()) - 1];
+        if let Some(after) = self.record.next.checked_sub(1).and_then(|last| units.get(last)) {
             self.ctx.log.line(&format!(
                 "{} of {origin} committed before: going on after it",
                 after.name()
