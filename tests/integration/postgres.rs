@@ -552,34 +552,48 @@ idempotent = true
     );
 }
 
-/// A second session holding a lock on a table, so that planrun's
-/// statement blocks on it; released on `release` or when dropped.
+/// A second session (psql reading its stdin, named `blocker`), holding a
+/// lock on a table so that planrun's statement blocks on it; released on
+/// `release` or when dropped.
 struct Blocker {
     psql: std::process::Child,
 }
 
 impl Blocker {
-    fn lock(url: &str, table: &str) -> Blocker {
-        use std::io::Write;
-        let mut psql = std::process::Command::new("psql")
+    fn open(url: &str) -> Blocker {
+        let psql = std::process::Command::new("psql")
             .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", url])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
             .spawn()
             .expect("start psql");
-        let stdin = psql.stdin.as_mut().expect("psql's stdin");
-        writeln!(
-            stdin,
-            "SET application_name = 'blocker'; BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE;"
-        )
-        .expect("write to psql");
+        let mut blocker = Blocker { psql };
+        blocker.send("SET application_name = 'blocker';");
+        blocker
+    }
+
+    fn send(&mut self, sql: &str) {
+        use std::io::Write;
+        let stdin = self.psql.stdin.as_mut().expect("psql's stdin");
+        writeln!(stdin, "{sql}").expect("write to psql");
         stdin.flush().expect("flush psql");
+    }
+
+    fn lock(url: &str, table: &str) -> Blocker {
+        let mut blocker = Blocker::open(url);
+        blocker.send(&format!("BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE;"));
+        blocker.wait_granted(url, table);
+        blocker
+    }
+
+    /// Until the blocker holds a lock on `table`.
+    fn wait_granted(&self, url: &str, table: &str) {
         let granted = format!(
             "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) \
              WHERE a.application_name = 'blocker' AND l.granted AND l.relation = '{table}'::regclass"
         );
         poll_until(|| psql_count(url, &granted) >= 1, "the blocker took its lock");
-        Blocker { psql }
     }
 
     fn release(mut self) {
@@ -608,9 +622,8 @@ fn poll_until(mut condition: impl FnMut() -> bool, what: &str) {
     }
 }
 
-/// Waits until planrun's session on `db` waits for a lock, then kills
-/// planrun with SIGKILL: the statement is in flight on the server.
-fn kill_while_blocked(mut child: std::process::Child, db: &Database) {
+/// Waits until planrun's session on `db` waits for a lock.
+fn wait_blocked(child: &mut std::process::Child, db: &Database) {
     let waiting = format!(
         "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'planrun' \
          AND datname = '{}' AND wait_event_type = 'Lock'",
@@ -626,6 +639,12 @@ fn kill_while_blocked(mut child: std::process::Child, db: &Database) {
         },
         "planrun's statement waits for the lock",
     );
+}
+
+/// Waits until planrun's statement blocks, then kills planrun with
+/// SIGKILL: the statement is in flight on the server.
+fn kill_while_blocked(mut child: std::process::Child, db: &Database) {
+    wait_blocked(&mut child, db);
     child.kill().expect("SIGKILL planrun");
     let _ = child.wait();
 }
@@ -1053,4 +1072,42 @@ run = {{ kind = "postgres.exec", url = "{url}", file = "each.sql", transaction =
         cut >= iterations / 2,
         "only {cut} of {iterations} kills landed in the middle of the run"
     );
+}
+
+#[test]
+fn a_deadlock_names_the_other_session_and_rolls_back() {
+    let Some(admin) = require("PG_URL") else { return };
+    let db = Database::new(&admin, "planrun_deadlock");
+    psql(
+        &db.url,
+        "CREATE TABLE a (v int); CREATE TABLE b (v int); INSERT INTO a VALUES (0); INSERT INTO b VALUES (0)",
+    );
+    let test = Test::new().plan(&format!(
+        r#"
+format = 1
+name = "deadlock"
+[steps.both]
+run = {{ kind = "postgres.exec", url = "{url}", lock_timeout = "1m", sql = "UPDATE a SET v = 1; UPDATE b SET v = 1" }}
+"#,
+        url = db.url
+    ));
+    // The other session holds `b`; planrun takes `a`, then waits for `b`;
+    // the other session then waits for `a`: a deadlock.
+    let mut other = Blocker::open(&db.url);
+    other.send("BEGIN; UPDATE b SET v = 2;");
+    other.wait_granted(&db.url, "b");
+    let mut child = test.spawn(&["apply", "plan.toml"]);
+    wait_blocked(&mut child, &db);
+    other.send("UPDATE a SET v = 2;");
+    let output = child.wait_with_output().expect("planrun ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    other.release();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("deadlock detected"), "{stderr}");
+    assert!(
+        stderr.contains("application blocker"),
+        "the other session is named:\n{stderr}"
+    );
+    assert!(stderr.contains("the transaction was rolled back"), "{stderr}");
+    assert_eq!(psql(&db.url, "SELECT v FROM a"), "0", "planrun's half was rolled back");
 }
