@@ -1,6 +1,7 @@
 //! PostgreSQL probes and actions (sqlx). The data of each kind is here;
 //! the behaviour is in the submodules: `probes`, `exec` (`postgres.exec`),
-//! `actions` (databases) and `copy` (`postgres.copy_table`), on top of
+//! `actions` (databases) and `copy` (`postgres.copy_table`, with
+//! `sequences`), on top of
 //! `sql` (quoting, splitting), `script` (transaction control in scripts),
 //! `locks` (timeouts, blocking sessions), `xact` (sessions and
 //! transaction ids, to settle an interrupted attempt) and `connection`
@@ -13,6 +14,7 @@ mod exec;
 mod locks;
 mod probes;
 mod script;
+mod sequences;
 mod sql;
 mod xact;
 
