@@ -50,6 +50,7 @@ pub async fn evaluate(compiled: &Compiled, secrets: &Secrets, work_dir: PathBuf,
                 work_dir,
                 log: Arc::new(StepLog::discard(redactor.clone())),
                 cancel: CancellationToken::new(),
+                stop_now: CancellationToken::new(),
                 kill_grace: Duration::from_secs(2),
                 outputs_path: None,
                 progress: Progress {
