@@ -8,6 +8,7 @@ use crate::cli::engine::{self, Format, StateArgs};
 use crate::cli::output;
 use crate::error::{Error, Exit};
 use crate::state::{RunRecord, StateStore, StepRecord, StepStatus, Store};
+use crate::supervise::{Liveness, ProcessGroup};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -90,11 +91,11 @@ fn render(run: &RunRecord, steps: &[StepRecord]) -> String {
     let width = steps.iter().map(|s| s.step_id.len()).max().unwrap_or(4).max(4);
     let _ = writeln!(out, "\n{:width$}  {:15}  {:>8}  NOTE", "STEP", "STATUS", "ATTEMPTS");
     for step in steps {
-        let doubt = in_doubt_note(step);
-        let note = doubt
-            .as_deref()
-            .or_else(|| step.error.as_deref().and_then(|e| e.lines().next()))
-            .unwrap_or_default();
+        let note = match (&step.process, in_doubt_note(step), step.error.as_deref()) {
+            (Some(group), ..) => process_note(group),
+            (None, Some(doubt), _) => doubt,
+            (None, None, error) => error.and_then(|e| e.lines().next()).unwrap_or_default().to_string(),
+        };
         let _ = writeln!(
             out,
             "{:width$}  {:15}  {:>8}  {note}",
@@ -130,4 +131,14 @@ fn in_doubt_note(step: &StepRecord) -> Option<String> {
     }
     let ask = progress["evidence"]["ask"].as_str()?;
     Some(format!("resume will ask {ask}"))
+}
+
+/// Where a step's recorded processes stand (the next `resume`, `rollback`
+/// or `mark` waits for them).
+fn process_note(group: &ProcessGroup) -> String {
+    match group.liveness() {
+        Liveness::Alive(members) => format!("{group}: still alive ({})", members.join(", ")),
+        Liveness::Gone => format!("{group}: ended"),
+        Liveness::Elsewhere => format!("{group}: cannot be seen from here"),
+    }
 }

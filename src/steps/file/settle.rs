@@ -158,6 +158,7 @@ mod tests {
             work_dir: dir.to_path_buf(),
             log: Arc::new(StepLog::discard(Arc::new(Redactor::default()))),
             cancel: CancellationToken::new(),
+            stop_now: CancellationToken::new(),
             kill_grace: std::time::Duration::from_secs(1),
             timeout: std::time::Duration::from_secs(1),
             outputs_path: None,
