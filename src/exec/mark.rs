@@ -23,13 +23,11 @@ pub async fn mark(
 ) -> Result<StepStatus, ExecError> {
     let store = &session.store;
     let mut steps = store.steps(run_id).await?;
-    if !steps.iter().any(|record| record.step_id == step_id) {
-        return Err(ExecError::Usage(format!("run `{run_id}` has no step `{step_id}`")));
-    }
-    leftovers::settle(store, run_id, &mut steps, grace, reporter).await?;
-    let Some(mut record) = steps.into_iter().find(|record| record.step_id == step_id) else {
+    let Some(index) = steps.iter().position(|record| record.step_id == step_id) else {
         return Err(ExecError::Usage(format!("run `{run_id}` has no step `{step_id}`")));
     };
+    leftovers::settle(store, run_id, &mut steps, grace, reporter).await?;
+    let mut record = steps.swap_remove(index);
     let previous = record.status;
     record.status = if done {
         StepStatus::Succeeded
