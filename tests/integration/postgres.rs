@@ -884,7 +884,7 @@ run = {{ kind = "postgres.exec", url = "${{vars.db}}", sql = "{lock}; {statement
 [steps.blocked]
 depends_on = ["settings"]
 retry = {{ attempts = 2, delay = "10ms" }}
-run = {{ kind = "postgres.exec", url = "${{vars.db}}", lock_timeout = "300ms", sql = "ALTER TABLE t ADD COLUMN x int" }}
+run = {{ kind = "postgres.exec", url = "${{vars.db}}", lock_timeout = "1500ms", sql = "ALTER TABLE t ADD COLUMN x int" }}
 "#,
         url = db.url,
         lock = check("lock_timeout", "3s"),
@@ -906,7 +906,7 @@ run = {{ kind = "postgres.exec", url = "${{vars.db}}", lock_timeout = "300ms", s
         "the failure names the session in the way:\n{}",
         run.stderr
     );
-    assert!(run.stderr.contains("within 300 ms (`lock_timeout`)"), "{}", run.stderr);
+    assert!(run.stderr.contains("within 1500 ms (`lock_timeout`)"), "{}", run.stderr);
     assert_eq!(test.status()["steps"][1]["attempts"], 2);
 }
 

@@ -9,8 +9,8 @@
 //! `client_connection_check_interval`, so a statement whose client died
 //! is cancelled within a second instead of running to its end.
 //!
-//! While a script runs longer than [`WATCH_AFTER`] (or half the lock
-//! timeout, when shorter), a second connection
+//! While a script runs longer than [`WATCH_AFTER`] (from the start with a
+//! lock timeout under a second), a second connection
 //! looks every [`POLL`] at `pg_blocking_pids()` of the script's session,
 //! so that a lock timeout or a deadlock (40P01) names the sessions in the
 //! way. Quick scripts never open it.
@@ -30,6 +30,7 @@ pub(crate) const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(3);
 /// The longest `lock_timeout` PostgreSQL takes (`INT_MAX` ms).
 pub(crate) const MAX_LOCK_TIMEOUT_MS: u64 = 2_147_483_647;
 const WATCH_AFTER: Duration = Duration::from_millis(200);
+const SHORT_LOCK_TIMEOUT: Duration = Duration::from_secs(1);
 const POLL: Duration = Duration::from_millis(200);
 /// SQLSTATE `lock_not_available`.
 const LOCK_NOT_AVAILABLE: &str = "55P03";
@@ -68,14 +69,15 @@ pub(super) struct Watch {
 }
 
 impl Watch {
-    /// Watches session `pid`, from [`WATCH_AFTER`] on (or from half the
-    /// lock timeout, when that is shorter, so a short one is seen too).
+    /// Watches session `pid` from [`WATCH_AFTER`] on; with a lock timeout
+    /// under [`SHORT_LOCK_TIMEOUT`], from the start (connecting, with its
+    /// password hashing, takes a good part of such a timeout).
     pub fn start(url: &str, pid: i32, lock_timeout: Duration) -> Watch {
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let after = if lock_timeout.is_zero() {
-            WATCH_AFTER
+        let after = if !lock_timeout.is_zero() && lock_timeout < SHORT_LOCK_TIMEOUT {
+            Duration::ZERO
         } else {
-            WATCH_AFTER.min(lock_timeout / 2)
+            WATCH_AFTER
         };
         let task = tokio::spawn(watch(url.to_string(), pid, after, seen.clone()));
         Watch { seen, task }
