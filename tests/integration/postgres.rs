@@ -1100,7 +1100,7 @@ run = {{ kind = "postgres.exec", url = "{url}", file = "each.sql", transaction =
             .file("each.sql", statements.replace("${step}", "each"))
             .plan(&plan);
         let mut child = test.spawn(&["apply", "plan.toml", "--parallelism", "2"]);
-        std::thread::sleep(Duration::from_millis(rng.u64(50..900)));
+        std::thread::sleep(Duration::from_millis(rng.u64(100..700)));
         let _ = child.kill();
         let _ = child.wait();
         let recorded = test.path().join(".planrun/state.db").exists() && !test.status()["run"].is_null();
