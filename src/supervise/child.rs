@@ -8,12 +8,10 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, ExitCode, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
-
+use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::getpgrp;
@@ -22,11 +20,6 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 /// Exit code when the command never started (planrun went away first, or
 /// the arguments were wrong).
 const NOT_STARTED: u8 = 125;
-
-enum Ended {
-    Exited(std::io::Result<ExitStatus>),
-    ParentGone,
-}
 
 /// Runs the supervisor with `args` (without the program name).
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
@@ -65,27 +58,35 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(NOT_STARTED);
         }
     };
-    let (sender, ended) = mpsc::channel();
-    let watcher = sender.clone();
+    // One watcher thread: the socket closing before the command ends means
+    // planrun is gone. The main thread waits for the command.
+    let parent_gone = Arc::new(AtomicBool::new(false));
+    let watcher_gone = parent_gone.clone();
+    let group = getpgrp();
     std::thread::spawn(move || {
         // Anything planrun writes after `go` is ignored; only the end matters.
         let mut buffer = [0_u8; 64];
         while matches!(reader.read(&mut buffer), Ok(n) if n > 0) {}
-        let _ = watcher.send(Ended::ParentGone);
+        watcher_gone.store(true, Ordering::SeqCst);
+        let _ = killpg(group, Signal::SIGTERM);
+        std::thread::sleep(grace);
+        // The grace ran out with the command still running.
+        let _ = killpg(group, Signal::SIGKILL);
     });
-    std::thread::spawn(move || {
-        let _ = sender.send(Ended::Exited(child.wait()));
-    });
-    match ended.recv() {
-        Ok(Ended::Exited(Ok(status))) => {
+    let waited = child.wait();
+    if parent_gone.load(Ordering::SeqCst) {
+        // The command ended within the grace: what it left goes too.
+        let _ = killpg(group, Signal::SIGKILL);
+    }
+    match waited {
+        Ok(status) => {
             report(&control, &format!("status {}", status.into_raw()));
             ExitCode::from(u8::try_from(status.code().unwrap_or(128)).unwrap_or(128))
         }
-        Ok(Ended::Exited(Err(error))) => {
+        Err(error) => {
             report(&control, &format!("error cannot wait for the command: {error}"));
             ExitCode::from(NOT_STARTED)
         }
-        Ok(Ended::ParentGone) | Err(_) => stop_group(&ended, grace),
     }
 }
 
@@ -97,22 +98,4 @@ fn released(reader: &mut impl BufRead) -> bool {
 
 fn report(mut control: &UnixStream, line: &str) {
     let _ = writeln!(control, "{line}");
-}
-
-/// planrun is gone: SIGTERM to the group, the grace, then SIGKILL (which
-/// ends the supervisor too).
-fn stop_group(ended: &mpsc::Receiver<Ended>, grace: Duration) -> ExitCode {
-    let group = getpgrp();
-    let _ = killpg(group, Signal::SIGTERM);
-    let deadline = std::time::Instant::now() + grace;
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match ended.recv_timeout(left) {
-            Ok(Ended::ParentGone) => continue,
-            Ok(Ended::Exited(_)) | Err(_) => break,
-        }
-    }
-    // The command ended, or its grace ran out: nothing of the group stays.
-    let _ = killpg(group, Signal::SIGKILL);
-    ExitCode::from(NOT_STARTED)
 }

@@ -159,7 +159,7 @@ fn orphaned_step_processes_after_sigkill_never_make_an_immediate_resume_run_a_st
 fn the_concurrency_probe_catches_two_runs_of_a_step_at_once() {
     let test = Test::new().file(
         "a.sh",
-        "exec 9>>lock-x; flock -n 9 || echo x >> concurrent; echo >> holding; while [ ! -e release ]; do sleep 0.01; done\n",
+        "exec 9>>lock-x; flock -n 9 || echo x >> concurrent; echo >> holding; while [ ! -e release ] && [ -e a.sh ]; do sleep 0.01; done\n",
     );
     let dir = test.path();
     let first = std::process::Command::new("sh")

@@ -42,7 +42,7 @@ rollback = { kind = "shell", command = "true" }
 const GATED: &str = r#"format = 1
 name = "gated"
 [steps.gated]
-run = { kind = "shell", command = "echo started >> ledger; while [ ! -e release ]; do sleep 0.01; done; echo finished >> ledger" }
+run = { kind = "shell", command = "echo started >> ledger; while [ ! -e release ] && [ -e plan.toml ]; do sleep 0.01; done; echo finished >> ledger" }
 rollback = { kind = "shell", command = "true" }
 [steps.after]
 depends_on = ["gated"]
