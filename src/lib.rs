@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod error;
 pub mod exec;
+pub(crate) mod failpoint;
 pub mod graph;
 pub mod plan;
 pub mod report;

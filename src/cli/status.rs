@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::cli::engine::{self, Format, StateArgs};
 use crate::cli::output;
 use crate::error::{Error, Exit};
-use crate::state::{RunRecord, StateStore, StepRecord, Store};
+use crate::state::{RunRecord, StateStore, StepRecord, StepStatus, Store};
 use crate::supervise::{Liveness, ProcessGroup};
 
 #[derive(Debug, clap::Args)]
@@ -91,9 +91,10 @@ fn render(run: &RunRecord, steps: &[StepRecord]) -> String {
     let width = steps.iter().map(|s| s.step_id.len()).max().unwrap_or(4).max(4);
     let _ = writeln!(out, "\n{:width$}  {:15}  {:>8}  NOTE", "STEP", "STATUS", "ATTEMPTS");
     for step in steps {
-        let note = match (&step.process, step.error.as_deref()) {
-            (Some(group), _) => process_note(group),
-            (None, error) => error.and_then(|e| e.lines().next()).unwrap_or_default().to_string(),
+        let note = match (&step.process, in_doubt_note(step), step.error.as_deref()) {
+            (Some(group), ..) => process_note(group),
+            (None, Some(doubt), _) => doubt,
+            (None, None, error) => error.and_then(|e| e.lines().next()).unwrap_or_default().to_string(),
         };
         let _ = writeln!(
             out,
@@ -104,6 +105,32 @@ fn render(run: &RunRecord, steps: &[StepRecord]) -> String {
         );
     }
     out
+}
+
+/// For a step stopped while running: what settling asked and found about
+/// its latest attempt, else what `resume` will ask (from the evidence the
+/// attempt recorded).
+fn in_doubt_note(step: &StepRecord) -> Option<String> {
+    if !matches!(step.status, StepStatus::Running | StepStatus::Interrupted) {
+        return None;
+    }
+    let progress = step.progress.as_ref()?;
+    let settled = &progress["settled"];
+    if settled["attempt"] == serde_json::json!(step.attempts) {
+        let verdict = match settled["verdict"].as_str().unwrap_or_default() {
+            "took_effect" => "took effect",
+            "no_effect" => "no effect",
+            "partly" => "took effect in part",
+            _ => "cannot tell",
+        };
+        return Some(format!(
+            "{verdict}: asked {}: {}",
+            settled["asked"].as_str().unwrap_or_default(),
+            settled["found"].as_str().unwrap_or_default(),
+        ));
+    }
+    let ask = progress["evidence"]["ask"].as_str()?;
+    Some(format!("resume will ask {ask}"))
 }
 
 /// Where a step's recorded processes stand (the next `resume`, `rollback`

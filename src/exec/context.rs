@@ -25,8 +25,11 @@ pub struct StepContext {
     /// Cancelled when planrun must stop its steps at once (a second
     /// interrupt, or the first one's grace ran out): no graceful SIGTERM.
     pub stop_now: CancellationToken,
-    /// How long a stopped process gets between SIGTERM and SIGKILL.
+    /// How long a stopped process gets between SIGTERM and SIGKILL; also
+    /// how long settling waits for a session an interrupted attempt left.
     pub kill_grace: Duration,
+    /// The step's timeout (a server-side bound like `statement_timeout`).
+    pub timeout: Duration,
     /// The file a shell step writes `KEY=value` lines to; `None` in a dry
     /// run, where outputs go to `/dev/null`.
     pub outputs_path: Option<PathBuf>,
@@ -47,7 +50,9 @@ impl StepContext {
 }
 
 /// Saved progress of a long action, checkpointed in the state store and
-/// shared by every attempt of the step.
+/// shared by every attempt of the step. Kinds keep named entries in it
+/// (`undo`, `evidence`, a copy's checkpoint) so they do not overwrite
+/// each other.
 #[derive(Clone)]
 pub struct Progress {
     /// `None` in a dry run, where nothing may be written.
@@ -55,6 +60,9 @@ pub struct Progress {
     pub(crate) run_id: String,
     pub(crate) step_id: String,
     pub(crate) saved: Arc<Mutex<Option<Value>>>,
+    /// The attempt this context serves (the step record's `attempts`
+    /// once it is running; 0 for probes).
+    pub(crate) attempt: u32,
 }
 
 impl Progress {
@@ -88,5 +96,28 @@ impl Progress {
             *saved = Some(value.clone());
         }
         Ok(())
+    }
+
+    /// The attempt of the step's `run` this context serves.
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// Durably records `value` as the entry `key` of the saved progress,
+    /// keeping the other entries.
+    pub async fn save_entry(&self, key: &str, value: Value) -> Result<(), String> {
+        self.save_entries(vec![(key, value)]).await
+    }
+
+    /// [`Progress::save_entry`] for several entries, in one write.
+    pub async fn save_entries(&self, entries: Vec<(&str, Value)>) -> Result<(), String> {
+        let mut merged = match self.saved() {
+            Some(Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        for (key, value) in entries {
+            merged.insert(key.to_string(), value);
+        }
+        self.save(&Value::Object(merged)).await
     }
 }

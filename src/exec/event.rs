@@ -60,6 +60,19 @@ pub enum Event {
         help: Option<String>,
         log: Option<String>,
     },
+    /// A step stopped while running was asked whether its attempt took
+    /// effect (by `resume`, before deciding what to run, and by
+    /// `rollback`). `verdict`: `took_effect` (not run again; its `verify`
+    /// runs), `no_effect` or `partly` (run again, continuing where it
+    /// stopped), `unknown` (its `idempotent` or `check`, else an operator,
+    /// decides).
+    StepSettled {
+        step: String,
+        attempt: u32,
+        asked: String,
+        found: String,
+        verdict: String,
+    },
     /// Dependents of a failed step that will not run.
     StepsBlocked {
         by: String,

@@ -20,5 +20,6 @@ pub mod rollback;
 pub mod runtime;
 pub mod secrets;
 pub mod session;
+pub(crate) mod settle;
 pub mod step;
 pub mod walk;

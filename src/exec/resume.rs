@@ -1,9 +1,12 @@
 //! `resume`: continue an unfinished run where it stopped.
 //!
 //! Succeeded and satisfied steps are not run again; failed, pending and
-//! blocked ones are. A step interrupted while running is run again only
-//! when that is safe (it is idempotent, has a `check`, or is a manual
-//! gate); otherwise an operator decides with `planrun mark`. If the plan
+//! blocked ones are. A step interrupted while running is first settled
+//! (`exec::settle`): its kind asks the system whether the attempt took
+//! effect. Took effect → only its `verify` runs; no effect or in part →
+//! it runs again. When the kind cannot tell, it is run again only when
+//! that is safe (it is idempotent, has a `check`, or is a manual gate);
+//! otherwise an operator decides with `planrun mark`. If the plan
 //! changed, completed steps whose definition changed are drift.
 
 use std::collections::{HashMap, HashSet};
@@ -17,11 +20,13 @@ use crate::exec::leftovers;
 use crate::exec::runtime::{Runtime, Settings};
 use crate::exec::secrets::Secrets;
 use crate::exec::session::Session;
+use crate::exec::settle::settle_in_doubt;
 use crate::exec::walk::{WalkOptions, walk};
 use crate::plan::hash::{source_hash, step_hash};
 use crate::plan::{Compiled, Step};
 use crate::state::{NewEvent, PlanFile, RunOutcome, RunRecord, StateStore, StepRecord, StepStatus};
 use crate::steps::Action;
+use crate::steps::outcome::{Applied, Settlement, Verdict};
 
 pub struct ResumeRequest {
     /// Keep completed steps whose definition changed as done.
@@ -38,6 +43,8 @@ pub struct Prepared {
     /// Records to write before the walk, with why.
     pub changes: Vec<(StepRecord, NewEvent)>,
     pub notices: Vec<String>,
+    /// In-doubt steps whose attempt took effect: what it gave back.
+    pub(crate) settled: HashMap<String, Applied>,
 }
 
 /// Safe to run again after an interruption.
@@ -50,27 +57,58 @@ fn rerunnable(step: &Step) -> bool {
             .is_some_and(|run| matches!(run.get_ref(), Action::Manual(_)))
 }
 
+/// The steps `--rerun` runs again, by plan index: those named and
+/// everything after them.
+fn rerun_set(compiled: &Compiled, request: &ResumeRequest) -> Result<HashSet<usize>, ExecError> {
+    let mut rerun = HashSet::new();
+    for id in &request.rerun {
+        let index = compiled
+            .plan
+            .step_index(id)
+            .ok_or_else(|| ExecError::Usage(format!("`--rerun {id}`: the plan has no step `{id}`")))?;
+        rerun.insert(index);
+        rerun.extend(compiled.dag.descendants(index));
+    }
+    Ok(rerun)
+}
+
+/// What follows for an in-doubt step from what settling found: `Ok(Some)`
+/// took effect (what it gave back), `Ok(None)` run it again, `Err` an
+/// operator decides (the line saying why).
+fn after_settling(step: &Step, record: &StepRecord, answer: &Settlement) -> Result<Option<Applied>, String> {
+    match &answer.verdict {
+        Verdict::Done(applied) => Ok(Some(applied.clone())),
+        Verdict::Nothing | Verdict::Partly => Ok(None),
+        Verdict::Unknown if rerunnable(step) => Ok(None),
+        Verdict::Unknown => Err(undecided_line(step, record, Some(answer))),
+    }
+}
+
+/// An in-doubt step left to an operator: what it was doing, what was asked.
+fn undecided_line(step: &Step, record: &StepRecord, answer: Option<&Settlement>) -> String {
+    let doing = step.run.as_ref().map(|run| run.get_ref().summary()).unwrap_or_default();
+    let found = answer
+        .map(|s| format!("; asked {}: {}", s.asked, s.found))
+        .unwrap_or_default();
+    format!("{} (attempt {}): {doing}{found}", step.id, record.attempts)
+}
+
 /// `unchanged`: the plan file is byte for byte the one applied (so no step
-/// can have drifted, and the stored definition hashes stand).
-pub fn prepare(
+/// can have drifted, and the stored definition hashes stand). `settled`:
+/// what settling found about in-doubt steps, by step id.
+pub(crate) fn prepare(
     compiled: &Compiled,
     stored: Vec<StepRecord>,
     request: &ResumeRequest,
     unchanged: bool,
+    settled: &HashMap<String, Settlement>,
 ) -> Result<Prepared, ExecError> {
     let plan = &compiled.plan;
     let mut by_id: HashMap<String, StepRecord> = stored
         .into_iter()
         .map(|record| (record.step_id.clone(), record))
         .collect();
-    let mut rerun = HashSet::new();
-    for id in &request.rerun {
-        let index = plan
-            .step_index(id)
-            .ok_or_else(|| ExecError::Usage(format!("`--rerun {id}`: the plan has no step `{id}`")))?;
-        rerun.insert(index);
-        rerun.extend(compiled.dag.descendants(index));
-    }
+    let rerun = rerun_set(compiled, request)?;
     let position: Vec<u32> = compiled
         .dag
         .positions()
@@ -82,6 +120,7 @@ pub fn prepare(
         todo: Vec::with_capacity(plan.steps.len()),
         changes: Vec::new(),
         notices: Vec::new(),
+        settled: HashMap::new(),
     };
     let (mut drifted, mut undecided, mut joined, mut accepted) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (index, step) in plan.steps.iter().enumerate() {
@@ -126,11 +165,24 @@ pub fn prepare(
                     }
                     false
                 }
-                StepStatus::Running | StepStatus::Interrupted if !rerunnable(step) => {
-                    let doing = step.run.as_ref().map(|run| run.get_ref().summary()).unwrap_or_default();
-                    undecided.push(format!("{} (attempt {}): {doing}", step.id, record.attempts));
-                    false
-                }
+                StepStatus::Running | StepStatus::Interrupted => match settled.get(step.id.as_str()) {
+                    Some(answer) => match after_settling(step, &record, answer) {
+                        Ok(Some(applied)) => {
+                            prepared.settled.insert(step.id.clone(), applied);
+                            true
+                        }
+                        Ok(None) => true,
+                        Err(undecided_step) => {
+                            undecided.push(undecided_step);
+                            false
+                        }
+                    },
+                    None if rerunnable(step) => true,
+                    None => {
+                        undecided.push(undecided_line(step, &record, None));
+                        false
+                    }
+                },
                 _ => {
                     if let Some(hash) = &hash {
                         record.definition_hash.clone_from(hash);
@@ -225,12 +277,36 @@ pub async fn resume(
         settings.reporter.as_ref(),
     )
     .await?;
+    let rt = Arc::new(Runtime::new(
+        compiled.clone(),
+        store.clone(),
+        &run.id,
+        secrets,
+        settings,
+    )?);
+    // Outputs of finished steps, for the steps settled and run below.
+    for record in stored
+        .steps
+        .iter()
+        .filter(|record| record.status.is_done() && !record.outputs.is_empty())
+    {
+        rt.set_outputs(&record.step_id, record.outputs.clone());
+    }
+    let mut steps = stored.steps;
+    let answers = settle_in_doubt(&rt, &mut steps, &rerun_set(&compiled, request)?).await?;
+    if rt.interrupt.is_cancelled() {
+        return Ok(RunOutcome::Interrupted);
+    }
     let Prepared {
         mut records,
         todo,
         changes,
         notices,
-    } = prepare(&compiled, stored.steps, request, stored.plan_unchanged)?;
+        settled,
+    } = prepare(&compiled, steps, request, stored.plan_unchanged, &answers)?;
+    if let Ok(mut taken) = rt.settled.lock() {
+        *taken = settled;
+    }
     for message in notices {
         settings.reporter.report(&Event::Notice { message });
     }
@@ -252,19 +328,6 @@ pub async fn resume(
     store
         .set_outcome(&run.id, RunOutcome::Running, &NewEvent::run("run_resumed", "resumed"))
         .await?;
-    let rt = Arc::new(Runtime::new(
-        compiled.clone(),
-        store.clone(),
-        &run.id,
-        secrets,
-        settings,
-    )?);
-    for record in records
-        .iter()
-        .filter(|record| record.status.is_done() && !record.outputs.is_empty())
-    {
-        rt.set_outputs(&record.step_id, record.outputs.clone());
-    }
     let parallelism = rt.parallelism(settings);
     rt.report(Event::RunStarted {
         run_id: run.id.clone(),
@@ -280,4 +343,86 @@ pub async fn resume(
     };
     let outcome = walk(rt.clone(), &mut records, &todo, options).await?;
     Ok(rt.finish(&records, outcome, started).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Source;
+    use crate::plan::compile::compile;
+
+    const PLAN: &str = r#"format = 1
+name = "doubt"
+[steps.exec]
+run = { kind = "postgres.exec", url = "postgres://db/app", sql = "SELECT 1" }
+rollback = { kind = "shell", command = "true" }
+[steps.next]
+depends_on = ["exec"]
+run = { kind = "shell", command = "true" }
+rollback = { kind = "shell", command = "true" }
+"#;
+
+    fn interrupted() -> (Compiled, Vec<StepRecord>) {
+        let compiled = compile(&Source::new("plan.toml", PLAN), &[], false).expect("the plan compiles");
+        let mut exec = StepRecord::pending("exec", 0, step_hash(&compiled.plan.steps[0]));
+        exec.status = StepStatus::Running;
+        exec.attempts = 1;
+        let next = StepRecord::pending("next", 1, step_hash(&compiled.plan.steps[1]));
+        (compiled, vec![exec, next])
+    }
+
+    fn prepared(verdict: Option<Verdict>) -> Result<Prepared, ExecError> {
+        let (compiled, records) = interrupted();
+        let request = ResumeRequest {
+            accept_drift: false,
+            rerun: Vec::new(),
+        };
+        let settled: HashMap<String, Settlement> = verdict
+            .map(|verdict| {
+                (
+                    "exec".to_string(),
+                    Settlement::new("whether it committed", "found", verdict),
+                )
+            })
+            .into_iter()
+            .collect();
+        prepare(&compiled, records, &request, true, &settled)
+    }
+
+    #[test]
+    fn an_attempt_that_took_effect_is_verified_not_run_again() {
+        let applied = Applied::default();
+        let prepared = prepared(Some(Verdict::Done(applied.clone()))).expect("no decision needed");
+        assert_eq!(prepared.todo, [true, true]);
+        assert_eq!(prepared.settled.get("exec"), Some(&applied));
+    }
+
+    #[test]
+    fn an_attempt_without_effect_runs_again() {
+        for verdict in [Verdict::Nothing, Verdict::Partly] {
+            let prepared = prepared(Some(verdict)).expect("no decision needed");
+            assert_eq!(prepared.todo, [true, true]);
+            assert!(prepared.settled.is_empty());
+        }
+    }
+
+    #[test]
+    fn an_unknown_answer_goes_to_the_operator_saying_what_was_asked() {
+        for verdict in [Some(Verdict::Unknown), None] {
+            let asked = verdict.is_some();
+            match prepared(verdict) {
+                Err(ExecError::NeedsDecision(steps)) => {
+                    assert_eq!(steps.len(), 1);
+                    assert!(steps[0].starts_with("exec (attempt 1)"), "{}", steps[0]);
+                    assert_eq!(
+                        steps[0].contains("asked whether it committed: found"),
+                        asked,
+                        "{}",
+                        steps[0]
+                    );
+                }
+                _ => panic!("an operator must decide"),
+            }
+        }
+    }
 }

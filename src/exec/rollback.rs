@@ -12,9 +12,11 @@ use tokio::time::Instant;
 
 use crate::exec::event::Event;
 use crate::exec::runtime::Runtime;
+use crate::exec::settle;
 use crate::exec::step::{Ended, bounded, millis};
 use crate::state::record::now;
 use crate::state::{NewEvent, RunOutcome, StateError, StateStore, StepRecord, StepStatus};
+use crate::steps::outcome::Verdict;
 
 /// What a rollback will do.
 pub struct RollbackPlan {
@@ -133,6 +135,9 @@ async fn undo_step(rt: &Runtime, index: usize, mut record: StepRecord) -> Result
         )),
     });
     let started = Instant::now();
+    if nothing_to_undo(rt, step, &mut record).await? {
+        return rolled_back_as_is(rt, step, record, started).await;
+    }
     record.status = StepStatus::RollingBack;
     record.error = None;
     rt.store
@@ -143,12 +148,13 @@ async fn undo_step(rt: &Runtime, index: usize, mut record: StepRecord) -> Result
         )
         .await?;
     let cancel = rt.interrupt.child_token();
-    let ctx = rt.context(
+    let mut ctx = rt.context(
         &step.id,
         &rt.open_log(&step.id),
         &Arc::new(Mutex::new(record.progress.clone())),
         cancel.clone(),
     );
+    ctx.timeout = step.timeout.std();
     ctx.log.section("rollback");
     let timeout = step.timeout.std();
     let ended = match (&step.rollback, &step.run, undo_record(&record)) {
@@ -230,6 +236,48 @@ async fn undo_step(rt: &Runtime, index: usize, mut record: StepRecord) -> Result
         failed.then_some(message),
         tail,
         step.help.clone().filter(|_| failed),
+    ));
+    Ok(record)
+}
+
+/// Whether the step was stopped while running and its kind finds that
+/// no attempt changed anything (asked now, or by an earlier rollback or
+/// resume), so neither its `rollback` nor its built-in undo must run.
+async fn nothing_to_undo(rt: &Runtime, step: &crate::plan::Step, record: &mut StepRecord) -> Result<bool, StateError> {
+    if settle::found_nothing(record) {
+        return Ok(true);
+    }
+    if !settle::in_doubt(record) || !step.run.as_ref().is_some_and(|run| run.get_ref().can_settle()) {
+        return Ok(false);
+    }
+    let (settlement, progress) = settle::ask(rt, step, record).await?;
+    record.progress = progress;
+    Ok(settlement.verdict == Verdict::Nothing)
+}
+
+/// Records a step that changed nothing as rolled back, without undoing.
+async fn rolled_back_as_is(
+    rt: &Runtime,
+    step: &crate::plan::Step,
+    mut record: StepRecord,
+    started: Instant,
+) -> Result<StepRecord, StateError> {
+    record.status = StepStatus::RolledBack;
+    record.finished_at = Some(now());
+    record.error = None;
+    let event = NewEvent::step(
+        &step.id,
+        "rolled_back",
+        "nothing to undo: the interrupted attempt changed nothing",
+    );
+    rt.store.put_step(&rt.run_id, &record, &event).await?;
+    rt.report(finished(
+        step.id.clone(),
+        StepStatus::RolledBack,
+        started,
+        None,
+        Vec::new(),
+        None,
     ));
     Ok(record)
 }

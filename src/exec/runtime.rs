@@ -42,9 +42,18 @@ pub struct Runtime {
     pub draining: CancellationToken,
     pub approvals: Arc<Approvals>,
     pub kill_grace: Duration,
+    /// Steps whose interrupted attempt was found to have taken effect
+    /// (see `exec::settle`): what it returned, by step id. Their action
+    /// is not run again.
+    pub(crate) settled: Mutex<HashMap<String, crate::steps::outcome::Applied>>,
 }
 
 impl Runtime {
+    /// What the settled attempt of `step_id` returned, if it took effect.
+    pub(crate) fn take_settled(&self, step_id: &str) -> Option<crate::steps::outcome::Applied> {
+        self.settled.lock().ok()?.remove(step_id)
+    }
+
     pub fn report(&self, event: Event) {
         self.reporter.report(&event);
     }
@@ -70,12 +79,14 @@ impl Runtime {
             cancel,
             stop_now: self.interrupt.clone(),
             kill_grace: self.kill_grace,
+            timeout: crate::plan::model::DEFAULT_TIMEOUT.std(),
             outputs_path: Some(self.run_logs.join(format!("{name}.outputs"))),
             progress: Progress {
                 store: Some(self.store.clone()),
                 run_id: self.run_id.clone(),
                 step_id: name.to_string(),
                 saved: progress.clone(),
+                attempt: 0,
             },
             approvals: self.approvals.clone(),
         }
@@ -149,6 +160,7 @@ impl Runtime {
             draining: settings.interrupt.draining.clone(),
             approvals: settings.approvals.clone(),
             kill_grace: settings.kill_grace,
+            settled: Mutex::new(HashMap::new()),
         })
     }
 

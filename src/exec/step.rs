@@ -88,6 +88,14 @@ struct StepRunner<'a> {
 
 impl StepRunner<'_> {
     async fn go(&mut self) -> Result<StepRecord, StateError> {
+        if let Some(applied) = self.rt.take_settled(&self.step.id) {
+            // The interrupted attempt took effect: keep what it did, verify it.
+            self.log.section("run (settled)");
+            self.log
+                .line("the interrupted attempt took effect: it is not run again, only verified");
+            self.keep(applied);
+            return self.verify().await;
+        }
         for (i, probe) in self.step.preconditions.iter().enumerate() {
             let what = format!("precondition {}", i + 1);
             match self.probe(probe, &what).await {
@@ -124,14 +132,7 @@ impl StepRunner<'_> {
                 return Ok(self.record.clone());
             }
             match self.run(action).await? {
-                Ended::Done(applied) => {
-                    self.rt.set_outputs(&self.step.id, applied.outputs.clone());
-                    self.record.outputs = applied.outputs;
-                    self.record.undo = applied.undo.map(|mut undo| {
-                        self.rt.redactor.redact_json(&mut undo);
-                        undo
-                    });
-                }
+                Ended::Done(applied) => self.keep(applied),
                 Ended::Interrupted => {
                     return self
                         .finish(StepStatus::Interrupted, "step_interrupted", "interrupted while running")
@@ -145,6 +146,21 @@ impl StepRunner<'_> {
                 }
             }
         }
+        self.verify().await
+    }
+
+    /// Keeps what the action gave back: outputs for dependents, the undo record.
+    fn keep(&mut self, applied: Applied) {
+        self.rt.set_outputs(&self.step.id, applied.outputs.clone());
+        self.record.outputs = applied.outputs;
+        self.record.undo = applied.undo.map(|mut undo| {
+            self.rt.redactor.redact_json(&mut undo);
+            undo
+        });
+    }
+
+    /// The `verify` probes, then success.
+    async fn verify(&mut self) -> Result<StepRecord, StateError> {
         for (i, probe) in self.step.verify.iter().enumerate() {
             let what = format!("verify {}", i + 1);
             match self.probe(probe, &what).await {
@@ -169,7 +185,10 @@ impl StepRunner<'_> {
     }
 
     fn context(&self, cancel: CancellationToken) -> StepContext {
-        self.rt.context(&self.step.id, &self.log, &self.progress, cancel)
+        let mut ctx = self.rt.context(&self.step.id, &self.log, &self.progress, cancel);
+        ctx.timeout = self.step.timeout.std();
+        ctx.progress.attempt = self.record.attempts;
+        ctx
     }
 
     /// Runs one probe; a passing shell `check` may leave outputs.

@@ -68,6 +68,25 @@ pub fn lines(event: &Event) -> Option<Vec<String>> {
             help.as_deref(),
             log.as_deref(),
         ),
+        Event::StepSettled {
+            step,
+            attempt,
+            asked,
+            found,
+            verdict,
+        } => {
+            let then = match verdict.as_str() {
+                "took_effect" => "took effect: not run again (its `verify` still runs)",
+                "no_effect" => "no effect: runs again",
+                "partly" => "took effect in part: goes on where it stopped",
+                _ => "cannot tell",
+            };
+            vec![
+                format!("settled {step} (attempt {attempt}): {then}"),
+                format!("  asked {asked}"),
+                format!("  found {found}"),
+            ]
+        }
         Event::StepsBlocked { by, steps } => vec![format!("blocked {} (by `{by}`)", steps.join(", "))],
         Event::AwaitingApproval { step, instructions } => {
             let mut lines = vec![format!("waiting {step}: a manual step needs an operator")];

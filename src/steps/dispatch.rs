@@ -3,7 +3,8 @@
 use serde_json::Value;
 
 use crate::exec::context::StepContext;
-use crate::steps::outcome::{Applied, Inspect, Perform, StepError, Undo};
+use crate::steps::docker::Wanted;
+use crate::steps::outcome::{Applied, Inspect, Perform, Settle, Settlement, StepError, Undo, Verdict};
 use crate::steps::{Action, Probe};
 
 impl Action {
@@ -39,6 +40,50 @@ impl Action {
             Action::AmqpDeclare(kind) => kind.undo(record, ctx).await,
             Action::DockerRun(kind) => kind.undo(record, ctx).await,
             other => Err(StepError::failed(format!("`{}` cannot undo itself", other.kind()))),
+        }
+    }
+
+    /// Whether the kind can tell, by asking the system it acts on, if an
+    /// interrupted attempt took effect (see [`Settle`]).
+    pub(crate) fn can_settle(&self) -> bool {
+        matches!(
+            self,
+            Action::FileWrite(_)
+                | Action::FileReplace(_)
+                | Action::FileLines(_)
+                | Action::PostgresExec(_)
+                | Action::PostgresCreateDatabase(_)
+                | Action::PostgresDropDatabase(_)
+                | Action::PostgresCopyTable(_)
+                | Action::AmqpDeclare(_)
+                | Action::DockerRun(_)
+                | Action::DockerStart(_)
+                | Action::DockerStop(_)
+                | Action::DockerRemove(_)
+        )
+    }
+
+    /// Did the interrupted attempt `ctx` describes take effect? Kinds that
+    /// cannot tell say so.
+    pub(crate) async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
+        match self {
+            Action::FileWrite(kind) => kind.settle(ctx).await,
+            Action::FileReplace(kind) => kind.settle(ctx).await,
+            Action::FileLines(kind) => kind.settle(ctx).await,
+            Action::PostgresExec(kind) => kind.settle(ctx).await,
+            Action::PostgresCreateDatabase(kind) => kind.settle(ctx).await,
+            Action::PostgresDropDatabase(kind) => kind.settle(ctx).await,
+            Action::PostgresCopyTable(kind) => kind.settle(ctx).await,
+            Action::AmqpDeclare(kind) => kind.settle(ctx).await,
+            Action::DockerRun(kind) => kind.settle(ctx).await,
+            Action::DockerStart(kind) => kind.settle(Wanted::Running).await,
+            Action::DockerStop(kind) => kind.settle(Wanted::Stopped).await,
+            Action::DockerRemove(kind) => kind.settle(Wanted::Gone).await,
+            other => Ok(Settlement::new(
+                "nothing",
+                format!("`{}` cannot tell whether it took effect", other.kind()),
+                Verdict::Unknown,
+            )),
         }
     }
 

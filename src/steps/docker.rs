@@ -5,6 +5,8 @@ mod actions;
 mod client;
 mod probes;
 
+pub(crate) use actions::Wanted;
+
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -183,19 +183,26 @@ impl KindSpec for FileLines {
     }
 }
 
+mod settle;
+
 mod behaviour {
     //! File probes and edits. Each edit saves its undo record as progress
     //! *before* touching the file, so an edit interrupted half-way and run
-    //! again still knows what the file held before the first attempt.
+    //! again still knows what the file held before the first attempt; and,
+    //! in the same write, the content hashes that settle it after a crash
+    //! (see `settle`).
 
     use std::path::Path;
 
     use serde_json::{Value, json};
-    use sha2::{Digest, Sha256};
 
+    use super::settle::{Target, ask, fields, settle_files, sha, written_before};
     use super::{FileContains, FileExists, FileLines, FileReplace, FileWrite};
     use crate::exec::context::StepContext;
-    use crate::steps::outcome::{Applied, Inspect, Perform, StepError, Undo, save_undo, saved_undo};
+    use crate::failpoint;
+    use crate::steps::outcome::{
+        Applied, Inspect, Perform, Settle, Settlement, StepError, Undo, evidence, save_undo, saved_undo,
+    };
 
     fn read(path: &Path) -> Result<Option<String>, StepError> {
         match std::fs::read(path) {
@@ -242,24 +249,55 @@ mod behaviour {
         }
     }
 
-    fn sha(text: &str) -> String {
-        Sha256::digest(text.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    }
-
-    /// The undo record saved by an earlier attempt, or `make()` saved now.
-    async fn undo_record(
+    /// The undo record saved by an earlier attempt, or `make()`; `true`
+    /// when it is new and still to be saved.
+    fn undo_record(
         ctx: &StepContext,
         make: impl FnOnce() -> Result<Value, StepError>,
-    ) -> Result<Value, StepError> {
-        if let Some(saved) = saved_undo(ctx) {
-            return Ok(saved);
+    ) -> Result<(Value, bool), StepError> {
+        match saved_undo(ctx) {
+            Some(saved) => Ok((saved, false)),
+            None => Ok((make()?, true)),
         }
-        let record = make()?;
-        save_undo(ctx, &record).await?;
-        Ok(record)
+    }
+
+    /// Durably records the evidence of this attempt's writes, with the
+    /// undo record when it is new, in one write, before any file changes.
+    async fn record(
+        ctx: &StepContext,
+        targets: &[Target],
+        definition: &str,
+        undo: Option<&Value>,
+    ) -> Result<(), StepError> {
+        let paths: Vec<String> = targets.iter().map(|t| t.path.clone()).collect();
+        let mut entries = vec![("evidence", evidence(ctx, &ask(&paths), fields(targets, definition)))];
+        if let Some(undo) = undo {
+            entries.push(("undo", undo.clone()));
+        }
+        ctx.progress.save_entries(entries).await.map_err(StepError::failed)
+    }
+
+    /// What a step that writes `content` asks for.
+    fn write_definition(content: &str) -> String {
+        sha(content)
+    }
+
+    fn replace_definition(search: &str, replace: &str) -> String {
+        sha(format!("{search}\0{replace}"))
+    }
+
+    fn lines_definition(lines: &[String]) -> String {
+        sha(lines.join("\n"))
+    }
+
+    /// Whether `path` still holds the content hashed as `before` (so an
+    /// edit interrupted before writing left nothing to undo).
+    fn unchanged(before: &Value, text: Option<&str>) -> bool {
+        match before {
+            Value::String(hash) => text.is_some_and(|text| sha(text) == *hash),
+            Value::Null => text.is_none(),
+            _ => false,
+        }
     }
 
     fn undo_mismatch(path: &Path) -> StepError {
@@ -308,22 +346,38 @@ mod behaviour {
     impl Perform for FileWrite {
         async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
             let path = ctx.path(&self.path);
-            let undo = undo_record(ctx, || {
+            let (undo, new) = undo_record(ctx, || {
                 let previous = read(&path)?;
+                let before = previous.as_deref().map(sha);
                 Ok(match previous {
-                    None => json!({ "existed": false }),
-                    Some(text) if ctx.log.redactor().reveals(&text) => json!({ "existed": true, "withheld": true }),
-                    Some(text) => json!({ "existed": true, "content": text }),
+                    None => json!({ "existed": false, "sha256": before }),
+                    Some(text) if ctx.log.redactor().reveals(&text) => {
+                        json!({ "existed": true, "withheld": true, "sha256": before })
+                    }
+                    Some(text) => json!({ "existed": true, "content": text, "sha256": before }),
                 })
-            })
-            .await?;
+            })?;
+            let target = Target {
+                path: path.display().to_string(),
+                before: undo["sha256"].as_str().map(String::from),
+                after: sha(&self.content),
+            };
+            record(ctx, &[target], &write_definition(&self.content), new.then_some(&undo)).await?;
+            failpoint::hit("file.write:recorded");
             write_atomically(&path, &self.content, self.mode_bits())?;
+            failpoint::hit("file.write:written");
             ctx.log
                 .line(&format!("wrote {} bytes to {}", self.content.len(), path.display()));
             Ok(Applied {
                 undo: Some(undo),
                 ..Applied::default()
             })
+        }
+    }
+
+    impl Settle for FileWrite {
+        async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
+            settle_files(ctx, &write_definition(&self.content))
         }
     }
 
@@ -347,14 +401,25 @@ mod behaviour {
         }
     }
 
-    impl Perform for FileReplace {
-        async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
-            let mut edits = Vec::new();
+    impl FileReplace {
+        /// Each file to edit with its text, and each one already edited (by
+        /// an earlier attempt, going by its recorded hash, or before the step).
+        #[allow(clippy::type_complexity)]
+        fn survey(
+            &self,
+            ctx: &StepContext,
+        ) -> Result<(Vec<(std::path::PathBuf, String)>, Vec<(std::path::PathBuf, String)>), StepError> {
+            let earlier = written_before(ctx);
+            let (mut edits, mut done) = (Vec::new(), Vec::new());
             for path in &self.paths {
                 let path = ctx.path(path);
                 let text =
                     read(&path)?.ok_or_else(|| StepError::failed(format!("`{}` does not exist", path.display())))?;
-                if text.contains(&self.search) {
+                if earlier.get(&path.display().to_string()) == Some(&sha(&text)) {
+                    ctx.log
+                        .line(&format!("{}: already edited by an earlier attempt", path.display()));
+                    done.push((path, text));
+                } else if text.contains(&self.search) {
                     edits.push((path, text));
                 } else if !text.contains(&self.replace) {
                     return Err(StepError::failed(format!(
@@ -365,24 +430,65 @@ mod behaviour {
                     )));
                 } else {
                     ctx.log.line(&format!("{}: already edited", path.display()));
+                    done.push((path, text));
                 }
             }
+            Ok((edits, done))
+        }
+    }
+
+    impl Perform for FileReplace {
+        async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
+            let (edits, done) = self.survey(ctx)?;
             // Where `replace` will sit in each edited file, so undo puts
             // `search` back exactly there and nowhere else.
-            let undo = undo_record(ctx, || {
+            let (undo, new) = undo_record(ctx, || {
                 let files: Vec<Value> = edits
                     .iter()
                     .map(|(path, text)| {
                         let offsets = inserted_offsets(text, &self.search, &self.replace);
-                        json!({ "path": path.display().to_string(), "offsets": offsets })
+                        json!({ "path": path.display().to_string(), "offsets": offsets, "sha256": sha(text) })
                     })
                     .collect();
                 Ok(json!({ "files": files }))
-            })
-            .await?;
-            for (path, text) in &edits {
+            })?;
+            let before_step = |path: &Path, text: &str| {
+                undo["files"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|file| file["path"].as_str() == Some(&path.display().to_string()))
+                    .and_then(|file| file["sha256"].as_str().map(String::from))
+                    .unwrap_or_else(|| sha(text))
+            };
+            let replaced: Vec<String> = edits
+                .iter()
+                .map(|(_, text)| text.replace(&self.search, &self.replace))
+                .collect();
+            let targets: Vec<Target> = edits
+                .iter()
+                .zip(&replaced)
+                .map(|((path, text), new)| (path, text, new))
+                .chain(done.iter().map(|(path, text)| (path, text, text)))
+                .map(|(path, text, new)| Target {
+                    path: path.display().to_string(),
+                    before: Some(before_step(path, text)),
+                    after: sha(new),
+                })
+                .collect();
+            let definition = replace_definition(&self.search, &self.replace);
+            if !edits.is_empty() {
+                record(ctx, &targets, &definition, new.then_some(&undo)).await?;
+                failpoint::hit("file.replace:recorded");
+            } else if new {
+                save_undo(ctx, &undo).await?;
+            }
+            for (index, ((path, text), new)) in edits.iter().zip(&replaced).enumerate() {
+                if index > 0 {
+                    failpoint::hit("file.replace:between-files");
+                }
                 let count = text.matches(self.search.as_str()).count();
-                write_atomically(path, &text.replace(&self.search, &self.replace), None)?;
+                write_atomically(path, new, None)?;
                 ctx.log
                     .line(&format!("{}: replaced {count} occurrence(s)", path.display()));
             }
@@ -390,6 +496,12 @@ mod behaviour {
                 undo: Some(undo),
                 ..Applied::default()
             })
+        }
+    }
+
+    impl Settle for FileReplace {
+        async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
+            settle_files(ctx, &replace_definition(&self.search, &self.replace))
         }
     }
 
@@ -413,6 +525,11 @@ mod behaviour {
                 let Some(mut text) = read(&path)? else {
                     return Err(undo_mismatch(&path));
                 };
+                if file.get("sha256").is_some() && unchanged(&file["sha256"], Some(&text)) {
+                    ctx.log
+                        .line(&format!("{}: as before the step, nothing to restore", path.display()));
+                    continue;
+                }
                 for &at in offsets.iter().rev() {
                     if text.get(at..at + self.replace.len()) != Some(self.replace.as_str()) {
                         return Err(undo_mismatch(&path));
@@ -467,14 +584,29 @@ mod behaviour {
                     }
                 }
             }
-            let undo = undo_record(ctx, || {
-                Ok(json!({ "created": previous.is_none(), "appended": appended, "replaced": replaced }))
-            })
-            .await?;
+            let (undo, new) = undo_record(ctx, || {
+                Ok(json!({
+                    "created": previous.is_none(),
+                    "appended": appended,
+                    "replaced": replaced,
+                    "sha256": previous.as_deref().map(sha),
+                }))
+            })?;
             let mut text = lines.join("\n");
             text.push('\n');
-            if previous.as_deref() != Some(text.as_str()) {
+            if previous.as_deref() == Some(text.as_str()) {
+                if new {
+                    save_undo(ctx, &undo).await?;
+                }
+            } else {
+                let target = Target {
+                    path: path.display().to_string(),
+                    before: undo["sha256"].as_str().map(String::from),
+                    after: sha(&text),
+                };
+                record(ctx, &[target], &lines_definition(&self.lines), new.then_some(&undo)).await?;
                 write_atomically(&path, &text, None)?;
+                failpoint::hit("file.lines:written");
             }
             ctx.log.line(&format!(
                 "{}: {} line(s) appended, {} replaced",
@@ -489,10 +621,22 @@ mod behaviour {
         }
     }
 
+    impl Settle for FileLines {
+        async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
+            settle_files(ctx, &lines_definition(&self.lines))
+        }
+    }
+
     impl Undo for FileLines {
         async fn undo(&self, record: &Value, ctx: &StepContext) -> Result<(), StepError> {
             let path = ctx.path(&self.path);
-            let Some(text) = read(&path)? else {
+            let current = read(&path)?;
+            if record.get("sha256").is_some() && unchanged(&record["sha256"], current.as_deref()) {
+                ctx.log
+                    .line(&format!("{}: as before the step, nothing to restore", path.display()));
+                return Ok(());
+            }
+            let Some(text) = current else {
                 return if record["created"] == json!(true) {
                     Ok(())
                 } else {

@@ -1,14 +1,22 @@
 //! PostgreSQL probes and actions (sqlx). The data of each kind is here;
-//! the behaviour is in the submodules: `probes`, `actions` and `copy`
-//! (`postgres.copy_table`), on top of `sql` (quoting) and `connection`
+//! the behaviour is in the submodules: `probes`, `exec` (`postgres.exec`),
+//! `actions` (databases) and `copy` (`postgres.copy_table`, with
+//! `sequences`), on top of
+//! `sql` (quoting, splitting), `script` (transaction control in scripts),
+//! `locks` (timeouts, blocking sessions), `xact` (sessions and
+//! transaction ids, to settle an interrupted attempt) and `connection`
 //! (connecting, and keeping passwords out of messages).
 
 mod actions;
 mod connection;
 mod copy;
+mod exec;
+mod locks;
 mod probes;
+mod script;
 mod sequences;
 mod sql;
+mod xact;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -40,23 +48,33 @@ impl KindSpec for PostgresConnect {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RowsExpectation {
-    /// At least one row.
-    #[default]
+    /// At least one row (the default with `sql`).
     Rows,
     /// No rows at all.
     NoRows,
+    /// The SQL runs without error, whatever it returns (the default with
+    /// `file`): a verify script that raises an error when a change is missing.
+    Ok,
 }
 
-/// Runs a read-only query (in a read-only transaction) and checks its result:
-/// rows or no rows, or with `equals`, the first column of the first row as text.
+/// Runs SQL in a read-only transaction that is always rolled back, and
+/// checks its result: rows, no rows, no error (`expect = "ok"`), or with
+/// `equals`, the first column of the first row as text. The SQL is inline
+/// (`sql`) or a script (`file`); transaction control in it (`BEGIN`,
+/// `COMMIT`, `ROLLBACK`) is left out, so it cannot end that transaction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostgresQuery {
     pub url: String,
-    pub sql: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql: Option<String>,
+    /// A file of SQL statements (relative to the working directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Default: `rows` with `sql`, `ok` with `file`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect: Option<RowsExpectation>,
     /// The single value the query must return, compared as text.
@@ -64,19 +82,41 @@ pub struct PostgresQuery {
     pub equals: Option<String>,
 }
 
+impl PostgresQuery {
+    pub fn expectation(&self) -> RowsExpectation {
+        self.expect.unwrap_or(if self.file.is_some() {
+            RowsExpectation::Ok
+        } else {
+            RowsExpectation::Rows
+        })
+    }
+}
+
 impl KindSpec for PostgresQuery {
     fn summary(&self) -> String {
-        let expect = match (&self.equals, self.expect.unwrap_or_default()) {
+        let expect = match (&self.equals, self.expectation()) {
             (Some(value), _) => format!("= {value:?}"),
             (None, RowsExpectation::Rows) => "returns rows".into(),
             (None, RowsExpectation::NoRows) => "returns no rows".into(),
+            (None, RowsExpectation::Ok) => "runs without error".into(),
         };
-        format!("{}: {} {expect}", display_url(&self.url), self.sql.trim())
+        let what = match (&self.sql, &self.file) {
+            (Some(sql), _) => sql.trim().to_string(),
+            (None, Some(file)) => format!("SQL from {file}"),
+            (None, None) => String::new(),
+        };
+        format!("{}: {what} {expect}", display_url(&self.url))
     }
 
     fn validate(&self, check: &mut FieldCheck<'_>) {
         check.url("url", &self.url, &SCHEMES);
-        check.non_empty("sql", &self.sql);
+        check.exactly_one(&[("sql", self.sql.is_some()), ("file", self.file.is_some())]);
+        if let Some(sql) = &self.sql {
+            check.non_empty("sql", sql);
+        }
+        if let Some(file) = &self.file {
+            check.non_empty("file", file);
+        }
         if self.expect.is_some() && self.equals.is_some() {
             check.error(
                 "equals",
@@ -182,6 +222,16 @@ pub struct PostgresExec {
     pub file: Option<String>,
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub transaction: bool,
+    /// How long a statement may wait for a lock before it fails (and the
+    /// step's `retry` policy tries again); default 3s, `"0s"` waits forever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_timeout: Option<Duration>,
+}
+
+impl PostgresExec {
+    pub fn lock_timeout(&self) -> std::time::Duration {
+        self.lock_timeout.map_or(locks::DEFAULT_LOCK_TIMEOUT, Duration::std)
+    }
 }
 
 fn yes() -> bool {
@@ -207,6 +257,15 @@ impl KindSpec for PostgresExec {
     fn validate(&self, check: &mut FieldCheck<'_>) {
         check.url("url", &self.url, &SCHEMES);
         check.exactly_one(&[("sql", self.sql.is_some()), ("file", self.file.is_some())]);
+        if let Some(timeout) = self.lock_timeout
+            && timeout.as_millis() > locks::MAX_LOCK_TIMEOUT_MS
+        {
+            check.error(
+                "lock_timeout",
+                format!("`lock_timeout` {timeout} is out of range"),
+                "PostgreSQL takes at most 24 days; use a few seconds, like \"5s\", or \"0s\" to wait forever",
+            );
+        }
     }
 }
 

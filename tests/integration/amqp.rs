@@ -134,3 +134,42 @@ run = {{ kind = "amqp.publish", url = "${{vars.url}}", exchange = "{missing}", p
     test.cmd(&["rollback", "plan.toml"]).status(0);
     assert!(!names("queues").contains(&queue));
 }
+
+/// Killed between declaring the exchanges and the queues, `amqp.declare`
+/// is settled by passive declares: it goes on without an operator, and
+/// rollback still deletes everything it created.
+#[test]
+fn declare_killed_half_way_goes_on_and_rolls_back_whole() {
+    let Some(url) = require("AMQP_URL") else { return };
+    let (exchange, queue) = (unique("planrun.half"), unique("planrun.half-q"));
+    let test = Test::new().plan(&format!(
+        r#"
+format = 1
+name = "half"
+[steps.topology]
+run = {{ kind = "amqp.declare", url = "{url}", exchanges = [{{ name = "{exchange}" }}], queues = [{{ name = "{queue}" }}], bindings = [{{ exchange = "{exchange}", queue = "{queue}", routing_key = "k" }}] }}
+"#
+    ));
+    test.crash_at("amqp.declare:exchanges-declared", &["apply", "plan.toml"]);
+    assert!(names("exchanges").contains(&exchange));
+    assert!(!names("queues").contains(&queue));
+    let resumed = test.cmd(&["resume"]);
+    resumed.status(0);
+    assert!(
+        resumed.stderr.contains(&format!("missing: queue `{queue}`")),
+        "{}",
+        resumed.stderr
+    );
+    assert!(names("queues").contains(&queue));
+    assert!(
+        bindings().contains(&format!("{exchange} {queue} k")),
+        "{:?}",
+        bindings()
+    );
+    test.cmd(&["rollback"]).status(0);
+    assert!(
+        !names("exchanges").contains(&exchange),
+        "the exchange this run created is deleted"
+    );
+    assert!(!names("queues").contains(&queue));
+}

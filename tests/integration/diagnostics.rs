@@ -240,6 +240,22 @@ fn absurd_timeout() {
 }
 
 #[test]
+fn absurd_lock_timeout() {
+    error(
+        "absurd_lock_timeout",
+        "[steps.a]\nrun = { kind = \"postgres.exec\", url = \"postgres://db/app\", sql = \"SELECT 1\", lock_timeout = \"30d\" }\nrollback = { kind = \"shell\", command = \"true\" }\n",
+    );
+}
+
+#[test]
+fn query_with_sql_and_file() {
+    error(
+        "query_with_sql_and_file",
+        "[steps.a]\nrun = { kind = \"shell\", command = \"true\" }\nrollback = { kind = \"shell\", command = \"true\" }\nverify = [{ kind = \"postgres.query\", url = \"postgres://db/app\", sql = \"SELECT 1\", file = \"verify.sql\" }]\n",
+    );
+}
+
+#[test]
 fn unsupported_format() {
     invalid(
         "unsupported_format",

@@ -285,3 +285,151 @@ run = {{ kind = "shell", command = "true" }}
         run.all_output()
     );
 }
+
+fn waiting_plan(host: &str, image: &str, name: &str) -> String {
+    format!(
+        r#"
+format = 1
+name = "wait"
+[steps.app]
+run = {{ kind = "docker.run", endpoint = "{host}", name = "{name}", image = "{image}", command = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"], health = {{ test = ["test", "-f", "/tmp/ready"], interval = "200ms", timeout = "2s", retries = 1000 }}, wait_healthy = "2m" }}
+"#
+    )
+}
+
+/// Killed while `docker.run` waits for its container to be healthy, the
+/// step is settled by the container labelled with the run and step: the
+/// same container is waited for again, never created twice.
+#[test]
+fn run_killed_while_waiting_for_health_keeps_its_one_container() {
+    let Some((host, image)) = daemon() else { return };
+    let name = unique("planrun-wait");
+    let _cleanup = Containers(host.clone(), vec![name.clone()]);
+    let test = Test::new().plan(&waiting_plan(&host, &image, &name));
+    let mut child = test.spawn(&["apply", "plan.toml"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !(exists(&host, &name) && inspect(&host, &name, "{{.State.Running}}") == "true") {
+        assert!(child.try_wait().ok().flatten().is_none(), "planrun ended early");
+        assert!(std::time::Instant::now() < deadline, "the container never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().expect("SIGKILL planrun");
+    let _ = child.wait();
+    let id = inspect(&host, &name, "{{.Id}}");
+    let run_id = test.status()["run"]["id"].as_str().unwrap_or_default().to_string();
+    assert_eq!(
+        inspect(&host, &name, r#"{{index .Config.Labels "planrun.run"}}"#),
+        run_id
+    );
+    assert_eq!(
+        inspect(&host, &name, r#"{{index .Config.Labels "planrun.step"}}"#),
+        "app"
+    );
+    docker(&host, &["exec", &name, "touch", "/tmp/ready"]);
+    let resumed = test.cmd(&["resume"]);
+    resumed.status(0);
+    assert!(resumed.stderr.contains("created by this step"), "{}", resumed.stderr);
+    assert_eq!(
+        inspect(&host, &name, "{{.Id}}"),
+        id,
+        "the same container, not a new one"
+    );
+    assert_eq!(test.status()["steps"][0]["outputs"]["id"], id);
+    test.cmd(&["rollback"]).status(0);
+    assert!(!exists(&host, &name), "rollback removes the container this run created");
+}
+
+#[test]
+fn run_killed_between_create_and_start_starts_its_container() {
+    let Some((host, image)) = daemon() else { return };
+    let name = unique("planrun-created");
+    let _cleanup = Containers(host.clone(), vec![name.clone()]);
+    let test = Test::new().plan(&format!(
+        r#"
+format = 1
+name = "created"
+[steps.app]
+run = {{ kind = "docker.run", endpoint = "{host}", name = "{name}", image = "{image}", command = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"] }}
+"#
+    ));
+    test.crash_at("docker.run:created", &["apply", "plan.toml"]);
+    assert_eq!(inspect(&host, &name, "{{.State.Running}}"), "false");
+    let id = inspect(&host, &name, "{{.Id}}");
+    let resumed = test.cmd(&["resume"]);
+    resumed.status(0);
+    assert!(resumed.stderr.contains("took effect in part"), "{}", resumed.stderr);
+    assert_eq!(inspect(&host, &name, "{{.Id}}"), id);
+    assert_eq!(inspect(&host, &name, "{{.State.Running}}"), "true");
+    test.cmd(&["rollback"]).status(0);
+    assert!(!exists(&host, &name));
+}
+
+/// Killed while `docker.stop` waits out the grace of a container that
+/// ignores SIGTERM: settled by the container's state, no operator.
+#[test]
+fn stop_killed_during_its_grace_is_settled_by_the_container_state() {
+    let Some((host, image)) = daemon() else { return };
+    let name = unique("planrun-stubborn");
+    let _cleanup = Containers(host.clone(), vec![name.clone()]);
+    docker(
+        &host,
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            &image,
+            "sh",
+            "-c",
+            "trap '' TERM; while true; do sleep 1; done",
+        ],
+    );
+    let since = docker(&host, &["inspect", "-f", "{{.State.StartedAt}}", &name]);
+    let test = Test::new().plan(&format!(
+        r#"
+format = 1
+name = "stop"
+[steps.stop]
+run = {{ kind = "docker.stop", endpoint = "{host}", name = "{name}", grace = "3s" }}
+"#
+    ));
+    let mut child = test.spawn(&["apply", "plan.toml"]);
+    // The stop has begun once the daemon sent the container SIGTERM.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let now = jiff::Timestamp::now().to_string();
+        let events = docker(
+            &host,
+            &[
+                "events",
+                "--since",
+                &since,
+                "--until",
+                &now,
+                "--filter",
+                &format!("container={name}"),
+                "--filter",
+                "event=kill",
+            ],
+        );
+        if events.contains("signal=15") {
+            break;
+        }
+        assert!(
+            child.try_wait().ok().flatten().is_none(),
+            "planrun ended before the stop began"
+        );
+        assert!(std::time::Instant::now() < deadline, "the stop never began");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().expect("SIGKILL planrun");
+    let _ = child.wait();
+    let resumed = test.cmd(&["resume"]);
+    resumed.status(0);
+    assert!(
+        resumed.stderr.contains("settled stop (attempt 1)"),
+        "{}",
+        resumed.stderr
+    );
+    assert_eq!(inspect(&host, &name, "{{.State.Running}}"), "false");
+}

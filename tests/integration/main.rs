@@ -20,6 +20,7 @@ mod retry;
 mod rollback;
 mod schema;
 mod secrets;
+mod settle;
 mod signals;
 mod state_postgres;
 mod validate;

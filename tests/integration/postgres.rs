@@ -361,14 +361,14 @@ fn a_killed_copy_resumes_without_duplicates() {
     );
     // The filter keeps every row but sleeps on one row per batch (in the
     // batch query and in the COPY), so each batch takes ~0.1s and a kill
-    // lands in the middle of the copy.
+    // lands in the middle of the copy. The step is not `idempotent`: the
+    // copy is settled by its checkpoint, without an operator.
     let plan = format!(
         r#"
 format = 1
 name = "copy-crash"
 [steps.copy]
 run = {{ kind = "postgres.copy_table", source = "{source}", target = "{target}", table = "events", batch_size = 10000, where = "id % 10000 <> 1 OR pg_sleep(0.05) IS NOT NULL" }}
-idempotent = true
 "#,
         source = source.url,
         target = target.url
@@ -387,6 +387,11 @@ idempotent = true
         assert!(copied < rows, "killed at {kill_at}: the copy had already finished");
         let resumed = test.cmd(&["resume"]);
         resumed.status(0);
+        assert!(
+            resumed.stderr.contains("settled copy (attempt 1)"),
+            "{}",
+            resumed.stderr
+        );
         assert!(resumed.logs().contains("resuming after key"), "{}", resumed.logs());
         assert_eq!(
             psql(&target.url, "SELECT count(*) = count(DISTINCT id) FROM events"),
@@ -404,6 +409,11 @@ idempotent = true
 /// Writes `progress` for step `copy` into the state, as a crash would
 /// have left it.
 fn set_progress(state: &std::path::Path, progress: &serde_json::Value) {
+    set_step_progress(state, "copy", progress);
+}
+
+/// Writes `progress` for `step` into the state.
+fn set_step_progress(state: &std::path::Path, step: &str, progress: &serde_json::Value) {
     use sqlx::{ConnectOptions, Connection};
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -415,8 +425,9 @@ fn set_progress(state: &std::path::Path, progress: &serde_json::Value) {
             .connect()
             .await
             .expect("open the state");
-        let updated = sqlx::query("UPDATE steps SET progress = ? WHERE step_id = 'copy'")
+        let updated = sqlx::query("UPDATE steps SET progress = ? WHERE step_id = ?")
             .bind(progress.to_string())
+            .bind(step)
             .execute(&mut conn)
             .await
             .expect("write the progress");
@@ -545,6 +556,615 @@ idempotent = true
         "the advice starts over on a clean target rather than retrying: {}",
         resumed.stderr
     );
+}
+
+/// A second session (psql reading its stdin, named `blocker`), holding a
+/// lock on a table so that planrun's statement blocks on it; released on
+/// `release` or when dropped.
+struct Blocker {
+    psql: std::process::Child,
+}
+
+impl Blocker {
+    fn open(url: &str) -> Blocker {
+        let psql = std::process::Command::new("psql")
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", url])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start psql");
+        let mut blocker = Blocker { psql };
+        blocker.send("SET application_name = 'blocker';");
+        blocker
+    }
+
+    fn send(&mut self, sql: &str) {
+        use std::io::Write;
+        let stdin = self.psql.stdin.as_mut().expect("psql's stdin");
+        writeln!(stdin, "{sql}").expect("write to psql");
+        stdin.flush().expect("flush psql");
+    }
+
+    fn lock(url: &str, table: &str) -> Blocker {
+        let mut blocker = Blocker::open(url);
+        blocker.send(&format!("BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE;"));
+        blocker.wait_granted(url, table);
+        blocker
+    }
+
+    /// Until the blocker holds a lock on `table`.
+    fn wait_granted(&self, url: &str, table: &str) {
+        let granted = format!(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) \
+             WHERE a.application_name = 'blocker' AND l.granted AND l.relation = '{table}'::regclass"
+        );
+        poll_until(|| psql_count(url, &granted) >= 1, "the blocker took its lock");
+    }
+
+    fn release(mut self) {
+        let _ = self.psql.kill();
+        let _ = self.psql.wait();
+    }
+}
+
+impl Drop for Blocker {
+    fn drop(&mut self) {
+        let _ = self.psql.kill();
+        let _ = self.psql.wait();
+    }
+}
+
+fn psql_count(url: &str, sql: &str) -> i64 {
+    psql(url, sql).parse().unwrap_or(0)
+}
+
+/// Polls `condition` every 10 ms for up to 60 s.
+fn poll_until(mut condition: impl FnMut() -> bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !condition() {
+        assert!(Instant::now() < deadline, "never happened: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits until planrun's session on `db` waits for a lock.
+fn wait_blocked(child: &mut std::process::Child, db: &Database) {
+    let waiting = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'planrun' \
+         AND datname = '{}' AND wait_event_type = 'Lock'",
+        db.name
+    );
+    poll_until(
+        || {
+            assert!(
+                child.try_wait().ok().flatten().is_none(),
+                "planrun ended before its statement blocked"
+            );
+            psql_count(&db.admin, &waiting) >= 1
+        },
+        "planrun's statement waits for the lock",
+    );
+}
+
+/// Waits until planrun's statement blocks, then kills planrun with
+/// SIGKILL: the statement is in flight on the server.
+fn kill_while_blocked(mut child: std::process::Child, db: &Database) {
+    wait_blocked(&mut child, db);
+    child.kill().expect("SIGKILL planrun");
+    let _ = child.wait();
+}
+
+/// `resume` right away, which must go through without an operator.
+fn resume_alone(test: &Test) -> crate::test::Run {
+    let run = test.cmd(&["resume"]);
+    assert_eq!(
+        run.code,
+        Some(0),
+        "resume asked for a decision or failed\n--- stdout\n{}\n--- stderr\n{}",
+        run.stdout,
+        run.stderr
+    );
+    run
+}
+
+fn exec_plan(db: &Database, extra: &str) -> String {
+    format!(
+        r#"
+format = 1
+name = "exec-crash"
+[vars]
+db = "{url}"
+[steps.migrate]
+{extra}
+verify = [{{ kind = "postgres.query", url = "${{vars.db}}", sql = "SELECT 1 FROM t" }}]
+"#,
+        url = db.url
+    )
+}
+
+/// Regression: a `postgres.exec` interrupted while its statement waited
+/// for a lock went to `planrun mark`; an operator marking it pending
+/// while the dead client's statement still ran on the server ran it twice.
+#[test]
+fn exec_killed_while_blocked_on_a_lock_runs_exactly_once_after_resume() {
+    let Some(admin) = require("PG_URL") else { return };
+    let db = Database::new(&admin, "planrun_lockkill");
+    psql(&db.url, "CREATE TABLE t (id int); CREATE TABLE ledger (n int)");
+    let test = Test::new().plan(&exec_plan(
+        &db,
+        r#"run = { kind = "postgres.exec", url = "${vars.db}", lock_timeout = "1m", sql = "INSERT INTO ledger VALUES (1); INSERT INTO t VALUES (1)" }"#,
+    ));
+    let blocker = Blocker::lock(&db.url, "t");
+    kill_while_blocked(test.spawn(&["apply", "plan.toml"]), &db);
+    blocker.release();
+    let run = resume_alone(&test);
+    assert!(
+        run.stderr.contains("settled migrate (attempt 1): no effect"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        psql(&db.url, "SELECT count(*) FROM ledger"),
+        "1",
+        "the SQL ran exactly once"
+    );
+    assert_eq!(psql(&db.url, "SELECT count(*) FROM t"), "1");
+    assert_eq!(test.step_status("migrate"), "succeeded");
+}
+
+/// The dead client's statement still waits on the server when `resume`
+/// starts: its session is waited for, then terminated, before the SQL
+/// runs again; and the new attempt waits for the lock behind it.
+#[test]
+fn a_session_left_by_a_killed_exec_is_ended_before_the_sql_runs_again() {
+    let Some(admin) = require("PG_URL") else { return };
+    let db = Database::new(&admin, "planrun_zombie");
+    psql(&db.url, "CREATE TABLE t (id int); CREATE TABLE ledger (n int)");
+    let test = Test::new().plan(&exec_plan(
+        &db,
+        r#"run = { kind = "postgres.exec", url = "${vars.db}", lock_timeout = "1m", sql = "INSERT INTO ledger VALUES (1); INSERT INTO t VALUES (1)" }"#,
+    ));
+    let blocker = Blocker::lock(&db.url, "t");
+    kill_while_blocked(test.spawn(&["apply", "plan.toml"]), &db);
+    let resume = test.spawn(&["resume", "--kill-grace", "100ms"]);
+    // Once the new attempt waits for the lock, the old session is gone.
+    let waiting = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'planrun' AND datname = '{}'",
+        db.name
+    );
+    poll_until(
+        || {
+            psql_count(&db.admin, &waiting) == 1
+                && psql_count(&db.admin, &format!("{waiting} AND wait_event_type = 'Lock'")) == 1
+        },
+        "the new attempt waits for the lock alone",
+    );
+    blocker.release();
+    let output = resume.wait_with_output().expect("resume ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    // On PostgreSQL 14+ the server may notice the dead client first
+    // (`client_connection_check_interval`): either way it is gone.
+    assert!(
+        stderr.contains("its session (pid"),
+        "the old session was looked for:\n{stderr}"
+    );
+    assert_eq!(
+        psql(&db.url, "SELECT count(*) FROM ledger"),
+        "1",
+        "the SQL ran exactly once"
+    );
+}
+
+/// A session of the interrupted attempt that is still there when `resume`
+/// settles the step is waited for up to `--kill-grace`, then terminated.
+/// (The evidence is pointed at a session the test holds open: a dead
+/// planrun's own session may be ended by the server first.)
+#[test]
+fn a_session_still_there_after_the_grace_is_terminated() {
+    let Some(admin) = require("PG_URL") else { return };
+    let db = Database::new(&admin, "planrun_terminate");
+    let test = Test::new().plan(&exec_plan(
+        &db,
+        r#"run = { kind = "postgres.exec", url = "${vars.db}", sql = "CREATE TABLE t (id int); INSERT INTO t VALUES (1)" }"#,
+    ));
+    test.crash_at("postgres.exec:committed", &["apply", "plan.toml"]);
+    let other = Blocker::open(&db.url);
+    let identity = format!(
+        "SELECT pid || ',' || (extract(epoch FROM backend_start) * 1000000)::int8 \
+         FROM pg_stat_activity WHERE application_name = 'blocker' AND datname = '{}'",
+        db.name
+    );
+    let mut found = String::new();
+    poll_until(
+        || {
+            found = psql(&db.admin, &identity);
+            !found.is_empty()
+        },
+        "the other session is there",
+    );
+    let (pid, started) = found.split_once(',').expect("pid,start");
+    let mut progress = test.status()["steps"][0]["progress"].clone();
+    progress["evidence"]["backend"] = serde_json::json!({
+        "pid": pid.parse::<i32>().expect("a pid"),
+        "started_us": started.parse::<i64>().expect("a start time"),
+    });
+    set_step_progress(&test.path().join(".planrun/state.db"), "migrate", &progress);
+    let run = test.cmd(&["resume", "--kill-grace", "200ms"]);
+    run.status(0);
+    assert!(
+        run.stderr
+            .contains(&format!("its session (pid {pid}) was still running after 200 ms")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("terminated it"), "{}", run.stderr);
+    assert!(psql(&db.admin, &identity).is_empty(), "the session was terminated");
+    other.release();
+}
+
+#[test]
+fn exec_killed_after_its_commit_is_not_run_again() {
+    let Some(admin) = require("PG_URL") else { return };
+    let db = Database::new(&admin, "planrun_commitkill");
+    psql(&db.url, "CREATE TABLE t (id int)");
+    let test = Test::new().plan(&exec_plan(
+        &db,
+        r#"run = { kind = "postgres.exec", url = "${vars.db}", sql = "INSERT INTO t VALUES (1), (2)" }"#,
+    ));
+    test.crash_at("postgres.exec:committed", &["apply", "plan.toml"]);
+    let run = resume_alone(&test);
+    assert!(run.stderr.contains("took effect: not run again"), "{}", run.stderr);
+    assert!(run.stderr.contains("committed"), "{}", run.stderr);
+    assert_eq!(psql(&db.url, "SELECT count(*) FROM t"), "2");
+    let status = test.status();
+    let step = &status["steps"][0];
+    assert_eq!(step["status"], "succeeded");
+    assert_eq!(
+        step["outputs"]["rows_affected"], "2",
+        "outputs are known from the evidence"
+    );
+}
+
+#[test]
+fn statements_outside_a_transaction_continue_after_the_last_committed_one() {
+    let Some(admin) = require("PG_URL") else { return };
+    let db = Database::new(&admin, "planrun_stmtkill");
+    psql(&db.url, "CREATE TABLE t (id int); CREATE TABLE ledger (n int)");
+    let test = Test::new()
+        .file(
+            "steps.sql",
+            "INSERT INTO ledger VALUES (1);\nINSERT INTO t VALUES (2);\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n\
+             BEGIN;\nINSERT INTO ledger VALUES (3);\nINSERT INTO ledger VALUES (4);\nCOMMIT;\n",
+        )
+        .plan(&exec_plan(
+            &db,
+            r#"run = { kind = "postgres.exec", url = "${vars.db}", transaction = false, lock_timeout = "1m", file = "steps.sql" }"#,
+        ));
+    let blocker = Blocker::lock(&db.url, "t");
+    kill_while_blocked(test.spawn(&["apply", "plan.toml"]), &db);
+    blocker.release();
+    let run = resume_alone(&test);
+    assert!(run.stderr.contains("took effect in part"), "{}", run.stderr);
+    let logs = run.logs();
+    assert!(logs.contains("statement 1 of"), "{logs}");
+    assert!(
+        logs.contains("statement 3 cannot run in a transaction: running it on its own"),
+        "{logs}"
+    );
+    assert_eq!(
+        psql(&db.url, "SELECT string_agg(n::text, ',' ORDER BY n) FROM ledger"),
+        "1,3,4",
+        "statement 1 ran once, the block once"
+    );
+    assert_eq!(psql(&db.url, "SELECT count(*) FROM t"), "1");
+    assert_eq!(
+        psql(
+            &db.url,
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_id'::regclass"
+        ),
+        "t"
+    );
+}
+
+#[test]
+fn statements_killed_between_two_commits_go_on_with_the_next() {
+    let Some(admin) = require("PG_URL") else { return };
+    let db = Database::new(&admin, "planrun_stmtdone");
+    psql(&db.url, "CREATE TABLE t (id int)");
+    let test = Test::new().plan(&exec_plan(
+        &db,
+        r#"run = { kind = "postgres.exec", url = "${vars.db}", transaction = false, sql = "INSERT INTO t VALUES (1); INSERT INTO t VALUES (2)" }"#,
+    ));
+    test.crash_at("postgres.exec:statement-done", &["apply", "plan.toml"]);
+    assert_eq!(psql(&db.url, "SELECT count(*) FROM t"), "1");
+    resume_alone(&test);
+    assert_eq!(
+        psql(&db.url, "SELECT string_agg(id::text, ',' ORDER BY id) FROM t"),
+        "1,2"
+    );
+}
+
+#[test]
+fn create_and_drop_database_killed_inside_are_settled_by_existence() {
+    let Some(admin) = require("PG_URL") else { return };
+    let name = unique("planrun_settled");
+    let _guard = ExtraDatabase(admin.clone(), name.clone());
+    let plan = |kind: &str| {
+        format!(
+            r#"
+format = 1
+name = "databases"
+[steps.db]
+run = {{ kind = "{kind}", url = "{admin}", name = "{name}" }}
+"#
+        )
+    };
+    let create = Test::new().plan(&plan("postgres.create_database"));
+    create.crash_at("postgres.create_database:created", &["apply", "plan.toml"]);
+    let run = resume_alone(&create);
+    assert!(run.stderr.contains("the database exists"), "{}", run.stderr);
+    assert!(database_exists(&admin, &name));
+    // The undo record survived the crash: rollback drops what this run created.
+    create.cmd(&["rollback"]).status(0);
+    assert!(!database_exists(&admin, &name));
+    psql(&admin, &format!("CREATE DATABASE {name}"));
+    let drop = Test::new().plan(&plan("postgres.drop_database"));
+    drop.crash_at("postgres.drop_database:dropped", &["apply", "plan.toml"]);
+    let run = resume_alone(&drop);
+    assert!(run.stderr.contains("the database does not exist"), "{}", run.stderr);
+    assert!(!database_exists(&admin, &name));
+}
+
+#[test]
+fn exec_sets_safe_timeouts_and_names_the_session_in_the_way() {
+    let Some(admin) = require("PG_URL") else { return };
+    let db = Database::new(&admin, "planrun_locks");
+    psql(&db.url, "CREATE TABLE t (id int)");
+    let check = |name: &str, value: &str| {
+        format!(
+            "DO $$ BEGIN IF current_setting('{name}') <> '{value}' THEN RAISE EXCEPTION '{name} is %', current_setting('{name}'); END IF; END $$"
+        )
+    };
+    let test = Test::new().plan(&format!(
+        r#"
+format = 1
+name = "locks"
+[vars]
+db = "{url}"
+[steps.settings]
+timeout = "90s"
+run = {{ kind = "postgres.exec", url = "${{vars.db}}", sql = "{lock}; {statement}" }}
+[steps.blocked]
+depends_on = ["settings"]
+retry = {{ attempts = 2, delay = "10ms" }}
+run = {{ kind = "postgres.exec", url = "${{vars.db}}", lock_timeout = "1500ms", sql = "ALTER TABLE t ADD COLUMN x int" }}
+"#,
+        url = db.url,
+        lock = check("lock_timeout", "3s"),
+        statement = check("statement_timeout", "90s"),
+    ));
+    let blocker = Blocker::lock(&db.url, "t");
+    let run = test.cmd(&["apply", "plan.toml"]);
+    drop(blocker);
+    run.status(1);
+    assert!(run.stderr.contains("ok      settings"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("retry   blocked: attempt 1 failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("lock timeout"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("blocked by session") && run.stderr.contains("application blocker"),
+        "the failure names the session in the way:\n{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("within 1500 ms (`lock_timeout`)"), "{}", run.stderr);
+    assert_eq!(test.status()["steps"][1]["attempts"], 2);
+}
+
+#[test]
+fn exec_scripts_wrapped_in_their_own_transaction_run_in_planruns() {
+    let Some(admin) = require("PG_URL") else { return };
+    let db = Database::new(&admin, "planrun_wrapped");
+    let test = Test::new()
+        .file(
+            "wrapped.sql",
+            "BEGIN;\nCREATE TABLE a (id int);\nINSERT INTO a VALUES (1);\nCOMMIT;\n",
+        )
+        .file(
+            "early.sql",
+            "CREATE TABLE b (id int);\nCOMMIT;\nCREATE TABLE c (id int);\n",
+        )
+        .plan(&format!(
+            r#"
+format = 1
+name = "wrapped"
+[steps.wrapped]
+run = {{ kind = "postgres.exec", url = "{url}", file = "wrapped.sql" }}
+[steps.early]
+run = {{ kind = "postgres.exec", url = "{url}", file = "early.sql" }}
+"#,
+            url = db.url
+        ));
+    let run = test.cmd(&["apply", "plan.toml", "--keep-going"]);
+    run.status(1);
+    assert!(run.stderr.contains("ok      wrapped"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("statement 2 (`COMMIT`) controls the transaction"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        psql(
+            &db.url,
+            "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'"
+        ),
+        "a",
+        "nothing of the refused script ran"
+    );
+}
+
+#[test]
+fn a_verify_script_passes_when_it_runs_without_error_and_changes_nothing() {
+    let Some(admin) = require("PG_URL") else { return };
+    let db = Database::new(&admin, "planrun_verify");
+    psql(&db.url, "CREATE TABLE users (id int, email text); CREATE SEQUENCE s");
+    let test = Test::new()
+        .file(
+            "verify/users.sql",
+            "-- as other migration tools write them\nBEGIN;\nSELECT id, email FROM users WHERE false;\nSELECT 1 / count(*) FROM users;\nROLLBACK;\n",
+        )
+        .file(
+            "verify/sneaky.sql",
+            "BEGIN;\nCOMMIT;\nCREATE TABLE sneaky (id int);\nCOMMIT;\n",
+        )
+        .plan(&format!(
+            r#"
+format = 1
+name = "verify"
+[vars]
+db = "{url}"
+[steps.seed]
+run = {{ kind = "postgres.exec", url = "${{vars.db}}", sql = "INSERT INTO users VALUES (1, 'a@example.com')" }}
+verify = [{{ kind = "postgres.query", url = "${{vars.db}}", file = "verify/users.sql" }}]
+[steps.sneaky]
+depends_on = ["seed"]
+run = {{ kind = "shell", command = "true" }}
+verify = [{{ kind = "postgres.query", url = "${{vars.db}}", file = "verify/sneaky.sql", expect = "ok" }}]
+"#,
+            url = db.url
+        ));
+    let empty = Test::new()
+        .file("verify/users.sql", test.read("verify/users.sql"))
+        .plan(&format!(
+            r#"
+format = 1
+name = "verify-empty"
+[steps.check]
+run = {{ kind = "shell", command = "true" }}
+verify = [{{ kind = "postgres.query", url = "{url}", file = "verify/users.sql" }}]
+"#,
+            url = db.url
+        ));
+    let failed = empty.cmd(&["apply", "plan.toml"]);
+    failed.status(1);
+    assert!(
+        failed.stderr.contains("failed at statement 2 of 2") && failed.stderr.contains("division by zero"),
+        "an empty table fails the script:\n{}",
+        failed.stderr
+    );
+    let run = test.cmd(&["apply", "plan.toml"]);
+    run.status(1);
+    assert!(run.stderr.contains("ok      seed"), "{}", run.stderr);
+    assert!(run.stderr.contains("FAILED  sneaky"), "{}", run.stderr);
+    assert!(run.stderr.contains("read-only transaction"), "{}", run.stderr);
+    assert_eq!(
+        psql(&db.url, "SELECT count(*) FROM pg_tables WHERE tablename = 'sneaky'"),
+        "0",
+        "the probe's COMMIT did not let its CREATE through"
+    );
+}
+
+/// Regression for issue 9: SIGKILL at a random instant of a
+/// `postgres.exec` (one transaction, and statement by statement), then an
+/// immediate `resume`: every statement takes effect exactly once, and no
+/// operator is ever asked.
+#[test]
+fn sigkill_at_any_moment_of_sql_then_resume_runs_each_statement_exactly_once() {
+    let Some(admin) = require("PG_URL") else { return };
+    let db = Database::new(&admin, "planrun_randkill");
+    psql(&db.url, "CREATE TABLE ledger (step text, n int)");
+    let statements: String = (1..=20)
+        .map(|n| format!("INSERT INTO ledger SELECT '${{step}}', {n} FROM pg_sleep(0.02);\n"))
+        .collect();
+    let mut rng = fastrand::Rng::with_seed(0x0009_5e77);
+    let (mut cut, iterations) = (0, 12);
+    for iteration in 0..iterations {
+        psql(&db.url, "TRUNCATE ledger");
+        let plan = format!(
+            r#"
+format = 1
+name = "random-kill"
+[steps.one]
+run = {{ kind = "postgres.exec", url = "{url}", file = "one.sql" }}
+[steps.each]
+run = {{ kind = "postgres.exec", url = "{url}", file = "each.sql", transaction = false }}
+"#,
+            url = db.url
+        );
+        let test = Test::new()
+            .file("one.sql", statements.replace("${step}", "one"))
+            .file("each.sql", statements.replace("${step}", "each"))
+            .plan(&plan);
+        let mut child = test.spawn(&["apply", "plan.toml", "--parallelism", "2"]);
+        std::thread::sleep(Duration::from_millis(rng.u64(100..700)));
+        let _ = child.kill();
+        let _ = child.wait();
+        let recorded = test.path().join(".planrun/state.db").exists() && !test.status()["run"].is_null();
+        if !recorded {
+            // Killed before the run was recorded: nothing ran yet.
+            test.cmd(&["apply", "plan.toml"]).status(0);
+        } else if test.status()["run"]["outcome"] != "succeeded" {
+            cut += 1;
+            let run = test.cmd(&["resume"]);
+            assert_eq!(run.code, Some(0), "iteration {iteration}:\n{}", run.stderr);
+        }
+        for step in ["one", "each"] {
+            assert_eq!(
+                psql(
+                    &db.url,
+                    &format!("SELECT count(*), count(DISTINCT n) FROM ledger WHERE step = '{step}'")
+                ),
+                "20|20",
+                "iteration {iteration}: `{step}` ran each statement once"
+            );
+        }
+    }
+    assert!(
+        cut >= iterations / 4,
+        "only {cut} of {iterations} kills landed in the middle of the run"
+    );
+}
+
+#[test]
+fn a_deadlock_names_the_other_session_and_rolls_back() {
+    let Some(admin) = require("PG_URL") else { return };
+    let db = Database::new(&admin, "planrun_deadlock");
+    psql(
+        &db.url,
+        "CREATE TABLE a (v int); CREATE TABLE b (v int); INSERT INTO a VALUES (0); INSERT INTO b VALUES (0)",
+    );
+    let test = Test::new().plan(&format!(
+        r#"
+format = 1
+name = "deadlock"
+[steps.both]
+run = {{ kind = "postgres.exec", url = "{url}", lock_timeout = "1m", sql = "UPDATE a SET v = 1; UPDATE b SET v = 1" }}
+"#,
+        url = db.url
+    ));
+    // The other session holds `b`; planrun takes `a`, then waits for `b`;
+    // the other session then waits for `a`: a deadlock.
+    let mut other = Blocker::open(&db.url);
+    other.send("BEGIN; UPDATE b SET v = 2;");
+    other.wait_granted(&db.url, "b");
+    let mut child = test.spawn(&["apply", "plan.toml"]);
+    wait_blocked(&mut child, &db);
+    other.send("UPDATE a SET v = 2;");
+    let output = child.wait_with_output().expect("planrun ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    other.release();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("deadlock detected"), "{stderr}");
+    assert!(
+        stderr.contains("application blocker"),
+        "the other session is named:\n{stderr}"
+    );
+    assert!(stderr.contains("the transaction was rolled back"), "{stderr}");
+    assert_eq!(psql(&db.url, "SELECT v FROM a"), "0", "planrun's half was rolled back");
 }
 
 /// The sequences behind copied serial and identity keys were left at 1, so

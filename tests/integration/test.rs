@@ -78,6 +78,31 @@ impl Test {
         }
     }
 
+    /// [`Test::cmd`] with extra environment variables for this command only.
+    pub fn cmd_env(&self, extra: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut command = self.command(extra);
+        command.envs(env.iter().copied());
+        let output: Output = command.output().expect("run planrun");
+        Run {
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            code: output.status.code(),
+            dir: self.dir.path().to_path_buf(),
+        }
+    }
+
+    /// Runs planrun with `PLANRUN_FAILPOINT=point`: it kills itself with
+    /// SIGKILL there (debug builds), as a crash inside the action would.
+    pub fn crash_at(&self, point: &str, extra: &[&str]) -> Run {
+        let run = self.cmd_env(extra, &[("PLANRUN_FAILPOINT", point)]);
+        assert_eq!(
+            run.code, None,
+            "planrun did not die at `{point}`\n--- stdout\n{}\n--- stderr\n{}",
+            run.stdout, run.stderr
+        );
+        run
+    }
+
     /// Starts planrun without waiting for it (for signals and crashes).
     pub fn spawn(&self, extra: &[&str]) -> std::process::Child {
         self.command(extra)

@@ -14,7 +14,10 @@ use serde_json::Value;
 use super::connection::{Broker, close_channel, is_not_found};
 use super::{AmqpDeclare, AmqpPublish, BindingDecl, ExchangeType};
 use crate::exec::context::StepContext;
-use crate::steps::outcome::{Applied, Perform, StepError, Undo, save_undo, saved_undo};
+use crate::failpoint;
+use crate::steps::outcome::{
+    Applied, Perform, Settle, Settlement, StepError, Undo, Verdict, evidence, saved_evidence, saved_undo, which_attempt,
+};
 
 /// A message the broker confirmed, and did not return as unroutable.
 pub(super) fn check_confirmation(
@@ -162,6 +165,7 @@ impl AmqpDeclare {
                 .map_err(|e| broker.error(&format!("cannot declare exchange `{}`", exchange.name), &e))?;
             ctx.log.line(&format!("declared exchange `{}`", exchange.name));
         }
+        failpoint::hit("amqp.declare:exchanges-declared");
         for queue in &self.queues {
             let options = QueueDeclareOptions {
                 durable: queue.durable,
@@ -194,15 +198,26 @@ impl AmqpDeclare {
 impl Perform for AmqpDeclare {
     async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
         let broker = Broker::connect(&self.url).await?;
-        let record = match saved_undo(ctx) {
-            Some(record) => record,
+        let saved = saved_undo(ctx);
+        let record = match &saved {
+            Some(record) => record.clone(),
             None => {
                 let created = self.missing(&broker, ctx).await?;
-                let record = serde_json::to_value(&created).map_err(|e| StepError::failed(e.to_string()))?;
-                save_undo(ctx, &record).await?;
-                record
+                serde_json::to_value(&created).map_err(|e| StepError::failed(e.to_string()))?
             }
         };
+        let ask = format!(
+            "whether what the step declares exists on {} (passive declares)",
+            broker.shown()
+        );
+        let mut entries = vec![("evidence", evidence(ctx, &ask, serde_json::json!({})))];
+        if saved.is_none() {
+            entries.push(("undo", record.clone()));
+        }
+        if let Err(error) = ctx.progress.save_entries(entries).await {
+            broker.close().await;
+            return Err(StepError::failed(error));
+        }
         let result = self.declare(&broker, ctx).await;
         broker.close().await;
         result?;
@@ -210,6 +225,70 @@ impl Perform for AmqpDeclare {
             outputs: IndexMap::new(),
             undo: Some(record),
         })
+    }
+}
+
+impl AmqpDeclare {
+    /// The exchanges and queues the step declares, each with whether it
+    /// exists now (passive declares).
+    async fn present(&self, broker: &Broker) -> Result<Vec<(String, bool)>, StepError> {
+        let mut found = Vec::new();
+        for exchange in &self.exchanges {
+            let exists = broker.exchange_exists(&exchange.name).await?;
+            found.push((format!("exchange `{}`", exchange.name), exists));
+        }
+        for queue in &self.queues {
+            let exists = broker.queue_exists(&queue.name).await?;
+            found.push((format!("queue `{}`", queue.name), exists));
+        }
+        Ok(found)
+    }
+}
+
+impl Settle for AmqpDeclare {
+    async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
+        let Some(evidence) = saved_evidence(ctx) else {
+            return Ok(Settlement::no_evidence());
+        };
+        let asked = format!(
+            "{} (recorded by {})",
+            evidence["ask"]
+                .as_str()
+                .unwrap_or("whether what the step declares exists"),
+            which_attempt(ctx, &evidence)
+        );
+        let broker = Broker::connect(&self.url).await?;
+        let present = self.present(&broker).await;
+        broker.close().await;
+        let present = present?;
+        let created: Created = saved_undo(ctx)
+            .and_then(|record| serde_json::from_value(record).ok())
+            .unwrap_or_default();
+        let missing: Vec<&str> = present
+            .iter()
+            .filter(|(_, exists)| !exists)
+            .map(|(what, _)| what.as_str())
+            .collect();
+        let to_create = created.exchanges.len() + created.queues.len();
+        let (found, verdict) = if missing.is_empty() && self.bindings.is_empty() {
+            let applied = Applied {
+                outputs: IndexMap::new(),
+                undo: saved_undo(ctx),
+            };
+            ("every exchange and queue exists".to_string(), Verdict::Done(applied))
+        } else if missing.is_empty() {
+            let found = "every exchange and queue exists; AMQP cannot show bindings, so they are declared again \
+                         (declaring what exists changes nothing)";
+            (found.to_string(), Verdict::Partly)
+        } else if to_create > 0 && missing.len() == present.len() {
+            (format!("missing: {}", missing.join(", ")), Verdict::Nothing)
+        } else {
+            (
+                format!("missing: {}: declared again", missing.join(", ")),
+                Verdict::Partly,
+            )
+        };
+        Ok(Settlement::new(asked, found, verdict))
     }
 }
 

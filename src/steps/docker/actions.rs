@@ -20,9 +20,17 @@ use super::client::{
 };
 use super::{DockerContainerAction, DockerExec, DockerRun, HealthCheck, PortBinding, RestartPolicy};
 use crate::exec::context::StepContext;
-use crate::steps::outcome::{Applied, Inspect, Perform, StepError, Undo, save_undo, saved_undo};
+use crate::failpoint;
+use crate::steps::outcome::{
+    Applied, Inspect, Perform, Settle, Settlement, StepError, Undo, Verdict, evidence, save_undo, saved_evidence,
+    saved_undo, which_attempt,
+};
 
 const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+/// Labels of a container `docker.run` creates: the run and the step, so
+/// an interrupted attempt is settled by looking for them.
+const RUN_LABEL: &str = "planrun.run";
+const STEP_LABEL: &str = "planrun.step";
 const POLL: Duration = Duration::from_millis(500);
 /// Exec output lines kept for the failure message.
 const EXEC_TAIL: usize = 10;
@@ -125,7 +133,10 @@ async fn start(docker: &Docker, name: &str) -> Result<(), StepError> {
 }
 
 impl DockerRun {
-    fn body(&self) -> Result<ContainerCreateBody, StepError> {
+    fn body(&self, ctx: &StepContext) -> Result<ContainerCreateBody, StepError> {
+        let mut labels: HashMap<String, String> = self.labels.clone().into_iter().collect();
+        labels.insert(RUN_LABEL.into(), ctx.run_id.clone());
+        labels.insert(STEP_LABEL.into(), ctx.step_id.clone());
         let (exposed, bindings) = ports(&self.ports)?;
         let host_config = HostConfig {
             port_bindings: (!bindings.is_empty()).then_some(bindings),
@@ -137,7 +148,7 @@ impl DockerRun {
             image: Some(self.image.clone()),
             cmd: (!self.command.is_empty()).then(|| self.command.clone()),
             env: (!self.env.is_empty()).then(|| self.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
-            labels: (!self.labels.is_empty()).then(|| self.labels.clone().into_iter().collect()),
+            labels: Some(labels),
             exposed_ports: (!exposed.is_empty()).then_some(exposed),
             healthcheck: self.health.as_ref().map(health_config),
             host_config: Some(host_config),
@@ -226,14 +237,17 @@ impl Perform for DockerRun {
                 )],
             ));
         }
-        let mut record = match saved_undo(ctx) {
-            Some(record) => record,
-            None => {
-                let record = self.undo_record(existing.as_ref());
-                save_undo(ctx, &record).await?;
-                record
-            }
-        };
+        let saved = saved_undo(ctx);
+        let mut record = saved.clone().unwrap_or_else(|| self.undo_record(existing.as_ref()));
+        let ask = format!(
+            "whether container `{name}`, labelled {RUN_LABEL}={} and {STEP_LABEL}={}, exists and runs",
+            ctx.run_id, ctx.step_id
+        );
+        let mut entries = vec![("evidence", evidence(ctx, &ask, json!({ "container": name })))];
+        if saved.is_none() {
+            entries.push(("undo", record.clone()));
+        }
+        ctx.progress.save_entries(entries).await.map_err(StepError::failed)?;
         let id = match existing {
             None => {
                 let options = CreateContainerOptions {
@@ -241,9 +255,10 @@ impl Perform for DockerRun {
                     ..CreateContainerOptions::default()
                 };
                 let created = docker
-                    .create_container(Some(options), self.body()?)
+                    .create_container(Some(options), self.body(ctx)?)
                     .await
                     .map_err(|e| failure(&format!("cannot create container `{name}`"), &e))?;
+                failpoint::hit("docker.run:created");
                 if record["created"] == json!(true) {
                     record["id"] = json!(created.id);
                     save_undo(ctx, &record).await?;
@@ -271,6 +286,80 @@ impl Perform for DockerRun {
             outputs: IndexMap::from([("id".to_string(), id)]),
             undo: Some(record),
         })
+    }
+}
+
+impl DockerRun {
+    /// Whether the container stands as the step leaves it: running, and
+    /// healthy when the step waits for that.
+    fn finished(&self, container: &ContainerInspectResponse) -> bool {
+        is_running(container) && (self.wait_healthy.is_none() || health(container) == Some(HealthStatusEnum::HEALTHY))
+    }
+}
+
+fn labelled_by(container: &ContainerInspectResponse, ctx: &StepContext) -> bool {
+    let labels = container.config.as_ref().and_then(|config| config.labels.as_ref());
+    labels.is_some_and(|labels| {
+        labels.get(RUN_LABEL) == Some(&ctx.run_id) && labels.get(STEP_LABEL) == Some(&ctx.step_id)
+    })
+}
+
+impl Settle for DockerRun {
+    async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
+        let Some(evidence) = saved_evidence(ctx) else {
+            return Ok(Settlement::no_evidence());
+        };
+        let asked = format!(
+            "{} (recorded by {})",
+            evidence["ask"].as_str().unwrap_or("whether the container exists"),
+            which_attempt(ctx, &evidence)
+        );
+        let docker = connect(self.endpoint.as_deref())?;
+        let name = &self.name;
+        let Some(container) = inspect(&docker, name).await? else {
+            return Ok(Settlement::new(
+                asked,
+                format!("there is no container `{name}`"),
+                Verdict::Nothing,
+            ));
+        };
+        let ours = labelled_by(&container, ctx);
+        let whose = if ours {
+            "created by this step"
+        } else {
+            "not created by this run"
+        };
+        let id = container.id.clone().unwrap_or_default();
+        if self.finished(&container) {
+            let mut undo = saved_undo(ctx).unwrap_or_else(|| json!({ "created": ours }));
+            if ours && undo["id"].is_null() {
+                undo["id"] = json!(id);
+            }
+            let state = if self.wait_healthy.is_some() {
+                "running and healthy"
+            } else {
+                "running"
+            };
+            let applied = Applied {
+                outputs: IndexMap::from([("id".to_string(), id)]),
+                undo: Some(undo),
+            };
+            return Ok(Settlement::new(
+                asked,
+                format!("container `{name}` ({whose}) is {state}"),
+                Verdict::Done(applied),
+            ));
+        }
+        let (state, verdict) = match (ours, is_running(&container)) {
+            (true, _) => ("it runs again to finish starting it", Verdict::Partly),
+            (false, false) => ("it is not running: the step did not start it", Verdict::Nothing),
+            (false, true) => ("it is not healthy yet: the step waits again", Verdict::Partly),
+        };
+        Ok(Settlement::new(
+            asked,
+            format!("container `{name}` ({whose}): {state}"),
+            verdict,
+        ))
     }
 }
 
@@ -348,6 +437,44 @@ impl DockerContainerAction {
         remove(&docker, &self.name, self.grace()).await?;
         ctx.log.line(&format!("removed container `{}`", self.name));
         Ok(Applied::default())
+    }
+}
+
+/// The state `docker.start`, `docker.stop` or `docker.remove` leaves a
+/// container in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wanted {
+    Running,
+    Stopped,
+    Gone,
+}
+
+impl DockerContainerAction {
+    /// These actions converge on a state, so the container's state now
+    /// settles an interrupted attempt: the state wanted → done; else
+    /// running it again is safe. Except after `docker.start`, a container
+    /// that is not running may have started, done its work and exited:
+    /// that, nobody can tell.
+    pub(crate) async fn settle(&self, wanted: Wanted) -> Result<Settlement, StepError> {
+        let docker = connect(self.endpoint.as_deref())?;
+        let name = &self.name;
+        let container = inspect(&docker, name).await?;
+        let asked = format!("the state of container `{name}`");
+        let state = match &container {
+            None => "does not exist",
+            Some(container) if is_running(container) => "is running",
+            Some(_) => "is not running",
+        };
+        let found = format!("container `{name}` {state}");
+        let verdict = match (wanted, container.as_ref().map(is_running)) {
+            (Wanted::Running, Some(true)) | (Wanted::Stopped, Some(false)) | (Wanted::Gone, None) => {
+                Verdict::Done(Applied::default())
+            }
+            (Wanted::Running, _) => Verdict::Unknown,
+            (Wanted::Stopped, None) => Verdict::Unknown,
+            (Wanted::Stopped | Wanted::Gone, _) => Verdict::Nothing,
+        };
+        Ok(Settlement::new(asked, found, verdict))
     }
 }
 

@@ -1,108 +1,28 @@
-//! PostgreSQL actions: run SQL, create and drop databases.
+//! PostgreSQL actions on databases: create and drop them. Each records
+//! its session before the statement, and is settled after a crash by
+//! whether the database exists, once that session is gone.
 
 use indexmap::IndexMap;
 use serde_json::{Value, json};
+use sqlx::AssertSqlSafe;
 use sqlx::postgres::PgConnection;
-use sqlx::{AssertSqlSafe, Connection};
 
 use super::connection::{close, connect, db_error, db_message, sqlstate};
-use super::sql::{quote_ident, split_statements};
-use super::{PostgresCreateDatabase, PostgresDropDatabase, PostgresExec, display_url};
+use super::locks::configure;
+use super::sql::quote_ident;
+use super::xact::{Backend, end_session};
+use super::{PostgresCreateDatabase, PostgresDropDatabase, display_url};
 use crate::exec::context::StepContext;
-use crate::steps::outcome::{Applied, Perform, StepError, Undo, save_undo, saved_undo};
+use crate::failpoint;
+use crate::steps::outcome::{
+    Applied, Perform, Settle, Settlement, StepError, Undo, Verdict, evidence, save_undo, saved_evidence, saved_undo,
+    which_attempt,
+};
 
 /// SQLSTATE `duplicate_database`.
 const DUPLICATE_DATABASE: &str = "42P04";
 /// SQLSTATE `object_in_use`: other sessions are connected.
 const OBJECT_IN_USE: &str = "55006";
-
-/// The first line of a statement, short enough for a log line.
-fn headline(statement: &str) -> String {
-    let line = statement
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or_default()
-        .trim();
-    if line.chars().count() > 80 {
-        format!("{}…", line.chars().take(80).collect::<String>())
-    } else {
-        line.to_string()
-    }
-}
-
-impl PostgresExec {
-    /// The SQL to run and where it comes from.
-    fn script(&self, ctx: &StepContext) -> Result<(String, String), StepError> {
-        match (&self.sql, &self.file) {
-            (Some(sql), _) => Ok((sql.clone(), "inline SQL".into())),
-            (None, Some(file)) => {
-                let path = ctx.path(file);
-                let sql = std::fs::read_to_string(&path)
-                    .map_err(|e| StepError::failed(format!("cannot read `{}`: {e}", path.display())))?;
-                Ok((sql, format!("`{}`", path.display())))
-            }
-            (None, None) => Err(StepError::failed("no SQL to run")),
-        }
-    }
-
-    async fn in_transaction(&self, conn: &mut PgConnection, sql: String) -> Result<u64, StepError> {
-        let url = &self.url;
-        let mut tx = conn
-            .begin()
-            .await
-            .map_err(|e| db_error("cannot start a transaction", url, &e))?;
-        let result = sqlx::raw_sql(AssertSqlSafe(sql))
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| db_error("the SQL failed (rolled back)", url, &e))?;
-        tx.commit().await.map_err(|e| db_error("cannot commit", url, &e))?;
-        Ok(result.rows_affected())
-    }
-
-    /// Each statement on its own, as `psql` would run the file.
-    async fn one_by_one(&self, conn: &mut PgConnection, sql: &str, ctx: &StepContext) -> Result<u64, StepError> {
-        let statements = split_statements(sql);
-        let count = statements.len();
-        let mut rows = 0;
-        for (index, statement) in statements.into_iter().enumerate() {
-            let number = index + 1;
-            ctx.log
-                .line(&format!("statement {number} of {count}: {}", headline(&statement)));
-            let result = sqlx::raw_sql(AssertSqlSafe(statement))
-                .execute(&mut *conn)
-                .await
-                .map_err(|e| db_error(&format!("statement {number} of {count} failed"), &self.url, &e))?;
-            rows += result.rows_affected();
-        }
-        Ok(rows)
-    }
-}
-
-impl Perform for PostgresExec {
-    async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
-        let (sql, origin) = self.script(ctx)?;
-        let mut conn = connect(&self.url).await?;
-        let rows = if self.transaction {
-            ctx.log.line(&format!(
-                "running {origin} in one transaction on {}",
-                display_url(&self.url)
-            ));
-            self.in_transaction(&mut conn, sql).await?
-        } else {
-            ctx.log.line(&format!(
-                "running {origin} statement by statement on {}",
-                display_url(&self.url)
-            ));
-            self.one_by_one(&mut conn, &sql, ctx).await?
-        };
-        close(conn).await;
-        ctx.log.line(&format!("done: {rows} row(s) affected"));
-        Ok(Applied {
-            outputs: IndexMap::from([("rows_affected".to_string(), rows.to_string())]),
-            undo: None,
-        })
-    }
-}
 
 async fn database_exists(conn: &mut PgConnection, url: &str, name: &str) -> Result<bool, StepError> {
     sqlx::query_scalar::<_, i32>("SELECT 1 FROM pg_database WHERE datname = $1")
@@ -132,23 +52,78 @@ async fn drop_database(conn: &mut PgConnection, url: &str, name: &str, force: bo
     }
 }
 
+/// Records the session about to run a database statement, with the
+/// undo record when it is new, before the statement runs.
+async fn record_session(
+    ctx: &StepContext,
+    conn: &mut PgConnection,
+    url: &str,
+    name: &str,
+    undo: Option<&Value>,
+) -> Result<(), StepError> {
+    let backend = configure(conn, url, std::time::Duration::ZERO, ctx.timeout).await?;
+    let ask = format!("whether database `{name}` exists on {}", display_url(url));
+    let fields = json!({ "backend": backend, "database": name });
+    let mut entries = vec![("evidence", evidence(ctx, &ask, fields))];
+    if let Some(undo) = undo {
+        entries.push(("undo", undo.clone()));
+    }
+    ctx.progress.save_entries(entries).await.map_err(StepError::failed)
+}
+
+/// Settles a database action: once the attempt's session is gone, does
+/// the database exist? `verdict` says what that means.
+async fn settle_database(
+    ctx: &StepContext,
+    url: &str,
+    name: &str,
+    verdict: impl FnOnce(bool) -> Verdict,
+) -> Result<Settlement, StepError> {
+    let Some(evidence) = saved_evidence(ctx) else {
+        return Ok(Settlement::no_evidence());
+    };
+    let asked = format!(
+        "{} (recorded by {})",
+        evidence["ask"].as_str().unwrap_or("whether the database exists"),
+        which_attempt(ctx, &evidence)
+    );
+    let backend: Option<Backend> = serde_json::from_value(evidence["backend"].clone()).ok();
+    let (Some(backend), Some(name)) = (backend, evidence["database"].as_str().filter(|n| *n == name)) else {
+        let found = "the step changed since that attempt: its record does not describe it";
+        return Ok(Settlement::new(asked, found, Verdict::Unknown));
+    };
+    let mut conn = connect(url).await?;
+    let ended = end_session(&mut conn, url, backend, ctx.kill_grace, &ctx.cancel).await;
+    let exists = match ended {
+        Ok(ended) => database_exists(&mut conn, url, name)
+            .await
+            .map(|exists| (ended, exists)),
+        Err(error) => Err(error),
+    };
+    close(conn).await;
+    let (ended, exists) = exists?;
+    let found = format!(
+        "{ended}; the database {}",
+        if exists { "exists" } else { "does not exist" }
+    );
+    Ok(Settlement::new(asked, found, verdict(exists)))
+}
+
 impl Perform for PostgresCreateDatabase {
     async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
         let (url, name) = (&self.url, &self.name);
         let mut conn = connect(url).await?;
         let exists = database_exists(&mut conn, url, name).await?;
-        let mut record = match saved_undo(ctx) {
-            Some(record) => record,
-            None => {
-                let record = json!({ "created": !exists });
-                save_undo(ctx, &record).await?;
-                record
-            }
-        };
+        let saved = saved_undo(ctx);
+        let mut record = saved.clone().unwrap_or_else(|| json!({ "created": !exists }));
         if exists {
+            if saved.is_none() {
+                save_undo(ctx, &record).await?;
+            }
             ctx.log
                 .line(&format!("database `{name}` already exists: nothing to do"));
         } else {
+            record_session(ctx, &mut conn, url, name, saved.is_none().then_some(&record)).await?;
             let mut sql = format!("CREATE DATABASE {}", quote_ident(name));
             if let Some(owner) = &self.owner {
                 sql.push_str(&format!(" OWNER {}", quote_ident(owner)));
@@ -166,12 +141,29 @@ impl Perform for PostgresCreateDatabase {
                 }
                 Err(error) => return Err(db_error(&format!("cannot create database `{name}`"), url, &error)),
             }
+            failpoint::hit("postgres.create_database:created");
         }
         close(conn).await;
         Ok(Applied {
             outputs: IndexMap::new(),
             undo: Some(record),
         })
+    }
+}
+
+impl Settle for PostgresCreateDatabase {
+    async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
+        settle_database(ctx, &self.url, &self.name, |exists| {
+            if exists {
+                Verdict::Done(Applied {
+                    outputs: IndexMap::new(),
+                    undo: saved_undo(ctx),
+                })
+            } else {
+                Verdict::Nothing
+            }
+        })
+        .await
     }
 }
 
@@ -197,7 +189,9 @@ impl Perform for PostgresDropDatabase {
         let (url, name) = (&self.url, &self.name);
         let mut conn = connect(url).await?;
         if database_exists(&mut conn, url, name).await? {
+            record_session(ctx, &mut conn, url, name, None).await?;
             drop_database(&mut conn, url, name, self.force).await?;
+            failpoint::hit("postgres.drop_database:dropped");
             ctx.log
                 .line(&format!("dropped database `{name}` on {}", display_url(url)));
         } else {
@@ -209,13 +203,15 @@ impl Perform for PostgresDropDatabase {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn headlines_are_one_short_line() {
-        assert_eq!(headline("\n  CREATE TABLE t (\n  id int)"), "CREATE TABLE t (");
-        assert_eq!(headline(&"x".repeat(100)).chars().count(), 81);
+impl Settle for PostgresDropDatabase {
+    async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
+        settle_database(ctx, &self.url, &self.name, |exists| {
+            if exists {
+                Verdict::Nothing
+            } else {
+                Verdict::Done(Applied::default())
+            }
+        })
+        .await
     }
 }

@@ -36,6 +36,11 @@ pub(crate) fn db_message(what: &str, url: &str, error: &sqlx::Error) -> String {
 
 /// A connection to `url`, named `planrun` in `pg_stat_activity`.
 pub(crate) async fn connect(url: &str) -> Result<PgConnection, StepError> {
+    connect_as(url, "planrun").await
+}
+
+/// A connection to `url`, named `application` in `pg_stat_activity`.
+pub(crate) async fn connect_as(url: &str, application: &str) -> Result<PgConnection, StepError> {
     let options = PgConnectOptions::from_str(url)
         .map_err(|error| {
             StepError::failed(format!(
@@ -44,7 +49,7 @@ pub(crate) async fn connect(url: &str) -> Result<PgConnection, StepError> {
                 scrub(&error.to_string(), url)
             ))
         })?
-        .application_name("planrun")
+        .application_name(application)
         .disable_statement_logging();
     options
         .connect()

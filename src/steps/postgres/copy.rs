@@ -47,8 +47,9 @@ use super::PostgresCopyTable;
 use super::connection::{close, connect, db_error};
 use super::probes::count_rows;
 use super::sql::{quote_ident, quote_literal, quote_qualified};
+use super::xact::{Fate, final_fate};
 use crate::exec::context::StepContext;
-use crate::steps::outcome::{Applied, Perform, StepError};
+use crate::steps::outcome::{Applied, Perform, Settle, Settlement, StepError, Verdict};
 
 const DEFAULT_BATCH_SIZE: u32 = 50_000;
 /// Bytes gathered before they are sent on to the target.
@@ -372,63 +373,48 @@ impl PostgresCopyTable {
         let Some(pending) = checkpoint.pending.take() else {
             return Ok(());
         };
-        let deadline = tokio::time::Instant::now() + PENDING_WAIT;
-        loop {
-            let status = sqlx::query_scalar::<_, Option<String>>("SELECT txid_status($1)")
-                .bind(pending.xid)
-                .fetch_one(&mut *target)
-                .await
-                .map_err(|e| db_error("cannot check the interrupted batch", &self.target, &e))?;
-            match status.as_deref() {
-                Some("committed") => {
-                    ctx.log.line(&format!(
-                        "the interrupted batch up to key {} was committed ({} rows)",
-                        pending.upper, pending.rows
-                    ));
-                    checkpoint.last_key = Some(pending.upper);
-                    checkpoint.copied += pending.rows;
-                    return save(ctx, checkpoint).await;
-                }
-                Some("aborted") => {
-                    ctx.log
-                        .line("the interrupted batch was not committed: copying it again");
-                    return save(ctx, checkpoint).await;
-                }
-                Some(_) if tokio::time::Instant::now() < deadline => {
-                    tokio::select! {
-                        () = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
-                        () = ctx.cancel.cancelled() => return Err(StepError::Cancelled),
-                    }
-                }
-                Some(status) => {
-                    return Err(StepError::failed(format!(
-                        "the transaction {} of the interrupted batch is still {status} on the target",
-                        pending.xid
-                    )));
-                }
-                None => {
-                    // Running the step again would ask the same question:
-                    // only starting the copy over, on a clean target, is safe.
-                    let after = checkpoint
-                        .last_key
-                        .as_deref()
-                        .map_or_else(|| "from the first row".to_string(), |key| format!("after key {key}"));
-                    return Err(StepError::with_detail(
-                        format!(
-                            "the target no longer knows whether transaction {} (the interrupted batch {after} up \
-                             to key {}) committed, so the copy cannot tell where to go on",
-                            pending.xid, pending.upper
-                        ),
-                        vec![format!(
-                            "hint: delete the rows this copy wrote to `{}` (every batch up to key {}), then start \
-                             the copy over from the first key with `planrun resume --rerun {}`, which discards its \
-                             saved progress",
-                            self.target_table(),
-                            pending.upper,
-                            ctx.step_id
-                        )],
-                    ));
-                }
+        let fate = final_fate(target, &self.target, pending.xid, PENDING_WAIT, &ctx.cancel).await?;
+        match fate {
+            Fate::Committed => {
+                ctx.log.line(&format!(
+                    "the interrupted batch up to key {} was committed ({} rows)",
+                    pending.upper, pending.rows
+                ));
+                checkpoint.last_key = Some(pending.upper);
+                checkpoint.copied += pending.rows;
+                save(ctx, checkpoint).await
+            }
+            Fate::Aborted => {
+                ctx.log
+                    .line("the interrupted batch was not committed: copying it again");
+                save(ctx, checkpoint).await
+            }
+            Fate::InProgress => Err(StepError::failed(format!(
+                "the transaction {} of the interrupted batch is still in progress on the target",
+                pending.xid
+            ))),
+            Fate::Unknown => {
+                // Running the step again would ask the same question:
+                // only starting the copy over, on a clean target, is safe.
+                let after = checkpoint
+                    .last_key
+                    .as_deref()
+                    .map_or_else(|| "from the first row".to_string(), |key| format!("after key {key}"));
+                Err(StepError::with_detail(
+                    format!(
+                        "the target no longer knows whether transaction {} (the interrupted batch {after} up to key \
+                         {}) committed, so the copy cannot tell where to go on",
+                        pending.xid, pending.upper
+                    ),
+                    vec![format!(
+                        "hint: delete the rows this copy wrote to `{}` (every batch up to key {}), then start the \
+                         copy over from the first key with `planrun resume --rerun {}`, which discards its saved \
+                         progress",
+                        self.target_table(),
+                        pending.upper,
+                        ctx.step_id
+                    )],
+                ))
             }
         }
     }
@@ -612,6 +598,35 @@ impl Perform for PostgresCopyTable {
             outputs: IndexMap::from([("rows".to_string(), checkpoint.copied.to_string())]),
             undo: None,
         })
+    }
+}
+
+/// An interrupted copy continues from its checkpoint, which settles a
+/// pending batch by its transaction id: nothing to ask beforehand.
+impl Settle for PostgresCopyTable {
+    async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
+        let checkpoint: Checkpoint = ctx
+            .progress
+            .saved()
+            .and_then(|saved| serde_json::from_value(saved).ok())
+            .unwrap_or_default();
+        let asked = "how far the copy got (its checkpoint, saved after each batch)";
+        if checkpoint.copied == 0 && checkpoint.pending.is_none() {
+            return Ok(Settlement::new(asked, "no batch was committed", Verdict::Nothing));
+        }
+        let key = checkpoint.last_key.as_deref().unwrap_or("(none)");
+        let mut found = format!("{} row(s) copied up to key {key}", checkpoint.copied);
+        if let Some(pending) = &checkpoint.pending {
+            found.push_str(&format!(
+                ", and a batch up to key {} whose transaction {} is settled when the copy goes on",
+                pending.upper, pending.xid
+            ));
+        }
+        Ok(Settlement::new(
+            asked,
+            format!("{found}: it continues from there"),
+            Verdict::Partly,
+        ))
     }
 }
 

@@ -5,6 +5,7 @@ use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::{AssertSqlSafe, Row};
 
 use super::connection::{close, connect, db_error};
+use super::script::without_control;
 use super::sql::quote_qualified;
 use super::{PostgresConnect, PostgresExists, PostgresQuery, PostgresRowCount, RowsExpectation, display_url};
 use crate::exec::context::StepContext;
@@ -12,6 +13,9 @@ use crate::plan::duration::Duration;
 use crate::steps::credentials::scrub;
 use crate::steps::outcome::{Inspect, StepError};
 use crate::steps::wait;
+
+/// SQLSTATE `read_only_sql_transaction`.
+const READ_ONLY_SQL_TRANSACTION: &str = "25006";
 
 /// A fresh connection inside `BEGIN READ ONLY`; give it back to [`done`].
 /// Dropped early (on an error), the connection closes and the server
@@ -73,15 +77,73 @@ fn first_value(row: &PgRow) -> Result<Option<String>, sqlx::Error> {
     row.try_get_unchecked::<Option<String>, _>(0)
 }
 
+impl PostgresQuery {
+    /// The statements to run, without transaction control, and where they come from.
+    fn statements(&self, ctx: &StepContext) -> Result<(Vec<String>, String), StepError> {
+        let (sql, origin) = match (&self.sql, &self.file) {
+            (Some(sql), _) => (sql.clone(), "the query".to_string()),
+            (None, Some(file)) => {
+                let path = ctx.path(file);
+                let sql = std::fs::read_to_string(&path)
+                    .map_err(|e| StepError::failed(format!("cannot read `{}`: {e}", path.display())))?;
+                (sql, format!("`{}`", path.display()))
+            }
+            (None, None) => return Err(StepError::failed("no SQL to run")),
+        };
+        let statements = without_control(&sql).map_err(StepError::failed)?;
+        Ok((statements, origin))
+    }
+
+    /// Runs every statement in the probe's read-only transaction; the rows
+    /// of all of them.
+    async fn rows(
+        &self,
+        conn: &mut PgConnection,
+        statements: Vec<String>,
+        origin: &str,
+    ) -> Result<Vec<PgRow>, StepError> {
+        let count = statements.len();
+        let mut rows = Vec::new();
+        for (index, statement) in statements.into_iter().enumerate() {
+            let what = if count == 1 {
+                format!("{origin} failed")
+            } else {
+                format!("{origin} failed at statement {} of {count}", index + 1)
+            };
+            let found = sqlx::raw_sql(AssertSqlSafe(statement))
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(|e| probe_error(&what, &self.url, &e))?;
+            rows.extend(found);
+        }
+        Ok(rows)
+    }
+}
+
+/// A failed probe statement; writing is refused by the read-only transaction.
+fn probe_error(what: &str, url: &str, error: &sqlx::Error) -> StepError {
+    let message = super::connection::db_message(what, url, error);
+    if super::connection::sqlstate(error).as_deref() == Some(READ_ONLY_SQL_TRANSACTION) {
+        return StepError::with_detail(
+            message,
+            vec!["hint: probes run in a read-only transaction that is rolled back: they cannot write".into()],
+        );
+    }
+    StepError::failed(message)
+}
+
 impl Inspect for PostgresQuery {
     async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
+        let (statements, origin) = self.statements(ctx)?;
         let url = &self.url;
         let mut conn = read_only(url).await?;
-        let rows = sqlx::raw_sql(AssertSqlSafe(self.sql.clone()))
-            .fetch_all(&mut conn)
-            .await
-            .map_err(|e| db_error("the query failed", url, &e))?;
+        let rows = self.rows(&mut conn, statements, &origin).await;
         done(conn).await;
+        let rows = rows?;
+        if self.expectation() == RowsExpectation::Ok && self.equals.is_none() {
+            ctx.log.line(&format!("{origin} ran without error (rolled back)"));
+            return Ok(());
+        }
         ctx.log.line(&format!("the query returned {} row(s)", rows.len()));
         if let Some(expected) = &self.equals {
             let Some(row) = rows.first() else {
@@ -100,8 +162,8 @@ impl Inspect for PostgresQuery {
                 ))),
             };
         }
-        match (self.expect.unwrap_or_default(), rows.is_empty()) {
-            (RowsExpectation::Rows, false) | (RowsExpectation::NoRows, true) => Ok(()),
+        match (self.expectation(), rows.is_empty()) {
+            (RowsExpectation::Rows, false) | (RowsExpectation::NoRows, true) | (RowsExpectation::Ok, _) => Ok(()),
             (RowsExpectation::Rows, true) => Err(StepError::failed("the query returned no rows")),
             (RowsExpectation::NoRows, false) => Err(StepError::failed(format!(
                 "the query returned {} row(s), expected none",

@@ -50,16 +50,32 @@ pub(crate) fn quote_literal(value: &str) -> String {
 }
 
 /// Splits a script into statements at top-level semicolons, skipping
-/// semicolons in strings (`'…'`, `E'…'`, `$tag$…$tag$`), quoted identifiers
-/// and comments. Empty statements are dropped. (A `BEGIN ATOMIC … END`
-/// function body is not recognised: run such a script in a transaction.)
+/// semicolons in strings (`'…'`, `E'…'`, `$tag$…$tag$`), quoted identifiers,
+/// comments and SQL-standard function bodies (`BEGIN ATOMIC … END`, with
+/// the `CASE … END` inside them). Empty statements are dropped.
 pub(crate) fn split_statements(script: &str) -> Vec<String> {
     let bytes = script.as_bytes();
     let mut statements = Vec::new();
     let mut start = 0;
     let mut i = 0;
+    // Open `BEGIN ATOMIC` bodies and `CASE`s inside them.
+    let mut atomic = 0usize;
     while i < bytes.len() {
         match bytes[i] {
+            b if (b.is_ascii_alphabetic() || b == b'_') && !is_ident_byte(bytes, i.wrapping_sub(1)) => {
+                let end = word_end(bytes, i);
+                let word = &script[i..end];
+                let opens = (word.eq_ignore_ascii_case("begin")
+                    && next_word(script, end).eq_ignore_ascii_case("atomic"))
+                    || (atomic > 0 && word.eq_ignore_ascii_case("case"));
+                if opens {
+                    atomic += 1;
+                } else if atomic > 0 && word.eq_ignore_ascii_case("end") {
+                    atomic -= 1;
+                }
+                i = end;
+            }
+            b';' if atomic > 0 => i += 1,
             b'\'' => {
                 let escapes = i > 0 && matches!(bytes[i - 1], b'e' | b'E') && !is_ident_byte(bytes, i.wrapping_sub(2));
                 i = skip_quoted(bytes, i, b'\'', escapes);
@@ -109,6 +125,60 @@ fn has_code(text: &str) -> bool {
         }
     }
     false
+}
+
+/// Past the identifier-like word starting at `start`.
+fn word_end(bytes: &[u8], start: usize) -> usize {
+    let mut end = start;
+    while is_ident_byte(bytes, end) {
+        end += 1;
+    }
+    end
+}
+
+/// The word after `at`, past whitespace and comments ("" when none).
+fn next_word(script: &str, at: usize) -> &str {
+    let start = skip_space(script, at);
+    let bytes = script.as_bytes();
+    if bytes.get(start).is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_') {
+        &script[start..word_end(bytes, start)]
+    } else {
+        ""
+    }
+}
+
+/// Past whitespace and comments from `at`.
+pub(crate) fn skip_space(script: &str, mut at: usize) -> usize {
+    let bytes = script.as_bytes();
+    while at < bytes.len() {
+        match bytes[at] {
+            b'-' if bytes.get(at + 1) == Some(&b'-') => {
+                at = bytes[at..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(bytes.len(), |n| at + n + 1);
+            }
+            b'/' if bytes.get(at + 1) == Some(&b'*') => at = skip_block_comment(bytes, at),
+            b if b.is_ascii_whitespace() => at += 1,
+            _ => break,
+        }
+    }
+    at
+}
+
+/// The first `count` words of a statement, upper-cased, past comments.
+pub(crate) fn leading_words(statement: &str, count: usize) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut at = 0;
+    while words.len() < count {
+        let word = next_word(statement, at);
+        if word.is_empty() {
+            break;
+        }
+        at = skip_space(statement, at) + word.len();
+        words.push(word.to_ascii_uppercase());
+    }
+    words
 }
 
 /// Whether the byte at `at` (if any) continues an identifier or a number.
@@ -220,5 +290,25 @@ mod tests {
         assert_eq!(statements[3], "SELECT $1");
         assert_eq!(statements[4], "CREATE DATABASE x");
         assert!(split_statements(" -- only a comment\n ; ").is_empty());
+    }
+
+    #[test]
+    fn standard_function_bodies_stay_whole() {
+        let script = "CREATE FUNCTION f(x int) RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT CASE WHEN x > 0 THEN 1 ELSE 0 END;\n  SELECT 2;\nEND;\nSELECT f(1); end_date; BEGIN; COMMIT";
+        let statements = split_statements(script);
+        assert_eq!(statements.len(), 5, "{statements:#?}");
+        assert!(statements[0].ends_with("SELECT 2;\nEND"), "{}", statements[0]);
+        assert_eq!(statements[1], "SELECT f(1)");
+        assert_eq!(statements[3], "BEGIN");
+    }
+
+    #[test]
+    fn leading_words_skip_comments() {
+        assert_eq!(
+            leading_words("/* x */ -- y\n  rollback  to s", 3),
+            ["ROLLBACK", "TO", "S"]
+        );
+        assert_eq!(leading_words("COMMIT", 3), ["COMMIT"]);
+        assert!(leading_words("-- nothing", 2).is_empty());
     }
 }
