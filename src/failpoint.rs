@@ -7,7 +7,9 @@
 //! planrun sends itself SIGKILL there, as a crash would, with nothing
 //! flushed or cleaned up. Release builds compile [`hit`] to nothing.
 //!
-//! Points, by kind: `file.write:recorded` (evidence saved, nothing
+//! Points, by kind: `shell:spawned` (the command waits behind its gate,
+//! its process group not recorded yet), `shell:recorded` (recorded, the
+//! gate still closed), `file.write:recorded` (evidence saved, nothing
 //! written), `file.write:written`, `file.replace:recorded`,
 //! `file.replace:between-files`,
 //! `file.lines:written`, `postgres.exec:committed`,

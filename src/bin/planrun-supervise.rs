@@ -1,13 +1,12 @@
-//! Supervises one step process for planrun (see `planrun::supervise`). The
-//! supervisor's source is compiled in directly rather than through the
-//! library, so this binary stays small and starts about as fast as
-//! `/bin/true`: planrun starts one for every shell process of a step.
+//! planrun's watchdog (see `planrun::supervise`). Its source is compiled
+//! in directly rather than through the library, so this binary stays small
+//! and starts fast.
 
 use std::process::ExitCode;
 
-#[path = "../supervise/child.rs"]
-mod child;
+#[path = "../supervise/watchdog.rs"]
+mod watchdog;
 
 fn main() -> ExitCode {
-    child::main(std::env::args_os().skip(1))
+    watchdog::main(std::env::args_os().skip(1))
 }

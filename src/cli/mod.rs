@@ -63,7 +63,7 @@ enum Command {
 /// Runs planrun with these arguments (the first is the program name).
 pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    // planrun as its own step supervisor, when `planrun-supervise` is not installed.
+    // planrun as its own watchdog, when `planrun-supervise` is not installed.
     if args.get(1).is_some_and(|arg| arg == crate::supervise::SUPERVISE_ARG) {
         return crate::supervise::main(args.into_iter().skip(2));
     }

@@ -91,7 +91,8 @@ fn render(run: &RunRecord, steps: &[StepRecord]) -> String {
     let width = steps.iter().map(|s| s.step_id.len()).max().unwrap_or(4).max(4);
     let _ = writeln!(out, "\n{:width$}  {:15}  {:>8}  NOTE", "STEP", "STATUS", "ATTEMPTS");
     for step in steps {
-        let note = match (&step.process, in_doubt_note(step), step.error.as_deref()) {
+        let live = step.process.as_ref().filter(|group| !group.ended);
+        let note = match (live, in_doubt_note(step), step.error.as_deref()) {
             (Some(group), ..) => process_note(group),
             (None, Some(doubt), _) => doubt,
             (None, None, error) => error.and_then(|e| e.lines().next()).unwrap_or_default().to_string(),

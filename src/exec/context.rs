@@ -35,6 +35,9 @@ pub struct StepContext {
     pub outputs_path: Option<PathBuf>,
     pub progress: Progress,
     pub approvals: Arc<Approvals>,
+    /// Settling only: the process group the interrupted attempt recorded
+    /// before its command was let go (`None`: it never was).
+    pub recorded_process: Option<ProcessGroup>,
 }
 
 impl StepContext {
@@ -63,6 +66,8 @@ pub struct Progress {
     /// The attempt this context serves (the step record's `attempts`
     /// once it is running; 0 for probes).
     pub(crate) attempt: u32,
+    /// The process group this context's action recorded, if any.
+    pub(crate) recorded: Arc<Mutex<Option<ProcessGroup>>>,
 }
 
 impl Progress {
@@ -80,7 +85,16 @@ impl Progress {
         store
             .set_process(&self.run_id, &self.step_id, group)
             .await
-            .map_err(|e| format!("cannot record the step's processes: {e}"))
+            .map_err(|e| format!("cannot record the step's processes: {e}"))?;
+        if let Ok(mut recorded) = self.recorded.lock() {
+            recorded.clone_from(&group.cloned());
+        }
+        Ok(())
+    }
+
+    /// The process group this context's action recorded, if any.
+    pub fn recorded_process(&self) -> Option<ProcessGroup> {
+        self.recorded.lock().ok().and_then(|recorded| recorded.clone())
     }
 
     /// Durably records how far the action got.

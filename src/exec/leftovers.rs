@@ -1,11 +1,12 @@
 //! What an interrupted run left running. A step's action records its
 //! process group before its command starts (see `crate::supervise`); when
-//! planrun is killed, the group's supervisor stops it, but not at once (it
+//! planrun is killed, the watchdog stops the group, but not at once (it
 //! gets the grace planrun had). A command that acts on the run — `resume`,
 //! `rollback`, `mark`, `apply --abandon` — first waits here until every
 //! recorded group is gone, killing what is left after its own grace, and
 //! says what it did. Only then may it evaluate a `check` or accept a
-//! decision: a step never runs twice at the same time.
+//! decision: a step never runs twice at the same time. The record stays,
+//! marked ended, as evidence that the step's command was let go.
 
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use crate::supervise::{Liveness, ProcessGroup};
 const POLL: Duration = Duration::from_millis(20);
 /// How long a group may take to disappear after SIGKILL.
 const AFTER_KILL: Duration = Duration::from_secs(5);
-/// Added to a remote group's own grace: its supervisor needs a moment.
+/// Added to a remote group's own grace: the watchdog needs a moment.
 const REMOTE_MARGIN: Duration = Duration::from_secs(2);
 
 /// What became of one recorded group.
@@ -42,7 +43,9 @@ pub async fn settle(
     grace: Duration,
     reporter: &dyn Reporter,
 ) -> Result<(), ExecError> {
-    let recorded: Vec<usize> = (0..steps.len()).filter(|&i| steps[i].process.is_some()).collect();
+    let recorded: Vec<usize> = (0..steps.len())
+        .filter(|&i| steps[i].process.as_ref().is_some_and(|group| !group.ended))
+        .collect();
     if recorded.is_empty() {
         return Ok(());
     }
@@ -71,7 +74,7 @@ pub async fn settle(
                 let wait = Duration::from_millis(group.grace_ms) + REMOTE_MARGIN;
                 reporter.report(&Event::Notice {
                     message: format!(
-                        "step `{step}` of run {run_id} ran in {group}, which cannot be seen from here: waiting {} (its supervisor stops it within {} of planrun's end)",
+                        "step `{step}` of run {run_id} ran in {group}, which cannot be seen from here: waiting {} (the watchdog there stops it within {} of planrun's end)",
                         shown(wait),
                         shown(Duration::from_millis(group.grace_ms))
                     ),
@@ -91,14 +94,18 @@ pub async fn settle(
     }
     for (slot, &index) in recorded.iter().enumerate() {
         let record = &mut steps[index];
-        let Some(group) = record.process.take() else {
+        let Some(group) = record.process.as_mut() else {
             continue;
         };
+        // Kept, marked ended: it says the command was let go, so it may
+        // have run (see the shell kind's settling).
+        group.ended = true;
+        let group = group.clone();
         let message = match ended.get(slot).and_then(Option::as_ref) {
             Some(Fate::AlreadyGone) | None => format!("{group} had ended"),
             Some(Fate::EndedAfter(after)) => format!("{group} ended after {}", shown(*after)),
             Some(Fate::KilledAfter(after)) => format!("{group} was killed (SIGKILL) after {}", shown(*after)),
-            Some(Fate::Remote(after)) => format!("{group}: waited {} for its supervisor to stop it", shown(*after)),
+            Some(Fate::Remote(after)) => format!("{group}: waited {} for the watchdog there to stop it", shown(*after)),
         };
         if !matches!(ended.get(slot).and_then(Option::as_ref), Some(Fate::AlreadyGone) | None) {
             reporter.report(&Event::Notice {

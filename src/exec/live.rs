@@ -60,8 +60,10 @@ pub async fn evaluate(compiled: &Compiled, secrets: &Secrets, work_dir: PathBuf,
                     step_id: String::new(),
                     saved: Arc::new(Mutex::new(None)),
                     attempt: 0,
+                    recorded: Arc::default(),
                 },
                 approvals: Arc::new(Approvals::new(false, [], None)),
+                recorded_process: None,
             };
             let result = match tokio::time::timeout(PROBE_TIMEOUT, probe.inspect(&ctx)).await {
                 Ok(result) => result,

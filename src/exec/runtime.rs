@@ -87,8 +87,10 @@ impl Runtime {
                 step_id: name.to_string(),
                 saved: progress.clone(),
                 attempt: 0,
+                recorded: Arc::default(),
             },
             approvals: self.approvals.clone(),
+            recorded_process: None,
         }
     }
 

@@ -84,6 +84,7 @@ pub(crate) async fn ask(
     let mut ctx = rt.context(&step.id, &log, &progress, cancel.clone());
     ctx.timeout = step.timeout.std();
     ctx.progress.attempt = record.attempts;
+    ctx.recorded_process.clone_from(&record.process);
     let settlement = match step.run.as_ref().map(|run| rt.resolve(run.get_ref())) {
         Some(Ok(action)) => {
             let ended = bounded(action.settle(&ctx), false, &cancel, rt, step.timeout.std()).await;

@@ -255,6 +255,8 @@ impl StepRunner<'_> {
             self.record.status = StepStatus::Running;
             self.record.attempts += 1;
             self.record.error = None;
+            // A group belongs to the attempt that recorded it.
+            self.record.process = None;
             self.record.finished_at = None;
             if attempt == 1 {
                 self.record.started_at = Some(now());
@@ -287,6 +289,20 @@ impl StepRunner<'_> {
                 Ended::TimedOut => {
                     self.tail = ctx.log.tail();
                     format!("timed out after {}", self.step.timeout)
+                }
+                // An interrupted checkpoint (here, or while verifying)
+                // keeps the group the attempt recorded: evidence that its
+                // command was let go.
+                Ended::Interrupted => {
+                    self.record.process = ctx.progress.recorded_process();
+                    return Ok(Ended::Interrupted);
+                }
+                Ended::Done(applied) => {
+                    self.record.process = ctx.progress.recorded_process().map(|mut group| {
+                        group.ended = true;
+                        group
+                    });
+                    return Ok(Ended::Done(applied));
                 }
                 other => return Ok(other),
             };
@@ -363,6 +379,9 @@ impl StepRunner<'_> {
         self.record.finished_at = Some(now());
         if status != StepStatus::Failed {
             self.record.error = None;
+        }
+        if status != StepStatus::Interrupted {
+            self.record.process = None;
         }
         self.checkpoint(NewEvent::step(&self.step.id, kind, message)).await?;
         Ok(self.record.clone())

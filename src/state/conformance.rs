@@ -119,6 +119,7 @@ async fn process_groups_are_recorded_without_a_journal_entry_and_cleared<S: Stat
         boot_id: "boot".into(),
         host: "db1".into(),
         grace_ms: 10_000,
+        ended: false,
     };
     store
         .set_process(&id, "second", Some(&group))

@@ -48,7 +48,8 @@ impl Action {
     pub(crate) fn can_settle(&self) -> bool {
         matches!(
             self,
-            Action::FileWrite(_)
+            Action::Shell(_)
+                | Action::FileWrite(_)
                 | Action::FileReplace(_)
                 | Action::FileLines(_)
                 | Action::PostgresExec(_)
@@ -67,6 +68,7 @@ impl Action {
     /// cannot tell say so.
     pub(crate) async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
         match self {
+            Action::Shell(kind) => kind.settle(ctx).await,
             Action::FileWrite(kind) => kind.settle(ctx).await,
             Action::FileReplace(kind) => kind.settle(ctx).await,
             Action::FileLines(kind) => kind.settle(ctx).await,

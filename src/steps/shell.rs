@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::plan::field_check::FieldCheck;
-use crate::steps::outcome::{Applied, StepError};
+use crate::steps::outcome::{Applied, Settlement, StepError, Verdict};
 use crate::steps::{KindSpec, quote_argv, shell_quote};
 
 /// Runs a command. As a probe it passes when the exit code is accepted.
@@ -112,6 +112,23 @@ impl crate::steps::outcome::Perform for Shell {
         Ok(Applied {
             outputs: process::read_outputs(ctx)?,
             undo: None,
+        })
+    }
+}
+
+impl crate::steps::outcome::Settle for Shell {
+    /// A command is held behind its gate until its process group is
+    /// recorded: without a record, it never ran. With one, a command cannot
+    /// say what it did: its step's `idempotent` or `check` decides.
+    async fn settle(&self, ctx: &crate::exec::context::StepContext) -> Result<Settlement, StepError> {
+        let asked = "whether the command was let go (its process group recorded)";
+        Ok(match &ctx.recorded_process {
+            None => Settlement::new(asked, "no: it never started", Verdict::Nothing),
+            Some(group) => Settlement::new(
+                asked,
+                format!("yes ({group}): what a command did cannot be asked"),
+                Verdict::Unknown,
+            ),
         })
     }
 }

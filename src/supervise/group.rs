@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 /// The process group of a running step, recorded before its command starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessGroup {
-    /// The group id: the supervisor's pid.
+    /// The group id: the pid of the command's shell, its leader.
     pub pgid: i32,
     /// The leader's start time (clock ticks since boot, `/proc/PID/stat`
     /// field 22): a reused pid has another.
@@ -18,8 +18,13 @@ pub struct ProcessGroup {
     /// `/proc/sys/kernel/random/boot_id`: a group from before a reboot is gone.
     pub boot_id: String,
     pub host: String,
-    /// How long its supervisor gives it after planrun dies, before SIGKILL.
+    /// How long the watchdog gives it after planrun dies, before SIGKILL.
     pub grace_ms: u64,
+    /// Known to be gone: a later command waited for it (or killed it). The
+    /// record stays as evidence that the command was let go, so it may
+    /// have run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ended: bool,
 }
 
 /// Whether a recorded group still has live processes.
@@ -41,10 +46,14 @@ impl ProcessGroup {
             boot_id: boot_id(),
             host: current_host(),
             grace_ms: u64::try_from(grace.as_millis()).unwrap_or(u64::MAX),
+            ended: false,
         }
     }
 
     pub fn liveness(&self) -> Liveness {
+        if self.ended {
+            return Liveness::Gone;
+        }
         if self.host != current_host() {
             return Liveness::Elsewhere;
         }

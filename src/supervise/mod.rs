@@ -1,33 +1,30 @@
 //! Step processes that never outlive planrun unsupervised.
 //!
-//! A shell step does not run as a direct child of planrun: planrun starts
-//! `planrun-supervise` (a few hundred lines, no async runtime) as the
-//! leader of a new process group, and the supervisor starts the command in
-//! that group. They talk over a socket on the supervisor's stdin:
+//! Two pieces, neither needing `unsafe`:
 //!
-//! 1. planrun records the group ([`ProcessGroup`]: pgid, the leader's start
-//!    time, boot id, host) in the state, durably, then writes `go`. Until
-//!    then the command has not started; if planrun dies first, the
-//!    supervisor sees the socket close and exits without running anything.
-//! 2. When the command ends, the supervisor writes its wait status back
-//!    (`status RAW`, or `error MESSAGE` when it could not start) and exits.
-//! 3. When the socket closes before that, planrun is gone (killed, crashed):
-//!    the supervisor sends SIGTERM to the group, gives it the grace planrun
-//!    was started with, then SIGKILL.
+//! - **A gate.** A shell step's command starts as `/bin/sh` that first
+//!   reads one line from a pipe held by planrun, as the leader of a new
+//!   process group. planrun records the group ([`ProcessGroup`]: pgid, the
+//!   leader's start time, boot id, host) in the state, durably, then opens
+//!   the gate. A command never runs unrecorded: if planrun dies first, the
+//!   pipe closes and the shell exits without running it.
+//! - **A watchdog.** Each planrun process starts one `planrun-supervise`
+//!   (or itself as one, when that binary is missing) and tells it over a
+//!   socket which groups run. When the socket closes with groups still
+//!   running, planrun is gone: each group gets SIGTERM, the grace planrun
+//!   was started with, then SIGKILL. One process per command, not per
+//!   step: a step costs one `exec`, as a bare `sh -c` would.
 //!
 //! The next command that acts on the run (`resume`, `rollback`, `mark`,
-//! `apply --abandon`) finds the recorded group and waits until it is gone,
-//! or kills it (see `exec::leftovers`), before it looks at what the step
-//! did. Nothing here needs `unsafe`: the supervisor catches the signals it
-//! must survive with `signal-hook`'s safe flag handlers, which the command
-//! it starts does not inherit (caught signals revert to their default on
-//! `exec`; blocked or ignored ones would not, so it blocks nothing).
+//! `apply --abandon`) finds the recorded groups and waits until they are
+//! gone, or kills them (see `exec::leftovers`), before it looks at what
+//! the step did.
 
-mod child;
+mod gate;
 mod group;
-mod spawn;
+mod watchdog;
 
-pub use child::main;
+pub(crate) use gate::{Gated, GatedCommand, spawn};
+pub use gate::{NOT_RELEASED, SUPERVISE_ARG};
 pub use group::{Liveness, ProcessGroup, current_host, process_start};
-pub use spawn::SUPERVISE_ARG;
-pub(crate) use spawn::{Supervised, spawn};
+pub use watchdog::main;

@@ -76,50 +76,108 @@ fn rollback_right_after_sigkill_undoes_only_once_the_step_has_stopped() {
     );
 }
 
-/// `planrun-supervise` with a socket on stdin, as planrun starts it.
-fn supervisor(dir: &std::path::Path, command: &str) -> (std::process::Child, std::os::unix::net::UnixStream) {
+/// A command let go before its process group is recorded cannot exist: it
+/// waits behind a gate until then, and never starts when planrun dies
+/// first. Settling knows it, so no operator is asked.
+#[test]
+fn a_command_killed_behind_its_gate_never_ran_and_resume_runs_it_without_asking() {
+    let test = Test::new().plan(&plan("exit 1").replace("sleep 30 & wait; ", ""));
+    test.crash_at("shell:spawned", &["apply", "plan.toml"]);
+    assert_eq!(test.read("ledger"), "", "the command never started");
+    let resumed = test.cmd(&["resume"]);
+    resumed.status(0);
+    assert!(resumed.stderr.contains("no: it never started"), "{}", resumed.stderr);
+    assert_eq!(test.read("ledger"), "started\nfinished\n");
+}
+
+#[test]
+fn a_command_whose_group_was_recorded_may_have_run_and_is_left_to_the_operator() {
+    let test = Test::new().plan(&plan("exit 1").replace("sleep 30 & wait; ", ""));
+    test.crash_at("shell:recorded", &["apply", "plan.toml"]);
+    assert_eq!(test.read("ledger"), "", "the gate was still closed");
+    let resumed = test.cmd(&["resume"]);
+    resumed.status(3);
+    assert!(
+        resumed.stderr.contains("what a command did cannot be asked"),
+        "{}",
+        resumed.stderr
+    );
+}
+
+/// `planrun-supervise` (the watchdog) with a socket on stdin, as planrun
+/// starts it, and a group for it to watch.
+fn watchdog() -> (std::process::Child, std::os::unix::net::UnixStream) {
     use std::os::fd::OwnedFd;
-    use std::os::unix::process::CommandExt;
     let (ours, theirs) = std::os::unix::net::UnixStream::pair().expect("socketpair");
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_planrun-supervise"))
-        .args(["10000", "/bin/sh", "-c", command])
-        .current_dir(dir)
-        .process_group(0)
+        .arg("10000")
         .stdin(std::process::Stdio::from(OwnedFd::from(theirs)))
         .spawn()
         .expect("planrun-supervise");
     (child, ours)
 }
 
-#[test]
-fn a_supervised_command_never_starts_when_planrun_dies_before_releasing_it() {
-    let test = Test::new();
-    let (child, control) = supervisor(test.path(), "echo ran >> ledger");
-    drop(control);
-    let output = child.wait_with_output().expect("wait");
-    assert_eq!(output.status.code(), Some(125));
-    assert_eq!(test.read("ledger"), "", "the command never ran");
+fn group(dir: &std::path::Path, tag: &str) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!(
+            "trap 'echo {tag}-got-term >> ledger; exit 1' TERM; echo {tag}-started >> ledger; sleep 30 & wait"
+        ))
+        .current_dir(dir)
+        .process_group(0)
+        .spawn()
+        .expect("sh")
 }
 
 #[test]
-fn a_supervisor_stops_its_group_when_planrun_goes_away() {
-    use std::io::{BufRead, Write};
+fn the_watchdog_stops_the_groups_it_watches_when_planrun_goes_away() {
+    use std::io::Write;
     let test = Test::new();
-    let (child, mut control) = supervisor(
-        test.path(),
-        "trap 'echo got-term >> ledger; exit 1' TERM; echo started >> ledger; sleep 30 & wait",
-    );
-    control.write_all(b"go\n").expect("release");
-    wait_for("the command to start", || test.read("ledger").contains("started"));
+    let (watchdog, mut control) = watchdog();
+    let (mut watched, mut done) = (group(test.path(), "watched"), group(test.path(), "done"));
+    wait_for("both to start", || {
+        let ledger = test.read("ledger");
+        ledger.contains("watched-started") && ledger.contains("done-started")
+    });
+    writeln!(control, "+{}", watched.id()).expect("watch");
+    writeln!(control, "+{}\n-{}", done.id(), done.id()).expect("watch, then unwatch");
     drop(control);
-    child.wait_with_output().expect("wait");
-    assert_eq!(test.read("ledger"), "started\ngot-term\n");
+    watchdog.wait_with_output().expect("the watchdog ends");
+    watched.wait().expect("reap");
+    let ledger = test.read("ledger");
+    assert!(ledger.contains("watched-got-term"), "{ledger}");
+    assert!(
+        !ledger.contains("done-got-term"),
+        "an unwatched group is left alone: {ledger}"
+    );
+    let _ = kill(Pid::from_raw(i32::try_from(done.id()).expect("pid")), Signal::SIGKILL);
+    done.wait().expect("reap");
+}
 
-    // And when the command ends first, it reports the command's status.
-    let (child, mut control) = supervisor(test.path(), "exit 3");
-    control.write_all(b"go\n").expect("release");
-    let mut line = String::new();
-    std::io::BufReader::new(&control).read_line(&mut line).expect("status");
-    assert_eq!(line, format!("status {}\n", 3 << 8));
-    let _ = child.wait_with_output();
+/// A command that ran to its end before planrun died while verifying was
+/// let go: settling must not take it for one that never started.
+#[test]
+fn a_step_killed_while_verifying_is_not_taken_for_one_that_never_ran() {
+    let test = Test::new().plan(
+        r#"format = 1
+name = "verifying"
+[steps.once]
+run = { kind = "shell", command = "echo ran >> ledger" }
+verify = [{ kind = "shell", command = "echo verifying >> ledger; sleep 30" }]
+"#,
+    );
+    let mut child = test.spawn(&["apply", "plan.toml"]);
+    wait_for("the verify to start", || test.read("ledger").contains("verifying"));
+    let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    kill(pid, Signal::SIGKILL).expect("kill");
+    child.wait().expect("reap");
+    let resumed = test.cmd(&["resume", "--kill-grace", "200ms"]);
+    resumed.status(3);
+    assert!(
+        resumed.stderr.contains("what a command did cannot be asked"),
+        "{}",
+        resumed.stderr
+    );
+    assert_eq!(test.read("ledger"), "ran\nverifying\n", "not run again");
 }

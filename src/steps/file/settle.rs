@@ -170,8 +170,10 @@ mod tests {
                     json!({ "evidence": evidence, "undo": { "files": [] } }),
                 ))),
                 attempt,
+                recorded: Arc::default(),
             },
             approvals: Arc::new(Approvals::new(false, [], None)),
+            recorded_process: None,
         }
     }
 

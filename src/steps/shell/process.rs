@@ -1,8 +1,8 @@
-//! Running the command: under a supervisor (see `crate::supervise`), in
-//! its own process group, stdin closed, output to the step log. An action's
-//! group is recorded in the state before the command starts. On a timeout
-//! the group gets SIGTERM, then SIGKILL after the grace; on an interrupt
-//! that stops steps at once, SIGKILL.
+//! Running the command: behind a gate and watched (see `crate::supervise`),
+//! in its own process group, stdin closed, output to the step log. An
+//! action's group is recorded in the state before the command starts. On a
+//! timeout the group gets SIGTERM, then SIGKILL after the grace; on an
+//! interrupt that stops steps at once, SIGKILL.
 
 use std::ffi::OsStr;
 use std::os::fd::OwnedFd;
@@ -18,8 +18,9 @@ use tokio::net::unix::pipe::Receiver;
 use super::Shell;
 use crate::exec::context::StepContext;
 use crate::exec::log::StepLog;
+use crate::failpoint;
 use crate::steps::outcome::StepError;
-use crate::supervise::{self, Liveness, ProcessGroup, Supervised};
+use crate::supervise::{self, Gated, GatedCommand, Liveness, ProcessGroup};
 
 /// How long output may still arrive after the command exits (a
 /// background child holding the pipe must not hang the step).
@@ -38,16 +39,17 @@ pub(crate) enum Role {
     Probe,
 }
 
-/// The program and arguments `shell` runs.
-fn command_line(shell: &Shell) -> Result<(&OsStr, Vec<&OsStr>), StepError> {
+/// What `shell` runs behind its gate.
+fn command_line(shell: &Shell) -> Result<GatedCommand<'_>, StepError> {
     match (&shell.command, &shell.argv) {
-        (Some(line), _) => {
-            let flags = if shell.errexit() { "-ec" } else { "-c" };
-            Ok((OsStr::new("/bin/sh"), vec![OsStr::new(flags), OsStr::new(line)]))
-        }
-        (None, Some(argv)) if !argv.is_empty() => {
-            Ok((OsStr::new(&argv[0]), argv[1..].iter().map(OsStr::new).collect()))
-        }
+        (Some(script), _) => Ok(GatedCommand::Script {
+            flags: if shell.errexit() { "-ec" } else { "-c" },
+            script,
+        }),
+        (None, Some(argv)) if !argv.is_empty() => Ok(GatedCommand::Program {
+            program: OsStr::new(&argv[0]),
+            args: &[],
+        }),
         _ => Err(StepError::failed("nothing to run")),
     }
 }
@@ -62,7 +64,15 @@ pub(super) async fn run(shell: &Shell, ctx: &StepContext, role: Role) -> Result<
             Err(error) => return Err(StepError::failed(format!("cannot reset $PLANRUN_OUTPUT: {error}"))),
         }
     }
-    let (program, args) = command_line(shell)?;
+    let argv: Vec<&OsStr> = shell.argv.iter().flatten().skip(1).map(OsStr::new).collect();
+    let mut command = command_line(shell)?;
+    if let GatedCommand::Program { args, .. } = &mut command {
+        *args = &argv;
+    }
+    let what = match &command {
+        GatedCommand::Script { .. } => "/bin/sh".to_string(),
+        GatedCommand::Program { program, .. } => program.display().to_string(),
+    };
     let cwd = shell
         .cwd
         .as_deref()
@@ -72,7 +82,7 @@ pub(super) async fn run(shell: &Shell, ctx: &StepContext, role: Role) -> Result<
     let pipe_failed = |error: std::io::Error| StepError::failed(format!("cannot create a pipe: {error}"));
     let (reader, writer) = std::io::pipe().map_err(pipe_failed)?;
     let stdout = writer.try_clone().map_err(pipe_failed)?;
-    let mut supervised = supervise::spawn(program, &args, ctx.kill_grace, |command| {
+    let mut gated = supervise::spawn(command, ctx.kill_grace, |command| {
         command
             .current_dir(&cwd)
             .envs(&shell.env)
@@ -82,50 +92,39 @@ pub(super) async fn run(shell: &Shell, ctx: &StepContext, role: Role) -> Result<
             .stdout(stdout)
             .stderr(writer);
     })
-    .map_err(|error| {
-        StepError::failed(format!(
-            "cannot start `{}` in `{}`: {error}",
-            program.display(),
-            cwd.display()
-        ))
-    })?;
+    .map_err(|error| StepError::failed(format!("cannot start `{what}` in `{}`: {error}", cwd.display())))?;
     let output = Receiver::from_owned_fd(OwnedFd::from(reader)).map_err(pipe_failed)?;
     let pump = tokio::spawn(pump(output, ctx.log.clone()));
     if role == Role::Action {
+        failpoint::hit("shell:spawned");
         ctx.progress
-            .record_process(Some(&supervised.group))
+            .record_process(Some(&gated.group))
             .await
             .map_err(StepError::failed)?;
+        failpoint::hit("shell:recorded");
     }
-    supervised
+    gated
         .release()
-        .await
         .map_err(|error| StepError::failed(format!("cannot start the command: {error}")))?;
     let ended = tokio::select! {
-        ended = supervised.wait() => ended,
+        ended = gated.wait() => ended,
         () = ctx.cancel.cancelled() => {
-            stop(&mut supervised, ctx).await;
+            stop(&mut gated, ctx).await;
             drain(pump).await;
             discard_outputs(ctx);
             return Err(StepError::Cancelled);
         }
     };
     drain(pump).await;
-    ended.map_err(|error| {
-        StepError::failed(format!(
-            "cannot run `{}` in `{}`: {error}",
-            program.display(),
-            cwd.display()
-        ))
-    })
+    ended.map_err(|error| StepError::failed(format!("cannot wait for `{what}`: {error}")))
 }
 
 /// Stops the group: at once when planrun is told to stop its steps now,
 /// else SIGTERM and, after the grace, SIGKILL. Returns once no process of
 /// the group is left (the command's own children included), so nothing of
 /// the step outlives its record.
-async fn stop(supervised: &mut Supervised, ctx: &StepContext) {
-    let group = supervised.group.clone();
+async fn stop(gated: &mut Gated, ctx: &StepContext) {
+    let group = gated.group.clone();
     if !ctx.stop_now.is_cancelled() {
         group.signal(Signal::SIGTERM);
         let deadline = tokio::time::Instant::now() + ctx.kill_grace;
@@ -134,12 +133,12 @@ async fn stop(supervised: &mut Supervised, ctx: &StepContext) {
             () = ctx.stop_now.cancelled() => false,
         };
         if graceful {
-            let _ = supervised.wait().await;
+            let _ = gated.wait().await;
             return;
         }
     }
     group.signal(Signal::SIGKILL);
-    let _ = supervised.wait().await;
+    let _ = gated.wait().await;
     gone(&group, tokio::time::Instant::now() + AFTER_KILL).await;
 }
 
