@@ -14,7 +14,8 @@
 //! `file.replace:between-files`,
 //! `file.lines:written`, `postgres.exec:committed`,
 //! `postgres.exec:statement-done`, `postgres.create_database:created`,
-//! `postgres.drop_database:dropped`, `docker.run:created`,
+//! `postgres.drop_database:dropped`, `postgres.copy_table:committed` (a
+//! batch committed, its checkpoint not saved), `docker.run:created`,
 //! `amqp.declare:exchanges-declared`.
 
 /// Kills planrun when `PLANRUN_FAILPOINT` names `point` (debug builds only).

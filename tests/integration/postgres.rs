@@ -1221,3 +1221,49 @@ run = {{ kind = "postgres.copy_table", source = "${{vars.source}}", target = "${
         "a sequence already ahead is left alone"
     );
 }
+
+/// A copy killed after its last batch committed, before the sequences
+/// moved, looked done to a `check` that counts rows: the sequences stayed
+/// behind and the first sign-up after the migration collided.
+#[test]
+fn the_sequences_move_with_the_last_batch_so_all_rows_there_means_sequences_moved() {
+    let Some(admin) = require("PG_URL") else { return };
+    let source = Database::new(&admin, "planrun_src");
+    let target = Database::new(&admin, "planrun_dst");
+    let table = "CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL);";
+    psql(&source.url, table);
+    psql(&target.url, table);
+    psql(
+        &source.url,
+        "INSERT INTO users (email) SELECT 'u' || g || '@x' FROM generate_series(1, 30) g",
+    );
+    let plan = |batch_size: u32| {
+        format!(
+            r#"
+format = 1
+name = "last-batch"
+[steps.users]
+run = {{ kind = "postgres.copy_table", source = "{source}", target = "{target}", table = "users", batch_size = {batch_size} }}
+"#,
+            source = source.url,
+            target = target.url
+        )
+    };
+    // One batch, the last: killed right after its commit, every row is
+    // there and so is the sequence, before any resume.
+    let single = Test::new().plan(&plan(100));
+    single.crash_at("postgres.copy_table:committed", &["apply", "plan.toml"]);
+    assert_eq!(psql(&target.url, "SELECT count(*) FROM users"), "30");
+    assert_eq!(psql(&target.url, "SELECT last_value FROM users_id_seq"), "30");
+    // Killed after the first of three batches: the rest and the sequence
+    // come with the resume.
+    psql(&target.url, "TRUNCATE users; SELECT setval('users_id_seq', 1, false)");
+    let batched = Test::new().plan(&plan(10));
+    batched.crash_at("postgres.copy_table:committed", &["apply", "plan.toml"]);
+    assert_eq!(psql(&target.url, "SELECT count(*) FROM users"), "10");
+    batched.cmd(&["resume"]).status(0);
+    assert_eq!(
+        psql(&target.url, "INSERT INTO users (email) VALUES ('new@x') RETURNING id"),
+        "31"
+    );
+}

@@ -46,6 +46,7 @@ use tokio::sync::mpsc::{Receiver, Sender};
 use super::PostgresCopyTable;
 use super::connection::{close, connect, db_error};
 use super::probes::count_rows;
+use super::sequences::Sequences;
 use super::sql::{quote_ident, quote_literal, quote_qualified};
 use super::xact::{Fate, final_fate};
 use crate::exec::context::StepContext;
@@ -304,13 +305,14 @@ impl PostgresCopyTable {
     async fn write_batches(
         &self,
         target: &mut PgConnection,
-        shape: &Shape,
+        (shape, sequences): (&Shape, &Sequences),
         mut receiver: Receiver<Chunk>,
         checkpoint: &mut Checkpoint,
         ctx: &StepContext,
     ) -> Result<(), StepError> {
         let failed = |e: sqlx::Error| db_error("writing the rows failed", &self.target, &e);
-        while let Some(mut chunk) = receiver.recv().await {
+        let mut next = receiver.recv().await;
+        while let Some(mut chunk) = next {
             let started = std::time::Instant::now();
             let mut tx = target
                 .begin()
@@ -340,6 +342,13 @@ impl PostgresCopyTable {
                     }
                 };
             };
+            // The last batch (the reader has nothing more) moves the
+            // sequences in its own transaction: every row there implies the
+            // sequences past them.
+            next = receiver.recv().await;
+            if next.is_none() {
+                sequences.raise(&mut tx, ctx).await?;
+            }
             checkpoint.pending = Some(Pending {
                 xid,
                 upper: upper.clone(),
@@ -349,6 +358,7 @@ impl PostgresCopyTable {
             tx.commit()
                 .await
                 .map_err(|e| db_error("cannot commit the batch", &self.target, &e))?;
+            crate::failpoint::hit("postgres.copy_table:committed");
             checkpoint.pending = None;
             checkpoint.last_key = Some(upper);
             checkpoint.copied += rows;
@@ -582,16 +592,20 @@ impl Perform for PostgresCopyTable {
         // commits: neither server waits on the other, not even at a commit.
         let (sender, receiver) = tokio::sync::mpsc::channel::<Chunk>(IN_FLIGHT);
         let after = checkpoint.last_key.clone();
+        let sequences = self
+            .sequences(&mut source, &mut target, (&shape.source, &shape.target))
+            .await?;
         let (read, write) = tokio::join!(
             self.read_batches(&mut source, &shape, after, sender),
-            self.write_batches(&mut target, &shape, receiver, &mut checkpoint, ctx),
+            self.write_batches(&mut target, (&shape, &sequences), receiver, &mut checkpoint, ctx),
         );
         // A reader's error comes first: the writer only saw the channel close.
         read?;
         write?;
         self.verify(&mut source, &mut target, checkpoint.copied, ctx).await?;
-        self.advance_sequences(&mut source, &mut target, (&shape.source, &shape.target), ctx)
-            .await?;
+        // Nothing was left to copy (an empty table, or a resume after the
+        // last batch): the sequences may still lag behind.
+        sequences.raise(&mut target, ctx).await?;
         close(source).await;
         close(target).await;
         Ok(Applied {
