@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
+use crate::compile::Failed;
 use crate::exec::error::ExecError;
-use crate::plan::Failed;
 use crate::plan::source::LoadError;
 use crate::state::StateError;
 

@@ -6,14 +6,18 @@
 //! processes from outliving planrun unsupervised.
 
 pub mod cli;
+pub mod compile;
+pub mod digest;
 pub mod error;
 pub mod exec;
 pub(crate) mod failpoint;
 pub mod graph;
 pub mod plan;
+pub mod redact;
 pub mod report;
 pub mod state;
 pub mod steps;
 pub mod supervise;
+pub mod units;
 
 pub use cli::run;

@@ -79,7 +79,7 @@ pub struct GraceArgs {
     /// step between SIGTERM and SIGKILL, and a killed run's leftover
     /// processes to end before they are killed
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
-    pub kill_grace: crate::plan::duration::Duration,
+    pub kill_grace: crate::units::duration::Duration,
 }
 
 impl GraceArgs {
@@ -88,8 +88,8 @@ impl GraceArgs {
     }
 }
 
-fn parse_duration(text: &str) -> Result<crate::plan::duration::Duration, String> {
-    crate::plan::duration::Duration::parse(text)
+fn parse_duration(text: &str) -> Result<crate::units::duration::Duration, String> {
+    crate::units::duration::Duration::parse(text)
 }
 
 /// The reporter for `format`, and who can answer a manual step's question.
@@ -161,7 +161,7 @@ fn interrupt_on_signals(grace: Duration, reporter: Arc<dyn Reporter>) -> Result<
                 handled.drain(grace);
                 format!(
                     "interrupted: no new step starts; running steps have {} to finish (interrupt again to stop them now)",
-                    crate::plan::duration::Duration::from_millis(u64::try_from(grace.as_millis()).unwrap_or(u64::MAX))
+                    crate::units::duration::Duration::from_millis(u64::try_from(grace.as_millis()).unwrap_or(u64::MAX))
                 )
             } else {
                 handled.stop();

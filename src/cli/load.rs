@@ -7,10 +7,11 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use toml::de::{DeTable, DeValue};
 
+use crate::compile::{Compiled, Failed, compile};
 use crate::error::Error;
+use crate::plan::Source;
 use crate::plan::diagnostic::Diagnostic;
 use crate::plan::vars::Override;
-use crate::plan::{Compiled, Failed, Source, compile};
 use crate::report::diagnostics::{self, Style};
 use crate::state::RunRecord;
 

@@ -12,12 +12,13 @@ use std::collections::BTreeMap;
 use crate::cli::engine::{self, StateArgs};
 use crate::cli::load::{PlanArgs, compile_loud, plan_name, recorded, replayed};
 use crate::cli::output;
+use crate::compile::Compiled;
 use crate::error::{Error, Exit};
 use crate::exec::error::ExecError;
 use crate::exec::live::{self, Prediction};
 use crate::exec::resume::step_states;
 use crate::exec::secrets::Secrets;
-use crate::plan::{Compiled, Source};
+use crate::plan::Source;
 use crate::report::preview::{self, PreviewFormat, PreviewInput};
 use crate::state::{Location, RunRecord, StateStore, StepRecord, Store};
 

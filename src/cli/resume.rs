@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use crate::cli::engine::{self, ApprovalArgs, Format, StateArgs, WalkArgs};
 use crate::cli::load::{compile_loud, plan_name, replayed, same_plan};
+use crate::digest::text_hash;
 use crate::error::{Error, Exit};
 use crate::exec::error::ExecError;
 use crate::exec::resume::{ResumeRequest, Stored, resume};
 use crate::exec::secrets::Secrets;
 use crate::exec::session::Session;
 use crate::plan::Source;
-use crate::plan::hash::text_hash;
 use crate::state::{RunRecord, StateStore, Store};
 
 #[derive(Debug, clap::Args)]

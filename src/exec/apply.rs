@@ -5,6 +5,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use tokio::time::Instant;
 
+use crate::compile::Compiled;
 use crate::exec::error::ExecError;
 use crate::exec::event::Event;
 use crate::exec::leftovers;
@@ -14,7 +15,6 @@ use crate::exec::runtime::{Runtime, Settings};
 use crate::exec::secrets::Secrets;
 use crate::exec::session::Session;
 use crate::exec::walk::{WalkOptions, walk};
-use crate::plan::Compiled;
 use crate::plan::hash::{source_hash, step_hash};
 use crate::state::lock::{current_host, current_user};
 use crate::state::record::now;

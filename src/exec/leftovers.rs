@@ -158,5 +158,5 @@ async fn wait_for(
 }
 
 fn shown(duration: Duration) -> String {
-    crate::plan::duration::Duration::from_millis(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)).to_string()
+    crate::units::duration::Duration::from_millis(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)).to_string()
 }

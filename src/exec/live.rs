@@ -10,13 +10,13 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
+use crate::compile::Compiled;
 use crate::exec::approval::Approvals;
 use crate::exec::context::{Progress, StepContext};
 use crate::exec::log::StepLog;
-use crate::exec::redact::Redactor;
 use crate::exec::resolve::Scope;
 use crate::exec::secrets::Secrets;
-use crate::plan::Compiled;
+use crate::redact::Redactor;
 use crate::steps::Probe;
 use crate::steps::outcome::StepError;
 
@@ -198,7 +198,7 @@ mod tests {
 
     fn compiled(text: &str) -> Compiled {
         let source = crate::plan::Source::new("plan.toml", text);
-        crate::plan::compile(&source, &[], false).expect("valid")
+        crate::compile::compile(&source, &[], false).expect("valid")
     }
 
     /// `plan --live` said "would run" for a step whose check reads files an

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::exec::redact::Redactor;
+use crate::redact::Redactor;
 
 const TAIL_LINES: usize = 20;
 

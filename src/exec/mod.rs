@@ -13,7 +13,6 @@ pub mod live;
 pub mod log;
 pub mod mark;
 pub mod preflight;
-pub mod redact;
 pub mod resolve;
 pub mod resume;
 pub mod rollback;

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
+use crate::compile::Compiled;
 use crate::exec::error::ExecError;
 use crate::exec::event::Event;
 use crate::exec::leftovers;
@@ -22,8 +23,8 @@ use crate::exec::secrets::Secrets;
 use crate::exec::session::Session;
 use crate::exec::settle::settle_in_doubt;
 use crate::exec::walk::{WalkOptions, walk};
+use crate::plan::Step;
 use crate::plan::hash::{source_hash, step_hash};
-use crate::plan::{Compiled, Step};
 use crate::state::{NewEvent, PlanFile, RunOutcome, RunRecord, StateStore, StepRecord, StepStatus};
 use crate::steps::Action;
 use crate::steps::outcome::{Applied, Settlement, Verdict};
@@ -348,8 +349,8 @@ pub async fn resume(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compile::compile;
     use crate::plan::Source;
-    use crate::plan::compile::compile;
 
     const PLAN: &str = r#"format = 1
 name = "doubt"

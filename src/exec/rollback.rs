@@ -339,7 +339,7 @@ pub async fn undo_run(
 /// `planrun rollback`: undoes `run` with the rollbacks of `compiled`.
 pub async fn rollback_run(
     session: &crate::exec::session::Session,
-    compiled: Arc<crate::plan::Compiled>,
+    compiled: Arc<crate::compile::Compiled>,
     secrets: crate::exec::secrets::Secrets,
     run: &crate::state::RunRecord,
     settings: &crate::exec::runtime::Settings,

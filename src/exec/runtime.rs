@@ -12,15 +12,15 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use crate::compile::Compiled;
 use crate::exec::approval::Approvals;
 use crate::exec::context::{Progress, StepContext};
 use crate::exec::event::{Event, Reporter};
 use crate::exec::interrupt::Interrupt;
 use crate::exec::log::StepLog;
-use crate::exec::redact::Redactor;
 use crate::exec::resolve::Scope;
 use crate::exec::secrets::Secrets;
-use crate::plan::Compiled;
+use crate::redact::Redactor;
 use crate::state::Store;
 
 pub struct Runtime {
@@ -143,10 +143,7 @@ impl Runtime {
             crate::exec::error::ExecError::Usage(format!("cannot create `{}`: {error}", run_logs.display()))
         })?;
         let redactor = Arc::new(Redactor::new(
-            secrets
-                .values()
-                .cloned()
-                .chain(crate::steps::credentials::typed_passwords(&compiled.plan)),
+            secrets.values().cloned().chain(compiled.plan.typed_passwords()),
         ));
         Ok(Runtime {
             compiled,

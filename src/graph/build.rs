@@ -205,7 +205,8 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use crate::plan::{Source, compile};
+    use crate::plan::Source;
+    use crate::plan::analyzer::analyze;
 
     /// A random graph with at least one cycle: random edges, plus a cycle
     /// through 2 or more distinct steps in random order.
@@ -246,15 +247,15 @@ mod tests {
     proptest! {
         #[test]
         fn every_cycle_is_rejected_and_named((n, edges) in cyclic()) {
-            let result = compile(&Source::new("p.toml", plan_text(n, &edges)), &[], false);
-            let failed = result.err().ok_or_else(|| TestCaseError::fail("a cyclic plan compiled"))?;
-            let cycles: Vec<&str> = failed
-                .diagnostics
+            let (analysis, _) = analyze(&Source::new("p.toml", plan_text(n, &edges)), &[]);
+            let plan = analysis.ok_or_else(|| TestCaseError::fail("the plan did not parse"))?.plan;
+            let diagnostics = super::build(&plan).err().ok_or_else(|| TestCaseError::fail("a cyclic plan built"))?;
+            let cycles: Vec<&str> = diagnostics
                 .iter()
                 .filter(|d| d.code == "dependency-cycle")
                 .map(|d| d.message.as_str())
                 .collect();
-            prop_assert!(!cycles.is_empty(), "no cycle reported: {:?}", failed.diagnostics);
+            prop_assert!(!cycles.is_empty(), "no cycle reported: {:?}", diagnostics);
             for message in cycles {
                 let path = message.strip_prefix("dependency cycle: ").unwrap_or_default();
                 let nodes: Vec<usize> = path

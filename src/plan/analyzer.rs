@@ -12,7 +12,6 @@ use toml::de::{DeArray, DeString, DeTable, DeValue};
 
 use crate::plan::declarations;
 use crate::plan::diagnostic::{Diagnostic, Diagnostics};
-use crate::plan::duration::Duration;
 use crate::plan::kind_slot;
 use crate::plan::model::{DEFAULT_PHASE, DEFAULT_TIMEOUT, Plan, Preflight, Retry, Step};
 use crate::plan::parse::{self, Entry, Section};
@@ -23,6 +22,7 @@ use crate::plan::table_decode;
 use crate::plan::template::Reference;
 use crate::plan::vars::{FoundRef, Override, Substituter, Vars};
 use crate::steps::{Action, Probe};
+use crate::units::duration::Duration;
 
 pub const FORMAT: i64 = 1;
 const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 86_400);

@@ -8,19 +8,16 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::plan::duration::Duration;
+use crate::digest::{hex, text_hash};
+
 use crate::plan::model::{Retry, Step};
 use crate::plan::source::Source;
 use crate::steps::{Action, Probe};
+use crate::units::duration::Duration;
 
 /// Hex SHA-256 of the plan file's bytes.
 pub fn source_hash(source: &Source) -> String {
     text_hash(&source.text)
-}
-
-/// Hex SHA-256 of a text.
-pub fn text_hash(text: &str) -> String {
-    hex(&Sha256::digest(text.as_bytes()))
 }
 
 /// Hex SHA-256 of the canonical JSON of what a step does.
@@ -70,24 +67,15 @@ pub fn plan_hash<'a>(steps: impl IntoIterator<Item = (&'a str, &'a str)>) -> Str
     hex(&hasher.finalize())
 }
 
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Source, compile};
+    use crate::plan::Source;
+    use crate::plan::analyzer::analyze;
 
     fn hash_of(text: &str) -> String {
-        let compiled = compile(&Source::new("p.toml", text), &[], false).map_err(|f| f.diagnostics);
-        compiled.map(|c| step_hash(&c.plan.steps[0])).unwrap_or_default()
+        let (analysis, _) = analyze(&Source::new("p.toml", text), &[]);
+        analysis.map(|a| step_hash(&a.plan.steps[0])).unwrap_or_default()
     }
 
     #[test]

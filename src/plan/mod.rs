@@ -1,12 +1,9 @@
 //! The plan language: source text → raw TOML types → validated [`Plan`].
 
 pub mod analyzer;
-pub mod byte_size;
-pub mod compile;
 pub mod declarations;
 pub mod decode_error;
 pub mod diagnostic;
-pub mod duration;
 pub mod field_check;
 pub mod hash;
 pub mod kind_slot;
@@ -20,6 +17,5 @@ pub mod table_decode;
 pub mod template;
 pub mod vars;
 
-pub use compile::{Compiled, Failed, compile};
 pub use model::{Plan, Step};
 pub use source::Source;

@@ -7,10 +7,10 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use toml::Spanned;
 
-use crate::plan::duration::Duration;
 use crate::plan::raw::{SecretSource, VarValue};
 use crate::plan::source::Source;
 use crate::steps::{Action, Probe};
+use crate::units::duration::Duration;
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 pub const DEFAULT_PHASE: &str = "main";
@@ -32,6 +32,21 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Passwords typed into plain vars as part of a URL: not declared
+    /// secrets, but kept out of logs, errors, previews and state all the same.
+    pub fn typed_passwords(&self) -> Vec<String> {
+        self.vars
+            .values()
+            .filter_map(|value| match value {
+                VarValue::String(text) if text.contains("://") => Some(text),
+                _ => None,
+            })
+            .flat_map(|text| crate::redact::credentials::passwords(text))
+            // A `${secrets.…}` reference is not the password itself.
+            .filter(|password| !password.contains("${") && !password.contains("%7B"))
+            .collect()
+    }
+
     pub fn step_index(&self, id: &str) -> Option<usize> {
         self.steps.iter().position(|step| step.id == id)
     }

@@ -14,7 +14,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use toml::Spanned;
 
-use crate::plan::duration::Duration;
+use crate::units::duration::Duration;
 
 /// A migration plan (format 1).
 #[derive(Deserialize, JsonSchema)]

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::plan::Compiled;
+use crate::compile::Compiled;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum GraphFormat {

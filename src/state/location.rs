@@ -124,7 +124,7 @@ impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Location::Sqlite { path, .. } => write!(f, "sqlite://{}", path.display()),
-            Location::Postgres { url } => f.write_str(&crate::steps::credentials::display_url(url)),
+            Location::Postgres { url } => f.write_str(&crate::redact::credentials::display_url(url)),
         }
     }
 }

@@ -29,13 +29,13 @@ use sqlx::{Connection, Row};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
+use crate::redact::credentials::scrub;
 use crate::state::columns::{SCHEMA_VERSION, json, parse_json, run_from_row, stored_version};
 use crate::state::error::{StateError, describe};
 use crate::state::lock::{Acquired, LockInfo, current_host};
 use crate::state::record::{EventRecord, NewEvent, PlanFile, RunRecord, StepRecord, now};
 use crate::state::status::{RunOutcome, StepStatus};
 use crate::state::store::{Result, StateStore};
-use crate::steps::credentials::scrub;
 use crate::supervise::ProcessGroup;
 
 /// The advisory lock key: "planrun" in ASCII.

@@ -8,10 +8,10 @@ mod probes;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::plan::duration::Duration;
 use crate::plan::field_check::FieldCheck;
+use crate::redact::credentials::display_url;
 use crate::steps::KindSpec;
-use crate::steps::credentials::display_url;
+use crate::units::duration::Duration;
 
 const SCHEMES: [&str; 2] = ["amqp", "amqps"];
 

@@ -11,9 +11,9 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::plan::duration::Duration;
 use crate::plan::field_check::FieldCheck;
 use crate::steps::{KindSpec, quote_argv};
+use crate::units::duration::Duration;
 
 /// Passes when the Docker daemon answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

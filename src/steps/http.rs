@@ -4,9 +4,9 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::plan::duration::Duration;
 use crate::plan::field_check::FieldCheck;
 use crate::steps::KindSpec;
+use crate::units::duration::Duration;
 
 /// Sends a request and checks the answer. With `wait`, retries every
 /// `interval` until it passes or `wait` runs out ("wait until healthy").

@@ -5,7 +5,6 @@
 //! one file per system.
 
 pub mod amqp;
-pub(crate) mod credentials;
 mod dispatch;
 pub mod docker;
 pub mod file;

@@ -3,9 +3,9 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::plan::byte_size::ByteSize;
 use crate::plan::field_check::FieldCheck;
 use crate::steps::KindSpec;
+use crate::units::byte_size::ByteSize;
 
 /// Passes when at least this much memory is available and disk is free.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

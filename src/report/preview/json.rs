@@ -7,15 +7,15 @@ use std::io;
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::exec::redact::Redactor;
-use crate::plan::duration::Duration;
 use crate::plan::hash::{plan_hash, source_hash, step_hash};
 use crate::plan::model::Retry;
 use crate::plan::raw::{SecretSource, VarValue};
+use crate::redact::Redactor;
 use crate::report::preview::shown::Shown;
 use crate::report::preview::summary::Summary;
 use crate::report::preview::{PreviewInput, Warning, warnings};
 use crate::steps::{Action, Probe};
+use crate::units::duration::Duration;
 
 const PREVIEW_VERSION: u32 = 1;
 

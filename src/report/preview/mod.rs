@@ -14,10 +14,9 @@ mod text;
 use std::collections::BTreeMap;
 use std::io;
 
-use crate::exec::redact::Redactor;
-use crate::plan::Compiled;
+use crate::compile::Compiled;
 use crate::plan::source::LineIndex;
-use crate::steps::credentials::typed_passwords;
+use crate::redact::Redactor;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PreviewFormat {
@@ -64,7 +63,7 @@ pub fn render_input(input: &PreviewInput<'_>, format: PreviewFormat) -> String {
 pub fn write(input: &PreviewInput<'_>, format: PreviewFormat, out: &mut dyn io::Write) -> io::Result<()> {
     // A password typed into a URL var (not a declared secret) is masked
     // wherever the var's value went: a URL field, a shell command.
-    let redactor = Redactor::new(typed_passwords(&input.compiled.plan));
+    let redactor = Redactor::new(input.compiled.plan.typed_passwords());
     match format {
         PreviewFormat::Text => out.write_all(redactor.redact(&text::render(input)).as_bytes()),
         PreviewFormat::Markdown => out.write_all(redactor.redact(&markdown::render(input)).as_bytes()),
@@ -109,7 +108,8 @@ fn warnings(compiled: &Compiled) -> Vec<Warning<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Source, compile};
+    use crate::compile::compile;
+    use crate::plan::Source;
 
     #[test]
     fn every_format_can_show_a_state_per_step() {

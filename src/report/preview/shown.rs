@@ -11,10 +11,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::exec::redact::MASK;
 use crate::plan::Plan;
 use crate::plan::template::{self, Reference};
-use crate::steps::credentials::display_url;
+use crate::redact::MASK;
+use crate::redact::credentials::display_url;
 use crate::steps::{Action, Probe};
 
 /// What the plan needs of [`Shown`]: a kind is looked into only when the

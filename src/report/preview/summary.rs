@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use crate::plan::{Compiled, Step};
+use crate::compile::Compiled;
+use crate::plan::Step;
 use crate::steps::Action;
 
 #[derive(Debug, Serialize)]
@@ -103,7 +104,8 @@ fn critical_path(compiled: &Compiled) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Source, compile};
+    use crate::compile::compile;
+    use crate::plan::Source;
 
     #[test]
     fn the_critical_path_is_a_longest_chain_and_unrollable_steps_are_listed() {

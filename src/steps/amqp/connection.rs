@@ -6,7 +6,7 @@ use lapin::protocol::{AMQPErrorKind, AMQPSoftError};
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection, ConnectionProperties, ErrorKind, ExchangeKind};
 
-use crate::steps::credentials::{display_url, scrub};
+use crate::redact::credentials::{display_url, scrub};
 use crate::steps::outcome::StepError;
 
 /// An open connection, and the URL it came from (for messages).

@@ -12,9 +12,9 @@ use lapin::{BasicProperties, Channel};
 use super::connection::{Broker, close_channel, is_not_found};
 use super::{AmqpConnect, AmqpExists, AmqpRoundtrip};
 use crate::exec::context::StepContext;
-use crate::plan::duration::Duration as PlanDuration;
 use crate::steps::outcome::{Inspect, StepError};
 use crate::steps::wait;
+use crate::units::duration::Duration as PlanDuration;
 
 const DEFAULT_ROUNDTRIP_TIMEOUT: Duration = Duration::from_secs(5);
 

@@ -35,7 +35,7 @@ const POLL: Duration = Duration::from_millis(500);
 /// Exec output lines kept for the failure message.
 const EXEC_TAIL: usize = 10;
 
-fn nanos(duration: crate::plan::duration::Duration) -> i64 {
+fn nanos(duration: crate::units::duration::Duration) -> i64 {
     i64::try_from(duration.as_millis()).map_or(i64::MAX, |ms| ms.saturating_mul(1_000_000))
 }
 
@@ -204,7 +204,7 @@ impl DockerRun {
                 }
                 Some(_) if tokio::time::Instant::now() + POLL >= deadline => Some(format!(
                     "container `{name}` is still not healthy after {}",
-                    crate::plan::duration::Duration::from_millis(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX))
+                    crate::units::duration::Duration::from_millis(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX))
                 )),
                 Some(_) => None,
             };
@@ -601,6 +601,9 @@ mod tests {
 
     #[test]
     fn durations_are_nanoseconds() {
-        assert_eq!(nanos(crate::plan::duration::Duration::from_millis(1500)), 1_500_000_000);
+        assert_eq!(
+            nanos(crate::units::duration::Duration::from_millis(1500)),
+            1_500_000_000
+        );
     }
 }

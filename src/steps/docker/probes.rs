@@ -8,9 +8,9 @@ use bollard::query_parameters::ListContainersOptions;
 use super::client::{check_state, connect, failure, inspect, is_status, no_such_container};
 use super::{DockerCompose, DockerContainer, DockerDaemon, DockerImage};
 use crate::exec::context::StepContext;
-use crate::plan::duration::Duration;
 use crate::steps::outcome::{Inspect, StepError};
 use crate::steps::wait;
+use crate::units::duration::Duration;
 
 impl Inspect for DockerDaemon {
     async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {

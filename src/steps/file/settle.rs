@@ -148,7 +148,7 @@ mod tests {
     use crate::exec::approval::Approvals;
     use crate::exec::context::Progress;
     use crate::exec::log::StepLog;
-    use crate::exec::redact::Redactor;
+    use crate::redact::Redactor;
 
     /// A context whose saved progress holds `evidence` for files in `dir`.
     fn context(dir: &Path, evidence: Value, attempt: u32) -> StepContext {

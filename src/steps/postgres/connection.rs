@@ -6,7 +6,7 @@ use std::str::FromStr;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
 
-use crate::steps::credentials::{display_url, scrub};
+use crate::redact::credentials::{display_url, scrub};
 use crate::steps::outcome::StepError;
 
 /// A database error as a step failure: `what` failed on `url`, with the

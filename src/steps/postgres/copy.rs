@@ -504,7 +504,7 @@ async fn columns(
     if !exists {
         return Err(StepError::failed(format!(
             "table `{table}` does not exist on {}",
-            crate::steps::credentials::display_url(url)
+            crate::redact::credentials::display_url(url)
         )));
     }
     let all: Vec<(String, i64)> = sqlx::query_as(
@@ -528,7 +528,7 @@ async fn columns(
             all.iter().find(|c| &c.name == name).cloned().ok_or_else(|| {
                 StepError::failed(format!(
                     "table `{table}` on {} has no column `{name}`",
-                    crate::steps::credentials::display_url(url)
+                    crate::redact::credentials::display_url(url)
                 ))
             })
         })

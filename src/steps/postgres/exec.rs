@@ -33,9 +33,9 @@ use super::locks::{Watch, configure, statement_error};
 use super::script::{End, Unit, single_transaction, units};
 use super::xact::{Backend, Fate, current_xid, end_session, final_fate};
 use super::{PostgresExec, display_url};
+use crate::digest::text_hash;
 use crate::exec::context::StepContext;
 use crate::failpoint;
-use crate::plan::hash::text_hash;
 use crate::steps::outcome::{
     Applied, Perform, Settle, Settlement, StepError, Verdict, save_evidence, saved_evidence, which_attempt,
 };

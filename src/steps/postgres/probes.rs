@@ -9,10 +9,10 @@ use super::script::without_control;
 use super::sql::quote_qualified;
 use super::{PostgresConnect, PostgresExists, PostgresQuery, PostgresRowCount, RowsExpectation, display_url};
 use crate::exec::context::StepContext;
-use crate::plan::duration::Duration;
-use crate::steps::credentials::scrub;
+use crate::redact::credentials::scrub;
 use crate::steps::outcome::{Inspect, StepError};
 use crate::steps::wait;
+use crate::units::duration::Duration;
 
 /// SQLSTATE `read_only_sql_transaction`.
 const READ_ONLY_SQL_TRANSACTION: &str = "25006";

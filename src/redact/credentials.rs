@@ -4,7 +4,7 @@
 //! not the password is a declared secret: one typed into a var is kept out
 //! of output and state too.
 
-use crate::exec::redact::MASK;
+use crate::redact::MASK;
 
 /// Shows a connection URL without its password (in the user info or a
 /// `password=` parameter).
@@ -30,21 +30,6 @@ pub(crate) fn display_url(url: &str) -> String {
         parsed.query_pairs_mut().clear().extend_pairs(pairs);
     }
     parsed.to_string()
-}
-
-/// Passwords typed into plain vars as part of a URL: not declared secrets,
-/// but kept out of logs, errors, previews and state all the same.
-pub(crate) fn typed_passwords(plan: &crate::plan::Plan) -> Vec<String> {
-    plan.vars
-        .values()
-        .filter_map(|value| match value {
-            crate::plan::raw::VarValue::String(text) if text.contains("://") => Some(text),
-            _ => None,
-        })
-        .flat_map(|text| passwords(text))
-        // A `${secrets.…}` reference is not the password itself.
-        .filter(|password| !password.contains("${") && !password.contains("%7B"))
-        .collect()
 }
 
 /// The password values a URL carries.

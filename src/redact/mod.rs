@@ -1,7 +1,11 @@
 //! Keeps secret values out of logs, errors, outputs and state: every text
-//! that leaves a step passes through [`Redactor::redact`].
+//! that leaves a step passes through [`Redactor::redact`]; connection URLs
+//! are shown without their password ([`credentials`]). A leaf: it imports
+//! nothing of planrun.
 
 use std::borrow::Cow;
+
+pub(crate) mod credentials;
 
 /// What a secret's value is replaced by.
 pub const MASK: &str = "***";
