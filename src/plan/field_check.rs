@@ -167,3 +167,29 @@ impl<'a> FieldCheck<'a> {
         }
     }
 }
+
+impl crate::steps::FieldChecks for FieldCheck<'_> {
+    fn report(&mut self, field: &str, message: String, help: String) {
+        FieldCheck::error(self, field, message, help);
+    }
+
+    fn exactly_one(&mut self, present: &[(&str, bool)]) {
+        FieldCheck::exactly_one(self, present);
+    }
+
+    fn at_least_one(&mut self, present: &[(&str, bool)]) {
+        FieldCheck::at_least_one(self, present);
+    }
+
+    fn url(&mut self, field: &str, value: &str, schemes: &[&str]) {
+        FieldCheck::url(self, field, value, schemes);
+    }
+
+    fn regex(&mut self, field: &str, value: &str) {
+        FieldCheck::regex(self, field, value);
+    }
+
+    fn non_empty(&mut self, field: &str, value: &str) {
+        FieldCheck::non_empty(self, field, value);
+    }
+}

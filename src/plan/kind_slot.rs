@@ -10,8 +10,8 @@ use toml::de::DeValue;
 use crate::plan::diagnostic::{Diagnostic, Diagnostics};
 use crate::plan::field_check::{Field, FieldCheck};
 use crate::plan::suggest;
-use crate::plan::table_decode::Decoded;
-use crate::steps::{Action, Probe};
+use crate::plan::table_decode::{Decoded, TableDecoder};
+use crate::steps::{Action, FieldChecks, Probe};
 
 /// `Action` or `Probe`: what a slot of a step accepts.
 pub trait KindSet: Sized {
@@ -40,11 +40,11 @@ impl KindSet for Action {
         context: &str,
         diagnostics: &mut Diagnostics,
     ) -> Option<Decoded<Self>> {
-        Action::decode(kind, value, context, diagnostics)
+        Action::decode(kind, TableDecoder::new(value, context, diagnostics))
     }
 
     fn validate(&self, check: &mut FieldCheck<'_>) {
-        Action::validate(self, check);
+        Action::validate(self, check as &mut dyn FieldChecks);
     }
 
     fn kind_name(&self) -> &'static str {
@@ -70,11 +70,11 @@ impl KindSet for Probe {
         context: &str,
         diagnostics: &mut Diagnostics,
     ) -> Option<Decoded<Self>> {
-        Probe::decode(kind, value, context, diagnostics)
+        Probe::decode(kind, TableDecoder::new(value, context, diagnostics))
     }
 
     fn validate(&self, check: &mut FieldCheck<'_>) {
-        Probe::validate(self, check);
+        Probe::validate(self, check as &mut dyn FieldChecks);
     }
 
     fn kind_name(&self) -> &'static str {

@@ -265,6 +265,36 @@ impl<'de> de::Deserializer<'de> for FieldNames<'_> {
     }
 }
 
+/// The plan's side of [`crate::steps::KindDecoder`]: a kind's table decoded
+/// with [`decode`], every problem reported into `diagnostics`.
+pub struct TableDecoder<'a, 'de> {
+    value: Spanned<DeValue<'de>>,
+    context: &'a str,
+    diagnostics: &'a mut Diagnostics,
+}
+
+impl<'a, 'de> TableDecoder<'a, 'de> {
+    pub fn new(value: Spanned<DeValue<'de>>, context: &'a str, diagnostics: &'a mut Diagnostics) -> Self {
+        TableDecoder {
+            value,
+            context,
+            diagnostics,
+        }
+    }
+}
+
+impl crate::steps::KindDecoder for TableDecoder<'_, '_> {
+    type Decoded<T> = Decoded<T>;
+
+    fn decode<T: serde::de::DeserializeOwned>(self) -> Decoded<T> {
+        decode::<T>(self.value, self.context, &["kind"], self.diagnostics)
+    }
+
+    fn map<T, U>(decoded: Decoded<T>, f: impl FnOnce(T) -> U) -> Decoded<U> {
+        decoded.map(f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,8 +8,8 @@ mod probes;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::plan::field_check::FieldCheck;
 use crate::redact::credentials::display_url;
+use crate::steps::FieldChecks;
 use crate::steps::KindSpec;
 use crate::units::duration::Duration;
 
@@ -30,7 +30,7 @@ impl KindSpec for AmqpConnect {
         format!("connect {}", display_url(&self.url))
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.url("url", &self.url, &SCHEMES);
     }
 }
@@ -56,7 +56,7 @@ impl KindSpec for AmqpExists {
         format!("{what} exists on {}", display_url(&self.url))
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.url("url", &self.url, &SCHEMES);
         check.exactly_one(&[("exchange", self.exchange.is_some()), ("queue", self.queue.is_some())]);
     }
@@ -90,7 +90,7 @@ impl KindSpec for AmqpRoundtrip {
         )
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.url("url", &self.url, &SCHEMES);
         check.non_empty("exchange", &self.exchange);
     }
@@ -176,7 +176,7 @@ impl KindSpec for AmqpDeclare {
         format!("declare {} on {}", parts.join("; "), display_url(&self.url))
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.url("url", &self.url, &SCHEMES);
         check.at_least_one(&[
             ("exchanges", !self.exchanges.is_empty()),
@@ -228,7 +228,7 @@ impl KindSpec for AmqpPublish {
         )
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.url("url", &self.url, &SCHEMES);
     }
 }

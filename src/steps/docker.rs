@@ -11,7 +11,7 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::plan::field_check::FieldCheck;
+use crate::steps::FieldChecks;
 use crate::steps::{KindSpec, quote_argv};
 use crate::units::duration::Duration;
 
@@ -47,7 +47,7 @@ impl KindSpec for DockerImage {
         format!("image {} is present", self.image)
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.non_empty("image", &self.image);
     }
 }
@@ -90,7 +90,7 @@ impl KindSpec for DockerContainer {
         format!("container {} is {}{wait}", self.name, self.state.as_str())
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.non_empty("name", &self.name);
     }
 }
@@ -121,7 +121,7 @@ impl KindSpec for DockerCompose {
         )
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.non_empty("project", &self.project);
         check.non_empty("service", &self.service);
     }
@@ -231,7 +231,7 @@ impl KindSpec for DockerRun {
         out
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.non_empty("name", &self.name);
         check.non_empty("image", &self.image);
         for port in &self.ports {
@@ -271,7 +271,7 @@ impl KindSpec for DockerContainerAction {
         format!("container {}", self.name)
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.non_empty("name", &self.name);
     }
 }
@@ -296,7 +296,7 @@ impl KindSpec for DockerExec {
         format!("in {}: {}", self.container, quote_argv(&self.command))
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.non_empty("container", &self.container);
         if self.command.is_empty() {
             check.error(

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::plan::field_check::FieldCheck;
+use crate::steps::FieldChecks;
 use crate::steps::KindSpec;
 
 /// Passes when the path exists (and, with `non_empty`, is not empty).
@@ -26,7 +26,7 @@ impl KindSpec for FileExists {
         format!("{} {what}", self.path)
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.non_empty("path", &self.path);
     }
 }
@@ -59,7 +59,7 @@ impl KindSpec for FileContains {
         format!("{} {verb} {needle}", self.path)
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.non_empty("path", &self.path);
         check.exactly_one(&[("text", self.text.is_some()), ("regex", self.regex.is_some())]);
         if let Some(regex) = &self.regex {
@@ -93,7 +93,7 @@ impl KindSpec for FileWrite {
         format!("write {} ({} bytes)", self.path, self.content.len())
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.non_empty("path", &self.path);
         if self.mode.is_some() && self.mode_bits().is_none_or(|bits| bits > 0o7777) {
             check.error("mode", "`mode` is not an octal permission", "write it like \"0644\"");
@@ -126,7 +126,7 @@ impl KindSpec for FileReplace {
         )
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         if self.paths.is_empty() {
             check.error("paths", "`paths` is empty", "list the files to edit");
         }
@@ -168,7 +168,7 @@ impl KindSpec for FileLines {
         )
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.non_empty("path", &self.path);
         if self.lines.is_empty() {
             check.error("lines", "`lines` is empty", "list the lines the file must contain");

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::plan::field_check::FieldCheck;
+use crate::steps::FieldChecks;
 use crate::steps::KindSpec;
 
 /// Checks a git work tree.
@@ -34,7 +34,7 @@ impl KindSpec for Git {
         format!("git {path}: {}", parts.join(", "))
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.at_least_one(&[("clean", self.clean), ("branch", self.branch.is_some())]);
     }
 }

@@ -4,7 +4,7 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::plan::field_check::FieldCheck;
+use crate::steps::FieldChecks;
 use crate::steps::KindSpec;
 use crate::units::duration::Duration;
 
@@ -75,7 +75,7 @@ impl KindSpec for Http {
         out
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.url("url", &self.url, &["http", "https"]);
         if !METHODS.contains(&self.method().as_str()) {
             check.error(

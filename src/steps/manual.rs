@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::plan::field_check::FieldCheck;
+use crate::steps::FieldChecks;
 use crate::steps::KindSpec;
 
 /// A gate: the run stops until an operator confirms on a terminal, or
@@ -21,7 +21,7 @@ impl KindSpec for Manual {
         format!("operator confirms: {first}")
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.non_empty("instructions", &self.instructions);
     }
 }

@@ -14,27 +14,15 @@ pub mod manual;
 pub mod outcome;
 pub mod postgres;
 pub mod shell;
+mod spec;
 pub mod system;
 pub mod tcp;
 pub mod wait;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use toml::Spanned;
-use toml::de::DeValue;
 
-use crate::plan::diagnostic::Diagnostics;
-use crate::plan::field_check::FieldCheck;
-use crate::plan::table_decode::{self, Decoded};
-
-/// What every kind's data can tell the planner about itself.
-pub trait KindSpec {
-    /// One line saying what this does, for previews ("GET https://… → 200").
-    fn summary(&self) -> String;
-
-    /// Checks serde cannot express: exclusive fields, URLs, regexes.
-    fn validate(&self, _check: &mut FieldCheck<'_>) {}
-}
+pub use spec::{FieldChecks, KindDecoder, KindSpec};
 
 macro_rules! kinds {
     (
@@ -58,19 +46,11 @@ macro_rules! kinds {
                 match self { $( Self::$variant(_) => $tag, )* }
             }
 
-            /// Decodes the fields of `value` (without `kind`) as the payload
-            /// of `kind`, reporting every problem; `None` when `kind` is not
-            /// in this set.
-            pub(crate) fn decode(
-                kind: &str,
-                value: Spanned<DeValue<'_>>,
-                context: &str,
-                diagnostics: &mut Diagnostics,
-            ) -> Option<Decoded<$name>> {
+            /// Decodes the fields (without `kind`) as the payload of `kind`
+            /// with `decoder`; `None` when `kind` is not in this set.
+            pub(crate) fn decode<D: KindDecoder>(kind: &str, decoder: D) -> Option<D::Decoded<$name>> {
                 match kind {
-                    $( $tag => Some(
-                        table_decode::decode::<$ty>(value, context, &["kind"], diagnostics).map(Self::$variant)
-                    ), )*
+                    $( $tag => Some(D::map(decoder.decode::<$ty>(), Self::$variant)), )*
                     _ => None,
                 }
             }
@@ -83,7 +63,7 @@ macro_rules! kinds {
                 self.spec().summary()
             }
 
-            pub fn validate(&self, check: &mut FieldCheck<'_>) {
+            pub fn validate(&self, check: &mut dyn FieldChecks) {
                 self.spec().validate(check);
             }
         }

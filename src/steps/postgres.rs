@@ -21,8 +21,8 @@ mod xact;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::plan::field_check::FieldCheck;
 use crate::redact::credentials::display_url;
+use crate::steps::FieldChecks;
 use crate::steps::KindSpec;
 use crate::units::duration::Duration;
 
@@ -43,7 +43,7 @@ impl KindSpec for PostgresConnect {
         format!("connect {}", display_url(&self.url))
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.url("url", &self.url, &SCHEMES);
     }
 }
@@ -108,7 +108,7 @@ impl KindSpec for PostgresQuery {
         format!("{}: {what} {expect}", display_url(&self.url))
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.url("url", &self.url, &SCHEMES);
         check.exactly_one(&[("sql", self.sql.is_some()), ("file", self.file.is_some())]);
         if let Some(sql) = &self.sql {
@@ -153,7 +153,7 @@ impl KindSpec for PostgresExists {
         format!("{what} exists on {}", display_url(&self.url))
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.url("url", &self.url, &SCHEMES);
         check.exactly_one(&[
             ("database", self.database.is_some()),
@@ -199,7 +199,7 @@ impl KindSpec for PostgresRowCount {
         format!("count({}) on {} = {other}", self.table, display_url(&self.url))
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.url("url", &self.url, &SCHEMES);
         check.exactly_one(&[("equals", self.equals.is_some()), ("same_as", self.same_as.is_some())]);
         if let Some(other) = &self.same_as {
@@ -254,7 +254,7 @@ impl KindSpec for PostgresExec {
         format!("{}: {what}{tx}", display_url(&self.url))
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.url("url", &self.url, &SCHEMES);
         check.exactly_one(&[("sql", self.sql.is_some()), ("file", self.file.is_some())]);
         if let Some(timeout) = self.lock_timeout
@@ -286,7 +286,7 @@ impl KindSpec for PostgresCreateDatabase {
         format!("create database {} on {}", self.name, display_url(&self.url))
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.url("url", &self.url, &SCHEMES);
         check.non_empty("name", &self.name);
     }
@@ -309,7 +309,7 @@ impl KindSpec for PostgresDropDatabase {
         format!("drop database {} on {}", self.name, display_url(&self.url))
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.url("url", &self.url, &SCHEMES);
         check.non_empty("name", &self.name);
     }
@@ -365,7 +365,7 @@ impl KindSpec for PostgresCopyTable {
         out
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.url("source", &self.source, &SCHEMES);
         check.url("target", &self.target, &SCHEMES);
         check.non_empty("table", &self.table);

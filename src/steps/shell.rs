@@ -5,7 +5,7 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::plan::field_check::FieldCheck;
+use crate::steps::FieldChecks;
 use crate::steps::outcome::{Applied, Settlement, StepError, Verdict};
 use crate::steps::{KindSpec, quote_argv, shell_quote};
 
@@ -81,7 +81,7 @@ impl KindSpec for Shell {
         lines.join("\n")
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.exactly_one(&[("command", self.command.is_some()), ("argv", self.argv.is_some())]);
         if let Some(command) = &self.command {
             check.non_empty("command", command);

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::plan::field_check::FieldCheck;
+use crate::steps::FieldChecks;
 use crate::steps::KindSpec;
 use crate::units::byte_size::ByteSize;
 
@@ -35,7 +35,7 @@ impl KindSpec for System {
         parts.join(", ")
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.at_least_one(&[
             ("min_memory", self.min_memory.is_some()),
             ("min_disk", self.min_disk.is_some()),
@@ -67,7 +67,7 @@ impl KindSpec for EnvVar {
         }
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         let valid = !self.name.is_empty() && self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
             check.error(

@@ -6,7 +6,7 @@ use std::fmt;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::plan::field_check::FieldCheck;
+use crate::steps::FieldChecks;
 use crate::steps::KindSpec;
 use crate::units::duration::Duration;
 
@@ -74,7 +74,7 @@ impl KindSpec for Tcp {
         out
     }
 
-    fn validate(&self, check: &mut FieldCheck<'_>) {
+    fn validate(&self, check: &mut dyn FieldChecks) {
         check.exactly_one(&[("port", self.port.is_some()), ("ports", !self.ports.is_empty())]);
         if self.port == Some(0) {
             check.error("port", "port 0 cannot be checked", "use ports 1-65535");
