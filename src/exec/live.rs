@@ -138,6 +138,8 @@ pub fn predict(compiled: &Compiled, done: &[bool], checks: &[Option<Result<(), S
     let mut predictions = vec![Prediction::Done; count];
     for &index in dag.order() {
         let mut before: Vec<usize> = Vec::new();
+        // The nearest steps before this one that would run and change
+        // something (through gates and probe-only steps).
         for dependency in dag.dependencies(index) {
             let nearest = if may_run[dependency] {
                 vec![dependency]
@@ -163,7 +165,10 @@ pub fn predict(compiled: &Compiled, done: &[bool], checks: &[Option<Result<(), S
                 Some(Err(reason)) => Prediction::WouldRun(Some(reason)),
             }
         };
-        may_run[index] = !matches!(predictions[index], Prediction::Done | Prediction::Satisfied);
+        // Only a step that would change something can change what a later
+        // check reads: a manual gate, or a step of probes only, cannot.
+        let changes = steps[index].run.as_ref().is_some_and(|run| run.get_ref().is_mutating());
+        may_run[index] = changes && !matches!(predictions[index], Prediction::Done | Prediction::Satisfied);
         runners_before[index] = before;
     }
     predictions
@@ -225,15 +230,22 @@ check = { kind = "shell", command = "true" }
 [steps.late]
 depends_on = ["edit", "after-ready"]
 run = { kind = "shell", command = "true" }
+[steps.gate]
+run = { kind = "manual", instructions = "go" }
+[steps.behind-gate]
+depends_on = ["gate"]
+run = { kind = "shell", command = "true" }
+check = { kind = "shell", command = "true" }
 "#,
         );
         let index = |id: &str| plan.plan.step_index(id).expect("step");
-        let mut checks = vec![None; 5];
+        let mut checks = vec![None; 7];
         checks[index("adopt")] = Some(Err("exit code 1".to_string()));
         checks[index("edit")] = Some(Err("exit code 1".to_string()));
         checks[index("ready")] = Some(Ok(()));
         checks[index("after-ready")] = Some(Ok(()));
-        let predictions = predict(&plan, &[false; 5], &checks);
+        checks[index("behind-gate")] = Some(Ok(()));
+        let predictions = predict(&plan, &[false; 7], &checks);
         assert_eq!(
             predictions[index("adopt")],
             Prediction::WouldRun(Some("exit code 1".into()))
@@ -252,7 +264,12 @@ run = { kind = "shell", command = "true" }
             "nothing before it runs"
         );
         assert_eq!(predictions[index("late")], Prediction::WouldRun(None));
-        let mut done = [false; 5];
+        assert_eq!(
+            predictions[index("behind-gate")],
+            Prediction::Satisfied,
+            "a manual gate changes nothing a check reads"
+        );
+        let mut done = [false; 7];
         done[index("adopt")] = true;
         let predictions = predict(&plan, &done, &checks);
         assert_eq!(predictions[index("adopt")], Prediction::Done);
