@@ -457,7 +457,7 @@ DECLARE t record; n bigint; h text;
 BEGIN
   CREATE TEMP TABLE snap (line text);
   FOR t IN SELECT schemaname, tablename FROM pg_tables
-           WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2 LOOP
+           WHERE schemaname NOT IN ('pg_catalog', 'information_schema') AND schemaname NOT LIKE 'pg\_temp\_%' ORDER BY 1, 2 LOOP
     EXECUTE format('SELECT count(*), coalesce(md5(string_agg(r::text, E''\n'' ORDER BY r::text)), ''-'') FROM %I.%I r',
                    t.schemaname, t.tablename) INTO n, h;
     INSERT INTO snap VALUES (format('table %s.%s rows=%s md5=%s', t.schemaname, t.tablename, n, h));
