@@ -4,9 +4,10 @@
 #   tests/sandbox/world.sh up        build what is missing, start POC-2, wait until it answers, print env
 #   tests/sandbox/world.sh down      stop everything, remove containers, volumes, the monorepo and the state
 #   tests/sandbox/world.sh env       print the `export ...` lines (URLs, passwords the plan's secrets read)
-#   tests/sandbox/world.sh snapshot  record the world (git tree, ignored files, every table on every port,
-#                                    containers, volumes, listening ports) as the reference
-#   tests/sandbox/world.sh diff      compare the world with the reference: prints nothing, exit 0 when equal
+#   tests/sandbox/world.sh snapshot [NAME]  record the world (git tree, ignored files, every table on
+#                                    every port, containers, volumes, RabbitMQ topology, listening ports)
+#   tests/sandbox/world.sh diff [NAME]      compare the world with snapshot NAME (default: last):
+#                                    prints nothing and exits 0 when equal
 #   tests/sandbox/world.sh reset     down, then up
 #
 # Typical use:  eval "$(tests/sandbox/world.sh up)"
@@ -440,10 +441,41 @@ EOF
 
 # ---------------------------------------------------------------- snapshot and diff
 
+# Two modes, chosen by where the world stands when the snapshot is taken:
+#   poc2  (docker-compose.yml is POC-2's): everything exactly, for "rollback returns to POC-2".
+#   poc3  (after a migration): the same, except what the post-migration checks write and what
+#         is random by construction: rows a check inserted (keys past the largest key of the
+#         restored mfe_poc2), sequences, _prisma_migrations ids and times, the generated
+#         certificates and dumps (presence only). For "resume ends in the same POC-3 world".
+# In both, the dev servers' pid and log files are compared by presence only.
+snapshot_mode() { if at_poc2; then echo poc2; else echo poc3; fi; }
+
+# "table max" lines of the restored mfe_poc2 on the auth_db server (poc3 mode).
+staging_limits() {
+    pg_answers "$AUTH_DB_PORT" || return 0
+    [[ $(psql_at "$AUTH_DB_PORT" postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'mfe_poc2'") == 1 ]] || return 0
+    psql_at "$AUTH_DB_PORT" mfe_poc2 -tA -F ' ' <<'SQL'
+DO $$
+DECLARE t record; m bigint;
+BEGIN
+  CREATE TEMP TABLE lim (line text);
+  FOR t IN SELECT c.table_name FROM information_schema.columns c
+           WHERE c.table_schema = 'public' AND c.column_name = 'id' AND c.data_type IN ('integer', 'bigint') LOOP
+    EXECUTE format('SELECT coalesce(max(id), 0) FROM public.%I', t.table_name) INTO m;
+    INSERT INTO lim VALUES (t.table_name || ' ' || m);
+  END LOOP;
+END $$;
+SELECT line FROM lim ORDER BY 1;
+SQL
+}
+
 # Every table of every database on every PostgreSQL port: row count and an
-# md5 over the rows in a stable order; every sequence's last value.
+# md5 over the rows in a stable order; every sequence's last value (poc2).
 snapshot_databases() {
-    local port db
+    local mode=$1 port db limits=''
+    if [[ $mode == poc3 ]]; then
+        limits=$(staging_limits | awk 'NF == 2 { printf "%s(%s, %s)", (n++ ? ", " : ""), "'\''" $1 "'\''", $2 }')
+    fi
     for port in "${DB_PORTS[@]}"; do
         if ! pg_answers "$port"; then
             echo "postgres :$port down"
@@ -451,19 +483,35 @@ snapshot_databases() {
         fi
         for db in $(psql_at "$port" postgres -tAc "SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1"); do
             echo "postgres :$port database $db"
-            psql_at "$port" "$db" -tA -F ' ' <<'SQL' | sed "s|^|postgres :$port $db |"
+            local restrict=false
+            [[ $mode == poc3 && $db != mfe_poc2 ]] && restrict=true
+            psql_at "$port" "$db" -tA -F ' ' -v restrict="$restrict" -v limits="${limits:-(NULL, NULL)}" <<'SQL' | sed "s|^|postgres :$port $db |"
+CREATE TEMP TABLE lim (t text, m bigint);
+INSERT INTO lim VALUES :limits;
+CREATE TEMP TABLE snap (line text);
+SET snap.restricted = :'restrict';
 DO $$
-DECLARE t record; n bigint; h text;
+DECLARE t record; n bigint; h text; cond text; cols text;
 BEGIN
-  CREATE TEMP TABLE snap (line text);
   FOR t IN SELECT schemaname, tablename FROM pg_tables
            WHERE schemaname NOT IN ('pg_catalog', 'information_schema') AND schemaname NOT LIKE 'pg\_temp\_%' ORDER BY 1, 2 LOOP
-    EXECUTE format('SELECT count(*), coalesce(md5(string_agg(r::text, E''\n'' ORDER BY r::text)), ''-'') FROM %I.%I r',
-                   t.schemaname, t.tablename) INTO n, h;
+    cond := 'true';
+    cols := 'r';
+    IF current_setting('snap.restricted') = 'true' THEN
+      IF t.tablename = '_prisma_migrations' THEN
+        cols := 'row(r.migration_name, r.checksum, r.applied_steps_count, r.finished_at IS NOT NULL, r.rolled_back_at IS NULL)';
+      ELSIF EXISTS (SELECT 1 FROM lim WHERE lim.t = t.tablename) THEN
+        cond := format('r.id <= %s', (SELECT m FROM lim WHERE lim.t = t.tablename));
+      END IF;
+    END IF;
+    EXECUTE format('SELECT count(*), coalesce(md5(string_agg(%s::text, E''\n'' ORDER BY %s::text)), ''-'') FROM %I.%I r WHERE %s',
+                   cols, cols, t.schemaname, t.tablename, cond) INTO n, h;
     INSERT INTO snap VALUES (format('table %s.%s rows=%s md5=%s', t.schemaname, t.tablename, n, h));
   END LOOP;
-  INSERT INTO snap SELECT format('sequence %s.%s last=%s', schemaname, sequencename, coalesce(last_value::text, 'unused'))
-                   FROM pg_sequences;
+  IF current_setting('snap.restricted') <> 'true' THEN
+    INSERT INTO snap SELECT format('sequence %s.%s last=%s', schemaname, sequencename, coalesce(last_value::text, 'unused'))
+                     FROM pg_sequences;
+  END IF;
 END $$;
 SELECT line FROM snap ORDER BY 1;
 SQL
@@ -485,15 +533,16 @@ snapshot_git() {
 
 # Ignored files: content, except node_modules (which packages are linked in,
 # and the store entries) and the dev servers' runtime files in .run/ (pid and
-# log files change on every start: only their presence is compared).
+# log files change on every start: only their presence is compared). In poc3
+# mode, certificates and dumps are generated anew by every run: presence only.
 snapshot_ignored() {
+    local mode=$1 f
     [[ -d $REPO/.git ]] || return 0
-    local f
-    (cd "$REPO" && git ls-files -z -o -i --exclude-standard --directory) | sort -z | while IFS= read -r -d '' f; do
+    (cd "$REPO" && git ls-files -z -o -i --exclude-standard) | sort -z | while IFS= read -r -d '' f; do
         case $f in
-        node_modules/) ;;
-        .run/) (cd "$REPO" && find .run -type f | sort | sed 's/^/runtime present /') ;;
-        */) (cd "$REPO" && find "$f" -type f -print0 | sort -z | xargs -0 -r sha256sum | sed 's/^/ignored /') ;;
+        node_modules/*) ;;
+        .run/*) echo "runtime present $f" ;;
+        nginx/ssl/* | backup/*) if [[ $mode == poc3 ]]; then echo "generated present $f"; else (cd "$REPO" && sha256sum "$f" | sed 's/^/ignored /'); fi ;;
         *) (cd "$REPO" && sha256sum "$f" | sed 's/^/ignored /') ;;
         esac
     done
@@ -510,6 +559,27 @@ snapshot_docker() {
     dk network ls --filter "label=com.docker.compose.project=$COMPOSE_PROJECT" --format 'network {{.Name}}' | sort
 }
 
+# Exchanges, queues and bindings of the sandbox's broker (names and kinds, not messages).
+snapshot_rabbitmq() {
+    local api="http://127.0.0.1:$MQ_MGMT_PORT/api"
+    if ! curl -fsS -o /dev/null --max-time 3 -u "$MQ_USER:$MQ_PASSWORD" "$api/overview" 2>/dev/null; then
+        echo "rabbitmq down"
+        return
+    fi
+    local what
+    for what in exchanges queues bindings; do
+        # shellcheck disable=SC2016 # JavaScript template literals
+        curl -fsS --max-time 5 -u "$MQ_USER:$MQ_PASSWORD" "$api/$what" | node -e '
+            let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+              const what = process.argv[1];
+              for (const x of JSON.parse(s)) {
+                if (what === "bindings") console.log(`binding ${x.vhost} ${x.source || "(default)"} -> ${x.destination_type} ${x.destination} key=${x.routing_key}`);
+                else if (!x.name.startsWith("amq.") && x.name !== "" && !x.name.startsWith("amq.gen-")) console.log(`${what.slice(0, -1)} ${x.vhost} ${x.name} ${x.type || ""} durable=${x.durable}`);
+              }
+            });' "$what"
+    done | sort
+}
+
 snapshot_ports() {
     local port
     for port in "${ALL_PORTS[@]}"; do
@@ -518,33 +588,46 @@ snapshot_ports() {
 }
 
 take_snapshot() {
-    local dir=$1
+    local dir=$1 mode
+    mode=$(snapshot_mode)
     mkdir -p "$dir"
+    echo "$mode" >"$dir/mode.txt"
     snapshot_git >"$dir/git.txt"
-    snapshot_ignored >"$dir/ignored.txt"
-    snapshot_databases >"$dir/databases.txt"
+    snapshot_ignored "$mode" >"$dir/ignored.txt"
+    snapshot_databases "$mode" >"$dir/databases.txt"
     snapshot_docker >"$dir/docker.txt"
+    snapshot_rabbitmq >"$dir/rabbitmq.txt"
     snapshot_ports >"$dir/ports.txt"
 }
 
+snapshot_name() {
+    local name=${1:-last}
+    [[ $name =~ ^[A-Za-z0-9._-]+$ ]] || die "bad snapshot name '$name'"
+    echo "$name"
+}
+
 cmd_snapshot() {
+    local name
+    name=$(snapshot_name "${1:-}")
     take_lock
-    rm -rf "$SNAP_DIR/last.tmp"
-    take_snapshot "$SNAP_DIR/last.tmp"
-    rm -rf "$SNAP_DIR/last"
-    mv "$SNAP_DIR/last.tmp" "$SNAP_DIR/last"
-    log "snapshot in $SNAP_DIR/last ($(cat "$SNAP_DIR"/last/*.txt | wc -l) lines)"
+    rm -rf "$SNAP_DIR/$name.tmp"
+    take_snapshot "$SNAP_DIR/$name.tmp"
+    rm -rf "${SNAP_DIR:?}/$name"
+    mv "$SNAP_DIR/$name.tmp" "$SNAP_DIR/$name"
+    log "snapshot $name ($(cat "$SNAP_DIR/$name/mode.txt") mode) in $SNAP_DIR/$name ($(cat "$SNAP_DIR/$name"/*.txt | wc -l) lines)"
 }
 
 cmd_diff() {
+    local name
+    name=$(snapshot_name "${1:-}")
     take_lock
-    [[ -d $SNAP_DIR/last ]] || die "no snapshot: run \`world.sh snapshot\` first"
+    [[ -d $SNAP_DIR/$name ]] || die "no snapshot $name: run \`world.sh snapshot $name\` first"
     local now
     now=$(mktemp -d "$SANDBOX_DIR/snap-now.XXXXXX")
     take_snapshot "$now"
     local rc=0 f
-    for f in git ignored databases docker ports; do
-        diff -u --label "snapshot/$f" --label "now/$f" "$SNAP_DIR/last/$f.txt" "$now/$f.txt" || rc=1
+    for f in mode git ignored databases docker rabbitmq ports; do
+        diff -u --label "snapshot/$f" --label "now/$f" "$SNAP_DIR/$name/$f.txt" "$now/$f.txt" || rc=1
     done
     rm -rf "$now"
     return "$rc"
@@ -565,8 +648,8 @@ main() {
     up) cmd_up ;;
     down) cmd_down ;;
     env) print_env ;;
-    snapshot) cmd_snapshot ;;
-    diff) cmd_diff ;;
+    snapshot) cmd_snapshot "${2:-}" ;;
+    diff) cmd_diff "${2:-}" ;;
     reset)
         cmd_down
         exec 9>&-

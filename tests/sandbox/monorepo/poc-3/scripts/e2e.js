@@ -55,5 +55,6 @@ test('the stack works end to end', async () => {
   const list = await call('GET', '/payments', { token });
   assert.ok(list.body.payments.some((p) => p.id === payment.body.payment.id), 'payment list');
   assert.strictEqual((await call('GET', '/admin/dashboard', { token })).status, 200, 'admin dashboard');
-  assert.strictEqual((await call('PUT', '/profile/me', { token, body: { displayName: 'E2E tester' } })).status, 200, 'profile update');
+  const newToken = (await call('POST', '/auth/signin', { body: { email: newEmail, password: 'e2e-password' } })).body.accessToken;
+  assert.strictEqual((await call('PUT', '/profile/me', { token: newToken, body: { displayName: 'E2E tester' } })).status, 200, 'profile update');
 });
