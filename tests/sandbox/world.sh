@@ -419,8 +419,9 @@ cmd_down() {
     ((${#ids[@]} == 0)) || dk rm -f "${ids[@]}" >/dev/null
     mapfile -t ids < <(dk volume ls -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT" 2>/dev/null || true)
     ((${#ids[@]} == 0)) || dk volume rm "${ids[@]}" >/dev/null
-    log "removing $REPO, the state and the snapshots (caches stay)"
-    rm -rf "$REPO" "$STATE_DB" "$STATE_DB-wal" "$STATE_DB-shm" "$SNAP_DIR"
+    # Snapshots stay: the monorepo is generated the same way again (fixed commit dates).
+    log "removing $REPO and the state (snapshots and caches stay)"
+    rm -rf "$REPO" "$STATE_DB" "$STATE_DB-wal" "$STATE_DB-shm" "$SANDBOX_DIR/logs"
 }
 
 # ---------------------------------------------------------------- env
