@@ -61,7 +61,6 @@ mkdir -p "$WORK"
 export SANDBOX_FAULT_DIR=$WORK/point
 unset SANDBOX_FAULT
 
-# exec: a background `planrun ... &` is then planrun itself, and SIGKILL reaches it.
 planrun() { (cd "$SANDBOX_REPO" && exec "$PLANRUN" "$@"); }
 
 # The world back at POC-2 after a cell: rollback whatever is unfinished, then compare.
@@ -157,7 +156,8 @@ cell_b() {
     local step=$1 copy=$WORK/$1.hold.toml rc=0 pid
     python3 "$LIB" inject "$PLAN" "$copy" "$step" hold
     fresh_point
-    SANDBOX_FAULT=hold planrun apply "$copy" --var-file "$VARS" --yes >"$WORK/$step.b.log" 2>&1 &
+    # One subshell that execs planrun: $! is planrun's pid, and SIGKILL reaches planrun.
+    (cd "$SANDBOX_REPO" && SANDBOX_FAULT=hold exec "$PLANRUN" apply "$copy" --var-file "$VARS" --yes) >"$WORK/$step.b.log" 2>&1 &
     pid=$!
     if ! wait_for_point "$pid"; then
         wait "$pid" || true
@@ -167,6 +167,7 @@ cell_b() {
         echo "FAIL (never reached: $step.b.log)"
         return 1
     fi
+    [[ $(readlink "/proc/$pid/exe") == "$(readlink -f "$PLANRUN")" ]] || die "pid $pid is not planrun"
     kill -KILL "$pid"
     wait "$pid" 2>/dev/null || true
     touch "$SANDBOX_FAULT_DIR/release"
@@ -207,7 +208,7 @@ cell_c() {
         echo "n/a (satisfied: nothing to undo)"
         return 0
     fi
-    SANDBOX_FAULT=hold planrun rollback "$copy" --yes >>"$WORK/$step.c.log" 2>&1 &
+    (cd "$SANDBOX_REPO" && SANDBOX_FAULT=hold exec "$PLANRUN" rollback "$copy" --yes) >>"$WORK/$step.c.log" 2>&1 &
     pid=$!
     if ! wait_for_point "$pid"; then
         wait "$pid" || true
@@ -215,6 +216,7 @@ cell_c() {
         echo "FAIL (undo point never reached: $step.c.log)"
         return 1
     fi
+    [[ $(readlink "/proc/$pid/exe") == "$(readlink -f "$PLANRUN")" ]] || die "pid $pid is not planrun"
     kill -KILL "$pid"
     wait "$pid" 2>/dev/null || true
     touch "$SANDBOX_FAULT_DIR/release"
