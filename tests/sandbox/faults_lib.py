@@ -10,6 +10,8 @@ fidelity of `planrun plan --live` (what it predicted, what apply then did).
              rollback), or right after it (built-in undo: a new step the step
              depends on, whose rollback holds; it runs right after this undo)
   faults_lib.py fidelity LIVE_JSON STATUS_JSON       compare predictions with what happened
+  faults_lib.py mid-copy STATE_DB STEP PID SECONDS   wait until STEP (a postgres.copy_table) of the
+        latest run has checkpointed a batch and is still running; exit 1 if PID ends first
 
 The fault fires only when the environment says so (SANDBOX_FAULT=fail|hold,
 SANDBOX_FAULT_DIR): the same copy runs clean for resume and rollback.
@@ -149,6 +151,8 @@ def fidelity(live_json, status_json, label):
     deps = {s["id"]: s.get("depends_on", []) for s in live["steps"]}
     predicted = {s["id"]: prediction(s.get("state")) for s in live["steps"]}
     has_check = {s["id"]: bool(s.get("check")) for s in live["steps"]}
+    mutating = {s["id"]: s.get("run") is not None and s["run"].get("kind") != "manual" for s in live["steps"]}
+    order = {s["id"]: s["order"] for s in live["steps"]}
 
     def ancestors(step, seen=None):
         seen = set() if seen is None else seen
@@ -165,7 +169,8 @@ def fidelity(live_json, status_json, label):
             continue
         actual = "skip" if outcome == "satisfied" else "run"
         compared += 1
-        running_before = sorted(a for a in ancestors(sid) if predicted.get(a) == "run" and has_check.get(a) is not None)
+        # Ancestors that would change something first, nearest first.
+        running_before = sorted((a for a in ancestors(sid) if predicted.get(a) == "run" and mutating.get(a)), key=lambda a: -order[a])
         decidable = has_check[sid] and not running_before
         ok = guess == actual or guess == "unknown"
         matched += ok
@@ -179,6 +184,36 @@ def fidelity(live_json, status_json, label):
         print("MISMATCH\t" + r)
 
 
+def mid_copy(state_db, step, pid, seconds):
+    import os
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + float(seconds)
+    while time.monotonic() < deadline:
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return 1
+        try:
+            con = sqlite3.connect(f"file:{state_db}?mode=ro", uri=True, timeout=1)
+            row = con.execute(
+                "SELECT s.status, s.progress FROM steps s JOIN runs r ON r.id = s.run_id "
+                "WHERE s.step_id = ? ORDER BY r.started_at DESC LIMIT 1",
+                (step,),
+            ).fetchone()
+            con.close()
+        except sqlite3.Error:
+            row = None
+        if row and row[0] == "running" and row[1]:
+            progress = json.loads(row[1])
+            if progress.get("copied", 0) > 0:
+                print(f"{step}: {progress['copied']} rows copied, last key {progress.get('last_key')}")
+                return 0
+        time.sleep(0.02)
+    return 1
+
+
 def main():
     cmd = sys.argv[1] if len(sys.argv) > 1 else ""
     if cmd == "steps":
@@ -187,6 +222,8 @@ def main():
         inject(*sys.argv[2:6])
     elif cmd == "fidelity":
         fidelity(*sys.argv[2:5])
+    elif cmd == "mid-copy":
+        sys.exit(mid_copy(*sys.argv[2:6]))
     else:
         sys.exit(__doc__)
 

@@ -353,6 +353,13 @@ frontend_answers() { http_ok "http://127.0.0.1:$FRONTEND_PORT/health"; }
 # The POC-2 dev servers, started as the plan's rollback starts them again
 # (pid and log files in .run/, one process group each).
 ensure_dev_servers() {
+    # Answering without our pid file: a server this script cannot stop (nor can the plan).
+    if backend_answers && ! group_alive "$REPO/.run/poc2-backend.pid"; then
+        die "something answers on :$GATEWAY_PORT-$PROFILE_PORT without $REPO/.run/poc2-backend.pid: stop it (ss -ltnp 'sport = :$GATEWAY_PORT')"
+    fi
+    if frontend_answers && ! group_alive "$REPO/.run/poc2-frontend.pid"; then
+        die "something answers on :$FRONTEND_PORT without $REPO/.run/poc2-frontend.pid: stop it (ss -ltnp 'sport = :$FRONTEND_PORT')"
+    fi
     if ! backend_answers; then
         group_alive "$REPO/.run/poc2-backend.pid" ||
             (cd "$REPO" && start_group .run/poc2-backend.pid .run/poc2-backend.log pnpm start:backend)
