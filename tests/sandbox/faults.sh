@@ -42,6 +42,7 @@ die() {
     exit 2
 }
 
+ARGS_TEXT=${*:+ $*}
 while (($#)); do
     case $1 in
     --columns) COLUMNS_WANTED=$2; shift 2 ;;
@@ -79,6 +80,10 @@ recover() {
     # Evidence first: the dev servers' logs of this cell.
     mkdir -p "$WORK/$tag.evidence"
     cp -r "$SANDBOX_REPO/.run/." "$WORK/$tag.evidence/" 2>/dev/null || true
+    local id
+    for id in $(docker ps -aq --filter "label=com.docker.compose.project=${COMPOSE_PROJECT_NAME:?}"); do
+        docker logs --tail 60 "$id" >"$WORK/$tag.evidence/container-$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$id").log" 2>&1 || true
+    done
     planrun rollback "$PLAN" --yes >>"$WORK/$tag.recover.log" 2>&1 || true
     if ! "$WORLD" diff poc2 >/dev/null 2>&1; then
         log "$tag: the world is not POC-2 after a rollback either: world.sh reset"
@@ -278,7 +283,15 @@ done < <(python3 "$LIB" steps "$WORK/plan.json")
 # ------------------------------------------------------------------ report
 
 report() {
-    echo "Fault matrix of \`plans/poc3.toml\` in the sandbox world ($(date -u +%Y-%m-%d), planrun $("$PLANRUN" --version 2>/dev/null | awk '{print $2}'))."
+    echo "# Fault matrix of \`plans/poc3.toml\`"
+    echo
+    echo "The latest output of \`tests/sandbox/faults.sh$ARGS_TEXT\` ($(date -u +%Y-%m-%d), planrun"
+    echo "$("$PLANRUN" --version 2>/dev/null | awk '{print $2}'), commit $(git -C "$ROOT" rev-parse --short HEAD)), in the sandbox world of"
+    echo "[\`tests/sandbox/\`](../tests/sandbox/README.md), which describes how each fault is injected."
+    echo "(a): step k fails after its side effects, \`apply --rollback-on-failure\` must return to POC-2."
+    echo "(b): planrun is SIGKILLed while step k runs (a table copy: in the middle of the table),"
+    echo "\`resume\` must end in the POC-3 world of an uninterrupted apply. (c): \`rollback\` is"
+    echo "SIGKILLed during step k's undo, \`rollback\` again must end in POC-2. \`-\`: column not run."
     echo
     echo "Reference: uninterrupted apply ${APPLY_SECONDS}s, rollback ${ROLLBACK_SECONDS}s, \`world.sh diff poc2\` empty."
     echo

@@ -333,6 +333,9 @@ seed_poc2() {
     hash=$(cd "$REPO" && node -e 'process.stdout.write(require("./libs/backend-common/src/index.ts").hashPassword(process.argv[1], "sandbox-seed-salt"))' "$TEST_USER_PASSWORD")
     psql_at "$POC2_DB_PORT" mfe_poc2 -v test_email="$TEST_USER_EMAIL" -v test_hash="$hash" -f "$HERE/seed.sql" \
         >>"$SANDBOX_DIR/seed.log" 2>&1 || { show_log "$SANDBOX_DIR/seed.log"; die "seeding mfe_poc2 failed"; }
+    # The migration record's random id and times, pinned: every reset builds the same world.
+    psql_at "$POC2_DB_PORT" mfe_poc2 -c "UPDATE _prisma_migrations SET id = '00000000-0000-4000-8000-000000000001',
+        started_at = '2026-01-15T00:00:00Z', finished_at = '2026-01-15T00:00:01Z'" >/dev/null
 }
 
 sink_answers() { http_ok "http://127.0.0.1:$SINK_PORT/health"; }
