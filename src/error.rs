@@ -59,7 +59,8 @@ impl Error {
                 ExecError::State(StateError::Locked(_) | StateError::Corrupt(_) | StateError::TooNew { .. })
                 | ExecError::Unfinished { .. }
                 | ExecError::Drift(_)
-                | ExecError::NeedsDecision(_) => Exit::Conflict,
+                | ExecError::NeedsDecision(_)
+                | ExecError::StillRunning(_) => Exit::Conflict,
                 ExecError::State(_) => Exit::Failure,
                 ExecError::Secrets(_) | ExecError::NothingToDo(_) | ExecError::Usage(_) => Exit::Invalid,
             },

@@ -2,7 +2,8 @@
 //!
 //! The pipeline reads from the modules: `plan` (TOML → validated plan),
 //! `graph` (plan → dependency graph), `report` (diagnostics and previews),
-//! `steps` (the step kinds), `cli` (the commands).
+//! `steps` (the step kinds), `cli` (the commands); `supervise` keeps step
+//! processes from outliving planrun unsupervised.
 
 pub mod cli;
 pub mod error;
@@ -12,5 +13,6 @@ pub mod plan;
 pub mod report;
 pub mod state;
 pub mod steps;
+pub mod supervise;
 
 pub use cli::run;

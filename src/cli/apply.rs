@@ -61,14 +61,13 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
     };
     let (reporter, prompt) = engine::reporter(args.format);
     engine::block_on(async {
-        let interrupt = engine::interrupt_on_signals()?;
         let settings = engine::settings(
             &location,
             reporter.clone(),
             prompt,
             &args.approvals,
             Some(&args.walk),
-            interrupt,
+            args.walk.grace.std(),
         )?;
         let store = Store::open(&location).await?;
         engine::stop_on_lost_lock(&store, &settings.interrupt, reporter.clone());

@@ -7,21 +7,16 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
-
 use crate::error::{Error, Exit};
 use crate::exec::approval::{Approvals, Prompt};
 use crate::exec::error::ExecError;
 use crate::exec::event::Reporter;
+use crate::exec::interrupt::Interrupt;
 use crate::exec::runtime::Settings;
 use crate::report::json_lines::JsonLines;
 use crate::report::lines::Lines;
 use crate::report::progress::Progress;
 use crate::state::{Location, RunOutcome, RunRecord, StateStore, Store};
-
-/// How long a stopped step's processes get between SIGTERM and SIGKILL,
-/// for commands without `--kill-grace`.
-const KILL_GRACE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, clap::Args)]
 pub struct StateArgs {
@@ -74,9 +69,23 @@ pub struct WalkArgs {
     /// After a failure, go on with the branches that do not depend on it
     #[arg(long)]
     pub keep_going: bool,
-    /// How long a stopped step's processes get between SIGTERM and SIGKILL
+    #[command(flatten)]
+    pub grace: GraceArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GraceArgs {
+    /// How long running steps get to finish after an interrupt, a timed-out
+    /// step between SIGTERM and SIGKILL, and a killed run's leftover
+    /// processes to end before they are killed
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub kill_grace: crate::plan::duration::Duration,
+}
+
+impl GraceArgs {
+    pub fn std(&self) -> Duration {
+        self.kill_grace.std()
+    }
 }
 
 fn parse_duration(text: &str) -> Result<crate::plan::duration::Duration, String> {
@@ -101,21 +110,24 @@ pub fn color() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 
+/// What the engine needs from a command that runs steps; SIGINT and
+/// SIGTERM stop it in two stages from now on. Must be called on the runtime.
 pub fn settings(
     location: &Location,
     reporter: Arc<dyn Reporter>,
     prompt: Option<Arc<dyn Prompt>>,
     approvals: &ApprovalArgs,
     walk: Option<&WalkArgs>,
-    interrupt: CancellationToken,
+    grace: Duration,
 ) -> Result<Settings, Error> {
+    let interrupt = interrupt_on_signals(grace, reporter.clone())?;
     Ok(Settings {
         reporter,
         interrupt,
         approvals: Arc::new(Approvals::new(approvals.yes, approvals.approve.iter().cloned(), prompt)),
         parallelism: walk.and_then(|w| w.parallelism).map(usize::from),
         keep_going: walk.is_some_and(|w| w.keep_going),
-        kill_grace: walk.map_or(KILL_GRACE, |w| w.kill_grace.std()),
+        kill_grace: grace,
         logs_dir: location.logs_dir(),
         work_dir: std::env::current_dir()?,
     })
@@ -127,28 +139,44 @@ pub fn block_on<F: Future>(work: F) -> Result<F::Output, Error> {
     Ok(runtime.block_on(work))
 }
 
-/// A token cancelled by the first SIGINT or SIGTERM. Must be called on
-/// the runtime.
-pub fn interrupt_on_signals() -> Result<CancellationToken, Error> {
+/// The first SIGINT or SIGTERM drains (nothing new starts; running steps
+/// get `grace` to finish), the second stops running steps at once. Must be
+/// called on the runtime.
+fn interrupt_on_signals(grace: Duration, reporter: Arc<dyn Reporter>) -> Result<Interrupt, Error> {
     use tokio::signal::unix::{SignalKind, signal};
-    let token = CancellationToken::new();
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    let cancel = token.clone();
+    let interrupt = Interrupt::new();
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let handled = interrupt.clone();
     tokio::spawn(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
+        let mut received = 0;
+        loop {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+                () = handled.stop.cancelled() => return,
+            }
+            received += 1;
+            let message = if received == 1 {
+                handled.drain(grace);
+                format!(
+                    "interrupted: no new step starts; running steps have {} to finish (interrupt again to stop them now)",
+                    crate::plan::duration::Duration::from_millis(u64::try_from(grace.as_millis()).unwrap_or(u64::MAX))
+                )
+            } else {
+                handled.stop();
+                "interrupted again: stopping running steps now".to_string()
+            };
+            reporter.report(&crate::exec::event::Event::Notice { message });
         }
-        cancel.cancel();
     });
-    Ok(token)
+    Ok(interrupt)
 }
 
 /// Stops the command, as an interrupt does, if `store` loses the lock it
 /// holds (see [`Store::lock_lost`]), after saying why.
-pub fn stop_on_lost_lock(store: &Store, interrupt: &CancellationToken, reporter: Arc<dyn Reporter>) {
-    let (lost, interrupt) = (store.lock_lost(), interrupt.clone());
+pub fn stop_on_lost_lock(store: &Store, interrupt: &Interrupt, reporter: Arc<dyn Reporter>) {
+    let (lost, interrupt) = (store.lock_lost(), interrupt.stop.clone());
     tokio::spawn(async move {
         tokio::select! {
             () = lost.cancelled() => {}

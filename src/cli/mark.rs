@@ -1,7 +1,7 @@
 //! `planrun mark STEP --done|--pending`: an operator's decision about an
 //! interrupted step.
 
-use crate::cli::engine::{self, StateArgs};
+use crate::cli::engine::{self, GraceArgs, StateArgs};
 use crate::error::{Error, Exit};
 use crate::exec::event::Reporter;
 use crate::exec::mark::mark;
@@ -23,6 +23,8 @@ pub struct Args {
     #[arg(long, value_name = "ID")]
     pub run: Option<String>,
     #[command(flatten)]
+    pub grace: GraceArgs,
+    #[command(flatten)]
     pub state: StateArgs,
 }
 
@@ -36,7 +38,7 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
             .id;
         let reporter: &dyn Reporter = &Lines;
         let session = Session::begin(store, "mark", reporter).await?;
-        let marked = mark(&session, &run_id, &args.step, args.done).await;
+        let marked = mark(&session, &run_id, &args.step, args.done, args.grace.std(), reporter).await;
         session.end().await?;
         let status = marked?;
         eprintln!("step `{}` of run {run_id} is now {status}", args.step);

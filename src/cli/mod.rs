@@ -62,6 +62,11 @@ enum Command {
 
 /// Runs planrun with these arguments (the first is the program name).
 pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // planrun as its own step supervisor, when `planrun-supervise` is not installed.
+    if args.get(1).is_some_and(|arg| arg == crate::supervise::SUPERVISE_ARG) {
+        return crate::supervise::main(args.into_iter().skip(2));
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(error) => {

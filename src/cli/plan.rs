@@ -1,21 +1,25 @@
 //! `planrun plan PLAN`: the dry-run preview. It runs nothing and writes
 //! nothing. When the plan has an unfinished run in the state, each step
 //! shows where it stands (done, pending, drifted, …). `--live` also
-//! evaluates the preflight probes and every step's `check`, read-only.
+//! evaluates the preflight probes and every step's `check`, read-only, and
+//! says for each step whether applying would run it, skip it, or cannot
+//! know yet (its check reads what a step before it would change). With an
+//! unfinished run, the preview uses that run's var overrides, as `resume`
+//! would, unless others are given.
 
 use std::collections::BTreeMap;
 
 use crate::cli::engine::{self, StateArgs};
-use crate::cli::load::PlanArgs;
+use crate::cli::load::{PlanArgs, compile_loud, plan_name, recorded, replayed};
 use crate::cli::output;
 use crate::error::{Error, Exit};
 use crate::exec::error::ExecError;
-use crate::exec::live;
+use crate::exec::live::{self, Prediction};
 use crate::exec::resume::step_states;
 use crate::exec::secrets::Secrets;
-use crate::plan::Compiled;
+use crate::plan::{Compiled, Source};
 use crate::report::preview::{self, PreviewFormat, PreviewInput};
-use crate::state::{StateStore, Store};
+use crate::state::{Location, RunRecord, StateStore, StepRecord, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -33,48 +37,43 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<Exit, Error> {
-    let compiled = args.plan.compile()?;
+    let source = Source::load(&args.plan.plan)?;
     let location = args.state.location()?;
+    // The unfinished run of this plan, if any: what `resume` would
+    // continue, with the var overrides it was applied with.
+    let unfinished = match plan_name(&source) {
+        Some(name) => engine::block_on(unfinished_run(&location, name))??,
+        None => None,
+    };
+    let given = args.plan.overrides()?;
+    let overrides = match &unfinished {
+        Some((run, _)) if given.is_empty() && !run.overrides.is_empty() => {
+            eprintln!(
+                "note: run {} of this plan is unfinished: previewing with the var overrides it was applied with, as `resume` would",
+                run.id
+            );
+            replayed(&run.overrides)?
+        }
+        Some((run, _)) if recorded(&given) != run.overrides => {
+            eprintln!(
+                "note: run {} of this plan is unfinished with other var overrides: `resume` would use those, not these",
+                run.id
+            );
+            given
+        }
+        _ => given,
+    };
+    let compiled = compile_loud(&source, &overrides, args.plan.deny_warnings)?;
     let secrets = if args.live {
         Some(Secrets::resolve(&compiled.plan).map_err(ExecError::Secrets)?)
     } else {
         None
     };
-    let (states, preflight_failed) = engine::block_on(async {
-        let mut states = recorded_states(&compiled, &location).await?;
-        let mut preflight_failed = false;
-        if let Some(secrets) = &secrets {
-            let work_dir = std::env::current_dir()?;
-            let report = live::evaluate(&compiled, secrets, work_dir, 8).await;
-            for (id, result) in &report.preflight {
-                match result {
-                    Ok(()) => eprintln!("preflight ok      {id}"),
-                    Err(error) => {
-                        preflight_failed = true;
-                        eprintln!("preflight FAILED  {id}: {error}");
-                    }
-                }
-            }
-            let states = states.get_or_insert_with(BTreeMap::new);
-            for (step, check) in compiled.plan.steps.iter().zip(report.checks) {
-                let Some(check) = check else { continue };
-                let current = states.get(&step.id).map(String::as_str);
-                if matches!(current, Some("done" | "drifted")) {
-                    continue;
-                }
-                let live = match check {
-                    Ok(()) => "satisfied now (check passes: run would be skipped)".to_string(),
-                    Err(reason) => format!("would run (check: {reason})"),
-                };
-                let state = match current {
-                    Some(current) => format!("{current}; {live}"),
-                    None => live,
-                };
-                states.insert(step.id.clone(), state);
-            }
-        }
-        Ok::<_, Error>((states, preflight_failed))
-    })??;
+    let mut states = unfinished.map(|(_, steps)| step_states(&compiled, &steps));
+    let preflight_failed = match &secrets {
+        Some(secrets) => engine::block_on(live_states(&compiled, secrets, &mut states))??,
+        None => false,
+    };
     let input = PreviewInput {
         compiled: &compiled,
         states: states.as_ref(),
@@ -83,28 +82,65 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
     Ok(if preflight_failed { Exit::Failure } else { Exit::Success })
 }
 
-/// States from the latest unfinished run of this plan: what `resume` would
-/// continue. `None` without one (the state is never created here).
-async fn recorded_states(
+/// Evaluates the preflight probes (reported on stderr) and every check,
+/// and adds what applying would do now to each step's state; whether a
+/// preflight failed.
+async fn live_states(
     compiled: &Compiled,
-    location: &crate::state::Location,
-) -> Result<Option<BTreeMap<String, String>>, Error> {
+    secrets: &Secrets,
+    states: &mut Option<BTreeMap<String, String>>,
+) -> Result<bool, Error> {
+    let report = live::evaluate(compiled, secrets, std::env::current_dir()?, 8).await;
+    let mut preflight_failed = false;
+    for (id, result) in &report.preflight {
+        match result {
+            Ok(()) => eprintln!("preflight ok      {id}"),
+            Err(error) => {
+                preflight_failed = true;
+                eprintln!("preflight FAILED  {id}: {error}");
+            }
+        }
+    }
+    let states = states.get_or_insert_with(BTreeMap::new);
+    let done: Vec<bool> = compiled
+        .plan
+        .steps
+        .iter()
+        .map(|step| matches!(states.get(&step.id).map(String::as_str), Some("done" | "drifted")))
+        .collect();
+    let predictions = live::predict(compiled, &done, &report.checks);
+    for (step, prediction) in compiled.plan.steps.iter().zip(predictions) {
+        if prediction == Prediction::Done || (step.check.is_none() && !states.contains_key(&step.id)) {
+            continue;
+        }
+        let state = match states.get(&step.id) {
+            Some(current) => format!("{current}; {prediction}"),
+            None => prediction.to_string(),
+        };
+        states.insert(step.id.clone(), state);
+    }
+    Ok(preflight_failed)
+}
+
+/// The latest unfinished run of the plan `name` and its steps. `None`
+/// without one (the state is never created here).
+async fn unfinished_run(location: &Location, name: String) -> Result<Option<(RunRecord, Vec<StepRecord>)>, Error> {
     let Some(store) = Store::open_for_reading(location).await? else {
         return Ok(None);
     };
-    let stored = unfinished_steps(&store, &compiled.plan.name).await;
-    store.close().await;
-    Ok(stored?.map(|stored| step_states(compiled, &stored)))
-}
-
-async fn unfinished_steps(store: &Store, plan: &str) -> Result<Option<Vec<crate::state::StepRecord>>, Error> {
-    let runs = store.runs().await?;
-    let unfinished = runs
-        .iter()
-        .rev()
-        .find(|run| run.plan_name == plan && run.outcome.is_unfinished());
-    match unfinished {
-        Some(run) => Ok(Some(store.steps(&run.id).await?)),
-        None => Ok(None),
+    let found = async {
+        let runs = store.runs().await?;
+        let Some(run) = runs
+            .into_iter()
+            .rev()
+            .find(|run| run.plan_name == name && run.outcome.is_unfinished())
+        else {
+            return Ok::<_, Error>(None);
+        };
+        let steps = store.steps(&run.id).await?;
+        Ok(Some((run, steps)))
     }
+    .await;
+    store.close().await;
+    found
 }

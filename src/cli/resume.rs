@@ -64,14 +64,13 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
         same_plan(&source, &compiled, &run)?;
         args.approvals.check(&compiled.plan)?;
         let secrets = Secrets::resolve(&compiled.plan).map_err(ExecError::Secrets)?;
-        let interrupt = engine::interrupt_on_signals()?;
         let settings = engine::settings(
             &location,
             reporter.clone(),
             prompt,
             &args.approvals,
             Some(&args.walk),
-            interrupt,
+            args.walk.grace.std(),
         )?;
         let store = Arc::try_unwrap(store).map_err(|_| Error::Usage("the state is still in use".into()))?;
         engine::stop_on_lost_lock(&store, &settings.interrupt, reporter.clone());

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::cli::engine::{self, ApprovalArgs, Format, StateArgs};
+use crate::cli::engine::{self, ApprovalArgs, Format, GraceArgs, StateArgs};
 use crate::cli::load::{compile_loud, plan_name, replayed, same_plan};
 use crate::error::{Error, Exit};
 use crate::exec::error::ExecError;
@@ -23,6 +23,8 @@ pub struct Args {
     /// Rollbacks that may run at once (default: the plan's `parallelism`, else 4)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub parallelism: Option<u16>,
+    #[command(flatten)]
+    pub grace: GraceArgs,
     #[command(flatten)]
     pub approvals: ApprovalArgs,
     #[command(flatten)]
@@ -56,8 +58,14 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
         same_plan(&source, &compiled, &run)?;
         args.approvals.check(&compiled.plan)?;
         let secrets = Secrets::resolve(&compiled.plan).map_err(ExecError::Secrets)?;
-        let interrupt = engine::interrupt_on_signals()?;
-        let mut settings = engine::settings(&location, reporter.clone(), prompt, &args.approvals, None, interrupt)?;
+        let mut settings = engine::settings(
+            &location,
+            reporter.clone(),
+            prompt,
+            &args.approvals,
+            None,
+            args.grace.std(),
+        )?;
         settings.parallelism = args.parallelism.map(usize::from);
         engine::stop_on_lost_lock(&store, &settings.interrupt, reporter.clone());
         let session = Session::begin(store, "rollback", reporter.as_ref()).await?;

@@ -8,6 +8,7 @@ use crate::cli::engine::{self, Format, StateArgs};
 use crate::cli::output;
 use crate::error::{Error, Exit};
 use crate::state::{RunRecord, StateStore, StepRecord, Store};
+use crate::supervise::{Liveness, ProcessGroup};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -90,7 +91,10 @@ fn render(run: &RunRecord, steps: &[StepRecord]) -> String {
     let width = steps.iter().map(|s| s.step_id.len()).max().unwrap_or(4).max(4);
     let _ = writeln!(out, "\n{:width$}  {:15}  {:>8}  NOTE", "STEP", "STATUS", "ATTEMPTS");
     for step in steps {
-        let note = step.error.as_deref().and_then(|e| e.lines().next()).unwrap_or_default();
+        let note = match (&step.process, step.error.as_deref()) {
+            (Some(group), _) => process_note(group),
+            (None, error) => error.and_then(|e| e.lines().next()).unwrap_or_default().to_string(),
+        };
         let _ = writeln!(
             out,
             "{:width$}  {:15}  {:>8}  {note}",
@@ -100,4 +104,14 @@ fn render(run: &RunRecord, steps: &[StepRecord]) -> String {
         );
     }
     out
+}
+
+/// Where a step's recorded processes stand (the next `resume`, `rollback`
+/// or `mark` waits for them).
+fn process_note(group: &ProcessGroup) -> String {
+    match group.liveness() {
+        Liveness::Alive(members) => format!("{group}: still alive ({})", members.join(", ")),
+        Liveness::Gone => format!("{group}: ended"),
+        Liveness::Elsewhere => format!("{group}: cannot be seen from here"),
+    }
 }

@@ -7,6 +7,7 @@ use tokio::time::Instant;
 
 use crate::exec::error::ExecError;
 use crate::exec::event::Event;
+use crate::exec::leftovers;
 use crate::exec::preflight;
 use crate::exec::rollback;
 use crate::exec::runtime::{Runtime, Settings};
@@ -53,6 +54,16 @@ pub async fn apply(
                 outcome: unfinished.outcome,
             });
         }
+        // Its steps' processes must be gone before this run starts steps.
+        let mut steps = store.steps(&unfinished.id).await?;
+        leftovers::settle(
+            store,
+            &unfinished.id,
+            &mut steps,
+            settings.kill_grace,
+            settings.reporter.as_ref(),
+        )
+        .await?;
         let event = NewEvent::run("run_abandoned", "abandoned by `apply --abandon`");
         store.set_outcome(&unfinished.id, RunOutcome::Abandoned, &event).await?;
         settings.reporter.report(&Event::Notice {
@@ -68,7 +79,7 @@ pub async fn apply(
         settings,
     )?);
     if !plan.preflight.is_empty() && preflight::check(&rt).await > 0 {
-        let interrupted = rt.interrupt.is_cancelled();
+        let interrupted = rt.draining.is_cancelled();
         let logs = rt.run_logs.display();
         let message = if interrupted {
             format!("interrupted during preflight: no step ran and no run was recorded (logs in {logs})")

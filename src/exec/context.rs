@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::exec::approval::Approvals;
 use crate::exec::log::StepLog;
 use crate::state::{StateStore, Store};
+use crate::supervise::ProcessGroup;
 
 pub struct StepContext {
     pub run_id: String,
@@ -21,6 +22,9 @@ pub struct StepContext {
     pub log: Arc<StepLog>,
     /// Cancelled on timeout or interrupt: stop, and clean up what was started.
     pub cancel: CancellationToken,
+    /// Cancelled when planrun must stop its steps at once (a second
+    /// interrupt, or the first one's grace ran out): no graceful SIGTERM.
+    pub stop_now: CancellationToken,
     /// How long a stopped process gets between SIGTERM and SIGKILL.
     pub kill_grace: Duration,
     /// The file a shell step writes `KEY=value` lines to; `None` in a dry
@@ -57,6 +61,18 @@ impl Progress {
     /// What an earlier attempt (or an interrupted run) saved.
     pub fn saved(&self) -> Option<Value> {
         self.saved.lock().ok().and_then(|saved| saved.clone())
+    }
+
+    /// Durably records the process group the step's action runs in (before
+    /// its command starts), or that it has none any more.
+    pub async fn record_process(&self, group: Option<&ProcessGroup>) -> Result<(), String> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        store
+            .set_process(&self.run_id, &self.step_id, group)
+            .await
+            .map_err(|e| format!("cannot record the step's processes: {e}"))
     }
 
     /// Durably records how far the action got.

@@ -29,6 +29,11 @@ pub enum ExecError {
         .0.iter().map(|s| format!("  - {s}")).collect::<Vec<_>>().join("\n")
     )]
     NeedsDecision(Vec<String>),
+    #[error(
+        "processes of an interrupted step are still alive after SIGKILL:\n{}\nnothing was decided about these steps; run the command again once they are gone",
+        .0.iter().map(|s| format!("  - {s}")).collect::<Vec<_>>().join("\n")
+    )]
+    StillRunning(Vec<String>),
     #[error("{0}")]
     Usage(String),
 }

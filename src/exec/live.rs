@@ -50,6 +50,7 @@ pub async fn evaluate(compiled: &Compiled, secrets: &Secrets, work_dir: PathBuf,
                 work_dir,
                 log: Arc::new(StepLog::discard(redactor.clone())),
                 cancel: CancellationToken::new(),
+                stop_now: CancellationToken::new(),
                 kill_grace: Duration::from_secs(2),
                 outputs_path: None,
                 progress: Progress {
@@ -96,4 +97,165 @@ pub async fn evaluate(compiled: &Compiled, secrets: &Secrets, work_dir: PathBuf,
     .collect()
     .await;
     LiveReport { preflight, checks }
+}
+
+/// What `plan --live` predicts apply (or resume) would do with a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prediction {
+    /// Done in the unfinished run: it will not run again.
+    Done,
+    /// Its `check` passes now and nothing before it would run: skipped.
+    Satisfied,
+    /// It would run: no `check`, or the check fails (why).
+    WouldRun(Option<String>),
+    /// Its `check` reads a world that steps before it would change first:
+    /// what it says now (`Ok`: passes) does not tell. `after`: the nearest
+    /// of those steps.
+    CannotKnow {
+        now: Result<(), String>,
+        after: Vec<String>,
+    },
+}
+
+/// The nearest steps that would run first, named in a prediction.
+const NAMED: usize = 3;
+
+/// Predictions by step index, from the steps `done` in the unfinished run
+/// and the `checks` evaluated now. A step whose check passes is skipped
+/// only if nothing it depends on would run before it; otherwise the
+/// check's answer now says nothing about its answer then.
+pub fn predict(compiled: &Compiled, done: &[bool], checks: &[Option<Result<(), String>>]) -> Vec<Prediction> {
+    let dag = &compiled.dag;
+    let steps = &compiled.plan.steps;
+    let count = steps.len();
+    // By index: whether the step may run, and the nearest steps before it that may.
+    let mut may_run = vec![false; count];
+    let mut runners_before: Vec<Vec<usize>> = vec![Vec::new(); count];
+    let mut predictions = vec![Prediction::Done; count];
+    for &index in dag.order() {
+        let mut before: Vec<usize> = Vec::new();
+        for dependency in dag.dependencies(index) {
+            let nearest = if may_run[dependency] {
+                vec![dependency]
+            } else {
+                runners_before[dependency].clone()
+            };
+            for runner in nearest {
+                if !before.contains(&runner) {
+                    before.push(runner);
+                }
+            }
+        }
+        predictions[index] = if done.get(index).copied().unwrap_or(false) {
+            Prediction::Done
+        } else {
+            match checks.get(index).cloned().flatten() {
+                None => Prediction::WouldRun(None),
+                Some(now) if !before.is_empty() => Prediction::CannotKnow {
+                    now,
+                    after: before.iter().take(NAMED).map(|&i| steps[i].id.clone()).collect(),
+                },
+                Some(Ok(())) => Prediction::Satisfied,
+                Some(Err(reason)) => Prediction::WouldRun(Some(reason)),
+            }
+        };
+        may_run[index] = !matches!(predictions[index], Prediction::Done | Prediction::Satisfied);
+        runners_before[index] = before;
+    }
+    predictions
+}
+
+impl std::fmt::Display for Prediction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Prediction::Done => f.write_str("done"),
+            Prediction::Satisfied => f.write_str("satisfied now (check passes: run would be skipped)"),
+            Prediction::WouldRun(None) => f.write_str("would run"),
+            Prediction::WouldRun(Some(reason)) => write!(f, "would run (check: {reason})"),
+            Prediction::CannotKnow { now, after } => {
+                let now = match now {
+                    Ok(()) => "passes now".to_string(),
+                    Err(reason) => format!("now: {reason}"),
+                };
+                let after: Vec<String> = after.iter().map(|id| format!("`{id}`")).collect();
+                write!(
+                    f,
+                    "cannot know (check {now}, but {} would run first and may change what it reads)",
+                    after.join(", ")
+                )
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compiled(text: &str) -> Compiled {
+        let source = crate::plan::Source::new("plan.toml", text);
+        crate::plan::compile(&source, &[], false).expect("valid")
+    }
+
+    /// `plan --live` said "would run" for a step whose check reads files an
+    /// ancestor that would run brings in; apply then found it done.
+    #[test]
+    fn a_check_behind_a_step_that_would_run_cannot_be_known() {
+        let plan = compiled(
+            r#"format = 1
+name = "p"
+[steps.adopt]
+run = { kind = "shell", command = "true" }
+check = { kind = "shell", command = "false" }
+[steps.edit]
+depends_on = ["adopt"]
+run = { kind = "shell", command = "true" }
+check = { kind = "shell", command = "false" }
+[steps.ready]
+run = { kind = "shell", command = "true" }
+check = { kind = "shell", command = "true" }
+[steps.after-ready]
+depends_on = ["ready"]
+run = { kind = "shell", command = "true" }
+check = { kind = "shell", command = "true" }
+[steps.late]
+depends_on = ["edit", "after-ready"]
+run = { kind = "shell", command = "true" }
+"#,
+        );
+        let index = |id: &str| plan.plan.step_index(id).expect("step");
+        let mut checks = vec![None; 5];
+        checks[index("adopt")] = Some(Err("exit code 1".to_string()));
+        checks[index("edit")] = Some(Err("exit code 1".to_string()));
+        checks[index("ready")] = Some(Ok(()));
+        checks[index("after-ready")] = Some(Ok(()));
+        let predictions = predict(&plan, &[false; 5], &checks);
+        assert_eq!(
+            predictions[index("adopt")],
+            Prediction::WouldRun(Some("exit code 1".into()))
+        );
+        assert_eq!(
+            predictions[index("edit")],
+            Prediction::CannotKnow {
+                now: Err("exit code 1".into()),
+                after: vec!["adopt".into()]
+            }
+        );
+        assert_eq!(predictions[index("ready")], Prediction::Satisfied);
+        assert_eq!(
+            predictions[index("after-ready")],
+            Prediction::Satisfied,
+            "nothing before it runs"
+        );
+        assert_eq!(predictions[index("late")], Prediction::WouldRun(None));
+        let mut done = [false; 5];
+        done[index("adopt")] = true;
+        let predictions = predict(&plan, &done, &checks);
+        assert_eq!(predictions[index("adopt")], Prediction::Done);
+        assert_eq!(
+            predictions[index("edit")],
+            Prediction::WouldRun(Some("exit code 1".into())),
+            "a done step changes nothing any more"
+        );
+    }
 }

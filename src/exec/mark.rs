@@ -1,18 +1,33 @@
 //! `mark`: an operator's decision about a step, usually one interrupted
 //! while running that planrun cannot safely run again by itself.
 
+use std::time::Duration;
+
 use crate::exec::error::ExecError;
+use crate::exec::event::Reporter;
+use crate::exec::leftovers;
 use crate::exec::session::Session;
 use crate::state::lock::{current_host, current_user};
 use crate::state::record::now;
 use crate::state::{NewEvent, StateStore, StepStatus};
 
-pub async fn mark(session: &Session, run_id: &str, step_id: &str, done: bool) -> Result<StepStatus, ExecError> {
+/// Records the decision once no process of the run is alive any more
+/// (waiting up to `grace`, then killing what is left).
+pub async fn mark(
+    session: &Session,
+    run_id: &str,
+    step_id: &str,
+    done: bool,
+    grace: Duration,
+    reporter: &dyn Reporter,
+) -> Result<StepStatus, ExecError> {
     let store = &session.store;
-    let steps = store.steps(run_id).await?;
-    let Some(mut record) = steps.into_iter().find(|record| record.step_id == step_id) else {
+    let mut steps = store.steps(run_id).await?;
+    let Some(index) = steps.iter().position(|record| record.step_id == step_id) else {
         return Err(ExecError::Usage(format!("run `{run_id}` has no step `{step_id}`")));
     };
+    leftovers::settle(store, run_id, &mut steps, grace, reporter).await?;
+    let mut record = steps.swap_remove(index);
     let previous = record.status;
     record.status = if done {
         StepStatus::Succeeded

@@ -7,6 +7,8 @@ pub mod approval;
 pub mod context;
 pub mod error;
 pub mod event;
+pub mod interrupt;
+pub mod leftovers;
 pub mod live;
 pub mod log;
 pub mod mark;

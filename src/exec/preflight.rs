@@ -22,7 +22,8 @@ pub async fn check(rt: &Arc<Runtime>) -> usize {
                 &name,
                 &rt.open_log(&name),
                 &Arc::new(Mutex::new(None)),
-                rt.interrupt.child_token(),
+                // Probes only read: the first interrupt stops them.
+                rt.draining.child_token(),
             );
             ctx.log.section("preflight");
             let result = match rt.resolve(&probe) {

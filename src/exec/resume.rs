@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use crate::exec::error::ExecError;
 use crate::exec::event::Event;
+use crate::exec::leftovers;
 use crate::exec::runtime::{Runtime, Settings};
 use crate::exec::secrets::Secrets;
 use crate::exec::session::Session;
@@ -209,12 +210,21 @@ pub async fn resume(
     compiled: Arc<Compiled>,
     secrets: Secrets,
     run: &RunRecord,
-    stored: Stored,
+    mut stored: Stored,
     request: &ResumeRequest,
     settings: &Settings,
 ) -> Result<RunOutcome, ExecError> {
     let started = Instant::now();
     let store = &session.store;
+    // Nothing is decided while a process of the interrupted run still lives.
+    leftovers::settle(
+        store,
+        &run.id,
+        &mut stored.steps,
+        settings.kill_grace,
+        settings.reporter.as_ref(),
+    )
+    .await?;
     let Prepared {
         mut records,
         todo,

@@ -89,7 +89,8 @@ pub async fn rollback(
                 }
             }
         }
-        while !interrupted && running.len() < parallelism.max(1) {
+        // After an interrupt no new rollback starts; running ones finish.
+        while !interrupted && !rt.draining.is_cancelled() && running.len() < parallelism.max(1) {
             let Some((_, index)) = ready.pop() else { break };
             let rt = rt.clone();
             let record = records[index].clone();
@@ -111,9 +112,9 @@ pub async fn rollback(
             StepStatus::RollbackFailed => failed = true,
             _ => interrupted = true,
         }
-        interrupted |= rt.interrupt.is_cancelled();
+        interrupted |= rt.draining.is_cancelled();
     }
-    Ok(if interrupted || rt.interrupt.is_cancelled() {
+    Ok(if interrupted || rt.draining.is_cancelled() {
         RunOutcome::Interrupted
     } else if failed || (0..count).any(|i| undo[i] && records[i].status != StepStatus::RolledBack) {
         RunOutcome::RollbackFailed
@@ -295,10 +296,17 @@ pub async fn rollback_run(
     run: &crate::state::RunRecord,
     settings: &crate::exec::runtime::Settings,
 ) -> Result<RunOutcome, crate::exec::error::ExecError> {
-    let mut stored: std::collections::HashMap<String, StepRecord> = session
-        .store
-        .steps(&run.id)
-        .await?
+    let mut steps = session.store.steps(&run.id).await?;
+    // Nothing is undone while a process of the run still lives.
+    crate::exec::leftovers::settle(
+        &session.store,
+        &run.id,
+        &mut steps,
+        settings.kill_grace,
+        settings.reporter.as_ref(),
+    )
+    .await?;
+    let mut stored: std::collections::HashMap<String, StepRecord> = steps
         .into_iter()
         .map(|record| (record.step_id.clone(), record))
         .collect();

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::exec::approval::Approvals;
 use crate::exec::context::{Progress, StepContext};
 use crate::exec::event::{Event, Reporter};
+use crate::exec::interrupt::Interrupt;
 use crate::exec::log::StepLog;
 use crate::exec::redact::Redactor;
 use crate::exec::resolve::Scope;
@@ -34,8 +35,11 @@ pub struct Runtime {
     /// `<logs>/<run id>/`.
     pub run_logs: PathBuf,
     pub work_dir: PathBuf,
-    /// Fired by SIGINT / SIGTERM.
+    /// Stop running steps now (a second SIGINT / SIGTERM, the first one's
+    /// grace ran out, or the lock was lost).
     pub interrupt: CancellationToken,
+    /// Start nothing new (the first SIGINT / SIGTERM; also fired by `interrupt`).
+    pub draining: CancellationToken,
     pub approvals: Arc<Approvals>,
     pub kill_grace: Duration,
 }
@@ -64,6 +68,7 @@ impl Runtime {
             work_dir: self.work_dir.clone(),
             log: log.clone(),
             cancel,
+            stop_now: self.interrupt.clone(),
             kill_grace: self.kill_grace,
             outputs_path: Some(self.run_logs.join(format!("{name}.outputs"))),
             progress: Progress {
@@ -100,7 +105,7 @@ impl Runtime {
 /// How a command wants the engine to behave.
 pub struct Settings {
     pub reporter: Arc<dyn Reporter>,
-    pub interrupt: CancellationToken,
+    pub interrupt: Interrupt,
     pub approvals: Arc<Approvals>,
     /// `--parallelism`, else the plan's `parallelism`, else 4.
     pub parallelism: Option<usize>,
@@ -121,7 +126,7 @@ impl Runtime {
         settings: &Settings,
     ) -> Result<Runtime, crate::exec::error::ExecError> {
         let run_logs = settings.logs_dir.join(run_id);
-        std::fs::create_dir_all(&run_logs).map_err(|error| {
+        crate::state::location::create_dir(&run_logs).map_err(|error| {
             crate::exec::error::ExecError::Usage(format!("cannot create `{}`: {error}", run_logs.display()))
         })?;
         let redactor = Arc::new(Redactor::new(
@@ -140,7 +145,8 @@ impl Runtime {
             outputs: RwLock::new(HashMap::new()),
             run_logs,
             work_dir: settings.work_dir.clone(),
-            interrupt: settings.interrupt.clone(),
+            interrupt: settings.interrupt.stop.clone(),
+            draining: settings.interrupt.draining.clone(),
             approvals: settings.approvals.clone(),
             kill_grace: settings.kill_grace,
         })

@@ -119,6 +119,10 @@ impl StepRunner<'_> {
             }
         }
         if let Some(action) = &self.step.run {
+            // Interrupted before its action started: it keeps its status.
+            if self.rt.draining.is_cancelled() {
+                return Ok(self.record.clone());
+            }
             match self.run(action).await? {
                 Ended::Done(applied) => {
                     self.rt.set_outputs(&self.step.id, applied.outputs.clone());
@@ -286,7 +290,11 @@ impl StepRunner<'_> {
             self.rt.store.append_event(&self.rt.run_id, &event).await?;
             tokio::select! {
                 () = tokio::time::sleep(delay) => {}
-                () = self.rt.interrupt.cancelled() => return Ok(Ended::Interrupted),
+                // The last attempt failed for sure: failed, not in doubt.
+                () = self.rt.draining.cancelled() => {
+                    let error = format!("{error} (interrupted before attempt {})", attempt + 1);
+                    return Ok(Ended::Failed(error, self.tail.clone()));
+                }
             }
         }
         Ok(Ended::Failed("no attempt was made".into(), Vec::new()))

@@ -51,7 +51,9 @@ pub async fn walk(
     // Blocked in this walk (a step below two failures is reported once).
     let mut blocked = vec![false; count];
     loop {
-        while !outcome.stopping(options) && running.len() < options.parallelism.max(1) {
+        // After an interrupt nothing new starts; running steps finish (or
+        // are stopped once the grace runs out).
+        while !outcome.stopping(options) && !rt.draining.is_cancelled() && running.len() < options.parallelism.max(1) {
             let Some(Reverse((_, index))) = ready.pop() else { break };
             let rt = rt.clone();
             let record = records[index].clone();
@@ -75,7 +77,7 @@ pub async fn walk(
                 }
             }
             // Stopped by the signal (before its `run`, it keeps its status).
-            _ if rt.interrupt.is_cancelled() => outcome.interrupted = true,
+            _ if rt.draining.is_cancelled() => outcome.interrupted = true,
             StepStatus::Failed => {
                 outcome.failed = true;
                 block_dependents(&rt, records, todo, &mut blocked, index).await?;
@@ -84,11 +86,11 @@ pub async fn walk(
             // A manual gate nobody approved: its dependents wait.
             _ => outcome.paused = true,
         }
-        if rt.interrupt.is_cancelled() {
+        if rt.draining.is_cancelled() {
             outcome.interrupted = true;
         }
     }
-    if rt.interrupt.is_cancelled() {
+    if rt.draining.is_cancelled() {
         outcome.interrupted = true;
     }
     let all_done = (0..count).all(|i| !todo[i] || records[i].status.is_done());

@@ -13,7 +13,11 @@ use crate::state::status::RunOutcome;
 use crate::state::store::Result;
 
 /// The version of the tables this planrun writes (both backends).
-pub const SCHEMA_VERSION: i64 = 1;
+/// 2: `steps.process`, the process group of a running step.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// The first version whose steps have a `process` column.
+pub const PROCESS_COLUMN: i64 = 2;
 
 pub fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
@@ -23,16 +27,17 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Res
     serde_json::from_str(text).map_err(|e| StateError::corrupt(format!("{what}: {e}")))
 }
 
-/// Judges the stored `schema_version`: `Ok(true)` when there is none yet
-/// (a new state: record ours), `Ok(false)` when it can be read.
-pub fn needs_version(found: Option<String>) -> Result<bool> {
+/// Judges the stored `schema_version`: `Ok(None)` when there is none yet
+/// (a new state: record ours), else the version found, which this planrun
+/// can read (and migrate).
+pub fn stored_version(found: Option<String>) -> Result<Option<i64>> {
     match found.map(|v| v.parse::<i64>()) {
-        None => Ok(true),
+        None => Ok(None),
         Some(Ok(found)) if found > SCHEMA_VERSION => Err(StateError::TooNew {
             found,
             supported: SCHEMA_VERSION,
         }),
-        Some(Ok(_)) => Ok(false),
+        Some(Ok(found)) => Ok(Some(found)),
         Some(Err(_)) => Err(StateError::corrupt("schema_version is not a number")),
     }
 }

@@ -12,6 +12,7 @@ use crate::state::lock::{Acquired, LockInfo};
 use crate::state::record::{NewEvent, PlanFile, RunRecord, StepRecord, now};
 use crate::state::status::{RunOutcome, StepStatus};
 use crate::state::store::StateStore;
+use crate::supervise::ProcessGroup;
 
 /// Runs every check. `open` must return a store on the same state each
 /// time (a reopen must see what an earlier store wrote).
@@ -25,6 +26,7 @@ where
     runs_and_steps_round_trip(&open().await, &prefix).await;
     checkpoints_update_one_step_and_journal(&open().await, &prefix).await;
     outcomes_set_and_clear_finished_at(&open().await, &prefix).await;
+    process_groups_are_recorded_without_a_journal_entry_and_cleared(&open().await, &prefix).await;
     writes_survive_a_reopen(&open, &prefix).await;
     locking_excludes_a_second_holder(&open).await;
 }
@@ -102,6 +104,52 @@ async fn runs_and_steps_round_trip<S: StateStore>(store: &S, prefix: &str) {
         .map(|s| s.step_id)
         .collect();
     assert_eq!(ids, ["first", "second", "third"], "steps come back in plan order");
+}
+
+async fn process_groups_are_recorded_without_a_journal_entry_and_cleared<S: StateStore>(store: &S, prefix: &str) {
+    let id = format!("{prefix}-process");
+    store
+        .create_run(&sample_run(&id), &sample_steps())
+        .await
+        .expect("create_run");
+    let journal = store.events(&id).await.expect("events").len();
+    let group = ProcessGroup {
+        pgid: 4242,
+        started: 987_654,
+        boot_id: "boot".into(),
+        host: "db1".into(),
+        grace_ms: 10_000,
+    };
+    store
+        .set_process(&id, "second", Some(&group))
+        .await
+        .expect("set_process");
+    let steps = store.steps(&id).await.expect("steps");
+    assert_eq!(steps[1].process.as_ref(), Some(&group), "the group is recorded");
+    assert_eq!(steps[0].process, None, "on that step only");
+    assert_eq!(
+        store.events(&id).await.expect("events").len(),
+        journal,
+        "recording a group is not a transition"
+    );
+    let mut step = steps[1].clone();
+    step.process = None;
+    step.status = StepStatus::Interrupted;
+    store
+        .put_step(&id, &step, &NewEvent::step("second", "step_interrupted", "x"))
+        .await
+        .expect("put_step");
+    assert_eq!(
+        store.steps(&id).await.expect("steps")[1].process,
+        None,
+        "a checkpoint clears it"
+    );
+    store
+        .set_process(&id, "second", Some(&group))
+        .await
+        .expect("set_process");
+    store.set_process(&id, "second", None).await.expect("set_process");
+    assert_eq!(store.steps(&id).await.expect("steps")[1].process, None);
 }
 
 async fn checkpoints_update_one_step_and_journal<S: StateStore>(store: &S, prefix: &str) {

@@ -99,6 +99,27 @@ impl Location {
     }
 }
 
+/// The name of planrun's own directory (the default state and logs).
+const OWN_DIR: &str = ".planrun";
+
+/// Creates `dir` and its parents. A `.planrun` directory among them gets a
+/// `.gitignore` that ignores everything in it, so the state and the logs
+/// never dirty a repository (a clean-tree check of the plan would fail on
+/// them), like `.venv` or `.pytest_cache`.
+pub fn create_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let own = dir
+        .ancestors()
+        .find(|ancestor| ancestor.file_name().is_some_and(|name| name == OWN_DIR));
+    if let Some(own) = own {
+        let ignore = own.join(".gitignore");
+        if !ignore.exists() {
+            std::fs::write(ignore, "# Written by planrun: its state and logs stay out of git.\n*\n")?;
+        }
+    }
+    Ok(())
+}
+
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -110,6 +131,21 @@ impl fmt::Display for Location {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn planrun_own_directory_ignores_itself_and_others_are_left_alone() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        super::create_dir(&dir.path().join(".planrun/logs/run")).expect("create");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(".planrun/.gitignore"))
+                .expect("written")
+                .lines()
+                .last(),
+            Some("*")
+        );
+        super::create_dir(&dir.path().join("state")).expect("create");
+        assert!(!dir.path().join("state/.gitignore").exists());
+    }
+
     use super::*;
 
     #[test]

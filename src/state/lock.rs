@@ -6,6 +6,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::state::record::now;
+pub use crate::supervise::current_host;
+use crate::supervise::process_start;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockInfo {
@@ -78,22 +80,6 @@ pub fn current_user() -> String {
                 .map(|user| user.name)
         })
         .unwrap_or_else(|| "unknown".into())
-}
-
-pub fn current_host() -> String {
-    nix::unistd::gethostname()
-        .ok()
-        .and_then(|name| name.into_string().ok())
-        .unwrap_or_else(|| "unknown".into())
-}
-
-/// Field 22 of `/proc/PID/stat`; `None` when the process does not exist.
-fn process_start(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may contain spaces and parentheses; the
-    // fields after the last `)` are plain.
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(19)?.parse().ok()
 }
 
 #[cfg(test)]

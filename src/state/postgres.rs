@@ -29,13 +29,14 @@ use sqlx::{Connection, Row};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
-use crate::state::columns::{SCHEMA_VERSION, json, needs_version, parse_json, run_from_row};
+use crate::state::columns::{SCHEMA_VERSION, json, parse_json, run_from_row, stored_version};
 use crate::state::error::{StateError, describe};
 use crate::state::lock::{Acquired, LockInfo, current_host};
 use crate::state::record::{EventRecord, NewEvent, PlanFile, RunRecord, StepRecord, now};
 use crate::state::status::{RunOutcome, StepStatus};
 use crate::state::store::{Result, StateStore};
 use crate::steps::credentials::scrub;
+use crate::supervise::ProcessGroup;
 
 /// The advisory lock key: "planrun" in ASCII.
 const LOCK_KEY: i64 = 0x0070_6c61_6e72_756e;
@@ -92,6 +93,8 @@ CREATE TABLE IF NOT EXISTS planrun_steps (
     error TEXT,
     undo TEXT,
     progress TEXT,
+    -- The process group of the running step (JSON), from version 2.
+    process TEXT,
     PRIMARY KEY (run_id, step_id)
 );
 CREATE TABLE IF NOT EXISTS planrun_events (
@@ -113,29 +116,32 @@ CREATE TABLE IF NOT EXISTS planrun_lock (
 
 const UPSERT_STEP: &str = "
 INSERT INTO planrun_steps (run_id, step_id, position, status, attempts, definition_hash, started_at, finished_at,
-                           outputs, error, undo, progress)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                           outputs, error, undo, progress, process)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (run_id, step_id) DO UPDATE SET
     position = excluded.position, status = excluded.status, attempts = excluded.attempts,
     definition_hash = excluded.definition_hash, started_at = excluded.started_at,
     finished_at = excluded.finished_at, outputs = excluded.outputs, error = excluded.error,
-    undo = excluded.undo, progress = excluded.progress";
+    undo = excluded.undo, progress = excluded.progress, process = excluded.process";
 
 /// A checkpoint and its journal entry in one statement (one round trip).
 const PUT_STEP: &str = "
 WITH step AS (
     INSERT INTO planrun_steps (run_id, step_id, position, status, attempts, definition_hash, started_at,
-                               finished_at, outputs, error, undo, progress)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                               finished_at, outputs, error, undo, progress, process)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
     ON CONFLICT (run_id, step_id) DO UPDATE SET
         position = excluded.position, status = excluded.status, attempts = excluded.attempts,
         definition_hash = excluded.definition_hash, started_at = excluded.started_at,
         finished_at = excluded.finished_at, outputs = excluded.outputs, error = excluded.error,
-        undo = excluded.undo, progress = excluded.progress
+        undo = excluded.undo, progress = excluded.progress, process = excluded.process
     RETURNING run_id, step_id
 )
 INSERT INTO planrun_events (run_id, at, step_id, kind, message)
-SELECT run_id, $13, step_id, $14, $15 FROM step";
+SELECT run_id, $14, step_id, $15, $16 FROM step";
+
+/// Migrations from each older version to the next.
+const MIGRATIONS: &[(i64, &str)] = &[(1, "ALTER TABLE planrun_steps ADD COLUMN IF NOT EXISTS process TEXT")];
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -404,11 +410,22 @@ async fn migrate(connection: &mut PgConnection) -> Result<()> {
     let version: Option<String> = sqlx::query_scalar("SELECT value FROM planrun_meta WHERE key = 'schema_version'")
         .fetch_optional(&mut *tx)
         .await?;
-    if needs_version(version)? {
-        sqlx::query("INSERT INTO planrun_meta (key, value) VALUES ('schema_version', $1)")
-            .bind(SCHEMA_VERSION.to_string())
-            .execute(&mut *tx)
-            .await?;
+    let found = stored_version(version)?;
+    if found != Some(SCHEMA_VERSION) {
+        // A new state's tables are of this version already.
+        for (_, migration) in MIGRATIONS
+            .iter()
+            .filter(|(from, _)| found.is_some_and(|found| *from >= found))
+        {
+            sqlx::raw_sql(*migration).execute(&mut *tx).await?;
+        }
+        sqlx::query(
+            "INSERT INTO planrun_meta (key, value) VALUES ('schema_version', $1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(SCHEMA_VERSION.to_string())
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(())
@@ -427,7 +444,7 @@ async fn schema_present(connection: &mut PgConnection) -> Result<bool> {
         Err(error) => Err(error.into()),
         Ok(None) => Ok(false),
         Ok(Some(version)) => {
-            needs_version(Some(version))?;
+            stored_version(Some(version))?;
             Ok(true)
         }
     }
@@ -451,6 +468,7 @@ fn bind_step<'q>(
         .bind(&step.error)
         .bind(step.undo.as_ref().map(Value::to_string))
         .bind(step.progress.as_ref().map(Value::to_string))
+        .bind(step.process.as_ref().map(json))
 }
 
 fn step_from_row(row: &PgRow) -> Result<StepRecord> {
@@ -458,6 +476,11 @@ fn step_from_row(row: &PgRow) -> Result<StepRecord> {
     let outputs: String = row.try_get("outputs")?;
     let undo: Option<String> = row.try_get("undo")?;
     let progress: Option<String> = row.try_get("progress")?;
+    // A state of an older version, opened only to read, has no `process`.
+    let process: Option<String> = match row.try_get("process") {
+        Err(sqlx::Error::ColumnNotFound(_)) => None,
+        other => other?,
+    };
     Ok(StepRecord {
         step_id: row.try_get("step_id")?,
         position: u32::try_from(row.try_get::<i64, _>("position")?).unwrap_or(u32::MAX),
@@ -470,6 +493,7 @@ fn step_from_row(row: &PgRow) -> Result<StepRecord> {
         error: row.try_get("error")?,
         undo: undo.map(|u| parse_json(&u, "step undo")).transpose()?,
         progress: progress.map(|p| parse_json(&p, "step progress")).transpose()?,
+        process: process.map(|p| parse_json(&p, "step process")).transpose()?,
     })
 }
 
@@ -547,6 +571,16 @@ impl StateStore for PostgresStore {
     async fn save_progress(&self, run_id: &str, step_id: &str, progress: &Value) -> Result<()> {
         sqlx::query("UPDATE planrun_steps SET progress = $1 WHERE run_id = $2 AND step_id = $3")
             .bind(progress.to_string())
+            .bind(run_id)
+            .bind(step_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_process(&self, run_id: &str, step_id: &str, group: Option<&ProcessGroup>) -> Result<()> {
+        sqlx::query("UPDATE planrun_steps SET process = $1 WHERE run_id = $2 AND step_id = $3")
+            .bind(group.map(json))
             .bind(run_id)
             .bind(step_id)
             .execute(&self.pool)

@@ -4,6 +4,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::state::status::{RunOutcome, StepStatus};
+use crate::supervise::ProcessGroup;
 
 /// One execution of a plan, from `apply` to its end (through any number of
 /// `resume`s). The plan's source and var overrides are kept so `rollback`
@@ -60,6 +61,11 @@ pub struct StepRecord {
     /// Where a long action got to (a table copy's last key), so a resumed
     /// run continues from there.
     pub progress: Option<serde_json::Value>,
+    /// The process group the step's action runs in, recorded before its
+    /// command starts and cleared when it ends: found by a later command,
+    /// it may still be alive (see `exec::leftovers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<ProcessGroup>,
 }
 
 impl StepRecord {
@@ -76,6 +82,7 @@ impl StepRecord {
             error: None,
             undo: None,
             progress: None,
+            process: None,
         }
     }
 }

@@ -12,13 +12,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, Sq
 use sqlx::{Connection, Row, Sqlite, Transaction};
 use tokio::sync::Mutex;
 
-use crate::state::columns::{SCHEMA_VERSION, json, needs_version, parse_json, run_from_row};
+use crate::state::columns::{PROCESS_COLUMN, SCHEMA_VERSION, json, parse_json, run_from_row, stored_version};
 use crate::state::error::StateError;
 use crate::state::location::Sync;
 use crate::state::lock::{Acquired, LockInfo};
 use crate::state::record::{EventRecord, NewEvent, PlanFile, RunRecord, StepRecord, now};
 use crate::state::status::RunOutcome;
 use crate::state::store::{Result, StateStore};
+use crate::supervise::ProcessGroup;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -50,6 +51,8 @@ CREATE TABLE IF NOT EXISTS steps (
     error TEXT,
     undo TEXT,
     progress TEXT,
+    -- The process group of the running step (JSON), from version 2.
+    process TEXT,
     -- The event to journal with this write (see the triggers below).
     journal_kind TEXT,
     journal_message TEXT,
@@ -91,7 +94,13 @@ pub struct SqliteStore {
     /// One connection: the writes of one process are serialised anyway,
     /// and a pool's hand-offs cost more than the statements themselves.
     conn: Mutex<SqliteConnection>,
+    /// Whether the steps table has `process` (a state of an older version,
+    /// opened only to read, has not).
+    process_column: bool,
 }
+
+/// Migrations from each older version to the next.
+const MIGRATIONS: &[(i64, &str)] = &[(1, "ALTER TABLE steps ADD COLUMN process TEXT")];
 
 impl SqliteStore {
     pub async fn open(path: &Path, sync: Sync) -> Result<SqliteStore> {
@@ -101,7 +110,7 @@ impl SqliteStore {
             reason,
         };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
+            crate::state::location::create_dir(parent).map_err(|e| fail(e.to_string()))?;
         }
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -116,7 +125,10 @@ impl SqliteStore {
         let conn = SqliteConnection::connect_with(&options)
             .await
             .map_err(|e| fail(e.to_string()))?;
-        let store = SqliteStore { conn: Mutex::new(conn) };
+        let store = SqliteStore {
+            conn: Mutex::new(conn),
+            process_column: true,
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -139,7 +151,10 @@ impl SqliteStore {
                 location: location.clone(),
                 reason: e.to_string(),
             })?;
-        let store = SqliteStore { conn: Mutex::new(conn) };
+        let mut store = SqliteStore {
+            conn: Mutex::new(conn),
+            process_column: true,
+        };
         let version: std::result::Result<Option<String>, _> =
             sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema_version'")
                 .fetch_optional(&mut *store.conn.lock().await)
@@ -158,7 +173,7 @@ impl SqliteStore {
                 "`{location}` is not a planrun state: {error}"
             ))),
             Ok(Some(version)) => {
-                needs_version(Some(version))?;
+                store.process_column = stored_version(Some(version))?.is_some_and(|v| v >= PROCESS_COLUMN);
                 Ok(Some(store))
             }
         }
@@ -181,12 +196,16 @@ impl SqliteStore {
         let version: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema_version'")
             .fetch_optional(&mut *tx)
             .await?;
-        if needs_version(version)? {
-            sqlx::query("INSERT INTO meta (key, value) VALUES ('schema_version', ?)")
-                .bind(SCHEMA_VERSION.to_string())
-                .execute(&mut *tx)
-                .await?;
+        // A new state's tables are of this version already.
+        if let Some(found) = stored_version(version)? {
+            for (_, migration) in MIGRATIONS.iter().filter(|(from, _)| *from >= found) {
+                sqlx::raw_sql(*migration).execute(&mut *tx).await?;
+            }
         }
+        sqlx::query("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)")
+            .bind(SCHEMA_VERSION.to_string())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -213,13 +232,14 @@ impl SqliteStore {
 fn upsert_step<'q>(run_id: &'q str, step: &'q StepRecord, event: Option<&'q NewEvent>) -> Upsert<'q> {
     sqlx::query(
         "INSERT INTO steps (run_id, step_id, position, status, attempts, definition_hash, started_at, finished_at,
-                            outputs, error, undo, progress, journal_kind, journal_message, journal_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            outputs, error, undo, progress, process, journal_kind, journal_message, journal_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (run_id, step_id) DO UPDATE SET
             position = excluded.position, status = excluded.status, attempts = excluded.attempts,
             definition_hash = excluded.definition_hash, started_at = excluded.started_at,
             finished_at = excluded.finished_at, outputs = excluded.outputs, error = excluded.error,
-            undo = excluded.undo, progress = excluded.progress, journal_kind = excluded.journal_kind,
+            undo = excluded.undo, progress = excluded.progress, process = excluded.process,
+            journal_kind = excluded.journal_kind,
             journal_message = excluded.journal_message, journal_at = excluded.journal_at",
     )
     .bind(run_id)
@@ -234,6 +254,7 @@ fn upsert_step<'q>(run_id: &'q str, step: &'q StepRecord, event: Option<&'q NewE
     .bind(&step.error)
     .bind(step.undo.as_ref().map(Value::to_string))
     .bind(step.progress.as_ref().map(Value::to_string))
+    .bind(step.process.as_ref().map(json))
     .bind(event.map(|e| e.kind))
     .bind(event.map(|e| e.message.as_str()))
     .bind(event.map(|_| now()))
@@ -317,6 +338,16 @@ impl StateStore for SqliteStore {
         Ok(())
     }
 
+    async fn set_process(&self, run_id: &str, step_id: &str, group: Option<&ProcessGroup>) -> Result<()> {
+        sqlx::query("UPDATE steps SET process = ?, journal_kind = NULL WHERE run_id = ? AND step_id = ?")
+            .bind(group.map(json))
+            .bind(run_id)
+            .bind(step_id)
+            .execute(&mut *self.conn.lock().await)
+            .await?;
+        Ok(())
+    }
+
     async fn append_event(&self, run_id: &str, event: &NewEvent) -> Result<()> {
         let mut conn = self.conn.lock().await;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
@@ -365,16 +396,26 @@ impl StateStore for SqliteStore {
     /// One row holding every step as JSON: handing 20,000 rows one by one
     /// from SQLite's thread to the engine's costs more than parsing them.
     async fn steps(&self, run_id: &str) -> Result<Vec<StepRecord>> {
-        let steps: Option<String> = sqlx::query_scalar(
-            "SELECT json_group_array(json_object(
+        const STEPS: &str = "SELECT json_group_array(json_object(
+                'step_id', step_id, 'position', position, 'status', status, 'attempts', attempts,
+                'definition_hash', definition_hash, 'started_at', started_at, 'finished_at', finished_at,
+                'outputs', json(outputs), 'error', error, 'undo', json(undo), 'progress', json(progress),
+                'process', json(process)))
+             FROM steps WHERE run_id = ?";
+        const STEPS_BEFORE_PROCESS: &str = "SELECT json_group_array(json_object(
                 'step_id', step_id, 'position', position, 'status', status, 'attempts', attempts,
                 'definition_hash', definition_hash, 'started_at', started_at, 'finished_at', finished_at,
                 'outputs', json(outputs), 'error', error, 'undo', json(undo), 'progress', json(progress)))
-             FROM steps WHERE run_id = ?",
-        )
-        .bind(run_id)
-        .fetch_one(&mut *self.conn.lock().await)
-        .await?;
+             FROM steps WHERE run_id = ?";
+        let query = if self.process_column {
+            STEPS
+        } else {
+            STEPS_BEFORE_PROCESS
+        };
+        let steps: Option<String> = sqlx::query_scalar(query)
+            .bind(run_id)
+            .fetch_one(&mut *self.conn.lock().await)
+            .await?;
         let mut steps: Vec<StepRecord> = steps.map_or_else(|| Ok(Vec::new()), |text| parse_json(&text, "steps"))?;
         steps.sort_by(|a, b| (a.position, &a.step_id).cmp(&(b.position, &b.step_id)));
         Ok(steps)
@@ -468,6 +509,56 @@ mod tests {
         let dir = tempfile::tempdir().expect("temporary directory");
         let path = dir.path().join("state.db");
         conformance::run(|| async { SqliteStore::open(&path, Sync::Normal).await.expect("open") }).await;
+    }
+
+    /// A state written by planrun 0.1 (schema 1, no `process` column) is
+    /// read as it is, and migrated by the first command that writes.
+    #[tokio::test]
+    async fn a_version_1_state_is_read_as_it_is_and_migrated_by_a_writer() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("state.db");
+        {
+            let store = SqliteStore::open(&path, Sync::Normal).await.expect("open");
+            let run = RunRecord {
+                id: "old".into(),
+                plan_name: "p".into(),
+                plan_path: "p.toml".into(),
+                plan_hash: String::new(),
+                plan_source: String::new(),
+                overrides: indexmap::IndexMap::new(),
+                vars: indexmap::IndexMap::new(),
+                user: "u".into(),
+                host: "h".into(),
+                pid: 1,
+                started_at: now(),
+                finished_at: None,
+                outcome: RunOutcome::Running,
+            };
+            store
+                .create_run(&run, &[StepRecord::pending("a", 0, String::new())])
+                .await
+                .expect("create_run");
+            let mut conn = store.conn.lock().await;
+            sqlx::raw_sql(
+                "ALTER TABLE steps DROP COLUMN process; UPDATE meta SET value = '1' WHERE key = 'schema_version'",
+            )
+            .execute(&mut *conn)
+            .await
+            .expect("back to version 1");
+        }
+        let reader = SqliteStore::open_for_reading(&path)
+            .await
+            .expect("read")
+            .expect("a state");
+        assert_eq!(reader.steps("old").await.expect("steps")[0].process, None);
+        reader.close().await;
+        let writer = SqliteStore::open(&path, Sync::Normal).await.expect("migrate");
+        writer.set_process("old", "a", None).await.expect("the column exists");
+        let version: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema_version'")
+            .fetch_one(&mut *writer.conn.lock().await)
+            .await
+            .expect("version");
+        assert_eq!(version, SCHEMA_VERSION.to_string());
     }
 
     #[tokio::test]

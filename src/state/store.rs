@@ -16,6 +16,7 @@ use crate::state::postgres::PostgresStore;
 use crate::state::record::{EventRecord, NewEvent, PlanFile, RunRecord, StepRecord};
 use crate::state::sqlite::SqliteStore;
 use crate::state::status::RunOutcome;
+use crate::supervise::ProcessGroup;
 
 pub type Result<T> = std::result::Result<T, StateError>;
 
@@ -32,6 +33,14 @@ pub trait StateStore: Send + Sync {
 
     /// Records how far a long step got (see `StepRecord::progress`).
     fn save_progress(&self, run_id: &str, step_id: &str, progress: &Value) -> impl Future<Output = Result<()>> + Send;
+
+    /// Records the process group a step's action runs in (`None`: none).
+    fn set_process(
+        &self,
+        run_id: &str,
+        step_id: &str,
+        group: Option<&ProcessGroup>,
+    ) -> impl Future<Output = Result<()>> + Send;
 
     fn append_event(&self, run_id: &str, event: &NewEvent) -> impl Future<Output = Result<()>> + Send;
 
@@ -155,6 +164,10 @@ impl StateStore for Store {
 
     async fn save_progress(&self, run_id: &str, step_id: &str, progress: &Value) -> Result<()> {
         dispatch!(self, store => store.save_progress(run_id, step_id, progress).await)
+    }
+
+    async fn set_process(&self, run_id: &str, step_id: &str, group: Option<&ProcessGroup>) -> Result<()> {
+        dispatch!(self, store => store.set_process(run_id, step_id, group).await)
     }
 
     async fn append_event(&self, run_id: &str, event: &NewEvent) -> Result<()> {

@@ -147,7 +147,11 @@ mod behaviour {
             if let Some(body) = &self.body {
                 request = request.body(body.clone());
             }
-            let response = request.send().await.map_err(|e| StepError::failed(describe(&e)))?;
+            let response = request.send().await.map_err(|e| {
+                let message = describe(&e);
+                let hint = tls_hint(&message).map(String::from).into_iter().collect();
+                StepError::with_detail(message, hint)
+            })?;
             let status = response.status();
             let body = response.text().await.unwrap_or_default();
             ctx.log.line(&format!("{} {} → {status}", self.method(), self.url));
@@ -195,6 +199,26 @@ mod behaviour {
         message
     }
 
+    /// What to do about a certificate rustls refused, where its reason is
+    /// terse. A self-signed certificate marked `CA:TRUE` (what many
+    /// `generate-ssl-certs` scripts make) is refused as a server's own:
+    /// rustls, like browsers, wants a leaf certificate signed by the CA.
+    pub(super) fn tls_hint(message: &str) -> Option<&'static str> {
+        if message.contains("CaUsedAsEndEntity") {
+            Some(
+                "hint: the server presents a CA certificate (basicConstraints CA:TRUE) as its own; make a CA, and a \
+                 leaf certificate it signs with a subjectAltName for the host, serve the leaf and give the CA as \
+                 `ca_cert` (or skip verification with `insecure = true`)",
+            )
+        } else if message.contains("NotValidForName") {
+            Some("hint: the certificate has no subjectAltName for this host (a CN alone is not enough)")
+        } else if message.contains("UnknownIssuer") {
+            Some("hint: the certificate is not signed by a CA planrun trusts: give its CA as `ca_cert`")
+        } else {
+            None
+        }
+    }
+
     fn excerpt(body: &str) -> Vec<String> {
         let mut text: String = body.chars().take(BODY_IN_ERRORS).collect();
         if body.chars().count() > BODY_IN_ERRORS {
@@ -213,5 +237,19 @@ mod behaviour {
         async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
             self.send(ctx).await.map(|()| Applied::default())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::behaviour::tls_hint;
+
+    /// rustls refuses the guide's self-signed `CA:TRUE` certificate where
+    /// curl accepts it, with a reason only a TLS expert reads.
+    #[test]
+    fn a_ca_certificate_used_as_the_servers_own_gets_a_hint() {
+        let refused = "error sending request: invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))";
+        assert!(tls_hint(refused).is_some_and(|hint| hint.contains("leaf certificate")));
+        assert!(tls_hint("connection refused").is_none());
     }
 }

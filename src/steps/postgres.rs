@@ -7,6 +7,7 @@ mod actions;
 mod connection;
 mod copy;
 mod probes;
+mod sequences;
 mod sql;
 
 use schemars::JsonSchema;

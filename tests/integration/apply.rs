@@ -284,3 +284,25 @@ run = { kind = "shell", command = "true" }
     assert!(blocked[0].contains("[\"c\",\"d\"]"), "{}", blocked[0]);
     assert_eq!(test.step_status("d"), "blocked");
 }
+
+/// A multi-line `command` ran with `sh -c`: a failed `pg_dump` was followed
+/// by the `mv` that put its partial output over the good backup.
+#[test]
+fn a_multi_line_command_stops_at_the_first_failing_line_unless_errexit_is_off() {
+    let test = Test::new()
+        .plan(
+            r#"format = 1
+name = "errexit"
+[steps.backup]
+run = { kind = "shell", command = "echo partial > new.sql\nfalse\nmv new.sql good.sql" }
+[steps.lenient]
+run = { kind = "shell", command = "false\necho went-on > lenient", errexit = false }
+"#,
+        )
+        .file("good.sql", "the good backup\n");
+    test.cmd(&["apply", "plan.toml", "--keep-going"]).status(1);
+    assert_eq!(test.read("good.sql"), "the good backup\n", "the `mv` never ran");
+    assert_eq!(test.step_status("backup"), "failed");
+    assert_eq!(test.read("lenient"), "went-on\n");
+    assert_eq!(test.step_status("lenient"), "succeeded");
+}

@@ -1,16 +1,16 @@
-//! Crash safety: `planrun apply` (and `resume`) killed with SIGKILL at
-//! random moments, then resumed until done. The ledger of side effects
-//! proves that no non-idempotent step ran twice and none was skipped, and
-//! the state is readable after every kill.
-
-use std::time::Duration;
+//! Crash safety: `planrun apply` (and `resume`) killed with SIGKILL at a
+//! random instant, then resumed *at once* — no settling delay — until done.
+//! Each step takes a lock while it runs and writes its effect to a ledger:
+//! the lock proves that no step ever ran twice at the same time, the ledger
+//! that no non-idempotent step ran twice and none was skipped, and the
+//! state is readable after every kill.
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::test::Test;
 
-const ITERATIONS: u64 = 50;
+const ITERATIONS: u64 = 100;
 
 /// (id, dependencies, idempotent, check)
 const STEPS: &[(&str, &[&str], bool, bool)] = &[
@@ -25,12 +25,14 @@ const STEPS: &[(&str, &[&str], bool, bool)] = &[
     ("s9", &[], false, false),
 ];
 
+/// Each step holds `lock-ID` (flock) while it runs: a second run of the
+/// same step while the first lives writes to `concurrent`.
 fn plan() -> String {
     let mut plan = String::from("format = 1\nname = \"crash\"\n");
     for (id, deps, idempotent, check) in STEPS {
         let deps: Vec<String> = deps.iter().map(|d| format!("\"{d}\"")).collect();
         plan.push_str(&format!(
-            "[steps.{id}]\ndepends_on = [{}]\nidempotent = {idempotent}\nrun = {{ kind = \"shell\", command = \"sleep 0.02; echo {id} >> ledger; sleep 0.02\" }}\nrollback = {{ kind = \"shell\", command = \"true\" }}\n",
+            "[steps.{id}]\ndepends_on = [{}]\nidempotent = {idempotent}\nrun = {{ kind = \"shell\", command = \"exec 9>>lock-{id}; flock -n 9 || echo {id} >> concurrent; sleep 0.02; echo {id} >> ledger; sleep 0.02\" }}\nrollback = {{ kind = \"shell\", command = \"true\" }}\n",
             deps.join(", ")
         ));
         if *check {
@@ -42,20 +44,19 @@ fn plan() -> String {
     plan
 }
 
+/// SIGKILL after `millis`, reaped, and nothing else: the next command
+/// starts while the step processes of the dead one may still run.
 fn kill_after(child: std::process::Child, millis: u64) {
-    std::thread::sleep(Duration::from_millis(millis));
+    std::thread::sleep(std::time::Duration::from_millis(millis));
     let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid"));
     let _ = kill(pid, Signal::SIGKILL);
     let _ = child.wait_with_output();
-    // Steps run in their own process groups and outlive planrun; let
-    // them finish before the "operator" looks at the ledger.
-    std::thread::sleep(Duration::from_millis(150));
 }
 
 /// Resumes (or applies, when the kill came before the run was recorded)
 /// until the run succeeds, deciding interrupted steps from the ledger the
-/// way an operator would from the system itself.
-/// Returns how many operator decisions it took.
+/// way an operator would from the system itself. Returns how many
+/// operator decisions it took.
 fn finish(test: &Test) -> usize {
     let mut decisions = 0;
     for _ in 0..30 {
@@ -77,6 +78,8 @@ fn finish(test: &Test) -> usize {
                     "unexpected refusal:\n{}",
                     run.stderr
                 );
+                // `resume` waited for the dead run's processes before it
+                // refused: the ledger says what they did.
                 let ledger = test.read("ledger");
                 for line in run.stderr.lines() {
                     let Some(rest) = line.trim().strip_prefix("- ") else {
@@ -100,8 +103,11 @@ fn finish(test: &Test) -> usize {
     panic!("the run did not finish");
 }
 
+/// The bug: after SIGKILL of planrun the step's process group lived on,
+/// and a `resume` issued at once decided without knowing, so the step ran
+/// twice, concurrently.
 #[test]
-fn sigkill_at_any_moment_never_reruns_a_non_idempotent_step_nor_skips_one() {
+fn orphaned_step_processes_after_sigkill_never_make_an_immediate_resume_run_a_step_twice() {
     let mut rng = fastrand::Rng::with_seed(0x5eed_c4a5);
     let (mut decisions, mut resumed) = (0, 0);
     for iteration in 0..ITERATIONS {
@@ -123,6 +129,11 @@ fn sigkill_at_any_moment_never_reruns_a_non_idempotent_step_nor_skips_one() {
         resumed += usize::from(test.status()["run"]["outcome"] != "succeeded");
         decisions += finish(&test);
         let ledger = test.read("ledger");
+        assert_eq!(
+            test.read("concurrent"),
+            "",
+            "iteration {iteration}: steps ran twice at the same time\n{ledger}"
+        );
         for (id, _, idempotent, _) in STEPS {
             let count = ledger.lines().filter(|line| line == id).count();
             assert!(count >= 1, "iteration {iteration}: `{id}` never ran\n{ledger}");
@@ -140,4 +151,32 @@ fn sigkill_at_any_moment_never_reruns_a_non_idempotent_step_nor_skips_one() {
     assert!(resumed >= ITERATIONS as usize / 4, "only {resumed} runs were cut short");
     assert!(decisions > 0, "no kill landed inside a non-idempotent step");
     eprintln!("{ITERATIONS} kills: {resumed} runs cut short, {decisions} operator decisions");
+}
+
+/// The concurrency probe the test above relies on can fail: two runs of
+/// one step at the same time are caught.
+#[test]
+fn the_concurrency_probe_catches_two_runs_of_a_step_at_once() {
+    let test = Test::new().file(
+        "a.sh",
+        "exec 9>>lock-x; flock -n 9 || echo x >> concurrent; echo >> holding; while [ ! -e release ] && [ -e a.sh ]; do sleep 0.01; done\n",
+    );
+    let dir = test.path();
+    let first = std::process::Command::new("sh")
+        .arg("a.sh")
+        .current_dir(dir)
+        .spawn()
+        .expect("sh");
+    crate::signals::wait_for("the first to hold the lock", || test.read("holding") == "\n");
+    assert_eq!(test.read("concurrent"), "", "alone, the first is not concurrent");
+    let second = std::process::Command::new("sh")
+        .arg("a.sh")
+        .current_dir(dir)
+        .spawn()
+        .expect("sh");
+    crate::signals::wait_for("the second to find the lock taken", || test.read("holding") == "\n\n");
+    std::fs::write(dir.join("release"), "").expect("release");
+    let _ = first.wait_with_output();
+    let _ = second.wait_with_output();
+    assert_eq!(test.read("concurrent"), "x\n");
 }

@@ -11,6 +11,7 @@ mod docker;
 mod examples;
 mod fuzz;
 mod large;
+mod leftovers;
 mod plan_state;
 mod postgres;
 mod preview;

@@ -61,14 +61,24 @@ fn live_evaluates_checks_and_preflight_without_writing() {
     let run = test.cmd(&["plan", "plan.toml", "--live"]);
     run.status(0);
     assert!(run.stderr.contains("preflight ok      present"), "{}", run.stderr);
-    assert!(run.stdout.contains("satisfied now"), "{}", run.stdout);
+    // `third`'s check passes now, but `second` would run before it.
+    assert!(
+        run.stdout
+            .contains("cannot know (check passes now, but `second` would run first and may change what it reads)"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(walk_files(test.path()).len(), 2, "plan --live writes nothing");
+    let lone = Test::new()
+        .plan("format = 1\nname = 'lone'\n[steps.a]\ncheck = { kind = 'file.exists', path = 'plan.toml' }\nrun = { kind = 'shell', command = 'true' }\n");
+    let run = lone.cmd(&["plan", "plan.toml", "--live"]);
+    assert!(run.stdout.contains("satisfied now"), "{}", run.stdout);
     std::fs::remove_file(test.path().join("third-done")).expect("remove");
     let failing = Test::new().plan(&PLAN.replace("path = \"plan.toml\"", "path = \"absent\""));
     let run = failing.cmd(&["plan", "plan.toml", "--live"]);
     run.status(1);
     assert!(run.stderr.contains("preflight FAILED  present"), "{}", run.stderr);
-    assert!(run.stdout.contains("would run (check:"), "{}", run.stdout);
+    assert!(run.stdout.contains("cannot know (check now: "), "{}", run.stdout);
 }
 
 #[test]
@@ -80,4 +90,32 @@ fn plan_and_status_leave_an_empty_state_file_untouched() {
     test.cmd(&["runs"]).status(0);
     assert_eq!(walk_files(test.path()), before);
     assert_eq!(test.read(".planrun/state.db"), "", "no schema was created");
+}
+
+/// `plan --live` of a plan whose unfinished run was applied with
+/// `--var-file` resolved everything with the defaults: done steps showed as
+/// drifted and checks looked at the wrong world, where `resume` uses the
+/// run's own overrides.
+#[test]
+fn the_preview_of_an_unfinished_run_uses_the_var_overrides_it_was_applied_with() {
+    let plan = PLAN.replace("echo first >> ledger", "echo ${vars.word} >> ledger");
+    let plan = plan.replace("name = \"states\"", "name = \"states\"\n[vars]\nword = \"default\"");
+    let test = Test::new().plan(&plan).file("vars.toml", "word = \"given\"\n");
+    test.cmd(&["apply", "plan.toml", "--var-file", "vars.toml"]).status(1);
+    assert_eq!(test.read("ledger"), "given\n");
+    let run = test.cmd(&["plan", "plan.toml", "--format", "json"]);
+    assert!(
+        run.stderr
+            .contains("previewing with the var overrides it was applied with"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        states(&test, &[])["first"],
+        "done",
+        "not drifted: the same vars as the run"
+    );
+    let other = test.cmd(&["plan", "plan.toml", "--var", "word=other"]);
+    assert!(other.stderr.contains("`resume` would use those"), "{}", other.stderr);
+    assert_eq!(states(&test, &["--var", "word=other"])["first"], "drifted");
 }

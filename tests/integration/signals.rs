@@ -1,4 +1,5 @@
-//! Interruption and locking: Ctrl-C stops cleanly with exit 130; a second
+//! Interruption and locking: a first Ctrl-C lets running steps finish
+//! within the grace, a second stops them at once, both exit 130; a second
 //! mutating command is refused while the first holds the lock.
 
 use std::time::{Duration, Instant};
@@ -37,22 +38,84 @@ run = { kind = "shell", command = "echo never >> ledger" }
 rollback = { kind = "shell", command = "true" }
 "#;
 
+/// A step that runs until `release` exists.
+const GATED: &str = r#"format = 1
+name = "gated"
+[steps.gated]
+run = { kind = "shell", command = "echo started >> ledger; while [ ! -e release ] && [ -e plan.toml ]; do sleep 0.01; done; echo finished >> ledger" }
+rollback = { kind = "shell", command = "true" }
+[steps.after]
+depends_on = ["gated"]
+run = { kind = "shell", command = "echo after >> ledger" }
+rollback = { kind = "shell", command = "true" }
+[steps.independent]
+depends_on = ["gated"]
+run = { kind = "shell", command = "echo independent >> ledger" }
+rollback = { kind = "shell", command = "true" }
+"#;
+
+/// Reads the child's stderr on a thread; `saw(text)` tells whether a line
+/// so far contains `text`.
+struct Stderr(std::sync::Arc<std::sync::Mutex<String>>);
+
+impl Stderr {
+    fn of(child: &mut std::process::Child) -> Stderr {
+        use std::io::BufRead;
+        let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let stderr = child.stderr.take().expect("piped stderr");
+        let sink = text.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(mut text) = sink.lock() {
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+            }
+        });
+        Stderr(text)
+    }
+
+    fn saw(&self, text: &str) -> bool {
+        self.0.lock().is_ok_and(|seen| seen.contains(text))
+    }
+}
+
 #[test]
-fn sigint_stops_the_running_step_records_it_interrupted_and_exits_130() {
+fn a_first_sigint_lets_running_steps_finish_starts_nothing_new_and_exits_130() {
+    let test = Test::new().plan(GATED);
+    let mut child = test.spawn(&["apply", "plan.toml", "--kill-grace", "1m"]);
+    let stderr = Stderr::of(&mut child);
+    wait_for("the gated step to start", || test.read("ledger").contains("started"));
+    signal(&child, Signal::SIGINT);
+    wait_for("planrun to say it is draining", || stderr.saw("no new step starts"));
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "planrun waits for the step"
+    );
+    std::fs::write(test.path().join("release"), "").expect("release");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(test.read("ledger"), "started\nfinished\n", "nothing new started");
+    assert_eq!(test.step_status("gated"), "succeeded");
+    assert_eq!(test.step_status("after"), "pending");
+    assert_eq!(test.status()["run"]["outcome"], "interrupted");
+    test.cmd(&["resume"]).status(0);
+    assert!(test.read("ledger").contains("after"));
+}
+
+#[test]
+fn a_step_still_running_when_the_grace_runs_out_is_stopped_and_recorded_interrupted() {
     let test = Test::new().plan(SLOW);
-    let child = test.spawn(&["apply", "plan.toml"]);
+    let child = test.spawn(&["apply", "plan.toml", "--kill-grace", "300ms"]);
     wait_for("the slow step to start", || test.read("ledger").contains("started"));
     signal(&child, Signal::SIGINT);
     let output = child.wait_with_output().expect("wait");
-    assert_eq!(
-        output.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("running steps have 300ms to finish"), "{stderr}");
     assert!(
-        test.read("ledger").contains("got-term"),
-        "the step's process group got SIGTERM"
+        !test.read("ledger").contains("got-term"),
+        "stopped at once when the grace ran out (SIGKILL, no SIGTERM)"
     );
     assert!(!test.read("ledger").contains("never"));
     assert_eq!(test.step_status("quick"), "succeeded");
@@ -66,14 +129,37 @@ fn sigint_stops_the_running_step_records_it_interrupted_and_exits_130() {
 }
 
 #[test]
-fn a_step_that_ignores_sigterm_is_killed_after_the_grace_period() {
-    let test = Test::new().plan(&SLOW.replace("trap 'echo got-term >> ledger; exit 143' TERM", "trap '' TERM"));
-    let child = test.spawn(&["apply", "plan.toml", "--kill-grace", "300ms"]);
+fn a_second_sigint_stops_running_steps_at_once_and_still_checkpoints() {
+    let test = Test::new().plan(SLOW);
+    let mut child = test.spawn(&["apply", "plan.toml", "--kill-grace", "1h"]);
+    let stderr = Stderr::of(&mut child);
     wait_for("the slow step to start", || test.read("ledger").contains("started"));
+    signal(&child, Signal::SIGINT);
+    wait_for("planrun to say it is draining", || stderr.saw("no new step starts"));
     signal(&child, Signal::SIGTERM);
-    let output = child.wait_with_output().expect("wait");
-    assert_eq!(output.status.code(), Some(130));
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130));
+    assert!(stderr.saw("stopping running steps now"));
     assert_eq!(test.step_status("sleepy"), "interrupted");
+    assert_eq!(test.status()["run"]["outcome"], "interrupted");
+    let status = test.cmd(&["status"]);
+    assert!(!status.stdout.contains("still alive"), "{}", status.stdout);
+}
+
+#[test]
+fn a_timed_out_step_that_ignores_sigterm_is_killed_after_the_grace_period() {
+    let test = Test::new().plan(
+        r#"format = 1
+name = "stubborn"
+[steps.stubborn]
+run = { kind = "shell", command = "trap '' TERM; echo started >> ledger; sleep 30" }
+timeout = "300ms"
+"#,
+    );
+    let run = test.cmd(&["apply", "plan.toml", "--kill-grace", "300ms"]);
+    run.status(1);
+    assert!(run.stderr.contains("timed out after 300ms"), "{}", run.stderr);
+    assert_eq!(test.step_status("stubborn"), "failed");
 }
 
 #[test]

@@ -604,6 +604,8 @@ impl Perform for PostgresCopyTable {
         read?;
         write?;
         self.verify(&mut source, &mut target, checkpoint.copied, ctx).await?;
+        self.advance_sequences(&mut source, &mut target, (&shape.source, &shape.target), ctx)
+            .await?;
         close(source).await;
         close(target).await;
         Ok(Applied {
