@@ -299,12 +299,14 @@ report() {
     echo "|---:|---|---|---|---|---|---|"
     printf '%s\n' "${ROWS[@]}"
     echo
-    local matched=0 compared=0 violations=0 points=0 m c v
-    while IFS=$'\t' read -r _ _ m c v; do
-        points=$((points + 1)) matched=$((matched + m)) compared=$((compared + c)) violations=$((violations + v))
+    local matched=0 compared=0 violations=0 points=0 unknown=0 m c v u
+    while IFS=$'\t' read -r _ _ m c v u; do
+        points=$((points + 1)) matched=$((matched + m)) compared=$((compared + c)) violations=$((violations + v)) unknown=$((unknown + u))
     done < <(grep '^FIDELITY' "$WORK/fidelity.tsv")
-    echo "\`plan --live\` fidelity: $matched of $compared predictions matched what apply or resume then did"
-    echo "($((compared ? 100 * matched / compared : 0))%, over $points measurement points); $violations mismatches on steps whose check could be decided."
+    local decided=$((compared - unknown))
+    echo "\`plan --live\` fidelity, over $points measurement points and $compared predictions: $unknown said"
+    echo "\"cannot know\" (with the step that would run first); of the $decided others, $matched matched what apply"
+    echo "or resume then did ($((decided ? 100 * matched / decided : 0))%); $violations mismatches on steps whose check could be decided."
     if grep -q '^MISMATCH' "$WORK/fidelity.tsv"; then
         echo
         echo "| point | step | predicted | did | why |"

@@ -131,6 +131,14 @@ def prediction(state):
     """What `plan --live` said a step would do: run, skip, done, or unknown."""
     if state is None:
         return "run"  # no check: it runs when reached
+    # On a plan with an unfinished run: "pending; would run", "interrupted; cannot know (...)".
+    if ";" in state.split("(")[0]:
+        status, state = state.split(";", 1)
+        state = state.strip()
+        if not state:
+            state = status
+    if state in ("pending", "interrupted", "failed", "blocked"):
+        return "run"
     if state.startswith("satisfied now"):
         return "skip"
     if state.startswith("would run"):
@@ -162,7 +170,7 @@ def fidelity(live_json, status_json, label):
                 ancestors(d, seen)
         return seen
 
-    rows, matched, compared, violations = [], 0, 0, []
+    rows, matched, compared, violations, unknown = [], 0, 0, [], 0
     for sid, guess in predicted.items():
         outcome = did.get(sid)
         if guess == "done" or outcome is None:
@@ -172,14 +180,17 @@ def fidelity(live_json, status_json, label):
         # Ancestors that would change something first, nearest first.
         running_before = sorted((a for a in ancestors(sid) if predicted.get(a) == "run" and mutating.get(a)), key=lambda a: -order[a])
         decidable = has_check[sid] and not running_before
-        ok = guess == actual or guess == "unknown"
+        if guess == "unknown":
+            unknown += 1
+            continue
+        ok = guess == actual
         matched += ok
         if not ok:
             why = f"depends on {', '.join(running_before[:3])}{'…' if len(running_before) > 3 else ''}, which would run first" if running_before else "the check's answer changed without a step in between"
             rows.append(f"{label}\t{sid}\tpredicted {guess}\tdid {actual}\t{'MUST MATCH' if decidable else 'cannot know: ' + why}")
             if decidable:
                 violations.append(sid)
-    print(f"FIDELITY\t{label}\t{matched}\t{compared}\t{len(violations)}")
+    print(f"FIDELITY\t{label}\t{matched}\t{compared}\t{len(violations)}\t{unknown}")
     for r in rows:
         print("MISMATCH\t" + r)
 
