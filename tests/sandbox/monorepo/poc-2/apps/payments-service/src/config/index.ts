@@ -1,0 +1,10 @@
+// payments-service configuration (POC-2: the shared database, Redis Pub/Sub).
+'use strict';
+module.exports = {
+  port: Number(process.env.PAYMENTS_SERVICE_PORT || @@PAYMENTS_PORT@@),
+  databaseUrl: process.env.DATABASE_URL,
+  redisUrl: process.env.REDIS_URL,
+  jwtSecret: process.env.JWT_SECRET,
+  // Redis channels (glob patterns) this service listens to.
+  subscriptions: ['auth.user.*'],
+};
