@@ -25,10 +25,18 @@ fn the_committed_schema_is_up_to_date() {
     );
 }
 
-/// `plans/*.toml`, `examples/*.toml` and `tests/fixtures/examples/*.toml`.
-/// `plans/` and `examples/` may not exist yet; a directory that exists must
-/// be readable.
+/// `plans/*.toml`, `examples/*.toml` and `tests/fixtures/examples/*.toml`,
+/// without var files (`*.vars.toml`). `plans/` and `examples/` may not
+/// exist yet; a directory that exists must be readable.
 fn plan_files() -> Vec<PathBuf> {
+    toml_files().into_iter().filter(|path| !is_var_file(path)).collect()
+}
+
+fn is_var_file(path: &Path) -> bool {
+    path.to_string_lossy().ends_with(".vars.toml")
+}
+
+fn toml_files() -> Vec<PathBuf> {
     let mut files = Vec::new();
     for dir in [root().join("plans"), root().join("examples"), fixture_path("examples")] {
         if !dir.exists() {
@@ -93,6 +101,38 @@ fn every_plan_is_valid() {
         let text = std::fs::read_to_string(&file).expect("read plan");
         let run = Test::new().plan(&text).args(&["validate", "plan.toml"]).run();
         assert_eq!(run.code, Some(0), "{}:\n{}", file.display(), run.stderr);
+    }
+}
+
+/// A var file `NAME-WHERE.vars.toml` beside `NAME.toml` sets vars of that
+/// plan: the plan validates with it (every name declared, every value of
+/// the right type).
+#[test]
+fn every_var_file_is_valid_with_its_plan() {
+    let var_files: Vec<PathBuf> = toml_files().into_iter().filter(|path| is_var_file(path)).collect();
+    for var_file in var_files {
+        let name = var_file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let plan_name = name
+            .trim_end_matches(".vars.toml")
+            .split('-')
+            .next()
+            .unwrap_or_default();
+        let plan = var_file.with_file_name(format!("{plan_name}.toml"));
+        assert!(
+            plan.exists(),
+            "{}: no plan `{}` beside it",
+            var_file.display(),
+            plan.display()
+        );
+        let run = Test::new()
+            .plan(&std::fs::read_to_string(&plan).expect("read plan"))
+            .file("vars.toml", std::fs::read(&var_file).expect("read var file"))
+            .args(&["validate", "plan.toml", "--var-file", "vars.toml"])
+            .run();
+        assert_eq!(run.code, Some(0), "{}:\n{}", var_file.display(), run.stderr);
     }
 }
 
