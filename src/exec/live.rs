@@ -11,13 +11,12 @@ use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::compile::Compiled;
-use crate::exec::approval::Approvals;
-use crate::exec::context::{Progress, StepContext};
-use crate::exec::log::StepLog;
 use crate::exec::resolve::Scope;
 use crate::exec::secrets::Secrets;
 use crate::redact::Redactor;
 use crate::steps::Probe;
+use crate::steps::context::{Progress, StepContext};
+use crate::steps::log::StepLog;
 use crate::steps::outcome::StepError;
 
 /// How long one probe may take in a dry run.
@@ -55,14 +54,12 @@ pub async fn evaluate(compiled: &Compiled, secrets: &Secrets, work_dir: PathBuf,
                 timeout: PROBE_TIMEOUT,
                 outputs_path: None,
                 progress: Progress {
-                    store: None,
-                    run_id: String::new(),
+                    sink: None,
                     step_id: String::new(),
                     saved: Arc::new(Mutex::new(None)),
                     attempt: 0,
                     recorded: Arc::default(),
                 },
-                approvals: Arc::new(Approvals::new(false, [], None)),
                 recorded_process: None,
             };
             let result = match tokio::time::timeout(PROBE_TIMEOUT, probe.inspect(&ctx)).await {

@@ -4,13 +4,12 @@
 
 pub mod apply;
 pub mod approval;
-pub mod context;
 pub mod error;
 pub mod event;
+mod gate;
 pub mod interrupt;
 pub mod leftovers;
 pub mod live;
-pub mod log;
 pub mod mark;
 pub mod preflight;
 pub mod resolve;
@@ -20,5 +19,6 @@ pub mod runtime;
 pub mod secrets;
 pub mod session;
 pub(crate) mod settle;
+mod sink;
 pub mod step;
 pub mod walk;

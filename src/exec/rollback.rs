@@ -159,16 +159,25 @@ async fn undo_step(rt: &Runtime, index: usize, mut record: StepRecord) -> Result
     let timeout = step.timeout.std();
     let ended = match (&step.rollback, &step.run, undo_record(&record)) {
         (Some(action), ..) => match rt.resolve(action.get_ref()) {
-            Ok(action) => {
-                bounded(
-                    async { action.perform(&ctx).await.map(|_| ()) },
-                    action.handles_cancel(),
-                    &cancel,
-                    rt,
-                    timeout,
-                )
-                .await
-            }
+            Ok(action) => match action.gate() {
+                Some(instructions) => match crate::exec::gate::decide(rt, &step.id, instructions, &ctx.log).await {
+                    Ended::Done(_) => Ended::Done(()),
+                    Ended::Failed(message, detail) => Ended::Failed(message, detail),
+                    Ended::TimedOut => Ended::TimedOut,
+                    Ended::Interrupted => Ended::Interrupted,
+                    Ended::NeedsApproval => Ended::NeedsApproval,
+                },
+                None => {
+                    bounded(
+                        async { action.perform(&ctx).await.map(|_| ()) },
+                        action.handles_cancel(),
+                        &cancel,
+                        rt,
+                        timeout,
+                    )
+                    .await
+                }
+            },
             Err(error) => Ended::Failed(format!("cannot resolve `rollback`: {error}"), Vec::new()),
         },
         (None, Some(run), Some(undo)) => match rt.resolve(run.get_ref()) {

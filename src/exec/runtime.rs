@@ -14,14 +14,16 @@ use tokio_util::sync::CancellationToken;
 
 use crate::compile::Compiled;
 use crate::exec::approval::Approvals;
-use crate::exec::context::{Progress, StepContext};
 use crate::exec::event::{Event, Reporter};
 use crate::exec::interrupt::Interrupt;
-use crate::exec::log::StepLog;
 use crate::exec::resolve::Scope;
 use crate::exec::secrets::Secrets;
+use crate::exec::sink::StoreSink;
 use crate::redact::Redactor;
 use crate::state::Store;
+use crate::steps::context::ProgressSink;
+use crate::steps::context::{Progress, StepContext};
+use crate::steps::log::StepLog;
 
 pub struct Runtime {
     pub compiled: Arc<Compiled>,
@@ -41,6 +43,8 @@ pub struct Runtime {
     /// Start nothing new (the first SIGINT / SIGTERM; also fired by `interrupt`).
     pub draining: CancellationToken,
     pub approvals: Arc<Approvals>,
+    /// Where kinds save progress: this run's state.
+    sink: Arc<dyn ProgressSink>,
     pub kill_grace: Duration,
     /// Steps whose interrupted attempt was found to have taken effect
     /// (see `exec::settle`): what it returned, by step id. Their action
@@ -82,14 +86,12 @@ impl Runtime {
             timeout: crate::plan::model::DEFAULT_TIMEOUT.std(),
             outputs_path: Some(self.run_logs.join(format!("{name}.outputs"))),
             progress: Progress {
-                store: Some(self.store.clone()),
-                run_id: self.run_id.clone(),
+                sink: Some(self.sink.clone()),
                 step_id: name.to_string(),
                 saved: progress.clone(),
                 attempt: 0,
                 recorded: Arc::default(),
             },
-            approvals: self.approvals.clone(),
             recorded_process: None,
         }
     }
@@ -147,6 +149,10 @@ impl Runtime {
         ));
         Ok(Runtime {
             compiled,
+            sink: Arc::new(StoreSink {
+                store: Arc::clone(&store),
+                run_id: run_id.to_string(),
+            }),
             store,
             run_id: run_id.to_string(),
             reporter: settings.reporter.clone(),
@@ -158,6 +164,7 @@ impl Runtime {
             interrupt: settings.interrupt.stop.clone(),
             draining: settings.interrupt.draining.clone(),
             approvals: settings.approvals.clone(),
+
             kill_grace: settings.kill_grace,
             settled: Mutex::new(HashMap::new()),
         })

@@ -12,13 +12,14 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use toml::Spanned;
 
-use crate::exec::context::StepContext;
 use crate::exec::event::Event;
-use crate::exec::log::StepLog;
+use crate::exec::gate;
 use crate::exec::runtime::Runtime;
 use crate::plan::Step;
 use crate::state::record::now;
 use crate::state::{NewEvent, StateError, StateStore, StepRecord, StepStatus};
+use crate::steps::context::StepContext;
+use crate::steps::log::StepLog;
 use crate::steps::outcome::{Applied, StepError};
 use crate::steps::shell::process::read_outputs;
 use crate::steps::{Action, Probe};
@@ -273,14 +274,19 @@ impl StepRunner<'_> {
             let ctx = self.context(cancel.clone());
             ctx.log.section(&format!("run (attempt {attempt} of {attempts})"));
             let timeout = self.step.timeout.std();
-            let ended = bounded(
-                resolved.perform(&ctx),
-                resolved.handles_cancel(),
-                &cancel,
-                self.rt,
-                timeout,
-            )
-            .await;
+            let ended = match resolved.gate() {
+                Some(instructions) => gate::decide(self.rt, &self.step.id, instructions, &ctx.log).await,
+                None => {
+                    bounded(
+                        resolved.perform(&ctx),
+                        resolved.handles_cancel(),
+                        &cancel,
+                        self.rt,
+                        timeout,
+                    )
+                    .await
+                }
+            };
             let error = match ended {
                 Ended::Failed(message, detail) => {
                     self.tail = if detail.is_empty() { ctx.log.tail() } else { detail };

@@ -1,6 +1,7 @@
 //! What a step kind gets from the engine while it runs: where to log, when
-//! to stop, where to write outputs, how to save progress and ask for
-//! approval. Kinds never print and never touch the store directly.
+//! to stop, where to write outputs, how to save progress. Kinds never
+//! print and never touch the store: they save through a [`ProgressSink`]
+//! the engine provides.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -9,9 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::exec::approval::Approvals;
-use crate::exec::log::StepLog;
-use crate::state::{StateStore, Store};
+use crate::steps::log::StepLog;
 use crate::supervise::ProcessGroup;
 
 pub struct StepContext {
@@ -34,7 +33,6 @@ pub struct StepContext {
     /// run, where outputs go to `/dev/null`.
     pub outputs_path: Option<PathBuf>,
     pub progress: Progress,
-    pub approvals: Arc<Approvals>,
     /// Settling only: the process group the interrupted attempt recorded
     /// before its command was let go (`None`: it never was).
     pub recorded_process: Option<ProcessGroup>,
@@ -52,6 +50,18 @@ impl StepContext {
     }
 }
 
+/// Where a step's progress and process group go: the state store, behind
+/// the engine. Boxed futures: a `Box` per write costs nothing next to it.
+pub trait ProgressSink: Send + Sync {
+    /// Durably records how far the step's action got.
+    fn save<'a>(&'a self, step_id: &'a str, progress: &'a Value) -> SinkFuture<'a>;
+    /// Durably records the process group the step's action runs in.
+    fn record_process<'a>(&'a self, step_id: &'a str, group: Option<&'a ProcessGroup>) -> SinkFuture<'a>;
+}
+
+/// What a [`ProgressSink`] write returns.
+pub type SinkFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
+
 /// Saved progress of a long action, checkpointed in the state store and
 /// shared by every attempt of the step. Kinds keep named entries in it
 /// (`undo`, `evidence`, a copy's checkpoint) so they do not overwrite
@@ -59,8 +69,7 @@ impl StepContext {
 #[derive(Clone)]
 pub struct Progress {
     /// `None` in a dry run, where nothing may be written.
-    pub(crate) store: Option<Arc<Store>>,
-    pub(crate) run_id: String,
+    pub(crate) sink: Option<Arc<dyn ProgressSink>>,
     pub(crate) step_id: String,
     pub(crate) saved: Arc<Mutex<Option<Value>>>,
     /// The attempt this context serves (the step record's `attempts`
@@ -79,11 +88,10 @@ impl Progress {
     /// Durably records the process group the step's action runs in (before
     /// its command starts), or that it has none any more.
     pub async fn record_process(&self, group: Option<&ProcessGroup>) -> Result<(), String> {
-        let Some(store) = &self.store else {
+        let Some(sink) = &self.sink else {
             return Ok(());
         };
-        store
-            .set_process(&self.run_id, &self.step_id, group)
+        sink.record_process(&self.step_id, group)
             .await
             .map_err(|e| format!("cannot record the step's processes: {e}"))?;
         if let Ok(mut recorded) = self.recorded.lock() {
@@ -99,11 +107,10 @@ impl Progress {
 
     /// Durably records how far the action got.
     pub async fn save(&self, value: &Value) -> Result<(), String> {
-        let Some(store) = &self.store else {
+        let Some(sink) = &self.sink else {
             return Err("a dry run cannot save progress".into());
         };
-        store
-            .save_progress(&self.run_id, &self.step_id, value)
+        sink.save(&self.step_id, value)
             .await
             .map_err(|e| format!("cannot save progress: {e}"))?;
         if let Ok(mut saved) = self.saved.lock() {

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::exec::context::StepContext;
+use crate::steps::context::StepContext;
 use crate::steps::docker::Wanted;
 use crate::steps::outcome::{Applied, Inspect, Perform, Settle, Settlement, StepError, Undo, Verdict};
 use crate::steps::{Action, Probe};

@@ -198,8 +198,8 @@ mod behaviour {
 
     use super::settle::{Target, ask, fields, settle_files, sha, written_before};
     use super::{FileContains, FileExists, FileLines, FileReplace, FileWrite};
-    use crate::exec::context::StepContext;
     use crate::failpoint;
+    use crate::steps::context::StepContext;
     use crate::steps::outcome::{
         Applied, Inspect, Perform, Settle, Settlement, StepError, Undo, evidence, save_undo, saved_undo,
     };

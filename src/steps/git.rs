@@ -40,7 +40,7 @@ impl KindSpec for Git {
 }
 
 impl crate::steps::outcome::Inspect for Git {
-    async fn inspect(&self, ctx: &crate::exec::context::StepContext) -> Result<(), crate::steps::outcome::StepError> {
+    async fn inspect(&self, ctx: &crate::steps::context::StepContext) -> Result<(), crate::steps::outcome::StepError> {
         use crate::steps::outcome::StepError;
         let path = ctx.path(self.path.as_deref().unwrap_or("."));
         let git = |args: &'static [&'static str]| {

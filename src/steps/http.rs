@@ -109,7 +109,7 @@ mod behaviour {
     use std::time::Duration;
 
     use super::Http;
-    use crate::exec::context::StepContext;
+    use crate::steps::context::StepContext;
     use crate::steps::outcome::{Applied, Inspect, Perform, StepError};
     use crate::steps::wait;
 

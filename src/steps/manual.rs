@@ -27,23 +27,12 @@ impl KindSpec for Manual {
 }
 
 impl crate::steps::outcome::Perform for Manual {
+    /// A gate is decided by the engine (see `Action::gate`), never
+    /// performed: asked to, it can only say it needs an operator.
     async fn perform(
         &self,
-        ctx: &crate::exec::context::StepContext,
+        _ctx: &crate::steps::context::StepContext,
     ) -> Result<crate::steps::outcome::Applied, crate::steps::outcome::StepError> {
-        use crate::exec::approval::Decision;
-        use crate::steps::outcome::{Applied, StepError};
-        match ctx.approvals.decide(&ctx.step_id, &self.instructions).await {
-            Decision::Preapproved => {
-                ctx.log.line("approved on the command line");
-                Ok(Applied::default())
-            }
-            Decision::Confirmed => {
-                ctx.log.line("confirmed by the operator");
-                Ok(Applied::default())
-            }
-            Decision::Declined => Err(StepError::failed("the operator did not confirm")),
-            Decision::NoOperator => Err(StepError::NeedsApproval),
-        }
+        Err(crate::steps::outcome::StepError::NeedsApproval)
     }
 }

@@ -5,11 +5,13 @@
 //! one file per system.
 
 pub mod amqp;
+pub mod context;
 mod dispatch;
 pub mod docker;
 pub mod file;
 pub mod git;
 pub mod http;
+pub mod log;
 pub mod manual;
 pub mod outcome;
 pub mod postgres;
@@ -121,6 +123,15 @@ kinds! {
 }
 
 impl Action {
+    /// A gate's instructions to the operator: the engine decides it
+    /// (`--yes`, `--approve`, a terminal, or a pause) instead of running it.
+    pub fn gate(&self) -> Option<&str> {
+        match self {
+            Action::Manual(manual) => Some(&manual.instructions),
+            _ => None,
+        }
+    }
+
     /// Whether running this changes the world (and so deserves a rollback).
     pub fn is_mutating(&self) -> bool {
         match self {

@@ -5,7 +5,7 @@ use std::future::Future;
 use indexmap::IndexMap;
 use serde_json::Value;
 
-use crate::exec::context::StepContext;
+use crate::steps::context::StepContext;
 
 /// The result of an action that ran to the end.
 #[derive(Debug, Default, Clone, PartialEq)]

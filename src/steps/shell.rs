@@ -102,7 +102,7 @@ impl KindSpec for Shell {
 pub(crate) mod process;
 
 impl crate::steps::outcome::Perform for Shell {
-    async fn perform(&self, ctx: &crate::exec::context::StepContext) -> Result<Applied, StepError> {
+    async fn perform(&self, ctx: &crate::steps::context::StepContext) -> Result<Applied, StepError> {
         let status = process::run(self, ctx, process::Role::Action).await?;
         let code = status.code();
         if !code.is_some_and(|code| self.accepted(code)) {
@@ -120,7 +120,7 @@ impl crate::steps::outcome::Settle for Shell {
     /// A command is held behind its gate until its process group is
     /// recorded: without a record, it never ran. With one, a command cannot
     /// say what it did: its step's `idempotent` or `check` decides.
-    async fn settle(&self, ctx: &crate::exec::context::StepContext) -> Result<Settlement, StepError> {
+    async fn settle(&self, ctx: &crate::steps::context::StepContext) -> Result<Settlement, StepError> {
         let asked = "whether the command was let go (its process group recorded)";
         Ok(match &ctx.recorded_process {
             None => Settlement::new(asked, "no: it never started", Verdict::Nothing),
@@ -134,7 +134,7 @@ impl crate::steps::outcome::Settle for Shell {
 }
 
 impl crate::steps::outcome::Inspect for Shell {
-    async fn inspect(&self, ctx: &crate::exec::context::StepContext) -> Result<(), StepError> {
+    async fn inspect(&self, ctx: &crate::steps::context::StepContext) -> Result<(), StepError> {
         let status = process::run(self, ctx, process::Role::Probe).await?;
         if status.code().is_some_and(|code| self.accepted(code)) {
             Ok(())

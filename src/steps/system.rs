@@ -80,7 +80,7 @@ impl KindSpec for EnvVar {
 }
 
 impl crate::steps::outcome::Inspect for System {
-    async fn inspect(&self, ctx: &crate::exec::context::StepContext) -> Result<(), crate::steps::outcome::StepError> {
+    async fn inspect(&self, ctx: &crate::steps::context::StepContext) -> Result<(), crate::steps::outcome::StepError> {
         use crate::steps::outcome::StepError;
         let mut problems = Vec::new();
         if let Some(minimum) = self.min_memory {
@@ -128,7 +128,7 @@ fn available_memory() -> Result<u64, String> {
 }
 
 impl crate::steps::outcome::Inspect for EnvVar {
-    async fn inspect(&self, _ctx: &crate::exec::context::StepContext) -> Result<(), crate::steps::outcome::StepError> {
+    async fn inspect(&self, _ctx: &crate::steps::context::StepContext) -> Result<(), crate::steps::outcome::StepError> {
         use crate::steps::outcome::StepError;
         match (std::env::var(&self.name), &self.equals) {
             (Ok(value), Some(expected)) if &value == expected => Ok(()),

@@ -163,7 +163,7 @@ impl JsonSchema for PortRange {
 }
 
 impl crate::steps::outcome::Inspect for Tcp {
-    async fn inspect(&self, ctx: &crate::exec::context::StepContext) -> Result<(), crate::steps::outcome::StepError> {
+    async fn inspect(&self, ctx: &crate::steps::context::StepContext) -> Result<(), crate::steps::outcome::StepError> {
         use crate::steps::outcome::StepError;
         let ports = self.all_ports();
         crate::steps::wait::until(

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::exec::context::StepContext;
+use crate::steps::context::StepContext;
 use crate::steps::outcome::StepError;
 
 pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(500);

@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use super::connection::{Broker, close_channel, is_not_found};
 use super::{AmqpDeclare, AmqpPublish, BindingDecl, ExchangeType};
-use crate::exec::context::StepContext;
 use crate::failpoint;
+use crate::steps::context::StepContext;
 use crate::steps::outcome::{
     Applied, Perform, Settle, Settlement, StepError, Undo, Verdict, evidence, saved_evidence, saved_undo, which_attempt,
 };

@@ -11,7 +11,7 @@ use lapin::{BasicProperties, Channel};
 
 use super::connection::{Broker, close_channel, is_not_found};
 use super::{AmqpConnect, AmqpExists, AmqpRoundtrip};
-use crate::exec::context::StepContext;
+use crate::steps::context::StepContext;
 use crate::steps::outcome::{Inspect, StepError};
 use crate::steps::wait;
 use crate::units::duration::Duration as PlanDuration;

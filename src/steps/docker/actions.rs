@@ -19,8 +19,8 @@ use super::client::{
     connect, failure, health, health_output, inspect, is_running, is_status, logs_detail, no_such_container,
 };
 use super::{DockerContainerAction, DockerExec, DockerRun, HealthCheck, PortBinding, RestartPolicy};
-use crate::exec::context::StepContext;
 use crate::failpoint;
+use crate::steps::context::StepContext;
 use crate::steps::outcome::{
     Applied, Inspect, Perform, Settle, Settlement, StepError, Undo, Verdict, evidence, save_undo, saved_evidence,
     saved_undo, which_attempt,

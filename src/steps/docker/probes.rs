@@ -7,7 +7,7 @@ use bollard::query_parameters::ListContainersOptions;
 
 use super::client::{check_state, connect, failure, inspect, is_status, no_such_container};
 use super::{DockerCompose, DockerContainer, DockerDaemon, DockerImage};
-use crate::exec::context::StepContext;
+use crate::steps::context::StepContext;
 use crate::steps::outcome::{Inspect, StepError};
 use crate::steps::wait;
 use crate::units::duration::Duration;

@@ -11,7 +11,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::exec::context::StepContext;
+use crate::steps::context::StepContext;
 use crate::steps::outcome::{Applied, Settlement, StepError, Verdict, saved_evidence, saved_undo, which_attempt};
 
 pub(super) fn sha(bytes: impl AsRef<[u8]>) -> String {
@@ -145,10 +145,9 @@ mod tests {
     use tokio_util::sync::CancellationToken;
 
     use super::*;
-    use crate::exec::approval::Approvals;
-    use crate::exec::context::Progress;
-    use crate::exec::log::StepLog;
     use crate::redact::Redactor;
+    use crate::steps::context::Progress;
+    use crate::steps::log::StepLog;
 
     /// A context whose saved progress holds `evidence` for files in `dir`.
     fn context(dir: &Path, evidence: Value, attempt: u32) -> StepContext {
@@ -163,8 +162,7 @@ mod tests {
             timeout: std::time::Duration::from_secs(1),
             outputs_path: None,
             progress: Progress {
-                store: None,
-                run_id: "run".into(),
+                sink: None,
                 step_id: "step".into(),
                 saved: Arc::new(Mutex::new(Some(
                     json!({ "evidence": evidence, "undo": { "files": [] } }),
@@ -172,7 +170,6 @@ mod tests {
                 attempt,
                 recorded: Arc::default(),
             },
-            approvals: Arc::new(Approvals::new(false, [], None)),
             recorded_process: None,
         }
     }

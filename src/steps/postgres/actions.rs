@@ -12,8 +12,8 @@ use super::locks::configure;
 use super::sql::quote_ident;
 use super::xact::{Backend, end_session};
 use super::{PostgresCreateDatabase, PostgresDropDatabase, display_url};
-use crate::exec::context::StepContext;
 use crate::failpoint;
+use crate::steps::context::StepContext;
 use crate::steps::outcome::{
     Applied, Perform, Settle, Settlement, StepError, Undo, Verdict, evidence, save_undo, saved_evidence, saved_undo,
     which_attempt,

@@ -49,7 +49,7 @@ use super::probes::count_rows;
 use super::sequences::Sequences;
 use super::sql::{quote_ident, quote_literal, quote_qualified};
 use super::xact::{Fate, final_fate};
-use crate::exec::context::StepContext;
+use crate::steps::context::StepContext;
 use crate::steps::outcome::{Applied, Perform, Settle, Settlement, StepError, Verdict};
 
 const DEFAULT_BATCH_SIZE: u32 = 50_000;

@@ -34,8 +34,8 @@ use super::script::{End, Unit, single_transaction, units};
 use super::xact::{Backend, Fate, current_xid, end_session, final_fate};
 use super::{PostgresExec, display_url};
 use crate::digest::text_hash;
-use crate::exec::context::StepContext;
 use crate::failpoint;
+use crate::steps::context::StepContext;
 use crate::steps::outcome::{
     Applied, Perform, Settle, Settlement, StepError, Verdict, save_evidence, saved_evidence, which_attempt,
 };

@@ -12,7 +12,7 @@ use sqlx::postgres::PgConnection;
 
 use super::PostgresCopyTable;
 use super::connection::db_error;
-use crate::exec::context::StepContext;
+use crate::steps::context::StepContext;
 use crate::steps::outcome::StepError;
 
 /// The sequences to move, worked out once before the copy.

@@ -16,9 +16,9 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::net::unix::pipe::Receiver;
 
 use super::Shell;
-use crate::exec::context::StepContext;
-use crate::exec::log::StepLog;
 use crate::failpoint;
+use crate::steps::context::StepContext;
+use crate::steps::log::StepLog;
 use crate::steps::outcome::StepError;
 use crate::supervise::{self, Gated, GatedCommand, Liveness, ProcessGroup};
 
