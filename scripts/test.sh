@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite, against real services: starts (installing when
-# missing) PostgreSQL, RabbitMQ and Docker on loopback, then runs the
-# tests. Used by README and by .ci/run alike.
+# missing) PostgreSQL, RabbitMQ and Docker on loopback, runs the Rust tests,
+# then the sandbox smoke (tests/sandbox/smoke.sh: the POC-2 world built,
+# plans/poc3.toml applied, killed, resumed and rolled back). Used by README
+# and by .ci/run alike.
 #
 #   scripts/test.sh [cargo test arguments]
+#
+# The sandbox smoke needs root, Docker and about ten minutes; it is left
+# out (saying so) with PLANRUN_SKIP_SANDBOX=1 or when arguments pick tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,3 +16,11 @@ cd "$(dirname "$0")/.."
 eval "$(scripts/services.sh up)"
 
 cargo test --locked "$@"
+
+if [[ ${PLANRUN_SKIP_SANDBOX:-} == 1 || $# -gt 0 ]]; then
+    echo "skipped: the sandbox smoke (PLANRUN_SKIP_SANDBOX=1, or only some tests asked for); run tests/sandbox/smoke.sh" >&2
+    exit 0
+fi
+# The debug binaries `cargo test` just built: no second, release build.
+cargo build --locked --bins
+PLANRUN=$PWD/target/debug/planrun tests/sandbox/smoke.sh
