@@ -26,7 +26,6 @@ use crate::exec::walk::{WalkOptions, walk};
 use crate::plan::Step;
 use crate::plan::hash::{source_hash, step_hash};
 use crate::state::{NewEvent, PlanFile, RunOutcome, RunRecord, StateStore, StepRecord, StepStatus};
-use crate::steps::Action;
 use crate::steps::outcome::{Applied, Settlement, Verdict};
 
 pub struct ResumeRequest {
@@ -50,12 +49,7 @@ pub struct Prepared {
 
 /// Safe to run again after an interruption.
 fn rerunnable(step: &Step) -> bool {
-    step.idempotent
-        || step.check.is_some()
-        || step
-            .run
-            .as_ref()
-            .is_some_and(|run| matches!(run.get_ref(), Action::Manual(_)))
+    step.idempotent || step.check.is_some() || step.run.as_ref().is_some_and(|run| run.get_ref().gate().is_some())
 }
 
 /// The steps `--rerun` runs again, by plan index: those named and

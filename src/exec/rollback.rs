@@ -30,7 +30,10 @@ pub struct RollbackPlan {
 /// an action saves as progress before it changes anything (so a step that
 /// failed half-way can be undone too).
 fn undo_record(record: &StepRecord) -> Option<&serde_json::Value> {
-    record.undo.as_ref().or_else(|| record.progress.as_ref()?.get("undo"))
+    record
+        .undo
+        .as_ref()
+        .or_else(|| crate::steps::outcome::undo_in_progress(record.progress.as_ref()?))
 }
 
 /// Whether the step's `run` started in this run (so it may have changed

@@ -21,7 +21,6 @@ use crate::state::{NewEvent, StateError, StateStore, StepRecord, StepStatus};
 use crate::steps::context::StepContext;
 use crate::steps::log::StepLog;
 use crate::steps::outcome::{Applied, StepError};
-use crate::steps::shell::process::read_outputs;
 use crate::steps::{Action, Probe};
 
 /// How a probe or an action attempt ended, from the engine's side.
@@ -210,11 +209,10 @@ impl StepRunner<'_> {
         )
         .await;
         match ended {
-            Ended::Done(()) if matches!(probe, Probe::Shell(_)) => match read_outputs(&ctx) {
+            Ended::Done(()) => match probe.outputs(&ctx) {
                 Ok(outputs) => Ended::Done(outputs),
                 Err(error) => self.failed(error, &ctx),
             },
-            Ended::Done(()) => Ended::Done(indexmap::IndexMap::new()),
             Ended::Failed(message, detail) => {
                 ctx.log.line(&format!("{what} did not pass: {message}"));
                 self.tail = if detail.is_empty() {
@@ -342,10 +340,8 @@ impl StepRunner<'_> {
     }
 
     async fn await_approval(&mut self, action: &Spanned<Action>) -> Result<StepRecord, StateError> {
-        let instructions = match action.get_ref() {
-            Action::Manual(manual) => manual.instructions.clone(),
-            other => other.summary(),
-        };
+        let action = action.get_ref();
+        let instructions = action.gate().map_or_else(|| action.summary(), str::to_string);
         self.rt.report(Event::AwaitingApproval {
             step: self.step.id.clone(),
             instructions,

@@ -5,8 +5,6 @@ mod actions;
 mod client;
 mod probes;
 
-pub(crate) use actions::Wanted;
-
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -257,6 +255,7 @@ impl KindSpec for DockerRun {
 /// stopping a stopped container does nothing; nor does removing a missing one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(inline)]
 pub struct DockerContainerAction {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
@@ -275,6 +274,40 @@ impl KindSpec for DockerContainerAction {
         check.non_empty("name", &self.name);
     }
 }
+
+/// `docker.start`: starts a container (nothing when it runs already).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+#[schemars(inline)]
+pub struct DockerStart(pub DockerContainerAction);
+
+/// `docker.stop`: stops a container (nothing when it is stopped already).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+#[schemars(inline)]
+pub struct DockerStop(pub DockerContainerAction);
+
+/// `docker.remove`: removes a container (nothing when there is none).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+#[schemars(inline)]
+pub struct DockerRemove(pub DockerContainerAction);
+
+macro_rules! container_action {
+    ($($kind:ident),*) => {$(
+        impl KindSpec for $kind {
+            fn summary(&self) -> String {
+                self.0.summary()
+            }
+
+            fn validate(&self, check: &mut dyn FieldChecks) {
+                self.0.validate(check);
+            }
+        }
+    )*};
+}
+
+container_action!(DockerStart, DockerStop, DockerRemove);
 
 /// Runs a command inside a running container and requires its exit code;
 /// on failure, the end of its output and the container's last log lines

@@ -200,9 +200,8 @@ mod behaviour {
     use super::{FileContains, FileExists, FileLines, FileReplace, FileWrite};
     use crate::failpoint;
     use crate::steps::context::StepContext;
-    use crate::steps::outcome::{
-        Applied, Inspect, Perform, Settle, Settlement, StepError, Undo, evidence, save_undo, saved_undo,
-    };
+    use crate::steps::outcome::{Applied, Settlement, StepError, evidence, save_undo, saved_undo};
+    use crate::steps::{ActionKind, ProbeKind};
 
     fn read(path: &Path) -> Result<Option<String>, StepError> {
         match std::fs::read(path) {
@@ -307,7 +306,7 @@ mod behaviour {
         ))
     }
 
-    impl Inspect for FileExists {
+    impl ProbeKind for FileExists {
         async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
             let path = ctx.path(&self.path);
             match std::fs::metadata(&path) {
@@ -320,7 +319,7 @@ mod behaviour {
         }
     }
 
-    impl Inspect for FileContains {
+    impl ProbeKind for FileContains {
         async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
             let path = ctx.path(&self.path);
             let text = read(&path)?.ok_or_else(|| StepError::failed(format!("`{}` does not exist", path.display())))?;
@@ -343,7 +342,7 @@ mod behaviour {
         }
     }
 
-    impl Perform for FileWrite {
+    impl ActionKind for FileWrite {
         async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
             let path = ctx.path(&self.path);
             let (undo, new) = undo_record(ctx, || {
@@ -373,15 +372,11 @@ mod behaviour {
                 ..Applied::default()
             })
         }
-    }
 
-    impl Settle for FileWrite {
-        async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
-            settle_files(ctx, &write_definition(&self.content))
+        fn has_builtin_undo(&self) -> bool {
+            true
         }
-    }
 
-    impl Undo for FileWrite {
         async fn undo(&self, record: &Value, ctx: &StepContext) -> Result<(), StepError> {
             let path = ctx.path(&self.path);
             if record["existed"] == json!(false) {
@@ -398,6 +393,14 @@ mod behaviour {
             ctx.log
                 .line(&format!("restoring the previous content of {}", path.display()));
             write_atomically(&path, content, None)
+        }
+
+        fn can_settle(&self) -> bool {
+            true
+        }
+
+        async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
+            settle_files(ctx, &write_definition(&self.content))
         }
     }
 
@@ -437,7 +440,7 @@ mod behaviour {
         }
     }
 
-    impl Perform for FileReplace {
+    impl ActionKind for FileReplace {
         async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
             let (edits, done) = self.survey(ctx)?;
             // Where `replace` will sit in each edited file, so undo puts
@@ -497,26 +500,11 @@ mod behaviour {
                 ..Applied::default()
             })
         }
-    }
 
-    impl Settle for FileReplace {
-        async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
-            settle_files(ctx, &replace_definition(&self.search, &self.replace))
+        fn has_builtin_undo(&self) -> bool {
+            true
         }
-    }
 
-    /// Offsets of each `replace` in the text after replacing every `search`.
-    fn inserted_offsets(text: &str, search: &str, replace: &str) -> Vec<usize> {
-        let mut offsets = Vec::new();
-        let mut shift: isize = 0;
-        for (at, _) in text.match_indices(search) {
-            offsets.push(at.saturating_add_signed(shift));
-            shift += replace.len() as isize - search.len() as isize;
-        }
-        offsets
-    }
-
-    impl Undo for FileReplace {
         async fn undo(&self, record: &Value, ctx: &StepContext) -> Result<(), StepError> {
             let files = record["files"].as_array().cloned().unwrap_or_default();
             for file in files {
@@ -542,6 +530,25 @@ mod behaviour {
             }
             Ok(())
         }
+
+        fn can_settle(&self) -> bool {
+            true
+        }
+
+        async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
+            settle_files(ctx, &replace_definition(&self.search, &self.replace))
+        }
+    }
+
+    /// Offsets of each `replace` in the text after replacing every `search`.
+    fn inserted_offsets(text: &str, search: &str, replace: &str) -> Vec<usize> {
+        let mut offsets = Vec::new();
+        let mut shift: isize = 0;
+        for (at, _) in text.match_indices(search) {
+            offsets.push(at.saturating_add_signed(shift));
+            shift += replace.len() as isize - search.len() as isize;
+        }
+        offsets
     }
 
     /// The key of a `KEY=value` line.
@@ -551,7 +558,7 @@ mod behaviour {
             .filter(|key| !key.is_empty() && !key.contains(' '))
     }
 
-    impl Perform for FileLines {
+    impl ActionKind for FileLines {
         async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
             let path = ctx.path(&self.path);
             let previous = read(&path)?;
@@ -619,15 +626,11 @@ mod behaviour {
                 ..Applied::default()
             })
         }
-    }
 
-    impl Settle for FileLines {
-        async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
-            settle_files(ctx, &lines_definition(&self.lines))
+        fn has_builtin_undo(&self) -> bool {
+            true
         }
-    }
 
-    impl Undo for FileLines {
         async fn undo(&self, record: &Value, ctx: &StepContext) -> Result<(), StepError> {
             let path = ctx.path(&self.path);
             let current = read(&path)?;
@@ -679,6 +682,14 @@ mod behaviour {
             text.push('\n');
             ctx.log.line(&format!("{}: lines restored", path.display()));
             write_atomically(&path, &text, None)
+        }
+
+        fn can_settle(&self) -> bool {
+            true
+        }
+
+        async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
+            settle_files(ctx, &lines_definition(&self.lines))
         }
     }
 

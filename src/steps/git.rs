@@ -39,7 +39,7 @@ impl KindSpec for Git {
     }
 }
 
-impl crate::steps::outcome::Inspect for Git {
+impl crate::steps::ProbeKind for Git {
     async fn inspect(&self, ctx: &crate::steps::context::StepContext) -> Result<(), crate::steps::outcome::StepError> {
         use crate::steps::outcome::StepError;
         let path = ctx.path(self.path.as_deref().unwrap_or("."));

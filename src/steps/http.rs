@@ -110,8 +110,9 @@ mod behaviour {
 
     use super::Http;
     use crate::steps::context::StepContext;
-    use crate::steps::outcome::{Applied, Inspect, Perform, StepError};
+    use crate::steps::outcome::{Applied, StepError};
     use crate::steps::wait;
+    use crate::steps::{ActionKind, ProbeKind};
 
     const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
     const BODY_IN_ERRORS: usize = 300;
@@ -227,13 +228,17 @@ mod behaviour {
         text.lines().map(String::from).collect()
     }
 
-    impl Inspect for Http {
+    impl ProbeKind for Http {
         async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
             self.send(ctx).await
         }
     }
 
-    impl Perform for Http {
+    impl ActionKind for Http {
+        fn is_mutating(&self) -> bool {
+            !self.is_safe_method()
+        }
+
         async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
             self.send(ctx).await.map(|()| Applied::default())
         }

@@ -26,7 +26,15 @@ impl KindSpec for Manual {
     }
 }
 
-impl crate::steps::outcome::Perform for Manual {
+impl crate::steps::ActionKind for Manual {
+    fn gate(&self) -> Option<&str> {
+        Some(&self.instructions)
+    }
+
+    fn is_mutating(&self) -> bool {
+        false
+    }
+
     /// A gate is decided by the engine (see `Action::gate`), never
     /// performed: asked to, it can only say it needs an operator.
     async fn perform(

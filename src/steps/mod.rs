@@ -1,16 +1,19 @@
 //! The step kinds: what a plan can run (actions) and check (probes).
 //!
 //! Both sets are closed, serde-tagged enums (`kind = "..."`), so the JSON
-//! Schema has one variant per kind. A kind's data and its behaviour live in
-//! one file per system.
+//! Schema has one variant per kind. Each kind implements [`ActionKind`] or
+//! [`ProbeKind`] (see `kind.rs`), beside its data, in one file per system;
+//! the enums dispatch to them. Adding a kind is one line in `kinds!` and
+//! its impl. The engine runs kinds through [`context::StepContext`]; kinds
+//! import nothing of the engine, the plan language or the state.
 
 pub mod amqp;
 pub mod context;
-mod dispatch;
 pub mod docker;
 pub mod file;
 pub mod git;
 pub mod http;
+mod kind;
 pub mod log;
 pub mod manual;
 pub mod outcome;
@@ -24,12 +27,19 @@ pub mod wait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use indexmap::IndexMap;
+use serde_json::Value;
+
+pub(crate) use kind::{ActionKind, ProbeKind};
 pub use spec::{FieldChecks, KindDecoder, KindSpec};
+
+use crate::steps::context::StepContext;
+use crate::steps::outcome::{Applied, Settlement, StepError};
 
 macro_rules! kinds {
     (
         $(#[$meta:meta])*
-        pub enum $name:ident {
+        pub enum $name:ident: $behaviour:ident {
             $( $(#[$vmeta:meta])* $tag:literal => $variant:ident($ty:ty), )*
         }
     ) => {
@@ -69,12 +79,76 @@ macro_rules! kinds {
                 self.spec().validate(check);
             }
         }
+
+        dispatch!($behaviour for $name { $( $variant ),* });
+    };
+}
+
+/// The enum's side of [`ActionKind`] or [`ProbeKind`]: every method sent to
+/// the variant's kind.
+macro_rules! dispatch {
+    (ActionKind for $name:ident { $( $variant:ident ),* }) => {
+        impl $name {
+            pub async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
+                match self { $( Self::$variant(kind) => kind.perform(ctx).await, )* }
+            }
+
+            /// A gate's instructions to the operator: the engine decides it
+            /// (`--yes`, `--approve`, a terminal, or a pause) instead of running it.
+            pub fn gate(&self) -> Option<&str> {
+                match self { $( Self::$variant(kind) => kind.gate(), )* }
+            }
+
+            /// Whether running this changes the world (and so deserves a rollback).
+            pub fn is_mutating(&self) -> bool {
+                match self { $( Self::$variant(kind) => kind.is_mutating(), )* }
+            }
+
+            pub fn handles_cancel(&self) -> bool {
+                match self { $( Self::$variant(kind) => ActionKind::handles_cancel(kind), )* }
+            }
+
+            /// Whether planrun can undo this by itself when the step has no
+            /// `rollback`: it records what it changed and reverses exactly that.
+            pub fn has_builtin_undo(&self) -> bool {
+                match self { $( Self::$variant(kind) => kind.has_builtin_undo(), )* }
+            }
+
+            /// Undoes what `perform` did, from the record it returned.
+            pub async fn undo(&self, record: &Value, ctx: &StepContext) -> Result<(), StepError> {
+                match self { $( Self::$variant(kind) => kind.undo(record, ctx).await, )* }
+            }
+
+            pub(crate) fn can_settle(&self) -> bool {
+                match self { $( Self::$variant(kind) => kind.can_settle(), )* }
+            }
+
+            pub(crate) async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
+                match self { $( Self::$variant(kind) => kind.settle(ctx).await, )* }
+            }
+        }
+    };
+    (ProbeKind for $name:ident { $( $variant:ident ),* }) => {
+        impl $name {
+            pub async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
+                match self { $( Self::$variant(kind) => kind.inspect(ctx).await, )* }
+            }
+
+            /// `KEY=value` outputs a passing probe leaves.
+            pub fn outputs(&self, ctx: &StepContext) -> Result<IndexMap<String, String>, StepError> {
+                match self { $( Self::$variant(kind) => kind.outputs(ctx), )* }
+            }
+
+            pub fn handles_cancel(&self) -> bool {
+                match self { $( Self::$variant(kind) => ProbeKind::handles_cancel(kind), )* }
+            }
+        }
     };
 }
 
 kinds! {
     /// Something a step does: its `run` or its `rollback`.
-    pub enum Action {
+    pub enum Action: ActionKind {
         "shell" => Shell(shell::Shell),
         "file.write" => FileWrite(file::FileWrite),
         "file.replace" => FileReplace(file::FileReplace),
@@ -88,9 +162,9 @@ kinds! {
         "amqp.declare" => AmqpDeclare(amqp::AmqpDeclare),
         "amqp.publish" => AmqpPublish(amqp::AmqpPublish),
         "docker.run" => DockerRun(docker::DockerRun),
-        "docker.start" => DockerStart(docker::DockerContainerAction),
-        "docker.stop" => DockerStop(docker::DockerContainerAction),
-        "docker.remove" => DockerRemove(docker::DockerContainerAction),
+        "docker.start" => DockerStart(docker::DockerStart),
+        "docker.stop" => DockerStop(docker::DockerStop),
+        "docker.remove" => DockerRemove(docker::DockerRemove),
         "docker.exec" => DockerExec(docker::DockerExec),
     }
 }
@@ -98,7 +172,7 @@ kinds! {
 kinds! {
     /// A read-only check: a step's `check`, `preconditions` and `verify`, and
     /// the plan's `preflight`.
-    pub enum Probe {
+    pub enum Probe: ProbeKind {
         "shell" => Shell(shell::Shell),
         "file.exists" => FileExists(file::FileExists),
         "file.contains" => FileContains(file::FileContains),
@@ -119,40 +193,6 @@ kinds! {
         "docker.container" => DockerContainer(docker::DockerContainer),
         "docker.compose" => DockerCompose(docker::DockerCompose),
         "docker.exec" => DockerExec(docker::DockerExec),
-    }
-}
-
-impl Action {
-    /// A gate's instructions to the operator: the engine decides it
-    /// (`--yes`, `--approve`, a terminal, or a pause) instead of running it.
-    pub fn gate(&self) -> Option<&str> {
-        match self {
-            Action::Manual(manual) => Some(&manual.instructions),
-            _ => None,
-        }
-    }
-
-    /// Whether running this changes the world (and so deserves a rollback).
-    pub fn is_mutating(&self) -> bool {
-        match self {
-            Action::Manual(_) => false,
-            Action::Http(http) => !http.is_safe_method(),
-            _ => true,
-        }
-    }
-
-    /// Whether planrun can undo this by itself when the step has no
-    /// `rollback`: it records what it changed and reverses exactly that.
-    pub fn has_builtin_undo(&self) -> bool {
-        matches!(
-            self,
-            Action::FileWrite(_)
-                | Action::FileReplace(_)
-                | Action::FileLines(_)
-                | Action::PostgresCreateDatabase(_)
-                | Action::AmqpDeclare(_)
-                | Action::DockerRun(_)
-        )
     }
 }
 

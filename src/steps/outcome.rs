@@ -1,7 +1,5 @@
 //! What running a kind can give back to the engine.
 
-use std::future::Future;
-
 use indexmap::IndexMap;
 use serde_json::Value;
 
@@ -41,22 +39,6 @@ impl StepError {
             detail,
         }
     }
-}
-
-/// An action kind's behaviour.
-pub trait Perform {
-    fn perform(&self, ctx: &StepContext) -> impl Future<Output = Result<Applied, StepError>> + Send;
-}
-
-/// A probe kind's behaviour: `Ok(())` when the condition holds. Probes
-/// only read.
-pub trait Inspect {
-    fn inspect(&self, ctx: &StepContext) -> impl Future<Output = Result<(), StepError>> + Send;
-}
-
-/// Built-in undo of an action, from the record its `perform` returned.
-pub trait Undo {
-    fn undo(&self, record: &Value, ctx: &StepContext) -> impl Future<Output = Result<(), StepError>> + Send;
 }
 
 /// What asking the system about an interrupted attempt found: the
@@ -120,19 +102,16 @@ impl Verdict {
     }
 }
 
-/// How an action kind answers "did my interrupted attempt take effect?"
-/// (the `inspect` of a kind, next to its `perform` and `undo`). It asks
-/// the system it acts on, using the evidence its `perform` recorded
-/// before its point of no return, and changes nothing but what a dead
-/// attempt left running (a database session it waits for, then ends).
-pub(crate) trait Settle {
-    fn settle(&self, ctx: &StepContext) -> impl Future<Output = Result<Settlement, StepError>> + Send;
-}
-
 /// The undo record an earlier attempt of this step saved (as progress
 /// `{ "undo": … }`), if any: what it found before changing anything.
 pub(crate) fn saved_undo(ctx: &StepContext) -> Option<Value> {
-    ctx.progress.saved().and_then(|progress| progress.get("undo").cloned())
+    ctx.progress.saved().as_ref().and_then(undo_in_progress).cloned()
+}
+
+/// The undo record within a step's saved progress (the entry
+/// [`save_undo`] writes), for rolling back a step that stopped half-way.
+pub(crate) fn undo_in_progress(progress: &Value) -> Option<&Value> {
+    progress.get("undo")
 }
 
 /// Durably records what undo will need, before the action changes anything,

@@ -101,7 +101,11 @@ impl KindSpec for Shell {
 
 pub(crate) mod process;
 
-impl crate::steps::outcome::Perform for Shell {
+impl crate::steps::ActionKind for Shell {
+    fn handles_cancel(&self) -> bool {
+        true
+    }
+
     async fn perform(&self, ctx: &crate::steps::context::StepContext) -> Result<Applied, StepError> {
         let status = process::run(self, ctx, process::Role::Action).await?;
         let code = status.code();
@@ -114,9 +118,11 @@ impl crate::steps::outcome::Perform for Shell {
             undo: None,
         })
     }
-}
 
-impl crate::steps::outcome::Settle for Shell {
+    fn can_settle(&self) -> bool {
+        true
+    }
+
     /// A command is held behind its gate until its process group is
     /// recorded: without a record, it never ran. With one, a command cannot
     /// say what it did: its step's `idempotent` or `check` decides.
@@ -133,7 +139,16 @@ impl crate::steps::outcome::Settle for Shell {
     }
 }
 
-impl crate::steps::outcome::Inspect for Shell {
+impl crate::steps::ProbeKind for Shell {
+    fn handles_cancel(&self) -> bool {
+        true
+    }
+
+    /// What a passing command wrote to `$PLANRUN_OUTPUT`.
+    fn outputs(&self, ctx: &crate::steps::context::StepContext) -> Result<IndexMap<String, String>, StepError> {
+        process::read_outputs(ctx)
+    }
+
     async fn inspect(&self, ctx: &crate::steps::context::StepContext) -> Result<(), StepError> {
         let status = process::run(self, ctx, process::Role::Probe).await?;
         if status.code().is_some_and(|code| self.accepted(code)) {

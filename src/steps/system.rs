@@ -79,7 +79,7 @@ impl KindSpec for EnvVar {
     }
 }
 
-impl crate::steps::outcome::Inspect for System {
+impl crate::steps::ProbeKind for System {
     async fn inspect(&self, ctx: &crate::steps::context::StepContext) -> Result<(), crate::steps::outcome::StepError> {
         use crate::steps::outcome::StepError;
         let mut problems = Vec::new();
@@ -127,7 +127,7 @@ fn available_memory() -> Result<u64, String> {
         .ok_or_else(|| "no MemAvailable in /proc/meminfo".into())
 }
 
-impl crate::steps::outcome::Inspect for EnvVar {
+impl crate::steps::ProbeKind for EnvVar {
     async fn inspect(&self, _ctx: &crate::steps::context::StepContext) -> Result<(), crate::steps::outcome::StepError> {
         use crate::steps::outcome::StepError;
         match (std::env::var(&self.name), &self.equals) {

@@ -162,7 +162,7 @@ impl JsonSchema for PortRange {
     }
 }
 
-impl crate::steps::outcome::Inspect for Tcp {
+impl crate::steps::ProbeKind for Tcp {
     async fn inspect(&self, ctx: &crate::steps::context::StepContext) -> Result<(), crate::steps::outcome::StepError> {
         use crate::steps::outcome::StepError;
         let ports = self.all_ports();

@@ -14,9 +14,10 @@ use serde_json::Value;
 use super::connection::{Broker, close_channel, is_not_found};
 use super::{AmqpDeclare, AmqpPublish, BindingDecl, ExchangeType};
 use crate::failpoint;
+use crate::steps::ActionKind;
 use crate::steps::context::StepContext;
 use crate::steps::outcome::{
-    Applied, Perform, Settle, Settlement, StepError, Undo, Verdict, evidence, saved_evidence, saved_undo, which_attempt,
+    Applied, Settlement, StepError, Verdict, evidence, saved_evidence, saved_undo, which_attempt,
 };
 
 /// A message the broker confirmed, and did not return as unroutable.
@@ -40,7 +41,7 @@ pub(super) fn check_confirmation(
     }
 }
 
-impl Perform for AmqpPublish {
+impl ActionKind for AmqpPublish {
     async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
         let broker = Broker::connect(&self.url).await?;
         let channel = broker.channel().await?;
@@ -195,7 +196,7 @@ impl AmqpDeclare {
     }
 }
 
-impl Perform for AmqpDeclare {
+impl ActionKind for AmqpDeclare {
     async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
         let broker = Broker::connect(&self.url).await?;
         let saved = saved_undo(ctx);
@@ -226,26 +227,54 @@ impl Perform for AmqpDeclare {
             undo: Some(record),
         })
     }
-}
 
-impl AmqpDeclare {
-    /// The exchanges and queues the step declares, each with whether it
-    /// exists now (passive declares).
-    async fn present(&self, broker: &Broker) -> Result<Vec<(String, bool)>, StepError> {
-        let mut found = Vec::new();
-        for exchange in &self.exchanges {
-            let exists = broker.exchange_exists(&exchange.name).await?;
-            found.push((format!("exchange `{}`", exchange.name), exists));
-        }
-        for queue in &self.queues {
-            let exists = broker.queue_exists(&queue.name).await?;
-            found.push((format!("queue `{}`", queue.name), exists));
-        }
-        Ok(found)
+    fn has_builtin_undo(&self) -> bool {
+        true
     }
-}
 
-impl Settle for AmqpDeclare {
+    async fn undo(&self, record: &Value, ctx: &StepContext) -> Result<(), StepError> {
+        let created: Created = serde_json::from_value(record.clone())
+            .map_err(|e| StepError::failed(format!("unreadable undo record: {e}")))?;
+        let broker = Broker::connect(&self.url).await?;
+        for binding in &created.bindings {
+            let what = format!("binding {}", describe(binding));
+            delete(&broker, ctx, &what, async |channel| {
+                channel
+                    .queue_unbind(
+                        binding.queue.as_str().into(),
+                        binding.exchange.as_str().into(),
+                        binding.routing_key.as_str().into(),
+                        FieldTable::default(),
+                    )
+                    .await
+            })
+            .await?;
+        }
+        for queue in &created.queues {
+            delete(&broker, ctx, &format!("queue `{queue}`"), async |channel| {
+                channel
+                    .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+                    .await
+                    .map(|_| ())
+            })
+            .await?;
+        }
+        for exchange in &created.exchanges {
+            delete(&broker, ctx, &format!("exchange `{exchange}`"), async |channel| {
+                channel
+                    .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+                    .await
+            })
+            .await?;
+        }
+        broker.close().await;
+        Ok(())
+    }
+
+    fn can_settle(&self) -> bool {
+        true
+    }
+
     async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
         let Some(evidence) = saved_evidence(ctx) else {
             return Ok(Settlement::no_evidence());
@@ -292,6 +321,23 @@ impl Settle for AmqpDeclare {
     }
 }
 
+impl AmqpDeclare {
+    /// The exchanges and queues the step declares, each with whether it
+    /// exists now (passive declares).
+    async fn present(&self, broker: &Broker) -> Result<Vec<(String, bool)>, StepError> {
+        let mut found = Vec::new();
+        for exchange in &self.exchanges {
+            let exists = broker.exchange_exists(&exchange.name).await?;
+            found.push((format!("exchange `{}`", exchange.name), exists));
+        }
+        for queue in &self.queues {
+            let exists = broker.queue_exists(&queue.name).await?;
+            found.push((format!("queue `{}`", queue.name), exists));
+        }
+        Ok(found)
+    }
+}
+
 /// Runs one deletion on its own channel; "not found" means already gone.
 async fn delete(
     broker: &Broker,
@@ -311,47 +357,6 @@ async fn delete(
             Ok(())
         }
         Err(error) => Err(broker.error(&format!("cannot delete {what}"), &error)),
-    }
-}
-
-impl Undo for AmqpDeclare {
-    async fn undo(&self, record: &Value, ctx: &StepContext) -> Result<(), StepError> {
-        let created: Created = serde_json::from_value(record.clone())
-            .map_err(|e| StepError::failed(format!("unreadable undo record: {e}")))?;
-        let broker = Broker::connect(&self.url).await?;
-        for binding in &created.bindings {
-            let what = format!("binding {}", describe(binding));
-            delete(&broker, ctx, &what, async |channel| {
-                channel
-                    .queue_unbind(
-                        binding.queue.as_str().into(),
-                        binding.exchange.as_str().into(),
-                        binding.routing_key.as_str().into(),
-                        FieldTable::default(),
-                    )
-                    .await
-            })
-            .await?;
-        }
-        for queue in &created.queues {
-            delete(&broker, ctx, &format!("queue `{queue}`"), async |channel| {
-                channel
-                    .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-                    .await
-                    .map(|_| ())
-            })
-            .await?;
-        }
-        for exchange in &created.exchanges {
-            delete(&broker, ctx, &format!("exchange `{exchange}`"), async |channel| {
-                channel
-                    .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
-                    .await
-            })
-            .await?;
-        }
-        broker.close().await;
-        Ok(())
     }
 }
 

@@ -11,14 +11,15 @@ use lapin::{BasicProperties, Channel};
 
 use super::connection::{Broker, close_channel, is_not_found};
 use super::{AmqpConnect, AmqpExists, AmqpRoundtrip};
+use crate::steps::ProbeKind;
 use crate::steps::context::StepContext;
-use crate::steps::outcome::{Inspect, StepError};
+use crate::steps::outcome::StepError;
 use crate::steps::wait;
 use crate::units::duration::Duration as PlanDuration;
 
 const DEFAULT_ROUNDTRIP_TIMEOUT: Duration = Duration::from_secs(5);
 
-impl Inspect for AmqpConnect {
+impl ProbeKind for AmqpConnect {
     async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
         wait::until(
             ctx,
@@ -35,7 +36,7 @@ impl Inspect for AmqpConnect {
     }
 }
 
-impl Inspect for AmqpExists {
+impl ProbeKind for AmqpExists {
     async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
         let broker = Broker::connect(&self.url).await?;
         let (what, found) = match (&self.exchange, &self.queue) {
@@ -171,7 +172,7 @@ impl AmqpRoundtrip {
     }
 }
 
-impl Inspect for AmqpRoundtrip {
+impl ProbeKind for AmqpRoundtrip {
     async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
         let broker = Broker::connect(&self.url).await?;
         let channel = broker.channel().await?;

@@ -22,9 +22,9 @@ use super::{DockerContainerAction, DockerExec, DockerRun, HealthCheck, PortBindi
 use crate::failpoint;
 use crate::steps::context::StepContext;
 use crate::steps::outcome::{
-    Applied, Inspect, Perform, Settle, Settlement, StepError, Undo, Verdict, evidence, save_undo, saved_evidence,
-    saved_undo, which_attempt,
+    Applied, Settlement, StepError, Verdict, evidence, save_undo, saved_evidence, saved_undo, which_attempt,
 };
+use crate::steps::{ActionKind, ProbeKind};
 
 const DEFAULT_GRACE: Duration = Duration::from_secs(10);
 /// Labels of a container `docker.run` creates: the run and the step, so
@@ -221,7 +221,7 @@ impl DockerRun {
     }
 }
 
-impl Perform for DockerRun {
+impl ActionKind for DockerRun {
     async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
         let docker = connect(self.endpoint.as_deref())?;
         let name = &self.name;
@@ -287,24 +287,44 @@ impl Perform for DockerRun {
             undo: Some(record),
         })
     }
-}
 
-impl DockerRun {
-    /// Whether the container stands as the step leaves it: running, and
-    /// healthy when the step waits for that.
-    fn finished(&self, container: &ContainerInspectResponse) -> bool {
-        is_running(container) && (self.wait_healthy.is_none() || health(container) == Some(HealthStatusEnum::HEALTHY))
+    fn has_builtin_undo(&self) -> bool {
+        true
     }
-}
 
-fn labelled_by(container: &ContainerInspectResponse, ctx: &StepContext) -> bool {
-    let labels = container.config.as_ref().and_then(|config| config.labels.as_ref());
-    labels.is_some_and(|labels| {
-        labels.get(RUN_LABEL) == Some(&ctx.run_id) && labels.get(STEP_LABEL) == Some(&ctx.step_id)
-    })
-}
+    async fn undo(&self, record: &Value, ctx: &StepContext) -> Result<(), StepError> {
+        let docker = connect(self.endpoint.as_deref())?;
+        let name = &self.name;
+        let Some(container) = inspect(&docker, name).await? else {
+            ctx.log.line(&format!("container `{name}` is already gone"));
+            return Ok(());
+        };
+        if record["created"] == json!(true) {
+            if let Some(id) = record["id"].as_str()
+                && container.id.as_deref() != Some(id)
+            {
+                return Err(StepError::failed(format!(
+                    "container `{name}` was replaced since planrun created it; remove it by hand"
+                )));
+            }
+            remove(&docker, name, DEFAULT_GRACE).await?;
+            ctx.log
+                .line(&format!("removed container `{name}` (this run created it)"));
+        } else if record["started"] == json!(true) {
+            stop(&docker, name, DEFAULT_GRACE).await?;
+            ctx.log
+                .line(&format!("stopped container `{name}` (this run started it)"));
+        } else {
+            ctx.log
+                .line(&format!("container `{name}` was running before this run: left alone"));
+        }
+        Ok(())
+    }
 
-impl Settle for DockerRun {
+    fn can_settle(&self) -> bool {
+        true
+    }
+
     async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
         let Some(evidence) = saved_evidence(ctx) else {
             return Ok(Settlement::no_evidence());
@@ -363,35 +383,19 @@ impl Settle for DockerRun {
     }
 }
 
-impl Undo for DockerRun {
-    async fn undo(&self, record: &Value, ctx: &StepContext) -> Result<(), StepError> {
-        let docker = connect(self.endpoint.as_deref())?;
-        let name = &self.name;
-        let Some(container) = inspect(&docker, name).await? else {
-            ctx.log.line(&format!("container `{name}` is already gone"));
-            return Ok(());
-        };
-        if record["created"] == json!(true) {
-            if let Some(id) = record["id"].as_str()
-                && container.id.as_deref() != Some(id)
-            {
-                return Err(StepError::failed(format!(
-                    "container `{name}` was replaced since planrun created it; remove it by hand"
-                )));
-            }
-            remove(&docker, name, DEFAULT_GRACE).await?;
-            ctx.log
-                .line(&format!("removed container `{name}` (this run created it)"));
-        } else if record["started"] == json!(true) {
-            stop(&docker, name, DEFAULT_GRACE).await?;
-            ctx.log
-                .line(&format!("stopped container `{name}` (this run started it)"));
-        } else {
-            ctx.log
-                .line(&format!("container `{name}` was running before this run: left alone"));
-        }
-        Ok(())
+impl DockerRun {
+    /// Whether the container stands as the step leaves it: running, and
+    /// healthy when the step waits for that.
+    fn finished(&self, container: &ContainerInspectResponse) -> bool {
+        is_running(container) && (self.wait_healthy.is_none() || health(container) == Some(HealthStatusEnum::HEALTHY))
     }
+}
+
+fn labelled_by(container: &ContainerInspectResponse, ctx: &StepContext) -> bool {
+    let labels = container.config.as_ref().and_then(|config| config.labels.as_ref());
+    labels.is_some_and(|labels| {
+        labels.get(RUN_LABEL) == Some(&ctx.run_id) && labels.get(STEP_LABEL) == Some(&ctx.step_id)
+    })
 }
 
 impl DockerContainerAction {
@@ -553,15 +557,57 @@ async fn exit_code(docker: &Docker, exec: &str) -> Result<i64, StepError> {
     Err(StepError::failed("the command's exit code never arrived"))
 }
 
-impl Perform for DockerExec {
+impl ActionKind for DockerExec {
     async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
         self.run(ctx).await.map(|()| Applied::default())
     }
 }
 
-impl Inspect for DockerExec {
+impl ProbeKind for DockerExec {
     async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
         self.run(ctx).await
+    }
+}
+
+impl ActionKind for super::DockerStart {
+    async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
+        self.0.start(ctx).await
+    }
+
+    fn can_settle(&self) -> bool {
+        true
+    }
+
+    async fn settle(&self, _ctx: &StepContext) -> Result<Settlement, StepError> {
+        self.0.settle(Wanted::Running).await
+    }
+}
+
+impl ActionKind for super::DockerStop {
+    async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
+        self.0.stop(ctx).await
+    }
+
+    fn can_settle(&self) -> bool {
+        true
+    }
+
+    async fn settle(&self, _ctx: &StepContext) -> Result<Settlement, StepError> {
+        self.0.settle(Wanted::Stopped).await
+    }
+}
+
+impl ActionKind for super::DockerRemove {
+    async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
+        self.0.remove(ctx).await
+    }
+
+    fn can_settle(&self) -> bool {
+        true
+    }
+
+    async fn settle(&self, _ctx: &StepContext) -> Result<Settlement, StepError> {
+        self.0.settle(Wanted::Gone).await
     }
 }
 

@@ -7,12 +7,13 @@ use bollard::query_parameters::ListContainersOptions;
 
 use super::client::{check_state, connect, failure, inspect, is_status, no_such_container};
 use super::{DockerCompose, DockerContainer, DockerDaemon, DockerImage};
+use crate::steps::ProbeKind;
 use crate::steps::context::StepContext;
-use crate::steps::outcome::{Inspect, StepError};
+use crate::steps::outcome::StepError;
 use crate::steps::wait;
 use crate::units::duration::Duration;
 
-impl Inspect for DockerDaemon {
+impl ProbeKind for DockerDaemon {
     async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
         let docker = connect(self.endpoint.as_deref())?;
         let version = docker
@@ -28,7 +29,7 @@ impl Inspect for DockerDaemon {
     }
 }
 
-impl Inspect for DockerImage {
+impl ProbeKind for DockerImage {
     async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
         let docker = connect(self.endpoint.as_deref())?;
         match docker.inspect_image(&self.image).await {
@@ -49,7 +50,7 @@ impl Inspect for DockerImage {
     }
 }
 
-impl Inspect for DockerContainer {
+impl ProbeKind for DockerContainer {
     async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
         let docker = connect(self.endpoint.as_deref())?;
         wait::until(ctx, self.wait.map(Duration::std), wait::DEFAULT_INTERVAL, || async {
@@ -122,7 +123,7 @@ impl DockerCompose {
     }
 }
 
-impl Inspect for DockerCompose {
+impl ProbeKind for DockerCompose {
     async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
         let docker = connect(self.endpoint.as_deref())?;
         wait::until(ctx, self.wait.map(Duration::std), wait::DEFAULT_INTERVAL, || {

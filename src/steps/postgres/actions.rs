@@ -13,10 +13,10 @@ use super::sql::quote_ident;
 use super::xact::{Backend, end_session};
 use super::{PostgresCreateDatabase, PostgresDropDatabase, display_url};
 use crate::failpoint;
+use crate::steps::ActionKind;
 use crate::steps::context::StepContext;
 use crate::steps::outcome::{
-    Applied, Perform, Settle, Settlement, StepError, Undo, Verdict, evidence, save_undo, saved_evidence, saved_undo,
-    which_attempt,
+    Applied, Settlement, StepError, Verdict, evidence, save_undo, saved_evidence, saved_undo, which_attempt,
 };
 
 /// SQLSTATE `duplicate_database`.
@@ -109,7 +109,7 @@ async fn settle_database(
     Ok(Settlement::new(asked, found, verdict(exists)))
 }
 
-impl Perform for PostgresCreateDatabase {
+impl ActionKind for PostgresCreateDatabase {
     async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
         let (url, name) = (&self.url, &self.name);
         let mut conn = connect(url).await?;
@@ -149,9 +149,30 @@ impl Perform for PostgresCreateDatabase {
             undo: Some(record),
         })
     }
-}
 
-impl Settle for PostgresCreateDatabase {
+    fn has_builtin_undo(&self) -> bool {
+        true
+    }
+
+    async fn undo(&self, record: &Value, ctx: &StepContext) -> Result<(), StepError> {
+        let name = &self.name;
+        if record["created"] != json!(true) {
+            ctx.log
+                .line(&format!("database `{name}` existed before this run: left in place"));
+            return Ok(());
+        }
+        let mut conn = connect(&self.url).await?;
+        drop_database(&mut conn, &self.url, name, false).await?;
+        close(conn).await;
+        ctx.log
+            .line(&format!("dropped database `{name}` (this run created it)"));
+        Ok(())
+    }
+
+    fn can_settle(&self) -> bool {
+        true
+    }
+
     async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
         settle_database(ctx, &self.url, &self.name, |exists| {
             if exists {
@@ -167,24 +188,7 @@ impl Settle for PostgresCreateDatabase {
     }
 }
 
-impl Undo for PostgresCreateDatabase {
-    async fn undo(&self, record: &Value, ctx: &StepContext) -> Result<(), StepError> {
-        let name = &self.name;
-        if record["created"] != json!(true) {
-            ctx.log
-                .line(&format!("database `{name}` existed before this run: left in place"));
-            return Ok(());
-        }
-        let mut conn = connect(&self.url).await?;
-        drop_database(&mut conn, &self.url, name, false).await?;
-        close(conn).await;
-        ctx.log
-            .line(&format!("dropped database `{name}` (this run created it)"));
-        Ok(())
-    }
-}
-
-impl Perform for PostgresDropDatabase {
+impl ActionKind for PostgresDropDatabase {
     async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
         let (url, name) = (&self.url, &self.name);
         let mut conn = connect(url).await?;
@@ -201,9 +205,11 @@ impl Perform for PostgresDropDatabase {
         close(conn).await;
         Ok(Applied::default())
     }
-}
 
-impl Settle for PostgresDropDatabase {
+    fn can_settle(&self) -> bool {
+        true
+    }
+
     async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
         settle_database(ctx, &self.url, &self.name, |exists| {
             if exists {

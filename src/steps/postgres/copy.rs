@@ -49,8 +49,9 @@ use super::probes::count_rows;
 use super::sequences::Sequences;
 use super::sql::{quote_ident, quote_literal, quote_qualified};
 use super::xact::{Fate, final_fate};
+use crate::steps::ActionKind;
 use crate::steps::context::StepContext;
-use crate::steps::outcome::{Applied, Perform, Settle, Settlement, StepError, Verdict};
+use crate::steps::outcome::{Applied, Settlement, StepError, Verdict};
 
 const DEFAULT_BATCH_SIZE: u32 = 50_000;
 /// Bytes gathered before they are sent on to the target.
@@ -562,7 +563,7 @@ async fn save(ctx: &StepContext, checkpoint: &Checkpoint) -> Result<(), StepErro
     ctx.progress.save(&value).await.map_err(StepError::failed)
 }
 
-impl Perform for PostgresCopyTable {
+impl ActionKind for PostgresCopyTable {
     async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
         let mut source = connect(&self.source).await?;
         let mut target = connect(&self.target).await?;
@@ -613,11 +614,13 @@ impl Perform for PostgresCopyTable {
             undo: None,
         })
     }
-}
 
-/// An interrupted copy continues from its checkpoint, which settles a
-/// pending batch by its transaction id: nothing to ask beforehand.
-impl Settle for PostgresCopyTable {
+    /// An interrupted copy continues from its checkpoint, which settles a
+    /// pending batch by its transaction id: nothing to ask beforehand.
+    fn can_settle(&self) -> bool {
+        true
+    }
+
     async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
         let checkpoint: Checkpoint = ctx
             .progress

@@ -35,10 +35,9 @@ use super::xact::{Backend, Fate, current_xid, end_session, final_fate};
 use super::{PostgresExec, display_url};
 use crate::digest::text_hash;
 use crate::failpoint;
+use crate::steps::ActionKind;
 use crate::steps::context::StepContext;
-use crate::steps::outcome::{
-    Applied, Perform, Settle, Settlement, StepError, Verdict, save_evidence, saved_evidence, which_attempt,
-};
+use crate::steps::outcome::{Applied, Settlement, StepError, Verdict, save_evidence, saved_evidence, which_attempt};
 
 /// SQLSTATEs of a statement that cannot run inside a transaction block
 /// (`active_sql_transaction`, and `invalid_transaction_termination` from a
@@ -279,7 +278,7 @@ impl PostgresExec {
     }
 }
 
-impl Perform for PostgresExec {
+impl ActionKind for PostgresExec {
     async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
         let (sql, origin) = self.source(ctx)?;
         let digest = text_hash(&sql);
@@ -321,15 +320,11 @@ impl Perform for PostgresExec {
         ctx.log.line(&format!("done: {rows} row(s) affected"));
         Ok(applied(rows))
     }
-}
 
-impl PostgresExec {
-    fn script_unchanged(&self, ctx: &StepContext, digest: &str) -> bool {
-        saved_evidence(ctx).is_some_and(|evidence| evidence["script"].as_str() == Some(digest))
+    fn can_settle(&self) -> bool {
+        true
     }
-}
 
-impl Settle for PostgresExec {
     async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
         let Some(evidence) = saved_evidence(ctx) else {
             return Ok(Settlement::no_evidence());
@@ -345,6 +340,12 @@ impl Settle for PostgresExec {
             }
         };
         Ok(self.inspect(ctx, &evidence, &digest).await?.0)
+    }
+}
+
+impl PostgresExec {
+    fn script_unchanged(&self, ctx: &StepContext, digest: &str) -> bool {
+        saved_evidence(ctx).is_some_and(|evidence| evidence["script"].as_str() == Some(digest))
     }
 }
 

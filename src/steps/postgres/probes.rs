@@ -9,8 +9,9 @@ use super::script::without_control;
 use super::sql::quote_qualified;
 use super::{PostgresConnect, PostgresExists, PostgresQuery, PostgresRowCount, RowsExpectation, display_url};
 use crate::redact::credentials::scrub;
+use crate::steps::ProbeKind;
 use crate::steps::context::StepContext;
-use crate::steps::outcome::{Inspect, StepError};
+use crate::steps::outcome::StepError;
 use crate::steps::wait;
 use crate::units::duration::Duration;
 
@@ -52,7 +53,7 @@ pub(super) async fn count_rows(
         .map_err(|e| db_error(&format!("cannot count the rows of `{table}`"), url, &e))
 }
 
-impl Inspect for PostgresConnect {
+impl ProbeKind for PostgresConnect {
     async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
         wait::until(ctx, self.wait.map(Duration::std), wait::DEFAULT_INTERVAL, || async {
             let mut conn = read_only(&self.url).await?;
@@ -132,7 +133,7 @@ fn probe_error(what: &str, url: &str, error: &sqlx::Error) -> StepError {
     StepError::failed(message)
 }
 
-impl Inspect for PostgresQuery {
+impl ProbeKind for PostgresQuery {
     async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
         let (statements, origin) = self.statements(ctx)?;
         let url = &self.url;
@@ -216,7 +217,7 @@ impl PostgresExists {
     }
 }
 
-impl Inspect for PostgresExists {
+impl ProbeKind for PostgresExists {
     async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
         let mut conn = read_only(&self.url).await?;
         let (what, found) = self.look_up(&mut conn).await?;
@@ -241,7 +242,7 @@ async fn count_on(url: &str, table: &str, filter: Option<&str>) -> Result<i64, S
     Ok(count)
 }
 
-impl Inspect for PostgresRowCount {
+impl ProbeKind for PostgresRowCount {
     async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
         let count = count_on(&self.url, &self.table, self.filter.as_deref()).await?;
         let here = format!("count({}) on {}", self.table, display_url(&self.url));
