@@ -168,13 +168,17 @@ tools_env() {
 # ---------------------------------------------------------------- tools
 
 ensure_tools() {
-    local tool
-    for tool in docker-compose mmdebstrap psql pg_dump node npm curl openssl perl git ss; do
-        if ! command -v "$tool" >/dev/null; then
-            ensure_packages docker-compose mmdebstrap postgresql-client nodejs npm curl openssl perl git iproute2
-            break
+    # Only the packages of the commands missing: a machine may have node and npm from
+    # elsewhere (NodeSource's nodejs bundles npm, and conflicts with Debian's npm).
+    local tool package wanted=()
+    for tool in docker-compose:docker-compose mmdebstrap:mmdebstrap psql:postgresql-client \
+        pg_dump:postgresql-client node:nodejs npm:npm curl:curl openssl:openssl perl:perl git:git ss:iproute2; do
+        package=${tool#*:}
+        if ! command -v "${tool%%:*}" >/dev/null && [[ " ${wanted[*]} " != *" $package "* ]]; then
+            wanted+=("$package")
         fi
     done
+    ((${#wanted[@]} == 0)) || ensure_packages "${wanted[@]}"
     tools_env
     if [[ $(pnpm --version 2>/dev/null) != "$PNPM_VERSION" ]]; then
         log "installing pnpm $PNPM_VERSION under $TOOLS_DIR"
@@ -317,8 +321,9 @@ EOF
     fi
 }
 
-# The world is POC-2 when the compose file in the working tree is POC-2's.
-at_poc2() { git_repo diff --quiet poc-2 -- docker-compose.yml 2>/dev/null; }
+# The world is POC-2 when every tracked file of the working tree is POC-2's (a rollback
+# killed half-way leaves POC-2's compose file beside POC-3's services, say).
+at_poc2() { git_repo diff --quiet poc-2 -- 2>/dev/null; }
 
 # ---------------------------------------------------------------- POC-2
 
@@ -384,7 +389,7 @@ cmd_up() {
     ensure_docker
     ensure_images
     ensure_monorepo
-    at_poc2 || die "$REPO is not at POC-2 (docker-compose.yml differs from poc-2's): finish or roll back the migration (planrun rollback), or \`world.sh reset\`"
+    at_poc2 || die "$REPO is not at POC-2 (its working tree differs from poc-2: git -C $REPO diff --stat poc-2): finish or roll back the migration (planrun rollback), or \`world.sh reset\`"
     compose up -d >"$SANDBOX_DIR/compose.log" 2>&1 || { show_log "$SANDBOX_DIR/compose.log"; die "docker-compose up failed"; }
     wait_until 120 "POC-2 PostgreSQL :$POC2_DB_PORT" pg_answers "$POC2_DB_PORT" ||
         { compose logs --tail 30 postgres >&2; die "POC-2 PostgreSQL did not answer"; }
