@@ -17,6 +17,8 @@ pub enum Exit {
     Invalid = 2,
     /// State conflict: lock held, drift refused, decision needed.
     Conflict = 3,
+    /// A bug in planrun (a step's task panicked); the state is intact.
+    Bug = 70,
     /// Interrupted by a signal.
     Interrupted = 130,
 }
@@ -63,6 +65,7 @@ impl Error {
                 | ExecError::StillRunning(_) => Exit::Conflict,
                 ExecError::State(_) => Exit::Failure,
                 ExecError::Secrets(_) | ExecError::NothingToDo(_) | ExecError::Usage(_) => Exit::Invalid,
+                ExecError::Bug { .. } => Exit::Bug,
             },
         }
     }

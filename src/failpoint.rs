@@ -16,12 +16,19 @@
 //! `postgres.exec:statement-done`, `postgres.create_database:created`,
 //! `postgres.drop_database:dropped`, `postgres.copy_table:committed` (a
 //! batch committed, its checkpoint not saved), `docker.run:created`,
-//! `amqp.declare:exchanges-declared`.
+//! `amqp.declare:exchanges-declared`; and the engine's `step:started`
+//! (a step's task began, nothing recorded).
+//!
+//! `PLANRUN_FAILPOINT=panic:POINT` panics there instead, as a bug would.
 
 /// Kills planrun when `PLANRUN_FAILPOINT` names `point` (debug builds only).
 #[cfg(debug_assertions)]
 pub(crate) fn hit(point: &str) {
-    if std::env::var("PLANRUN_FAILPOINT").is_ok_and(|wanted| wanted == point) {
+    let wanted = std::env::var("PLANRUN_FAILPOINT").unwrap_or_default();
+    if wanted.strip_prefix("panic:") == Some(point) {
+        panic!("failpoint {point} reached");
+    }
+    if wanted == point {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::this(), nix::sys::signal::Signal::SIGKILL);
         // SIGKILL cannot be caught: the process is gone before this.
         std::process::abort();

@@ -8,13 +8,13 @@ use tokio::time::Instant;
 use crate::compile::Compiled;
 use crate::exec::error::ExecError;
 use crate::exec::event::Event;
+use crate::exec::forward::{WalkOptions, walk_forward};
 use crate::exec::leftovers;
 use crate::exec::preflight;
 use crate::exec::rollback;
 use crate::exec::runtime::{Runtime, Settings};
 use crate::exec::secrets::Secrets;
 use crate::exec::session::Session;
-use crate::exec::walk::{WalkOptions, walk};
 use crate::plan::hash::{source_hash, step_hash};
 use crate::state::lock::{current_host, current_user};
 use crate::state::record::now;
@@ -143,7 +143,7 @@ pub async fn apply(
         parallelism,
         keep_going: settings.keep_going,
     };
-    let outcome = walk(rt.clone(), &mut records, &todo, options).await?;
+    let outcome = walk_forward(rt.clone(), &mut records, &todo, options).await?;
     let outcome = rt.finish(&records, outcome, started).await?;
     if outcome == RunOutcome::Failed && request.rollback_on_failure {
         // The migration still failed: a clean rollback does not make the

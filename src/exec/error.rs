@@ -1,7 +1,8 @@
 //! Why an engine command could not do its work (as opposed to a step
 //! failing, which is an outcome).
 
-use crate::state::{RunOutcome, StateError};
+use crate::exec::walk::Panicked;
+use crate::state::{RunOutcome, StateError, StepRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
@@ -36,4 +37,42 @@ pub enum ExecError {
     StillRunning(Vec<String>),
     #[error("{0}")]
     Usage(String),
+    /// A step's task panicked: a bug, reported as one (the state is intact).
+    #[error(
+        "planrun has a bug: the task of step `{step}` panicked: {message}\nthe state is saved as it was before the panic; `planrun status` shows it and `planrun resume` continues. Please report this, with the output of `planrun status --json`"
+    )]
+    Bug { step: String, message: String },
+}
+
+/// Why a walk (forward or reverse) stopped short of an outcome.
+pub(crate) enum WalkError {
+    State(StateError),
+    Panicked(Panicked),
+}
+
+impl From<StateError> for WalkError {
+    fn from(error: StateError) -> Self {
+        WalkError::State(error)
+    }
+}
+
+impl From<Panicked> for WalkError {
+    fn from(panicked: Panicked) -> Self {
+        WalkError::Panicked(panicked)
+    }
+}
+
+impl WalkError {
+    /// A panic names its step: a bug in planrun, not a damaged state.
+    pub(crate) fn into_exec(self, rt: &crate::exec::runtime::Runtime, records: &[StepRecord]) -> ExecError {
+        match self {
+            WalkError::State(error) => error.into(),
+            WalkError::Panicked(panicked) => ExecError::Bug {
+                step: records
+                    .get(panicked.step)
+                    .map_or_else(|| "?".to_string(), |record| record.step_id.clone()),
+                message: rt.redactor.redact(&panicked.message).into_owned(),
+            },
+        }
+    }
 }

@@ -17,12 +17,12 @@ use tokio::time::Instant;
 use crate::compile::Compiled;
 use crate::exec::error::ExecError;
 use crate::exec::event::Event;
+use crate::exec::forward::{WalkOptions, walk_forward};
 use crate::exec::leftovers;
 use crate::exec::runtime::{Runtime, Settings};
 use crate::exec::secrets::Secrets;
 use crate::exec::session::Session;
 use crate::exec::settle::settle_in_doubt;
-use crate::exec::walk::{WalkOptions, walk};
 use crate::plan::Step;
 use crate::plan::hash::{source_hash, step_hash};
 use crate::state::{NewEvent, PlanFile, RunOutcome, RunRecord, StateStore, StepRecord, StepStatus};
@@ -336,7 +336,7 @@ pub async fn resume(
         parallelism,
         keep_going: settings.keep_going,
     };
-    let outcome = walk(rt.clone(), &mut records, &todo, options).await?;
+    let outcome = walk_forward(rt.clone(), &mut records, &todo, options).await?;
     Ok(rt.finish(&records, outcome, started).await?)
 }
 

@@ -4,16 +4,18 @@
 //! graph allows. Each transition is checkpointed, so an interrupted
 //! rollback continues when run again.
 
-use std::collections::BinaryHeap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::exec::error::ExecError;
+use crate::exec::error::WalkError;
 use crate::exec::event::Event;
 use crate::exec::runtime::Runtime;
 use crate::exec::settle;
-use crate::exec::step::{Ended, bounded, millis};
+use crate::exec::step::{Ended, Failure, bounded, millis};
+use crate::exec::walk::{Direction, Frontier, Mark, Visitor, walk};
 use crate::state::record::now;
 use crate::state::{NewEvent, RunOutcome, StateError, StateStore, StepRecord, StepStatus};
 use crate::steps::outcome::Verdict;
@@ -65,67 +67,84 @@ pub fn plan(rt: &Runtime, records: &[StepRecord]) -> RollbackPlan {
     RollbackPlan { undo, without_rollback }
 }
 
-pub async fn rollback(
+pub(crate) async fn rollback(
     rt: Arc<Runtime>,
     records: &mut [StepRecord],
     undo: &[bool],
     parallelism: usize,
-) -> Result<RunOutcome, StateError> {
-    let dag = &rt.compiled.dag;
-    let count = records.len();
-    let position = dag.positions();
-    let mut remaining: Vec<usize> = (0..count).map(|i| dag.dependents(i).len()).collect();
-    let mut cleared: Vec<usize> = (0..count).filter(|&i| remaining[i] == 0).collect();
-    // Ready rollbacks, latest in execution order first.
-    let mut ready: BinaryHeap<(usize, usize)> = BinaryHeap::new();
-    let mut running = JoinSet::new();
-    let (mut failed, mut interrupted) = (false, false);
-    loop {
-        // Steps with nothing to undo clear at once, which may free their dependencies.
-        while let Some(index) = cleared.pop() {
-            if undo[index] {
-                ready.push((position[index], index));
-                continue;
-            }
-            for dependency in dag.dependencies(index) {
-                remaining[dependency] -= 1;
-                if remaining[dependency] == 0 {
-                    cleared.push(dependency);
-                }
-            }
-        }
-        // After an interrupt no new rollback starts; running ones finish.
-        while !interrupted && !rt.draining.is_cancelled() && running.len() < parallelism.max(1) {
-            let Some((_, index)) = ready.pop() else { break };
-            let rt = rt.clone();
-            let record = records[index].clone();
-            running.spawn(async move { (index, undo_step(&rt, index, record).await) });
-        }
-        let Some(joined) = running.join_next().await else { break };
-        let (index, result) =
-            joined.map_err(|panic| StateError::Corrupt(format!("a rollback task failed: {panic}")))?;
-        records[index] = result?;
-        match records[index].status {
-            StepStatus::RolledBack => {
-                for dependency in dag.dependencies(index) {
-                    remaining[dependency] -= 1;
-                    if remaining[dependency] == 0 {
-                        cleared.push(dependency);
-                    }
-                }
-            }
-            StepStatus::RollbackFailed => failed = true,
-            _ => interrupted = true,
-        }
-        interrupted |= rt.draining.is_cancelled();
-    }
+) -> Result<RunOutcome, ExecError> {
+    let marks = undo
+        .iter()
+        .map(|&undo| if undo { Mark::Visit } else { Mark::PassThrough })
+        .collect();
+    let mut frontier = Frontier::of(&rt.compiled.dag, Direction::Reverse, marks);
+    let mut reverse = Reverse {
+        rt: rt.clone(),
+        records,
+        failed: false,
+        interrupted: false,
+    };
+    let walked = walk(&mut frontier, parallelism, &mut reverse).await;
+    let Reverse {
+        records,
+        failed,
+        interrupted,
+        ..
+    } = reverse;
+    walked.map_err(|error| error.into_exec(&rt, records))?;
     Ok(if interrupted || rt.draining.is_cancelled() {
         RunOutcome::Interrupted
-    } else if failed || (0..count).any(|i| undo[i] && records[i].status != StepStatus::RolledBack) {
+    } else if failed
+        || records
+            .iter()
+            .zip(undo)
+            .any(|(record, &undo)| undo && record.status != StepStatus::RolledBack)
+    {
         RunOutcome::RollbackFailed
     } else {
         RunOutcome::RolledBack
     })
+}
+
+/// Rollback's visitor of the reverse walk.
+struct Reverse<'a> {
+    rt: Arc<Runtime>,
+    records: &'a mut [StepRecord],
+    failed: bool,
+    interrupted: bool,
+}
+
+impl Visitor for Reverse<'_> {
+    type Ended = Result<StepRecord, StateError>;
+    type Error = WalkError;
+
+    fn stopping(&self) -> bool {
+        // After an interrupt no new rollback starts; running ones finish.
+        self.interrupted || self.rt.draining.is_cancelled()
+    }
+
+    fn start(&mut self, step: usize) -> impl Future<Output = Self::Ended> + Send + 'static {
+        let rt = self.rt.clone();
+        let record = self.records[step].clone();
+        async move { undo_step(&rt, step, record).await }
+    }
+
+    async fn ended(&mut self, index: usize, ended: Self::Ended) -> Result<bool, WalkError> {
+        self.records[index] = ended?;
+        let release = match self.records[index].status {
+            StepStatus::RolledBack => true,
+            StepStatus::RollbackFailed => {
+                self.failed = true;
+                false
+            }
+            _ => {
+                self.interrupted = true;
+                false
+            }
+        };
+        self.interrupted |= self.rt.draining.is_cancelled();
+        Ok(release)
+    }
 }
 
 async fn undo_step(rt: &Runtime, index: usize, mut record: StepRecord) -> Result<StepRecord, StateError> {
@@ -228,15 +247,12 @@ async fn undo_step(rt: &Runtime, index: usize, mut record: StepRecord) -> Result
             Vec::new(),
         ),
     };
-    let message = rt.redactor.redact(&message).into_owned();
+    // Masked like a failure of the forward path (the tail was stored as is).
+    let failure = Failure::redacted(rt, &message, &tail);
     record.status = status;
     record.finished_at = Some(now());
-    record.error = (status == StepStatus::RollbackFailed).then(|| {
-        std::iter::once(message.clone())
-            .chain(tail.iter().cloned())
-            .collect::<Vec<_>>()
-            .join("\n")
-    });
+    record.error = (status == StepStatus::RollbackFailed).then(|| failure.stored());
+    let Failure { message, tail } = failure;
     rt.store
         .put_step(&rt.run_id, &record, &NewEvent::step(&step.id, kind, message.clone()))
         .await?;
@@ -322,7 +338,7 @@ pub async fn undo_run(
     records: &mut [StepRecord],
     gone: &[String],
     parallelism: usize,
-) -> Result<RunOutcome, StateError> {
+) -> Result<RunOutcome, ExecError> {
     let started = Instant::now();
     let mut plan = plan(rt, records);
     plan.without_rollback
@@ -395,5 +411,5 @@ pub async fn rollback_run(
     let mut gone: Vec<String> = stored.into_values().filter(ran).map(|record| record.step_id).collect();
     gone.sort_unstable();
     let parallelism = rt.parallelism(settings);
-    Ok(undo_run(&rt, &mut records, &gone, parallelism).await?)
+    undo_run(&rt, &mut records, &gone, parallelism).await
 }

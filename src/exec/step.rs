@@ -37,6 +37,7 @@ pub(crate) enum Ended<T> {
 /// status it had.
 pub async fn execute(rt: &Runtime, index: usize, record: StepRecord) -> Result<StepRecord, StateError> {
     let step = &rt.compiled.plan.steps[index];
+    crate::failpoint::hit("step:started");
     rt.report(Event::StepStarted {
         step: step.id.clone(),
         description: step.description.clone(),
@@ -356,19 +357,10 @@ impl StepRunner<'_> {
     }
 
     async fn fail(&mut self, message: String) -> Result<StepRecord, StateError> {
-        let message = self.rt.redactor.redact(&message).into_owned();
-        self.tail = self
-            .tail
-            .iter()
-            .map(|line| self.rt.redactor.redact(line).into_owned())
-            .collect();
-        let mut error = message.clone();
-        for line in &self.tail {
-            error.push('\n');
-            error.push_str(line);
-        }
-        self.record.error = Some(error);
-        self.finish(StepStatus::Failed, "step_failed", &message).await
+        let failure = Failure::redacted(self.rt, &message, &self.tail);
+        self.tail.clone_from(&failure.tail);
+        self.record.error = Some(failure.stored());
+        self.finish(StepStatus::Failed, "step_failed", &failure.message).await
     }
 
     async fn finish(
@@ -394,6 +386,31 @@ impl StepRunner<'_> {
             self.record.progress.clone_from(&progress);
         }
         self.rt.store.put_step(&self.rt.run_id, &self.record, &event).await
+    }
+}
+
+/// Why a step (or its rollback) failed, as it is stored and shown: the
+/// message and the log lines that explain it, secrets masked. The forward
+/// and the rollback paths both go through it.
+pub(crate) struct Failure {
+    pub(crate) message: String,
+    pub(crate) tail: Vec<String>,
+}
+
+impl Failure {
+    pub(crate) fn redacted(rt: &Runtime, message: &str, tail: &[String]) -> Self {
+        Failure {
+            message: rt.redactor.redact(message).into_owned(),
+            tail: tail.iter().map(|line| rt.redactor.redact(line).into_owned()).collect(),
+        }
+    }
+
+    /// The record's `error`: the message, then the tail, one line each.
+    pub(crate) fn stored(&self) -> String {
+        std::iter::once(self.message.as_str())
+            .chain(self.tail.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 

@@ -306,3 +306,26 @@ run = { kind = "shell", command = "false\necho went-on > lenient", errexit = fal
     assert_eq!(test.read("lenient"), "went-on\n");
     assert_eq!(test.step_status("lenient"), "succeeded");
 }
+
+/// A panic inside a step's task is a bug in planrun: exit 70 naming the
+/// step, not "the state is damaged" (exit 3); the state stays usable and
+/// `resume` finishes the run.
+#[test]
+fn a_panicking_step_is_reported_as_a_bug_and_the_run_resumes() {
+    let test = Test::new().plan(
+        r#"format = 1
+name = "bug"
+[steps.only]
+run = { kind = "shell", command = "echo ran >> ran.txt" }
+"#,
+    );
+    let run = test.cmd_env(&["apply", "plan.toml"], &[("PLANRUN_FAILPOINT", "panic:step:started")]);
+    run.status(70);
+    assert!(run.stderr.contains("planrun has a bug"), "{}", run.stderr);
+    assert!(run.stderr.contains("step `only` panicked"), "{}", run.stderr);
+    assert!(run.stderr.contains("failpoint step:started reached"), "{}", run.stderr);
+    assert!(!test.path().join("ran.txt").exists(), "the step ran");
+    test.cmd(&["status"]).status(0);
+    test.cmd(&["resume"]).status(0);
+    assert_eq!(test.read("ran.txt"), "ran\n");
+}

@@ -132,3 +132,69 @@ run = {{ kind = "shell", command = "echo connecting to ${{vars.url}}; exit 1" }}
         );
     }
 }
+
+/// A server that answers every request with a 500 whose body holds `body`.
+fn failing_server(body: &'static str) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port on 127.0.0.1");
+    let port = listener.local_addr().expect("its address").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let response = format!(
+                "HTTP/1.1 500 Internal Server Error\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    port
+}
+
+/// The rollback path once stored a failing undo's detail lines (an HTTP
+/// body, a command's output) without masking them; the forward path did.
+#[test]
+fn rollback_failure_details_are_redacted_like_forward_failures() {
+    let port = failing_server("undo refused for token s3cr3t-Value-91f");
+    let test = Test::new()
+        .plan(&format!(
+            r#"format = 1
+name = "undo-detail"
+[secrets]
+token = {{ env = "PLANRUN_TEST_TOKEN" }}
+[steps.first]
+run = {{ kind = "shell", command = "true" }}
+rollback = {{ kind = "http", url = "http://127.0.0.1:{port}/undo", method = "POST" }}
+[steps.second]
+depends_on = ["first"]
+run = {{ kind = "http", url = "http://127.0.0.1:{port}/do", method = "POST" }}
+"#
+        ))
+        .env("PLANRUN_TEST_TOKEN", SECRET);
+    let forward = test.cmd(&["apply", "plan.toml"]);
+    forward.status(1);
+    let rollback = test.cmd(&["rollback"]);
+    rollback.status(1);
+    let status = test.cmd(&["status", "--format", "json"]);
+    let everything = format!("{}{}{}", forward.stdout, forward.stderr, rollback.stderr) + &status.stdout;
+    assert!(!everything.contains(SECRET), "the secret leaked:\n{everything}");
+    // Both failures kept their detail, masked.
+    assert_eq!(
+        status.stdout.matches("undo refused for token ***").count(),
+        2,
+        "{}",
+        status.stdout
+    );
+    assert!(
+        rollback.stderr.contains("undo refused for token ***"),
+        "{}",
+        rollback.stderr
+    );
+    for file in walk_files(&test.path().join(".planrun")) {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        let leaked = bytes.windows(SECRET.len()).any(|window| window == SECRET.as_bytes());
+        assert!(!leaked, "the secret is in {}", file.display());
+    }
+}
