@@ -15,7 +15,17 @@ cd "$(dirname "$0")/.."
 # The services print `export PLANRUN_TEST_*=...` lines for the tests.
 eval "$(scripts/services.sh up)"
 
+# Service tests skipped (outside CI, a missing service skips its tests)
+# are listed here by tests/integration/services.rs; libtest hides their note.
+skipped=target/tmp/skipped-tests.txt
+rm -f "$skipped"
 cargo test --locked "$@"
+if [[ -s $skipped ]]; then
+    echo "skipped: $(wc -l <"$skipped") service test(s), their service missing:" >&2
+    sed 's/^/  /' "$skipped" >&2
+else
+    echo "skipped: no service test" >&2
+fi
 
 if [[ ${PLANRUN_SKIP_SANDBOX:-} == 1 || $# -gt 0 ]]; then
     echo "skipped: the sandbox smoke (PLANRUN_SKIP_SANDBOX=1, or only some tests asked for); run tests/sandbox/smoke.sh" >&2

@@ -12,6 +12,7 @@ mod examples;
 mod fuzz;
 mod large;
 mod leftovers;
+mod output;
 mod plan_state;
 mod postgres;
 mod preview;

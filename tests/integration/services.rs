@@ -22,7 +22,21 @@ pub fn require(name: &str) -> Option<String> {
         "{reason}: start the services with `scripts/services.sh up`"
     );
     eprintln!("skipped: {reason} (start them with `scripts/services.sh up`)");
+    record_skip(&reason);
     None
+}
+
+/// Where skipped tests are listed, one line each: libtest swallows the
+/// `eprintln!` of a passing test, so `scripts/test.sh` prints this list
+/// after the run (and empties it before).
+pub const SKIPPED_LIST: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/skipped-tests.txt");
+
+fn record_skip(reason: &str) {
+    use std::io::Write;
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(SKIPPED_LIST) {
+        let _ = writeln!(file, "{test}: {reason}");
+    }
 }
 
 /// `export KEY=value` lines of `scripts/services.sh env`, read once.
