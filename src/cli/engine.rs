@@ -16,7 +16,7 @@ use crate::exec::runtime::Settings;
 use crate::report::json_lines::JsonLines;
 use crate::report::lines::Lines;
 use crate::report::progress::Progress;
-use crate::state::{Location, RunOutcome, RunRecord, StateStore, Store};
+use crate::state::{Location, RunOutcome, RunRecord, Storage, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct StateArgs {

@@ -5,7 +5,7 @@ use crate::cli::output;
 use crate::cli::status::find_run;
 use crate::error::{Error, Exit};
 use crate::exec::error::ExecError;
-use crate::state::{StateStore, Store};
+use crate::state::{Storage, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

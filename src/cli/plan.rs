@@ -20,7 +20,7 @@ use crate::exec::resume::step_states;
 use crate::exec::secrets::Secrets;
 use crate::plan::Source;
 use crate::report::preview::{self, PreviewFormat, PreviewInput};
-use crate::state::{Location, RunRecord, StateStore, StepRecord, Store};
+use crate::state::{Location, RunRecord, StepRecord, Storage, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

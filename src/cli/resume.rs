@@ -12,7 +12,7 @@ use crate::exec::resume::{ResumeRequest, Stored, resume};
 use crate::exec::secrets::Secrets;
 use crate::exec::session::Session;
 use crate::plan::Source;
-use crate::state::{RunRecord, StateStore, Store};
+use crate::state::{RunRecord, Storage, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

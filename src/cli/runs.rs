@@ -5,7 +5,7 @@ use std::fmt::Write;
 use crate::cli::engine::{self, Format, StateArgs};
 use crate::cli::output;
 use crate::error::{Error, Exit};
-use crate::state::{StateStore, Store};
+use crate::state::{Storage, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

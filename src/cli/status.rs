@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::cli::engine::{self, Format, StateArgs};
 use crate::cli::output;
 use crate::error::{Error, Exit};
-use crate::state::{RunRecord, StateStore, StepRecord, StepStatus, Store};
+use crate::state::{RunRecord, StepRecord, StepStatus, Storage, Store};
 use crate::supervise::{Liveness, ProcessGroup};
 
 #[derive(Debug, clap::Args)]

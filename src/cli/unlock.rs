@@ -2,7 +2,7 @@
 
 use crate::cli::engine::{self, StateArgs};
 use crate::error::{Error, Exit};
-use crate::state::{StateError, StateStore, Store};
+use crate::state::{Locker, StateError, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -18,7 +18,7 @@ use crate::exec::session::Session;
 use crate::plan::hash::{source_hash, step_hash};
 use crate::state::lock::{current_host, current_user};
 use crate::state::record::now;
-use crate::state::{NewEvent, RunOutcome, RunRecord, StateStore, StepRecord};
+use crate::state::{NewEvent, RunOutcome, RunRecord, StepRecord, Storage};
 
 pub struct ApplyRequest {
     /// The plan file as given.
@@ -40,36 +40,7 @@ pub async fn apply(
     let started = Instant::now();
     let plan = &compiled.plan;
     let store = &session.store;
-    if let Some(unfinished) = store
-        .runs()
-        .await?
-        .into_iter()
-        .rev()
-        .find(|run| run.plan_name == plan.name && run.outcome.is_unfinished())
-    {
-        if !request.abandon {
-            return Err(ExecError::Unfinished {
-                run_id: unfinished.id,
-                plan: unfinished.plan_name,
-                outcome: unfinished.outcome,
-            });
-        }
-        // Its steps' processes must be gone before this run starts steps.
-        let mut steps = store.steps(&unfinished.id).await?;
-        leftovers::settle(
-            store,
-            &unfinished.id,
-            &mut steps,
-            settings.kill_grace,
-            settings.reporter.as_ref(),
-        )
-        .await?;
-        let event = NewEvent::run("run_abandoned", "abandoned by `apply --abandon`");
-        store.set_outcome(&unfinished.id, RunOutcome::Abandoned, &event).await?;
-        settings.reporter.report(&Event::Notice {
-            message: format!("abandoned unfinished run `{}`", unfinished.id),
-        });
-    }
+    refuse_or_abandon_unfinished(session, &plan.name, request.abandon, settings).await?;
     let run_id = new_run_id();
     let rt = Arc::new(Runtime::new(
         compiled.clone(),
@@ -78,20 +49,8 @@ pub async fn apply(
         secrets,
         settings,
     )?);
-    if !plan.preflight.is_empty() && preflight::check(&rt).await > 0 {
-        let interrupted = rt.draining.is_cancelled();
-        let logs = rt.run_logs.display();
-        let message = if interrupted {
-            format!("interrupted during preflight: no step ran and no run was recorded (logs in {logs})")
-        } else {
-            format!("preflight failed: no step ran and no run was recorded (logs in {logs})")
-        };
-        settings.reporter.report(&Event::Notice { message });
-        return Ok(if interrupted {
-            RunOutcome::Interrupted
-        } else {
-            RunOutcome::Failed
-        });
+    if let Some(outcome) = preflight_refused(&rt, settings).await {
+        return Ok(outcome);
     }
     let position: Vec<u32> = compiled
         .dag
@@ -105,30 +64,7 @@ pub async fn apply(
         .enumerate()
         .map(|(i, step)| StepRecord::pending(&step.id, position[i], step_hash(step)))
         .collect();
-    let run = RunRecord {
-        id: run_id.clone(),
-        plan_name: plan.name.clone(),
-        plan_path: request.plan_path.clone(),
-        plan_hash: source_hash(&plan.source),
-        plan_source: plan.source.text.to_string(),
-        overrides: request.overrides.clone(),
-        vars: plan
-            .vars
-            .iter()
-            .map(|(name, value)| {
-                let mut value = serde_json::to_value(value).unwrap_or_default();
-                rt.redactor.redact_json(&mut value);
-                (name.clone(), value)
-            })
-            .collect(),
-        user: current_user(),
-        host: current_host(),
-        pid: std::process::id(),
-        started_at: now(),
-        finished_at: None,
-        outcome: RunOutcome::Running,
-    };
-    store.create_run(&run, &records).await?;
+    store.create_run(&new_run(&rt, request), &records).await?;
     let parallelism = rt.parallelism(settings);
     rt.report(Event::RunStarted {
         run_id: run_id.clone(),
@@ -156,6 +92,98 @@ pub async fn apply(
         });
     }
     Ok(outcome)
+}
+
+/// An unfinished run of the plan refuses a new one, unless `--abandon`:
+/// then its processes are settled and it is marked abandoned.
+async fn refuse_or_abandon_unfinished(
+    session: &Session,
+    plan_name: &str,
+    abandon: bool,
+    settings: &Settings,
+) -> Result<(), ExecError> {
+    let store = &session.store;
+    let Some(unfinished) = store
+        .runs()
+        .await?
+        .into_iter()
+        .rev()
+        .find(|run| run.plan_name == plan_name && run.outcome.is_unfinished())
+    else {
+        return Ok(());
+    };
+    if !abandon {
+        return Err(ExecError::Unfinished {
+            run_id: unfinished.id,
+            plan: unfinished.plan_name,
+            outcome: unfinished.outcome,
+        });
+    }
+    // Its steps' processes must be gone before this run starts steps.
+    let mut steps = store.steps(&unfinished.id).await?;
+    leftovers::settle(
+        store,
+        &unfinished.id,
+        &mut steps,
+        settings.kill_grace,
+        settings.reporter.as_ref(),
+    )
+    .await?;
+    let event = NewEvent::run("run_abandoned", "abandoned by `apply --abandon`");
+    store.set_outcome(&unfinished.id, RunOutcome::Abandoned, &event).await?;
+    settings.reporter.report(&Event::Notice {
+        message: format!("abandoned unfinished run `{}`", unfinished.id),
+    });
+    Ok(())
+}
+
+/// The plan's preflight checks: an outcome when they failed or were
+/// interrupted (no run is recorded then).
+async fn preflight_refused(rt: &Arc<Runtime>, settings: &Settings) -> Option<RunOutcome> {
+    if rt.compiled.plan.preflight.is_empty() || preflight::check(rt).await == 0 {
+        return None;
+    }
+    let interrupted = rt.draining.is_cancelled();
+    let logs = rt.run_logs.display();
+    let message = if interrupted {
+        format!("interrupted during preflight: no step ran and no run was recorded (logs in {logs})")
+    } else {
+        format!("preflight failed: no step ran and no run was recorded (logs in {logs})")
+    };
+    settings.reporter.report(&Event::Notice { message });
+    Some(if interrupted {
+        RunOutcome::Interrupted
+    } else {
+        RunOutcome::Failed
+    })
+}
+
+/// The run record: the plan as applied, its overrides and its vars (secrets masked).
+fn new_run(rt: &Runtime, request: &ApplyRequest) -> RunRecord {
+    let plan = &rt.compiled.plan;
+    RunRecord {
+        id: rt.run_id.clone(),
+        plan_name: plan.name.clone(),
+        plan_path: request.plan_path.clone(),
+        plan_hash: source_hash(&plan.source),
+        plan_source: plan.source.text.to_string(),
+        overrides: request.overrides.clone(),
+        vars: plan
+            .vars
+            .iter()
+            .map(|(name, value)| {
+                let mut value = serde_json::to_value(value).unwrap_or_default();
+                rt.redactor.redact_json(&mut value);
+                (name.clone(), value)
+            })
+            .collect(),
+        user: current_user(),
+        host: current_host(),
+        pid: std::process::id(),
+        started_at: now(),
+        finished_at: None,
+        outcome: RunOutcome::Running,
+    }
 }
 
 /// `20261125-125134-3f9a`: sortable, readable, unique enough.

@@ -13,7 +13,7 @@ use crate::exec::runtime::Runtime;
 use crate::exec::step;
 use crate::exec::walk::{Direction, Frontier, Mark, Visitor, walk};
 use crate::state::record::now;
-use crate::state::{NewEvent, RunOutcome, StateError, StateStore, StepRecord, StepStatus};
+use crate::state::{NewEvent, RunOutcome, StateError, StepRecord, StepStatus, Storage};
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct WalkOptions {
@@ -179,4 +179,95 @@ async fn block_dependents(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::testing::{DIAMOND, Harness};
+
+    fn all(harness: &Harness) -> Vec<bool> {
+        vec![true; harness.records.len()]
+    }
+
+    const ONE_AT_A_TIME: WalkOptions = WalkOptions {
+        parallelism: 1,
+        keep_going: false,
+    };
+
+    #[tokio::test]
+    async fn every_transition_is_checkpointed_in_dependency_order() {
+        // The graph's execution order: a, b, d, c (level by level).
+        let mut h = Harness::new(&DIAMOND.replace("{fail}", "b.txt")).await;
+        let todo = all(&h);
+        let outcome = walk_forward(h.rt.clone(), &mut h.records, &todo, ONE_AT_A_TIME).await;
+        assert_eq!(outcome.ok(), Some(RunOutcome::Succeeded));
+        assert_eq!(
+            h.journal().await,
+            [
+                "step_running a",
+                "step_succeeded a",
+                "step_running b",
+                "step_succeeded b",
+                "step_running d",
+                "step_succeeded d",
+                "step_running c",
+                "step_succeeded c"
+            ]
+        );
+        assert_eq!(
+            h.stored().await,
+            ["a=succeeded", "b=succeeded", "c=succeeded", "d=succeeded"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_verify_blocks_the_dependents_and_stops_the_walk() {
+        let mut h = Harness::new(&DIAMOND.replace("{fail}", "missing")).await;
+        let todo = all(&h);
+        let outcome = walk_forward(h.rt.clone(), &mut h.records, &todo, ONE_AT_A_TIME).await;
+        assert_eq!(outcome.ok(), Some(RunOutcome::Failed));
+        // d was ready but nothing new starts after a failure.
+        assert_eq!(h.stored().await, ["a=succeeded", "b=failed", "c=blocked", "d=pending"]);
+        assert!(h.journal().await.contains(&"step_blocked c".to_string()));
+        assert!(!h.dir.path().join("d.txt").exists());
+    }
+
+    #[tokio::test]
+    async fn keep_going_runs_what_the_failure_does_not_block() {
+        let mut h = Harness::new(&DIAMOND.replace("{fail}", "missing")).await;
+        let todo = all(&h);
+        let options = WalkOptions {
+            parallelism: 1,
+            keep_going: true,
+        };
+        let outcome = walk_forward(h.rt.clone(), &mut h.records, &todo, options).await;
+        assert_eq!(outcome.ok(), Some(RunOutcome::Failed));
+        assert_eq!(
+            h.stored().await,
+            ["a=succeeded", "b=failed", "c=blocked", "d=succeeded"]
+        );
+    }
+
+    #[tokio::test]
+    async fn after_an_interrupt_nothing_starts_and_the_walk_says_so() {
+        let mut h = Harness::new(&DIAMOND.replace("{fail}", "b.txt")).await;
+        h.interrupt.draining.cancel();
+        let todo = all(&h);
+        let outcome = walk_forward(h.rt.clone(), &mut h.records, &todo, ONE_AT_A_TIME).await;
+        assert_eq!(outcome.ok(), Some(RunOutcome::Interrupted));
+        assert!(h.journal().await.is_empty());
+        assert!(!h.dir.path().join("a.txt").exists());
+    }
+
+    #[tokio::test]
+    async fn done_steps_are_not_run_again_and_release_their_dependents() {
+        let mut h = Harness::new(&DIAMOND.replace("{fail}", "b.txt")).await;
+        h.records[0].status = StepStatus::Succeeded;
+        let todo = [false, true, true, true];
+        let outcome = walk_forward(h.rt.clone(), &mut h.records, &todo, ONE_AT_A_TIME).await;
+        assert_eq!(outcome.ok(), Some(RunOutcome::Succeeded));
+        assert!(!h.dir.path().join("a.txt").exists(), "a ran again");
+        assert!(h.dir.path().join("c.txt").exists());
+    }
 }

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use crate::exec::error::ExecError;
 use crate::exec::event::{Event, Reporter};
-use crate::state::{NewEvent, StateStore, StepRecord, Store};
+use crate::state::{NewEvent, StepRecord, Storage, Store};
 use crate::supervise::{Liveness, ProcessGroup};
 
 /// How often a live group is looked at again.

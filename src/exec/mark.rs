@@ -9,7 +9,7 @@ use crate::exec::leftovers;
 use crate::exec::session::Session;
 use crate::state::lock::{current_host, current_user};
 use crate::state::record::now;
-use crate::state::{NewEvent, StateStore, StepStatus};
+use crate::state::{NewEvent, StepStatus, Storage};
 
 /// Records the decision once no process of the run is alive any more
 /// (waiting up to `grace`, then killing what is left).

@@ -22,4 +22,6 @@ pub mod session;
 pub(crate) mod settle;
 mod sink;
 pub mod step;
+#[cfg(test)]
+mod testing;
 pub(crate) mod walk;

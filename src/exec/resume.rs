@@ -25,7 +25,7 @@ use crate::exec::session::Session;
 use crate::exec::settle::settle_in_doubt;
 use crate::plan::Step;
 use crate::plan::hash::{source_hash, step_hash};
-use crate::state::{NewEvent, PlanFile, RunOutcome, RunRecord, StateStore, StepRecord, StepStatus};
+use crate::state::{NewEvent, PlanFile, RunOutcome, RunRecord, StepRecord, StepStatus, Storage};
 use crate::steps::outcome::{Applied, Settlement, Verdict};
 
 pub struct ResumeRequest {
@@ -103,119 +103,164 @@ pub(crate) fn prepare(
         .into_iter()
         .map(|record| (record.step_id.clone(), record))
         .collect();
-    let rerun = rerun_set(compiled, request)?;
     let position: Vec<u32> = compiled
         .dag
         .positions()
         .into_iter()
         .map(|at| u32::try_from(at).unwrap_or(u32::MAX))
         .collect();
-    let mut prepared = Prepared {
-        records: Vec::with_capacity(plan.steps.len()),
-        todo: Vec::with_capacity(plan.steps.len()),
-        changes: Vec::new(),
-        notices: Vec::new(),
-        settled: HashMap::new(),
+    let mut sorter = Sorter {
+        request,
+        unchanged,
+        settled,
+        rerun: rerun_set(compiled, request)?,
+        prepared: Prepared {
+            records: Vec::with_capacity(plan.steps.len()),
+            todo: Vec::with_capacity(plan.steps.len()),
+            changes: Vec::new(),
+            notices: Vec::new(),
+            settled: HashMap::new(),
+        },
+        drifted: Vec::new(),
+        undecided: Vec::new(),
+        joined: Vec::new(),
+        accepted: Vec::new(),
     };
-    let (mut drifted, mut undecided, mut joined, mut accepted) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (index, step) in plan.steps.iter().enumerate() {
-        let Some(mut record) = by_id.remove(step.id.as_str()) else {
-            let record = StepRecord::pending(&step.id, position[index], step_hash(step));
-            prepared.changes.push((
-                record.clone(),
-                NewEvent::step(&step.id, "step_added", "new in the plan"),
-            ));
-            prepared.records.push(record);
-            prepared.todo.push(true);
-            joined.push(step.id.clone());
-            continue;
-        };
-        // With the file unchanged the stored hashes stand: no hashing.
-        let hash = if unchanged { None } else { Some(step_hash(step)) };
-        let drifted_from = |record: &StepRecord| hash.as_ref().is_some_and(|h| *h != record.definition_hash);
-        record.position = position[index];
-        let todo = if rerun.contains(&index) {
-            record.status = StepStatus::Pending;
-            // From the start: a table copy does not continue where it was.
-            record.progress = None;
-            if let Some(hash) = &hash {
-                record.definition_hash.clone_from(hash);
-            }
-            prepared
-                .changes
-                .push((record.clone(), NewEvent::step(&step.id, "step_reset", "`--rerun`")));
-            true
-        } else {
-            match record.status {
-                StepStatus::Succeeded | StepStatus::Satisfied => {
-                    if drifted_from(&record) {
-                        if request.accept_drift {
-                            record.definition_hash = hash.clone().unwrap_or_default();
-                            let event = NewEvent::step(&step.id, "drift_accepted", "changed in the plan; kept as done");
-                            prepared.changes.push((record.clone(), event));
-                            accepted.push(step.id.clone());
-                        } else {
-                            drifted.push(format!("{} ({})", step.id, record.status));
-                        }
-                    }
-                    false
-                }
-                StepStatus::Running | StepStatus::Interrupted => match settled.get(step.id.as_str()) {
-                    Some(answer) => match after_settling(step, &record, answer) {
-                        Ok(Some(applied)) => {
-                            prepared.settled.insert(step.id.clone(), applied);
-                            true
-                        }
-                        Ok(None) => true,
-                        Err(undecided_step) => {
-                            undecided.push(undecided_step);
-                            false
-                        }
-                    },
-                    None if rerunnable(step) => true,
-                    None => {
-                        undecided.push(undecided_line(step, &record, None));
-                        false
-                    }
-                },
-                _ => {
-                    if let Some(hash) = &hash {
-                        record.definition_hash.clone_from(hash);
-                    }
-                    true
-                }
+        let (record, todo) = match by_id.remove(step.id.as_str()) {
+            None => sorter.joining(step, position[index]),
+            Some(mut record) => {
+                record.position = position[index];
+                sorter.stored(index, step, record)
             }
         };
-        prepared.records.push(record);
-        prepared.todo.push(todo);
-    }
-    if !drifted.is_empty() {
-        return Err(ExecError::Drift(drifted));
-    }
-    if !undecided.is_empty() {
-        return Err(ExecError::NeedsDecision(undecided));
+        sorter.prepared.records.push(record);
+        sorter.prepared.todo.push(todo);
     }
     // What is left was not matched by any step of the plan.
     let mut removed: Vec<&str> = by_id.keys().map(String::as_str).collect();
     removed.sort_unstable();
-    if !removed.is_empty() {
-        prepared.notices.push(format!(
-            "no longer in the plan, left as they were: {}",
-            removed.join(", ")
-        ));
+    sorter.finish(&removed)
+}
+
+/// Sorts each step of the plan by what its stored record says, collecting
+/// what refuses the resume (drift, undecided steps) and what to tell.
+struct Sorter<'a> {
+    request: &'a ResumeRequest,
+    unchanged: bool,
+    settled: &'a HashMap<String, Settlement>,
+    rerun: HashSet<usize>,
+    prepared: Prepared,
+    drifted: Vec<String>,
+    undecided: Vec<String>,
+    joined: Vec<String>,
+    accepted: Vec<String>,
+}
+
+impl Sorter<'_> {
+    /// A step new in the plan: pending, to run.
+    fn joining(&mut self, step: &Step, position: u32) -> (StepRecord, bool) {
+        let record = StepRecord::pending(&step.id, position, step_hash(step));
+        let event = NewEvent::step(&step.id, "step_added", "new in the plan");
+        self.prepared.changes.push((record.clone(), event));
+        self.joined.push(step.id.clone());
+        (record, true)
     }
-    if !accepted.is_empty() {
-        prepared.notices.push(format!(
-            "changed in the plan, kept as done (`--accept-drift`): {}",
-            accepted.join(", ")
-        ));
+
+    /// A step the run has a record of: whether it runs, and its record.
+    fn stored(&mut self, index: usize, step: &Step, mut record: StepRecord) -> (StepRecord, bool) {
+        // With the file unchanged the stored hashes stand: no hashing.
+        let hash = if self.unchanged { None } else { Some(step_hash(step)) };
+        if self.rerun.contains(&index) {
+            record.status = StepStatus::Pending;
+            // From the start: a table copy does not continue where it was.
+            record.progress = None;
+            if let Some(hash) = hash {
+                record.definition_hash = hash;
+            }
+            let event = NewEvent::step(&step.id, "step_reset", "`--rerun`");
+            self.prepared.changes.push((record.clone(), event));
+            return (record, true);
+        }
+        let todo = match record.status {
+            StepStatus::Succeeded | StepStatus::Satisfied => {
+                self.done(step, &mut record, hash);
+                false
+            }
+            StepStatus::Running | StepStatus::Interrupted => self.in_doubt(step, &record),
+            _ => {
+                if let Some(hash) = hash {
+                    record.definition_hash = hash;
+                }
+                true
+            }
+        };
+        (record, todo)
     }
-    if !joined.is_empty() {
-        prepared
-            .notices
-            .push(format!("new in the plan, joining the run: {}", joined.join(", ")));
+
+    /// A done step: kept, unless its definition changed (drift).
+    fn done(&mut self, step: &Step, record: &mut StepRecord, hash: Option<String>) {
+        let Some(hash) = hash.filter(|hash| *hash != record.definition_hash) else {
+            return;
+        };
+        if self.request.accept_drift {
+            record.definition_hash = hash;
+            let event = NewEvent::step(&step.id, "drift_accepted", "changed in the plan; kept as done");
+            self.prepared.changes.push((record.clone(), event));
+            self.accepted.push(step.id.clone());
+        } else {
+            self.drifted.push(format!("{} ({})", step.id, record.status));
+        }
     }
-    Ok(prepared)
+
+    /// A step stopped while running: run again, verified only (it took
+    /// effect), or left to an operator.
+    fn in_doubt(&mut self, step: &Step, record: &StepRecord) -> bool {
+        match self.settled.get(step.id.as_str()) {
+            Some(answer) => match after_settling(step, record, answer) {
+                Ok(Some(applied)) => {
+                    self.prepared.settled.insert(step.id.clone(), applied);
+                    true
+                }
+                Ok(None) => true,
+                Err(undecided_step) => {
+                    self.undecided.push(undecided_step);
+                    false
+                }
+            },
+            None if rerunnable(step) => true,
+            None => {
+                self.undecided.push(undecided_line(step, record, None));
+                false
+            }
+        }
+    }
+
+    fn finish(mut self, removed: &[&str]) -> Result<Prepared, ExecError> {
+        if !self.drifted.is_empty() {
+            return Err(ExecError::Drift(self.drifted));
+        }
+        if !self.undecided.is_empty() {
+            return Err(ExecError::NeedsDecision(self.undecided));
+        }
+        let notices = &mut self.prepared.notices;
+        if !removed.is_empty() {
+            notices.push(format!(
+                "no longer in the plan, left as they were: {}",
+                removed.join(", ")
+            ));
+        }
+        if !self.accepted.is_empty() {
+            notices.push(format!(
+                "changed in the plan, kept as done (`--accept-drift`): {}",
+                self.accepted.join(", ")
+            ));
+        }
+        if !self.joined.is_empty() {
+            notices.push(format!("new in the plan, joining the run: {}", self.joined.join(", ")));
+        }
+        Ok(self.prepared)
+    }
 }
 
 /// Where each step of `compiled` stands in a run, as previews show it:

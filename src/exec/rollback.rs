@@ -17,7 +17,7 @@ use crate::exec::settle;
 use crate::exec::step::{Ended, Failure, bounded, millis};
 use crate::exec::walk::{Direction, Frontier, Mark, Visitor, walk};
 use crate::state::record::now;
-use crate::state::{NewEvent, RunOutcome, StateError, StateStore, StepRecord, StepStatus};
+use crate::state::{NewEvent, RunOutcome, StateError, StepRecord, StepStatus, Storage};
 use crate::steps::outcome::Verdict;
 
 /// What a rollback will do.
@@ -162,13 +162,8 @@ async fn undo_step(rt: &Runtime, index: usize, mut record: StepRecord) -> Result
     }
     record.status = StepStatus::RollingBack;
     record.error = None;
-    rt.store
-        .put_step(
-            &rt.run_id,
-            &record,
-            &NewEvent::step(&step.id, "rollback_started", "rolling back"),
-        )
-        .await?;
+    let event = NewEvent::step(&step.id, "rollback_started", "rolling back");
+    rt.store.put_step(&rt.run_id, &record, &event).await?;
     let cancel = rt.interrupt.child_token();
     let mut ctx = rt.context(
         &step.id,
@@ -178,94 +173,106 @@ async fn undo_step(rt: &Runtime, index: usize, mut record: StepRecord) -> Result
     );
     ctx.timeout = step.timeout.std();
     ctx.log.section("rollback");
-    let timeout = step.timeout.std();
-    let ended = match (&step.rollback, &step.run, undo_record(&record)) {
-        (Some(action), ..) => match rt.resolve(action.get_ref()) {
-            Ok(action) => match action.gate() {
-                Some(instructions) => match crate::exec::gate::decide(rt, &step.id, instructions, &ctx.log).await {
-                    Ended::Done(_) => Ended::Done(()),
-                    Ended::Failed(message, detail) => Ended::Failed(message, detail),
-                    Ended::TimedOut => Ended::TimedOut,
-                    Ended::Interrupted => Ended::Interrupted,
-                    Ended::NeedsApproval => Ended::NeedsApproval,
-                },
-                None => {
-                    bounded(
-                        async { action.perform(&ctx).await.map(|_| ()) },
-                        action.handles_cancel(),
-                        &cancel,
-                        rt,
-                        timeout,
-                    )
-                    .await
-                }
-            },
-            Err(error) => Ended::Failed(format!("cannot resolve `rollback`: {error}"), Vec::new()),
-        },
-        (None, Some(run), Some(undo)) => match rt.resolve(run.get_ref()) {
-            Ok(run) => bounded(run.undo(undo, &ctx), false, &cancel, rt, timeout).await,
-            Err(error) => Ended::Failed(format!("cannot resolve `run`: {error}"), Vec::new()),
-        },
-        _ => Ended::Failed("nothing undoes this step".into(), Vec::new()),
-    };
-    let (status, kind, message, tail) = match ended {
-        Ended::Done(()) => (
-            StepStatus::RolledBack,
-            "rolled_back",
-            "rolled back".to_string(),
+    let ended = perform_undo(rt, step, &record, &ctx, &cancel).await;
+    let Some(end) = UndoEnd::of(ended, step, &ctx) else {
+        // Stays `rolling_back`: running `planrun rollback` again redoes it.
+        rt.report(finished(
+            step.id.clone(),
+            StepStatus::RollingBack,
+            started,
+            None,
             Vec::new(),
-        ),
-        Ended::Interrupted => {
-            // Stays `rolling_back`: running `planrun rollback` again redoes it.
-            rt.report(finished(
-                step.id.clone(),
-                StepStatus::RollingBack,
-                started,
-                None,
-                Vec::new(),
-                None,
-            ));
-            return Ok(record);
-        }
-        Ended::Failed(message, detail) => {
-            let tail = if detail.is_empty() { ctx.log.tail() } else { detail };
-            (StepStatus::RollbackFailed, "rollback_failed", message, tail)
-        }
-        Ended::TimedOut => (
-            StepStatus::RollbackFailed,
-            "rollback_failed",
-            format!("timed out after {}", step.timeout),
-            ctx.log.tail(),
-        ),
-        Ended::NeedsApproval => (
-            StepStatus::RollbackFailed,
-            "rollback_failed",
-            format!(
-                "needs an operator: run `planrun rollback --approve {}` once it is done, or roll back on a terminal",
-                step.id
-            ),
-            Vec::new(),
-        ),
+            None,
+        ));
+        return Ok(record);
     };
     // Masked like a failure of the forward path (the tail was stored as is).
-    let failure = Failure::redacted(rt, &message, &tail);
-    record.status = status;
+    let failure = Failure::redacted(rt, &end.message, &end.tail);
+    let failed = end.status == StepStatus::RollbackFailed;
+    record.status = end.status;
     record.finished_at = Some(now());
-    record.error = (status == StepStatus::RollbackFailed).then(|| failure.stored());
+    record.error = failed.then(|| failure.stored());
     let Failure { message, tail } = failure;
-    rt.store
-        .put_step(&rt.run_id, &record, &NewEvent::step(&step.id, kind, message.clone()))
-        .await?;
-    let failed = status == StepStatus::RollbackFailed;
+    let event = NewEvent::step(&step.id, end.kind, message.clone());
+    rt.store.put_step(&rt.run_id, &record, &event).await?;
     rt.report(finished(
         step.id.clone(),
-        status,
+        end.status,
         started,
         failed.then_some(message),
         tail,
         step.help.clone().filter(|_| failed),
     ));
     Ok(record)
+}
+
+/// Runs what undoes `step`: its `rollback` (a manual one is decided by the
+/// engine), else its kind's built-in undo from the record.
+async fn perform_undo(
+    rt: &Runtime,
+    step: &crate::plan::Step,
+    record: &StepRecord,
+    ctx: &crate::steps::context::StepContext,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Ended<()> {
+    let timeout = step.timeout.std();
+    match (&step.rollback, &step.run, undo_record(record)) {
+        (Some(action), ..) => {
+            let action = match rt.resolve(action.get_ref()) {
+                Ok(action) => action,
+                Err(error) => return Ended::Failed(format!("cannot resolve `rollback`: {error}"), Vec::new()),
+            };
+            if let Some(instructions) = action.gate() {
+                return crate::exec::gate::decide(rt, &step.id, instructions, &ctx.log)
+                    .await
+                    .map(|_| ());
+            }
+            let work = async { action.perform(ctx).await.map(|_| ()) };
+            bounded(work, action.handles_cancel(), cancel, rt, timeout).await
+        }
+        (None, Some(run), Some(undo)) => match rt.resolve(run.get_ref()) {
+            Ok(run) => bounded(run.undo(undo, ctx), false, cancel, rt, timeout).await,
+            Err(error) => Ended::Failed(format!("cannot resolve `run`: {error}"), Vec::new()),
+        },
+        _ => Ended::Failed("nothing undoes this step".into(), Vec::new()),
+    }
+}
+
+/// How an undo ended, as recorded: `None` when it was interrupted.
+struct UndoEnd {
+    status: StepStatus,
+    kind: &'static str,
+    message: String,
+    tail: Vec<String>,
+}
+
+impl UndoEnd {
+    fn of(ended: Ended<()>, step: &crate::plan::Step, ctx: &crate::steps::context::StepContext) -> Option<UndoEnd> {
+        let failed = |message: String, tail: Vec<String>| UndoEnd {
+            status: StepStatus::RollbackFailed,
+            kind: "rollback_failed",
+            message,
+            tail,
+        };
+        Some(match ended {
+            Ended::Done(()) => UndoEnd {
+                status: StepStatus::RolledBack,
+                kind: "rolled_back",
+                message: "rolled back".to_string(),
+                tail: Vec::new(),
+            },
+            Ended::Interrupted => return None,
+            Ended::Failed(message, detail) => failed(message, if detail.is_empty() { ctx.log.tail() } else { detail }),
+            Ended::TimedOut => failed(format!("timed out after {}", step.timeout), ctx.log.tail()),
+            Ended::NeedsApproval => failed(
+                format!(
+                    "needs an operator: run `planrun rollback --approve {}` once it is done, or roll back on a terminal",
+                    step.id
+                ),
+                Vec::new(),
+            ),
+        })
+    }
 }
 
 /// Whether the step was stopped while running and its kind finds that
@@ -412,4 +419,64 @@ pub async fn rollback_run(
     gone.sort_unstable();
     let parallelism = rt.parallelism(settings);
     undo_run(&rt, &mut records, &gone, parallelism).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::forward::{WalkOptions, walk_forward};
+    use crate::exec::testing::{DIAMOND, Harness};
+
+    #[tokio::test]
+    async fn rollback_undoes_dependents_first_latest_first_and_checkpoints_each() {
+        let mut h = Harness::new(&DIAMOND.replace("{fail}", "b.txt")).await;
+        let options = WalkOptions {
+            parallelism: 1,
+            keep_going: false,
+        };
+        let todo = vec![true; 4];
+        let applied = walk_forward(h.rt.clone(), &mut h.records, &todo, options).await;
+        assert_eq!(applied.ok(), Some(RunOutcome::Succeeded));
+        let plan = plan(&h.rt, &h.records);
+        assert_eq!(plan.undo, [true; 4]);
+        let outcome = rollback(h.rt.clone(), &mut h.records, &plan.undo, 1).await;
+        assert_eq!(outcome.ok(), Some(RunOutcome::RolledBack));
+        let undone: Vec<String> = h
+            .journal()
+            .await
+            .into_iter()
+            .filter(|line| line.starts_with("rolled_back "))
+            .collect();
+        // Execution order is a, b, d, c: the latest ready undo first.
+        assert_eq!(
+            undone,
+            ["rolled_back c", "rolled_back d", "rolled_back b", "rolled_back a"]
+        );
+        assert_eq!(
+            h.stored().await,
+            ["a=rolled_back", "b=rolled_back", "c=rolled_back", "d=rolled_back"]
+        );
+        for file in ["a.txt", "b.txt", "c.txt", "d.txt"] {
+            assert!(!h.dir.path().join(file).exists(), "{file} is still there");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_step_that_wrote_is_undone_and_a_step_never_run_is_not() {
+        let mut h = Harness::new(&DIAMOND.replace("{fail}", "missing")).await;
+        let options = WalkOptions {
+            parallelism: 1,
+            keep_going: false,
+        };
+        let todo = vec![true; 4];
+        let applied = walk_forward(h.rt.clone(), &mut h.records, &todo, options).await;
+        assert_eq!(applied.ok(), Some(RunOutcome::Failed));
+        let plan = plan(&h.rt, &h.records);
+        // b failed in its verify, after writing: undone; c and d never ran.
+        assert_eq!(plan.undo, [true, true, false, false]);
+        let outcome = rollback(h.rt.clone(), &mut h.records, &plan.undo, 2).await;
+        assert_eq!(outcome.ok(), Some(RunOutcome::RolledBack));
+        assert!(!h.dir.path().join("b.txt").exists());
+        assert!(!h.dir.path().join("a.txt").exists());
+    }
 }

@@ -185,7 +185,7 @@ impl Runtime {
         outcome: crate::state::RunOutcome,
         started: tokio::time::Instant,
     ) -> Result<crate::state::RunOutcome, crate::state::StateError> {
-        use crate::state::StateStore;
+        use crate::state::Storage;
         let mut counts = std::collections::BTreeMap::new();
         for record in records {
             *counts.entry(record.status).or_insert(0) += 1;

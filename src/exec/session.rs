@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::exec::error::ExecError;
 use crate::exec::event::{Event, Reporter};
-use crate::state::{Acquired, LockInfo, StateStore, Store};
+use crate::state::{Acquired, LockInfo, Locker, Store};
 
 pub struct Session {
     pub store: Arc<Store>,

@@ -22,7 +22,7 @@ use crate::exec::event::Event;
 use crate::exec::runtime::Runtime;
 use crate::exec::step::{Ended, bounded};
 use crate::plan::Step;
-use crate::state::{NewEvent, StateError, StateStore, StepRecord, StepStatus};
+use crate::state::{NewEvent, StateError, StepRecord, StepStatus, Storage};
 use crate::steps::outcome::{Settlement, Verdict};
 
 /// A step stopped while running, whose attempt may have taken effect.

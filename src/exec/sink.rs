@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::state::{StateStore, Store};
+use crate::state::{Storage, Store};
 use crate::steps::context::{ProgressSink, SinkFuture};
 use crate::supervise::ProcessGroup;
 

@@ -17,7 +17,7 @@ use crate::exec::gate;
 use crate::exec::runtime::Runtime;
 use crate::plan::Step;
 use crate::state::record::now;
-use crate::state::{NewEvent, StateError, StateStore, StepRecord, StepStatus};
+use crate::state::{NewEvent, StateError, StepRecord, StepStatus, Storage};
 use crate::steps::context::StepContext;
 use crate::steps::log::StepLog;
 use crate::steps::outcome::{Applied, StepError};
@@ -30,6 +30,19 @@ pub(crate) enum Ended<T> {
     TimedOut,
     Interrupted,
     NeedsApproval,
+}
+
+impl<T> Ended<T> {
+    /// The same ending, with what a `Done` carries changed by `f`.
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Ended<U> {
+        match self {
+            Ended::Done(value) => Ended::Done(f(value)),
+            Ended::Failed(message, detail) => Ended::Failed(message, detail),
+            Ended::TimedOut => Ended::TimedOut,
+            Ended::Interrupted => Ended::Interrupted,
+            Ended::NeedsApproval => Ended::NeedsApproval,
+        }
+    }
 }
 
 /// Runs step `index` from `record`; returns its final record, already

@@ -8,6 +8,8 @@ pub mod conformance;
 mod error;
 pub mod location;
 pub mod lock;
+#[cfg(test)]
+pub(crate) mod memory;
 mod postgres;
 pub mod record;
 mod sqlite;
@@ -19,4 +21,4 @@ pub use location::Location;
 pub use lock::{Acquired, LockInfo};
 pub use record::{EventRecord, NewEvent, PlanFile, RunRecord, StepRecord};
 pub use status::{RunOutcome, StepStatus};
-pub use store::{StateStore, Store};
+pub use store::{Locker, StateStore, Storage, Store};

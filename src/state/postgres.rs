@@ -35,7 +35,7 @@ use crate::state::error::{StateError, describe};
 use crate::state::lock::{Acquired, LockInfo, current_host};
 use crate::state::record::{EventRecord, NewEvent, PlanFile, RunRecord, StepRecord, now};
 use crate::state::status::{RunOutcome, StepStatus};
-use crate::state::store::{Result, StateStore};
+use crate::state::store::{Locker, Result, Storage};
 use crate::supervise::ProcessGroup;
 
 /// The advisory lock key: "planrun" in ASCII.
@@ -509,7 +509,7 @@ async fn insert_event(connection: &mut PgConnection, run_id: &str, event: &NewEv
     Ok(())
 }
 
-impl StateStore for PostgresStore {
+impl Storage for PostgresStore {
     async fn create_run(&self, run: &RunRecord, steps: &[StepRecord]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
@@ -666,7 +666,9 @@ impl StateStore for PostgresStore {
                 .await?,
         )
     }
+}
 
+impl Locker for PostgresStore {
     async fn lock(&self, info: &LockInfo) -> Result<Acquired> {
         let mut holder = self.holder.lock().await;
         let mut connection = match holder.take() {

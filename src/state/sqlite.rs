@@ -18,7 +18,7 @@ use crate::state::location::Sync;
 use crate::state::lock::{Acquired, LockInfo};
 use crate::state::record::{EventRecord, NewEvent, PlanFile, RunRecord, StepRecord, now};
 use crate::state::status::RunOutcome;
-use crate::state::store::{Result, StateStore};
+use crate::state::store::{Locker, Result, Storage};
 use crate::supervise::ProcessGroup;
 
 const SCHEMA: &str = "
@@ -274,7 +274,7 @@ async fn insert_event(tx: &mut Transaction<'_, Sqlite>, run_id: &str, event: &Ne
     Ok(())
 }
 
-impl StateStore for SqliteStore {
+impl Storage for SqliteStore {
     async fn create_run(&self, run: &RunRecord, steps: &[StepRecord]) -> Result<()> {
         let mut conn = self.conn.lock().await;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
@@ -446,7 +446,9 @@ impl StateStore for SqliteStore {
             .fetch_one(&mut *self.conn.lock().await)
             .await?)
     }
+}
 
+impl Locker for SqliteStore {
     async fn lock(&self, info: &LockInfo) -> Result<Acquired> {
         let mut conn = self.conn.lock().await;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;

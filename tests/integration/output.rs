@@ -41,7 +41,8 @@ fn filtered(test: &Test, name: &str, text: &str) {
 #[test]
 fn apply_status_resume_and_rollback_output_is_pinned() {
     let test = Test::new().plan(PLAN);
-    let apply = test.cmd(&["apply", "plan.toml"]);
+    // One at a time: `prepare` and `already` would finish in either order.
+    let apply = test.cmd(&["apply", "plan.toml", "--parallelism", "1"]);
     apply.status(1);
     filtered(
         &test,

@@ -3,7 +3,7 @@
 //! another directory, a lock that survives its session being ended, and
 //! errors that say why the server cannot be used.
 
-use planrun::state::{Location, LockInfo, StateError, StateStore, Store, conformance};
+use planrun::state::{Location, LockInfo, Locker, StateError, Store, conformance};
 
 use std::time::{Duration, Instant};
 
