@@ -128,27 +128,8 @@ impl<'a> Analyzer<'a> {
         let declared_vars = declarations::vars(root.remove("vars"), self.diagnostics);
         let declared_secrets = declarations::secrets(root.remove("secrets"), self.diagnostics);
         let defaults = root.remove("defaults");
-        // A plan without steps is reported once, as `no-steps`; `steps`
-        // that is not a table is reported as a wrong type.
-        let steps_at = match root.get("steps") {
-            Some(steps) => steps.get_ref().is_table().then(|| steps.span()),
-            None => {
-                let at = self.root_span.start..self.root_span.start;
-                let key = Spanned::new(at.clone(), DeString::Borrowed("steps"));
-                root.insert(key, Spanned::new(at.clone(), DeValue::Table(DeTable::new())));
-                Some(at)
-            }
-        };
-        let root = Spanned::new(self.root_span.clone(), DeValue::Table(root));
-        let top = table_decode::decode::<PlanFile<IgnoredAny, IgnoredAny>>(root, "the plan", &[], self.diagnostics);
-        let (name, description, parallelism) = match top.usable() {
-            Some(top) => {
-                self.check_format(&top.format);
-                let parallelism = top.parallelism.and_then(|p| self.parallelism(&p));
-                (top.name, top.description, parallelism)
-            }
-            None => (String::new(), None, None),
-        };
+        let steps_at = self.steps_span(&mut root);
+        let (name, description, parallelism) = self.top_level(root);
         let mut used_vars = BTreeSet::new();
         let mut var_refs = Vec::new();
         let vars = Vars::resolve(
@@ -185,30 +166,7 @@ impl<'a> Analyzer<'a> {
             self.no_steps(at);
         }
         used_vars.extend(std::mem::take(&mut substituter.used_vars));
-        // A string with an undefined var cannot have the type its field
-        // wants; that is reported once, as the undefined reference.
-        let unresolved: HashSet<(usize, usize)> = std::mem::take(&mut substituter.unresolved)
-            .into_iter()
-            .map(|span| (span.start, span.end))
-            .collect();
-        if !unresolved.is_empty() {
-            self.diagnostics
-                .retain(|d| d.origin.is_some() || !unresolved.contains(&(d.span.start, d.span.end)));
-        }
-        // An error about a value set on the command line says so: the
-        // text it points at is the plan's `${vars.NAME}`.
-        let overridden: HashMap<(usize, usize), String> = std::mem::take(&mut substituter.overridden)
-            .into_iter()
-            .map(|(span, note)| ((span.start, span.end), note))
-            .collect();
-        if !overridden.is_empty() {
-            for diagnostic in self.diagnostics.iter_mut().filter(|d| d.origin.is_none()) {
-                if let Some(note) = overridden.get(&(diagnostic.span.start, diagnostic.span.end)) {
-                    diagnostic.message = format!("{}; {note}", diagnostic.message);
-                }
-            }
-        }
-        self.diagnostics.extend(std::mem::take(&mut substituter.diagnostics));
+        self.take_substitution_diagnostics(&mut substituter);
 
         var_refs.append(&mut substituter.found);
         let used_secrets = self.check_secret_refs(&var_refs, &secret_names);
@@ -239,6 +197,63 @@ impl<'a> Analyzer<'a> {
                 .collect(),
             secret_spans: secrets.keys().map(|k| (k.get_ref().clone(), k.span())).collect(),
         })
+    }
+
+    /// Where `steps` is. A plan without steps is reported once, as
+    /// `no-steps` (an empty `steps` is put in for the decoding); `steps`
+    /// that is not a table is reported as a wrong type (`None`).
+    fn steps_span(&self, root: &mut DeTable<'_>) -> Option<std::ops::Range<usize>> {
+        match root.get("steps") {
+            Some(steps) => steps.get_ref().is_table().then(|| steps.span()),
+            None => {
+                let at = self.root_span.start..self.root_span.start;
+                let key = Spanned::new(at.clone(), DeString::Borrowed("steps"));
+                root.insert(key, Spanned::new(at.clone(), DeValue::Table(DeTable::new())));
+                Some(at)
+            }
+        }
+    }
+
+    /// The plan's own fields: name, description, parallelism (and its format checked).
+    fn top_level(&mut self, root: DeTable<'_>) -> (String, Option<String>, Option<usize>) {
+        let root = Spanned::new(self.root_span.clone(), DeValue::Table(root));
+        let top = table_decode::decode::<PlanFile<IgnoredAny, IgnoredAny>>(root, "the plan", &[], self.diagnostics);
+        match top.usable() {
+            Some(top) => {
+                self.check_format(&top.format);
+                let parallelism = top.parallelism.and_then(|p| self.parallelism(&p));
+                (top.name, top.description, parallelism)
+            }
+            None => (String::new(), None, None),
+        }
+    }
+
+    /// The substituter's diagnostics, and what it learned about the others.
+    fn take_substitution_diagnostics(&mut self, substituter: &mut Substituter<'_>) {
+        // A string with an undefined var cannot have the type its field
+        // wants; that is reported once, as the undefined reference.
+        let unresolved: HashSet<(usize, usize)> = std::mem::take(&mut substituter.unresolved)
+            .into_iter()
+            .map(|span| (span.start, span.end))
+            .collect();
+        if !unresolved.is_empty() {
+            self.diagnostics
+                .retain(|d| d.origin.is_some() || !unresolved.contains(&(d.span.start, d.span.end)));
+        }
+        // An error about a value set on the command line says so: the
+        // text it points at is the plan's `${vars.NAME}`.
+        let overridden: HashMap<(usize, usize), String> = std::mem::take(&mut substituter.overridden)
+            .into_iter()
+            .map(|(span, note)| ((span.start, span.end), note))
+            .collect();
+        if !overridden.is_empty() {
+            for diagnostic in self.diagnostics.iter_mut().filter(|d| d.origin.is_none()) {
+                if let Some(note) = overridden.get(&(diagnostic.span.start, diagnostic.span.end)) {
+                    diagnostic.message = format!("{}; {note}", diagnostic.message);
+                }
+            }
+        }
+        self.diagnostics.extend(std::mem::take(&mut substituter.diagnostics));
     }
 
     fn check_format(&mut self, format: &Spanned<FormatNumber>) {

@@ -158,38 +158,7 @@ impl Vars {
                 (name.get_ref().clone(), declared)
             })
             .collect();
-        let names: Vec<String> = values.keys().cloned().collect();
-        for item in overrides {
-            if invalid.contains(&item.name) {
-                continue;
-            }
-            let Some(declared) = values.get_mut(&item.name) else {
-                let candidates: Vec<&str> = names.iter().map(String::as_str).collect();
-                diagnostics.push(
-                    Diagnostic::error("unknown-variable", format!("unknown variable `{}`", item.name))
-                        .at(item.name_span.clone(), "not declared in the plan's [vars]")
-                        .help(
-                            suggest::help(&item.name, &candidates, "variable")
-                                .unwrap_or_else(|| "the plan declares no vars; declare it in its [vars]".into()),
-                        )
-                        .in_file(item.origin.clone()),
-                );
-                continue;
-            };
-            match declared.value.parse_like(&item.value) {
-                Ok(parsed) => {
-                    declared.value = parsed;
-                    declared.value_span = item.value_span.clone();
-                    declared.origin = Some((item.origin.clone(), item.describe()));
-                }
-                Err(error) => diagnostics.push(
-                    Diagnostic::error("wrong-type", format!("bad value for variable `{}`: {error}", item.name))
-                        .at(item.value_span.clone(), "here")
-                        .help("the type comes from the default in the plan's [vars]")
-                        .in_file(item.origin.clone()),
-                ),
-            }
-        }
+        apply_overrides(&mut values, invalid, overrides, diagnostics);
         let mut resolver = Resolver {
             values: &values,
             invalid,
@@ -227,6 +196,48 @@ impl Vars {
     }
 }
 
+/// `--var` and `--var-file` values over the declared ones, parsed like the
+/// declared value (its type); unknown names and bad values are reported.
+fn apply_overrides(
+    values: &mut IndexMap<String, Declared>,
+    invalid: &BTreeSet<String>,
+    overrides: &[Override],
+    diagnostics: &mut Diagnostics,
+) {
+    let names: Vec<String> = values.keys().cloned().collect();
+    for item in overrides {
+        if invalid.contains(&item.name) {
+            continue;
+        }
+        let Some(declared) = values.get_mut(&item.name) else {
+            let candidates: Vec<&str> = names.iter().map(String::as_str).collect();
+            diagnostics.push(
+                Diagnostic::error("unknown-variable", format!("unknown variable `{}`", item.name))
+                    .at(item.name_span.clone(), "not declared in the plan's [vars]")
+                    .help(
+                        suggest::help(&item.name, &candidates, "variable")
+                            .unwrap_or_else(|| "the plan declares no vars; declare it in its [vars]".into()),
+                    )
+                    .in_file(item.origin.clone()),
+            );
+            continue;
+        };
+        match declared.value.parse_like(&item.value) {
+            Ok(parsed) => {
+                declared.value = parsed;
+                declared.value_span = item.value_span.clone();
+                declared.origin = Some((item.origin.clone(), item.describe()));
+            }
+            Err(error) => diagnostics.push(
+                Diagnostic::error("wrong-type", format!("bad value for variable `{}`: {error}", item.name))
+                    .at(item.value_span.clone(), "here")
+                    .help("the type comes from the default in the plan's [vars]")
+                    .in_file(item.origin.clone()),
+            ),
+        }
+    }
+}
+
 struct Resolver<'a> {
     values: &'a IndexMap<String, Declared>,
     invalid: &'a BTreeSet<String>,
@@ -256,18 +267,7 @@ impl Resolver<'_> {
             return Some(value.clone());
         };
         if self.visiting.iter().any(|v| v == name) {
-            let mut cycle = self.visiting.clone();
-            cycle.push(name.to_string());
-            self.diagnostics.push(
-                declared.diagnostic(
-                    Diagnostic::error(
-                        "var-cycle",
-                        format!("variable `{name}` refers to itself: {}", cycle.join(" → ")),
-                    )
-                    .at(value_span.clone(), "this value")
-                    .help("a var may use other vars, but not in a loop"),
-                ),
-            );
+            self.report_cycle(name, declared);
             return None;
         }
         // A var that is exactly another var takes its type too, so an alias
@@ -278,20 +278,7 @@ impl Resolver<'_> {
             && self.values.contains_key(other.as_str())
             && !self.visiting.iter().any(|v| v == other)
         {
-            let other = other.clone();
-            self.used.insert(other.clone());
-            self.visiting.push(name.to_string());
-            let value = self.resolve(&other);
-            self.visiting.pop();
-            match &value {
-                Some(value) => {
-                    self.done.insert(name.to_string(), value.clone());
-                }
-                None => {
-                    self.failed.insert(name.to_string());
-                }
-            }
-            return value;
+            return self.resolve_alias(name, &other.clone());
         }
         self.visiting.push(name.to_string());
         // A var that uses a var that failed fails too, quietly: the first
@@ -325,7 +312,59 @@ impl Resolver<'_> {
         self.visiting.pop();
         let resolved = match result {
             Ok(resolved) => resolved,
-            Err(SubstituteError::Template(_)) => {
+            Err(error) => {
+                self.report_substitution(declared, text, error);
+                failed = true;
+                text.clone()
+            }
+        };
+        if failed {
+            self.failed.insert(name.to_string());
+            return None;
+        }
+        let value = VarValue::String(resolved);
+        self.done.insert(name.to_string(), value.clone());
+        Some(value)
+    }
+
+    /// `name` is reached again while it is being resolved.
+    fn report_cycle(&mut self, name: &str, declared: &Declared) {
+        let mut cycle = self.visiting.clone();
+        cycle.push(name.to_string());
+        self.diagnostics.push(
+            declared.diagnostic(
+                Diagnostic::error(
+                    "var-cycle",
+                    format!("variable `{name}` refers to itself: {}", cycle.join(" → ")),
+                )
+                .at(declared.value_span.clone(), "this value")
+                .help("a var may use other vars, but not in a loop"),
+            ),
+        );
+    }
+
+    /// `name` is exactly `${vars.OTHER}`: OTHER's value, type and all.
+    fn resolve_alias(&mut self, name: &str, other: &str) -> Option<VarValue> {
+        self.used.insert(other.to_string());
+        self.visiting.push(name.to_string());
+        let value = self.resolve(other);
+        self.visiting.pop();
+        match &value {
+            Some(value) => {
+                self.done.insert(name.to_string(), value.clone());
+            }
+            None => {
+                self.failed.insert(name.to_string());
+            }
+        }
+        value
+    }
+
+    /// Why `text`, the value of `declared`, could not be filled in.
+    fn report_substitution(&mut self, declared: &Declared, text: &str, error: SubstituteError<String>) {
+        let value_span = &declared.value_span;
+        match error {
+            SubstituteError::Template(_) => {
                 for error in template::errors(text) {
                     let span = reference_span(declared.text(self.source), value_span, text, &error.range);
                     self.diagnostics.push(
@@ -336,10 +375,8 @@ impl Resolver<'_> {
                         ),
                     );
                 }
-                failed = true;
-                text.clone()
             }
-            Err(SubstituteError::Resolve(what)) => {
+            SubstituteError::Resolve(what) => {
                 let (message, help) = if what.starts_with("steps.") {
                     (
                         format!("`${{{what}}}` cannot be used in [vars]"),
@@ -359,17 +396,8 @@ impl Resolver<'_> {
                             .help(help),
                     ),
                 );
-                failed = true;
-                text.clone()
             }
-        };
-        if failed {
-            self.failed.insert(name.to_string());
-            return None;
         }
-        let value = VarValue::String(resolved);
-        self.done.insert(name.to_string(), value.clone());
-        Some(value)
     }
 }
 
@@ -437,6 +465,36 @@ impl<'v> Substituter<'v> {
         Spanned::new(span, replaced)
     }
 
+    /// Notes a use of `${vars.NAME}` in the value at `span`; `false` when
+    /// the var is undefined (reported here) or could not be resolved.
+    fn var_reference(&mut self, name: &String, span: &Range<usize>, at: impl Fn() -> Range<usize>) -> bool {
+        let mut known = true;
+        if self.vars.invalid.contains(name) {
+            known = false;
+        } else if self.vars.get(name).is_none() {
+            known = false;
+            let vars = self.vars;
+            let help = self
+                .suggester
+                .get_or_insert_with(|| Suggester::new(vars.names()))
+                .help(name, "", "variable")
+                .unwrap_or_else(|| "declare it in [vars]".into());
+            self.diagnostics.push(
+                Diagnostic::error("undefined-reference", format!("undefined variable `vars.{name}`"))
+                    .at(at(), "not declared in [vars]")
+                    .help(help),
+            );
+        }
+        if !self.used_vars.contains(name) {
+            self.used_vars.insert(name.clone());
+        }
+        if let Some(by) = self.vars.get(name).and_then(|var| var.overridden_by.as_ref()) {
+            self.overridden
+                .push((span.clone(), format!("`vars.{name}` is set by {by}")));
+        }
+        known
+    }
+
     fn string<'a: 'v>(&mut self, text: DeString<'a>, span: &Range<usize>) -> DeValue<'v> {
         if !text.contains("${") {
             return DeValue::String(text);
@@ -466,29 +524,7 @@ impl<'v> Substituter<'v> {
             any = true;
             let at = || reference_span(self.source, span, &text, range);
             if let Reference::Var(name) = reference {
-                if self.vars.invalid.contains(name) {
-                    undefined = true;
-                } else if self.vars.get(name).is_none() {
-                    undefined = true;
-                    let vars = self.vars;
-                    let help = self
-                        .suggester
-                        .get_or_insert_with(|| Suggester::new(vars.names()))
-                        .help(name, "", "variable")
-                        .unwrap_or_else(|| "declare it in [vars]".into());
-                    self.diagnostics.push(
-                        Diagnostic::error("undefined-reference", format!("undefined variable `vars.{name}`"))
-                            .at(at(), "not declared in [vars]")
-                            .help(help),
-                    );
-                }
-                if !self.used_vars.contains(name) {
-                    self.used_vars.insert(name.clone());
-                }
-                if let Some(by) = self.vars.get(name).and_then(|var| var.overridden_by.as_ref()) {
-                    self.overridden
-                        .push((span.clone(), format!("`vars.{name}` is set by {by}")));
-                }
+                undefined |= !self.var_reference(name, span, at);
             } else {
                 self.found.push(FoundRef {
                     reference: reference.clone(),
