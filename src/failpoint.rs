@@ -25,9 +25,10 @@
 #[cfg(debug_assertions)]
 pub(crate) fn hit(point: &str) {
     let wanted = std::env::var("PLANRUN_FAILPOINT").unwrap_or_default();
-    if wanted.strip_prefix("panic:") == Some(point) {
-        panic!("failpoint {point} reached");
-    }
+    assert!(
+        wanted.strip_prefix("panic:") != Some(point),
+        "failpoint {point} reached"
+    );
     if wanted == point {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::this(), nix::sys::signal::Signal::SIGKILL);
         // SIGKILL cannot be caught: the process is gone before this.

@@ -15,7 +15,7 @@ use crate::exec::interrupt::Interrupt;
 use crate::exec::runtime::Settings;
 use crate::report::json_lines::JsonLines;
 use crate::report::lines::Lines;
-use crate::report::progress::Progress;
+use crate::report::progress::ProgressBars;
 use crate::state::{Location, RunOutcome, RunRecord, Storage, Store};
 
 #[derive(Debug, clap::Args)]
@@ -98,7 +98,7 @@ pub fn reporter(format: Format) -> (Arc<dyn Reporter>, Option<Arc<dyn Prompt>>) 
     match format {
         Format::Json => (Arc::new(JsonLines), None),
         Format::Text if std::io::stderr().is_terminal() && std::env::var("TERM").as_deref() != Ok("dumb") => {
-            let progress = Arc::new(Progress::new(color()));
+            let progress = Arc::new(ProgressBars::new(color()));
             let prompt: Option<Arc<dyn Prompt>> = interactive.then(|| progress.clone() as Arc<dyn Prompt>);
             (progress, prompt)
         }

@@ -103,7 +103,7 @@ fn var_file(path: &Path) -> Result<Vec<Override>, Error> {
     let mut out = Vec::new();
     // Every bad entry is reported, not only the first.
     let mut errors = Vec::new();
-    for (key, value) in table.get_ref().iter() {
+    for (key, value) in table.get_ref() {
         let text = match value.get_ref() {
             DeValue::String(s) => s.to_string(),
             DeValue::Integer(n) => n.to_string(),

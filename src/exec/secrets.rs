@@ -56,8 +56,7 @@ fn read(source: &SecretSource) -> Result<String, String> {
         SecretSource::File(path) => std::fs::read_to_string(path)
             .map(|text| {
                 text.strip_suffix('\n')
-                    .map(|t| t.strip_suffix('\r').unwrap_or(t))
-                    .unwrap_or(&text)
+                    .map_or(text.as_str(), |t| t.strip_suffix('\r').unwrap_or(t))
                     .to_string()
             })
             .map_err(|error| format!("cannot read `{path}`: {error}")),

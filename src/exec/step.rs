@@ -65,7 +65,7 @@ pub async fn execute(rt: &Runtime, index: usize, record: StepRecord) -> Result<S
         progress,
         tail: Vec::new(),
     };
-    let finished = runner.go().await?;
+    let finished = runner.lifecycle().await?;
     let failed = finished.status == StepStatus::Failed;
     rt.report(Event::StepFinished {
         step: step.id.clone(),
@@ -101,7 +101,7 @@ struct StepRunner<'a> {
 }
 
 impl StepRunner<'_> {
-    async fn go(&mut self) -> Result<StepRecord, StateError> {
+    async fn lifecycle(&mut self) -> Result<StepRecord, StateError> {
         if let Some(applied) = self.rt.take_settled(&self.step.id) {
             // The interrupted attempt took effect: keep what it did, verify it.
             self.log.section("run (settled)");
@@ -117,7 +117,7 @@ impl StepRunner<'_> {
                 Ended::Interrupted => return Ok(self.record.clone()),
                 ended => {
                     return self
-                        .fail(describe(&what, probe.get_ref().kind(), ended, self.step))
+                        .fail(failure_line(&what, probe.get_ref().kind(), ended, self.step))
                         .await;
                 }
             }
@@ -135,7 +135,7 @@ impl StepRunner<'_> {
                 Ended::Interrupted => return Ok(self.record.clone()),
                 ended => {
                     return self
-                        .fail(describe("check", check.get_ref().kind(), ended, self.step))
+                        .fail(failure_line("check", check.get_ref().kind(), ended, self.step))
                         .await;
                 }
             }
@@ -155,7 +155,7 @@ impl StepRunner<'_> {
                 Ended::NeedsApproval => return self.await_approval(action).await,
                 ended => {
                     return self
-                        .fail(describe("run", action.get_ref().kind(), ended, self.step))
+                        .fail(failure_line("run", action.get_ref().kind(), ended, self.step))
                         .await;
                 }
             }
@@ -190,7 +190,7 @@ impl StepRunner<'_> {
                 }
                 ended => {
                     return self
-                        .fail(describe(&what, probe.get_ref().kind(), ended, self.step))
+                        .fail(failure_line(&what, probe.get_ref().kind(), ended, self.step))
                         .await;
                 }
             }
@@ -322,7 +322,7 @@ impl StepRunner<'_> {
                     });
                     return Ok(Ended::Done(applied));
                 }
-                other => return Ok(other),
+                other @ Ended::NeedsApproval => return Ok(other),
             };
             if attempt == attempts {
                 return Ok(Ended::Failed(error, self.tail.clone()));
@@ -428,7 +428,7 @@ impl Failure {
 }
 
 /// Why a probe or the run did not pass, in one line.
-fn describe<T>(what: &str, kind: &str, ended: Ended<T>, step: &Step) -> String {
+fn failure_line<T>(what: &str, kind: &str, ended: Ended<T>, step: &Step) -> String {
     let reason = match ended {
         Ended::Failed(message, _) => message,
         Ended::TimedOut => format!("timed out after {}", step.timeout),

@@ -95,8 +95,7 @@ fn cycle_diagnostic(plan: &Plan, cycle: &[usize]) -> Diagnostic {
             .depends_on
             .iter()
             .find(|d| d.get_ref() == &plan.steps[from].id)
-            .map(|d| d.span())
-            .unwrap_or_else(|| plan.steps[to].span.clone())
+            .map_or_else(|| plan.steps[to].span.clone(), toml::Spanned::span)
     };
     let last = cycle[cycle.len() - 1];
     let mut diagnostic = Diagnostic::error("dependency-cycle", format!("dependency cycle: {path}"))

@@ -28,7 +28,10 @@ fn cycle_through(graph: &DiGraph<(), ()>, members: &HashSet<usize>) -> Option<Ve
     let mut parent: HashMap<usize, usize> = HashMap::new();
     let mut queue = VecDeque::from([start]);
     while let Some(node) = queue.pop_front() {
-        let mut next: Vec<usize> = graph.neighbors(NodeIndex::new(node)).map(|n| n.index()).collect();
+        let mut next: Vec<usize> = graph
+            .neighbors(NodeIndex::new(node))
+            .map(petgraph::prelude::NodeIndex::index)
+            .collect();
         next.sort_unstable();
         for neighbor in next {
             if !members.contains(&neighbor) {

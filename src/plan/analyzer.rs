@@ -12,7 +12,7 @@ use toml::de::{DeArray, DeString, DeTable, DeValue};
 
 use crate::plan::declarations;
 use crate::plan::diagnostic::{Diagnostic, Diagnostics};
-use crate::plan::kind_slot;
+use crate::plan::kind_field;
 use crate::plan::model::{DEFAULT_PHASE, DEFAULT_TIMEOUT, Plan, Preflight, Retry, Step};
 use crate::plan::parse::{self, Entry, Section};
 use crate::plan::raw::{Defaults, FormatNumber, PlanFile, PreflightFile, RetryFile, StepFile};
@@ -92,7 +92,7 @@ fn analyze_entries<'i>(
         diagnostics: &mut diagnostics,
     };
     let analysis = analyzer.run(root.into_inner(), entries);
-    (analysis, diagnostics)
+    (Some(analysis), diagnostics)
 }
 
 /// A plan and what the analysis learned about it.
@@ -121,8 +121,8 @@ struct StepDefaults {
     phase: String,
 }
 
-impl<'a> Analyzer<'a> {
-    fn run<'i>(mut self, mut root: DeTable<'i>, entries: impl IntoIterator<Item = Entry<'i>>) -> Option<Analysis> {
+impl Analyzer<'_> {
+    fn run<'i>(mut self, mut root: DeTable<'i>, entries: impl IntoIterator<Item = Entry<'i>>) -> Analysis {
         // Sections decoded on their own, entry by entry, so that a bad
         // entry hides nothing else.
         let declared_vars = declarations::vars(root.remove("vars"), self.diagnostics);
@@ -187,7 +187,7 @@ impl<'a> Analyzer<'a> {
             steps,
             phases,
         };
-        Some(Analysis {
+        Analysis {
             plan,
             used_vars,
             used_secrets,
@@ -196,7 +196,7 @@ impl<'a> Analyzer<'a> {
                 .map(|(name, var)| (name.clone(), var.span.clone()))
                 .collect(),
             secret_spans: secrets.keys().map(|k| (k.get_ref().clone(), k.span())).collect(),
-        })
+        }
     }
 
     /// Where `steps` is. A plan without steps is reported once, as
@@ -428,7 +428,7 @@ impl<'a> Analyzer<'a> {
                 );
             }
         }
-        let probe = probe.and_then(|probe| kind_slot::decode::<Probe>(probe, "probe", &owner, self.diagnostics));
+        let probe = probe.and_then(|probe| kind_field::decode::<Probe>(probe, "probe", &owner, self.diagnostics));
         let (decoded, probe) = (decoded.usable()?, probe?);
         Some(Preflight {
             id,
@@ -525,9 +525,9 @@ impl<'a> Analyzer<'a> {
             step.retry = retry;
         }
         let diagnostics = &mut *self.diagnostics;
-        step.run = run.and_then(|v| kind_slot::decode::<Action>(v, "run", &owner, diagnostics));
-        step.rollback = rollback.and_then(|v| kind_slot::decode::<Action>(v, "rollback", &owner, diagnostics));
-        step.check = check.and_then(|v| kind_slot::decode::<Probe>(v, "check", &owner, diagnostics));
+        step.run = run.and_then(|v| kind_field::decode::<Action>(v, "run", &owner, diagnostics));
+        step.rollback = rollback.and_then(|v| kind_field::decode::<Action>(v, "rollback", &owner, diagnostics));
+        step.check = check.and_then(|v| kind_field::decode::<Probe>(v, "check", &owner, diagnostics));
         step.preconditions = probe_list(preconditions, "preconditions", &owner, diagnostics);
         step.verify = probe_list(verify, "verify", &owner, diagnostics);
         let Some(raw) = raw.usable() else {
@@ -697,7 +697,7 @@ fn probe_list(
     items
         .into_iter()
         .enumerate()
-        .filter_map(|(i, item)| kind_slot::decode::<Probe>(item, &format!("{key}[{i}]"), owner, diagnostics))
+        .filter_map(|(i, item)| kind_field::decode::<Probe>(item, &format!("{key}[{i}]"), owner, diagnostics))
         .collect()
 }
 

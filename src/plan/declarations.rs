@@ -115,11 +115,10 @@ fn secret(name: &str, value: Spanned<DeValue<'_>>, diagnostics: &mut Diagnostics
                 format!("unknown source `{}` in secret `{name}`", key.get_ref()),
             )
             .at(key.span(), "not a source")
-            .help(
-                suggest::closest(key.get_ref(), ["env", "file"])
-                    .map(|best| format!("did you mean `{best}`?"))
-                    .unwrap_or_else(|| format!("a secret comes from `env` or `file`: {help}")),
-            ),
+            .help(suggest::closest(key.get_ref(), ["env", "file"]).map_or_else(
+                || format!("a secret comes from `env` or `file`: {help}"),
+                |best| format!("did you mean `{best}`?"),
+            )),
         );
     }
     match sources.as_slice() {

@@ -6,7 +6,7 @@ pub mod decode_error;
 pub mod diagnostic;
 pub mod field_check;
 pub mod hash;
-pub mod kind_slot;
+pub mod kind_field;
 pub mod model;
 pub mod parse;
 pub mod raw;

@@ -172,11 +172,11 @@ fn moved(span: Range<usize>, offset: usize) -> Range<usize> {
     span.start + offset..span.end + offset
 }
 
-fn shift_key<'i>(key: Spanned<DeString<'i>>, offset: usize) -> Spanned<DeString<'i>> {
+fn shift_key(key: Spanned<DeString<'_>>, offset: usize) -> Spanned<DeString<'_>> {
     Spanned::new(moved(key.span(), offset), key.into_inner())
 }
 
-fn shift<'i>(value: Spanned<DeValue<'i>>, offset: usize) -> Spanned<DeValue<'i>> {
+fn shift(value: Spanned<DeValue<'_>>, offset: usize) -> Spanned<DeValue<'_>> {
     let span = moved(value.span(), offset);
     let value = match value.into_inner() {
         DeValue::Table(table) => DeValue::Table(
@@ -295,7 +295,7 @@ mod tests {
         match value.get_ref() {
             DeValue::Table(table) => {
                 let _ = write!(out, "{{@{span:?}");
-                for (key, value) in table.iter() {
+                for (key, value) in table {
                     let _ = write!(out, " {:?}@{:?}=", key.get_ref(), key.span());
                     dump(value, out);
                 }
@@ -303,7 +303,7 @@ mod tests {
             }
             DeValue::Array(items) => {
                 let _ = write!(out, "[@{span:?}");
-                for item in items.iter() {
+                for item in items {
                     dump(item, out);
                 }
                 out.push(']');
@@ -338,7 +338,7 @@ mod tests {
         let mut out = String::new();
         for section in Section::ALL {
             if let Some(DeValue::Table(table)) = root.get(section.key()).map(Spanned::get_ref) {
-                for (key, value) in table.iter() {
+                for (key, value) in table {
                     let _ = write!(out, "{section:?} {:?}@{:?}=", key.get_ref(), key.span());
                     dump(value, &mut out);
                 }

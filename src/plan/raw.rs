@@ -273,7 +273,7 @@ impl Serialize for VarValue {
 impl<'de> Deserialize<'de> for VarValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<VarValue, D::Error> {
         struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
+        impl serde::de::Visitor<'_> for Visitor {
             type Value = VarValue;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a string, number or boolean")

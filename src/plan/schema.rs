@@ -76,7 +76,9 @@ fn wrap_fields(schema: &mut Value, scalars: &Map<String, Value>) {
     };
     for key in ["oneOf", "anyOf", "allOf"] {
         if let Some(Value::Array(variants)) = object.get_mut(key) {
-            variants.iter_mut().for_each(|variant| wrap_fields(variant, scalars));
+            for variant in variants.iter_mut() {
+                wrap_fields(variant, scalars);
+            }
         }
     }
     if let Some(Value::Object(properties)) = object.get_mut("properties") {

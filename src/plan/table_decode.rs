@@ -152,7 +152,7 @@ fn wrong_fields<'de, T: Deserialize<'de>>(
     diagnostics: &mut Diagnostics,
 ) -> Vec<String> {
     let mut wrong = Vec::new();
-    for (key, value) in table.iter() {
+    for (key, value) in table {
         let mut alone = DeTable::new();
         alone.insert(key.clone(), value.clone());
         let Err(error) = T::deserialize(Spanned::new(PROBE, DeValue::Table(alone)).into_deserializer()) else {

@@ -455,7 +455,7 @@ impl<'v> Substituter<'v> {
                 DeValue::Array(items)
             }
             DeValue::Table(mut table) => {
-                for (_, item) in table.iter_mut() {
+                for (_, item) in &mut table {
                     *item = self.value(take(item));
                 }
                 DeValue::Table(table)
@@ -499,21 +499,18 @@ impl<'v> Substituter<'v> {
         if !text.contains("${") {
             return DeValue::String(text);
         }
-        let pieces = match template::parse(&text) {
-            Ok(pieces) => pieces,
-            Err(_) => {
-                for error in template::errors(&text) {
-                    let at = reference_span(self.source, span, &text, &error.range);
-                    self.diagnostics.push(
-                        Diagnostic::error("bad-interpolation", error.message)
-                            .at(at, "here")
-                            .help(error.help),
-                    );
-                }
-                // Its type is not checked either: the value is not known.
-                self.unresolved.push(span.clone());
-                return DeValue::String(text);
+        let Ok(pieces) = template::parse(&text) else {
+            for error in template::errors(&text) {
+                let at = reference_span(self.source, span, &text, &error.range);
+                self.diagnostics.push(
+                    Diagnostic::error("bad-interpolation", error.message)
+                        .at(at, "here")
+                        .help(error.help),
+                );
             }
+            // Its type is not checked either: the value is not known.
+            self.unresolved.push(span.clone());
+            return DeValue::String(text);
         };
         let mut any = false;
         let mut undefined = false;

@@ -13,15 +13,15 @@ use crate::exec::approval::Prompt;
 use crate::exec::event::{Event, Reporter};
 use crate::report::event_text;
 
-pub struct Progress {
+pub struct ProgressBars {
     multi: MultiProgress,
     overall: ProgressBar,
     running: Mutex<HashMap<String, ProgressBar>>,
     color: bool,
 }
 
-impl Progress {
-    pub fn new(color: bool) -> Progress {
+impl ProgressBars {
+    pub fn new(color: bool) -> ProgressBars {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
         let template = if color {
             "{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} steps · {elapsed_precise}"
@@ -30,7 +30,7 @@ impl Progress {
         };
         let overall = multi.add(ProgressBar::new(0).with_style(style(template).progress_chars("=> ")));
         overall.set_prefix("planrun");
-        Progress {
+        ProgressBars {
             multi,
             overall,
             running: Mutex::new(HashMap::new()),
@@ -64,7 +64,7 @@ fn style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
 }
 
-impl Reporter for Progress {
+impl Reporter for ProgressBars {
     fn report(&self, event: &Event) {
         match event {
             Event::RunStarted { to_run, .. } => self.overall.set_length(*to_run as u64),
@@ -101,7 +101,7 @@ impl Reporter for Progress {
     }
 }
 
-impl Prompt for Progress {
+impl Prompt for ProgressBars {
     fn confirm(&self, step_id: &str, instructions: &str) -> bool {
         self.multi.suspend(|| ask(step_id, instructions))
     }

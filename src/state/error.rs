@@ -8,7 +8,7 @@ pub enum StateError {
     Open { location: String, reason: String },
     #[error("the state is locked by {0}")]
     Locked(Box<LockInfo>),
-    #[error("state store error: {}", describe(.0))]
+    #[error("state store error: {}", sqlx_error_text(.0))]
     Database(#[from] sqlx::Error),
     #[error("the state is damaged: {0}")]
     Corrupt(String),
@@ -26,7 +26,7 @@ impl StateError {
 
 /// A driver error without its wrapping: the server's own message (and its
 /// detail and hint, from PostgreSQL), or the I/O error.
-pub(crate) fn describe(error: &sqlx::Error) -> String {
+pub(crate) fn sqlx_error_text(error: &sqlx::Error) -> String {
     match error {
         sqlx::Error::Database(db) => {
             let mut text = db.message().to_string();

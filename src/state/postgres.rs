@@ -31,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::redact::credentials::scrub;
 use crate::state::columns::{SCHEMA_VERSION, json, parse_json, run_from_row, stored_version};
-use crate::state::error::{StateError, describe};
+use crate::state::error::{StateError, sqlx_error_text};
 use crate::state::lock::{Acquired, LockInfo, current_host};
 use crate::state::record::{EventRecord, NewEvent, PlanFile, RunRecord, StepRecord, now};
 use crate::state::status::{RunOutcome, StepStatus};
@@ -179,7 +179,7 @@ impl PostgresStore {
             location: shown.to_string(),
             reason,
         };
-        let options = PgConnectOptions::from_str(url).map_err(|e| fail(scrub(&describe(&e), url)))?;
+        let options = PgConnectOptions::from_str(url).map_err(|e| fail(scrub(&sqlx_error_text(&e), url)))?;
         let mut first = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
             .await
             .map_err(|_| {
@@ -188,14 +188,14 @@ impl PostgresStore {
                     CONNECT_TIMEOUT.as_secs()
                 ))
             })?
-            .map_err(|e| fail(scrub(&describe(&e), url)))?;
+            .map_err(|e| fail(scrub(&sqlx_error_text(&e), url)))?;
         let found = if create {
             migrate(&mut first).await.map(|()| true)
         } else {
             schema_present(&mut first).await
         };
         let found = found.map_err(|e| match e {
-            StateError::Database(e) => fail(scrub(&describe(&e), url)),
+            StateError::Database(e) => fail(scrub(&sqlx_error_text(&e), url)),
             other => other,
         })?;
         let _ = first.close().await;

@@ -120,7 +120,10 @@ mod behaviour {
     impl Http {
         fn client(&self, ctx: &StepContext) -> Result<reqwest::Client, StepError> {
             let mut builder = reqwest::Client::builder()
-                .timeout(self.request_timeout.map_or(DEFAULT_REQUEST_TIMEOUT, |t| t.std()))
+                .timeout(
+                    self.request_timeout
+                        .map_or(DEFAULT_REQUEST_TIMEOUT, crate::units::duration::Duration::std),
+                )
                 .redirect(reqwest::redirect::Policy::limited(5));
             if self.insecure {
                 builder = builder.tls_danger_accept_invalid_certs(true);
@@ -180,10 +183,15 @@ mod behaviour {
 
         async fn send(&self, ctx: &StepContext) -> Result<(), StepError> {
             let client = self.client(ctx)?;
-            let interval = self.interval.map_or(wait::DEFAULT_INTERVAL, |i| i.std());
-            wait::until(ctx, self.wait.map(|w| w.std()), interval, || {
-                self.exchange(&client, ctx)
-            })
+            let interval = self
+                .interval
+                .map_or(wait::DEFAULT_INTERVAL, crate::units::duration::Duration::std);
+            wait::until(
+                ctx,
+                self.wait.map(crate::units::duration::Duration::std),
+                interval,
+                || self.exchange(&client, ctx),
+            )
             .await
         }
     }

@@ -111,7 +111,7 @@ impl crate::steps::ActionKind for Shell {
         let code = status.code();
         if !code.is_some_and(|code| self.accepted(code)) {
             process::discard_outputs(ctx);
-            return Err(StepError::with_detail(process::describe(status), ctx.log.tail()));
+            return Err(StepError::with_detail(process::exit_text(status), ctx.log.tail()));
         }
         Ok(Applied {
             outputs: process::read_outputs(ctx)?,
@@ -155,7 +155,7 @@ impl crate::steps::ProbeKind for Shell {
             Ok(())
         } else {
             process::discard_outputs(ctx);
-            Err(StepError::with_detail(process::describe(status), ctx.log.tail()))
+            Err(StepError::with_detail(process::exit_text(status), ctx.log.tail()))
         }
     }
 }

@@ -307,7 +307,7 @@ fn run_killed_while_waiting_for_health_keeps_its_one_container() {
     let _cleanup = Containers(host.clone(), vec![name.clone()]);
     let test = Test::new().plan(&waiting_plan(&host, &image, &name));
     let mut child = test.spawn(&["apply", "plan.toml"]);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_mins(1);
     while !(exists(&host, &name) && inspect(&host, &name, "{{.State.Running}}") == "true") {
         assert!(child.try_wait().ok().flatten().is_none(), "planrun ended early");
         assert!(std::time::Instant::now() < deadline, "the container never started");
@@ -395,7 +395,7 @@ run = {{ kind = "docker.stop", endpoint = "{host}", name = "{name}", grace = "3s
     ));
     let mut child = test.spawn(&["apply", "plan.toml"]);
     // The stop has begun once the daemon sent the container SIGTERM.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_mins(1);
     loop {
         let now = jiff::Timestamp::now().to_string();
         let events = docker(

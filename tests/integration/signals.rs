@@ -11,7 +11,7 @@ use crate::test::Test;
 
 /// Waits (bounded) until `done` holds; the bound only avoids a hung test.
 pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_mins(1);
     while !done() {
         assert!(Instant::now() < deadline, "gave up waiting for {what}");
         std::thread::sleep(Duration::from_millis(20));

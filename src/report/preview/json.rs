@@ -11,7 +11,7 @@ use crate::plan::hash::{plan_hash, source_hash, step_hash};
 use crate::plan::model::Retry;
 use crate::plan::raw::{SecretSource, VarValue};
 use crate::redact::Redactor;
-use crate::report::preview::shown::Shown;
+use crate::report::preview::summaries::KindSummaries;
 use crate::report::preview::summary::Summary;
 use crate::report::preview::{PreviewInput, Warning, warnings};
 use crate::steps::{Action, Probe};
@@ -92,7 +92,7 @@ struct Summaries {
 pub(super) fn write(input: &PreviewInput<'_>, redactor: &Redactor, out: &mut dyn io::Write) -> io::Result<()> {
     let compiled = input.compiled;
     let plan = &compiled.plan;
-    let shown = Shown::of(plan);
+    let shown = KindSummaries::of(plan);
     let hashes: Vec<String> = plan.steps.iter().map(step_hash).collect();
     let order = input.positions();
     let steps = compiled
@@ -101,11 +101,11 @@ pub(super) fn write(input: &PreviewInput<'_>, redactor: &Redactor, out: &mut dyn
         .iter()
         .map(|&i| {
             let step = &plan.steps[i];
-            let check = step.check.as_ref().map(|c| c.get_ref());
-            let preconditions: Vec<&Probe> = step.preconditions.iter().map(|p| p.get_ref()).collect();
-            let run = step.run.as_ref().map(|r| r.get_ref());
-            let verify: Vec<&Probe> = step.verify.iter().map(|p| p.get_ref()).collect();
-            let rollback = step.rollback.as_ref().map(|r| r.get_ref());
+            let check = step.check.as_ref().map(toml::Spanned::get_ref);
+            let preconditions: Vec<&Probe> = step.preconditions.iter().map(toml::Spanned::get_ref).collect();
+            let run = step.run.as_ref().map(toml::Spanned::get_ref);
+            let verify: Vec<&Probe> = step.verify.iter().map(toml::Spanned::get_ref).collect();
+            let rollback = step.rollback.as_ref().map(toml::Spanned::get_ref);
             Step {
                 id: &step.id,
                 order: order[i],

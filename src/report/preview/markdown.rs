@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use crate::plan::Step;
-use crate::report::preview::shown::Shown;
+use crate::report::preview::summaries::KindSummaries;
 use crate::report::preview::summary::{Summary, Undo};
 use crate::report::preview::{PreviewInput, warnings};
 use crate::report::{graph, plural};
@@ -16,7 +16,7 @@ const YES: &str = "✓";
 pub(super) fn render(input: &PreviewInput<'_>) -> String {
     let compiled = input.compiled;
     let plan = &compiled.plan;
-    let shown = Shown::of(plan);
+    let shown = KindSummaries::of(plan);
     let mut out = String::new();
     let _ = writeln!(out, "## Plan preview: {}\n", code(&plan.name));
     if let Some(description) = &plan.description {
@@ -126,7 +126,7 @@ fn dependencies(step: &Step) -> String {
     ids.join(", ")
 }
 
-fn runs(step: &Step, shown: Shown) -> String {
+fn runs(step: &Step, shown: KindSummaries) -> String {
     match &step.run {
         Some(run) => format!("{} {}", code(run.get_ref().kind()), code(&shown.action(run.get_ref()))),
         None => "*(checks only)*".to_string(),

@@ -7,7 +7,7 @@
 
 mod json;
 mod markdown;
-mod shown;
+mod summaries;
 mod summary;
 mod text;
 

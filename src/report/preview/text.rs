@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use crate::plan::model::{Retry, Step};
 use crate::report::plural;
-use crate::report::preview::shown::Shown;
+use crate::report::preview::summaries::KindSummaries;
 use crate::report::preview::summary::{Summary, Undo};
 use crate::report::preview::{PreviewInput, warnings};
 
@@ -16,7 +16,7 @@ const INDENT: &str = "      ";
 pub(super) fn render(input: &PreviewInput<'_>) -> String {
     let compiled = input.compiled;
     let plan = &compiled.plan;
-    let shown = Shown::of(plan);
+    let shown = KindSummaries::of(plan);
     let mut out = String::new();
     let _ = writeln!(out, "Plan `{}` ({})", plan.name, plan.source.name);
     if let Some(description) = &plan.description {
@@ -69,7 +69,7 @@ pub(super) fn render(input: &PreviewInput<'_>) -> String {
     out
 }
 
-fn step(out: &mut String, input: &PreviewInput<'_>, shown: Shown, index: usize, position: usize) {
+fn step(out: &mut String, input: &PreviewInput<'_>, shown: KindSummaries, index: usize, position: usize) {
     let compiled = input.compiled;
     let step = &compiled.plan.steps[index];
     let mut heading = format!("level {}", compiled.dag.level(index));
@@ -124,7 +124,7 @@ fn slot(out: &mut String, name: &str, kind: &str, summary: &str) {
     }
 }
 
-fn rollback(out: &mut String, step: &Step, shown: Shown) {
+fn rollback(out: &mut String, step: &Step, shown: KindSummaries) {
     match Undo::of(step) {
         Undo::Action(rollback) => slot(out, "rollback", rollback.kind(), &shown.action(rollback)),
         Undo::BuiltIn(kind) => {

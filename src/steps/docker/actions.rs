@@ -400,7 +400,7 @@ fn labelled_by(container: &ContainerInspectResponse, ctx: &StepContext) -> bool 
 
 impl DockerContainerAction {
     fn grace(&self) -> Duration {
-        self.grace.map_or(DEFAULT_GRACE, |g| g.std())
+        self.grace.map_or(DEFAULT_GRACE, crate::units::duration::Duration::std)
     }
 
     pub(crate) async fn start(&self, ctx: &StepContext) -> Result<Applied, StepError> {

@@ -15,10 +15,7 @@ use crate::steps::context::StepContext;
 use crate::steps::outcome::{Applied, Settlement, StepError, Verdict, saved_evidence, saved_undo, which_attempt};
 
 pub(super) fn sha(bytes: impl AsRef<[u8]>) -> String {
-    Sha256::digest(bytes.as_ref())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::digest::hex(&Sha256::digest(bytes.as_ref()))
 }
 
 /// The hash of a file's bytes, `None` when it does not exist.

@@ -65,7 +65,7 @@ pub(crate) async fn close(connection: PgConnection) {
 /// The SQLSTATE of a database error.
 pub(crate) fn sqlstate(error: &sqlx::Error) -> Option<String> {
     match error {
-        sqlx::Error::Database(db) => db.code().map(|code| code.into_owned()),
+        sqlx::Error::Database(db) => db.code().map(std::borrow::Cow::into_owned),
         _ => None,
     }
 }

@@ -175,7 +175,7 @@ async fn pump(stream: impl AsyncRead + Unpin, log: std::sync::Arc<StepLog>) {
 }
 
 /// "exit code 3" or "killed by signal 9".
-pub(super) fn describe(status: ExitStatus) -> String {
+pub(super) fn exit_text(status: ExitStatus) -> String {
     match (status.code(), status.signal()) {
         (Some(code), _) => format!("exit code {code}"),
         (None, Some(signal)) => format!("killed by signal {signal}"),

@@ -17,17 +17,17 @@ use crate::redact::MASK;
 use crate::redact::credentials::display_url;
 use crate::steps::{Action, Probe};
 
-/// What the plan needs of [`Shown`]: a kind is looked into only when the
+/// What the plan needs of [`KindSummaries`]: a kind is looked into only when the
 /// plan has an escape somewhere, or its summary masks a password.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Shown {
+pub(super) struct KindSummaries {
     escapes: bool,
     secrets: bool,
 }
 
-impl Shown {
-    pub fn of(plan: &Plan) -> Shown {
-        Shown {
+impl KindSummaries {
+    pub fn of(plan: &Plan) -> KindSummaries {
+        KindSummaries {
             escapes: plan.source.text.contains("$${"),
             secrets: !plan.secrets.is_empty(),
         }
