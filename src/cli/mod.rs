@@ -2,6 +2,7 @@
 //! Only this module (and `report`) writes to the terminal.
 
 mod apply;
+mod completions;
 mod engine;
 mod graph;
 mod load;
@@ -58,6 +59,10 @@ enum Command {
     Mark(mark::Args),
     /// Remove a lock whose holder is gone
     Unlock(unlock::Args),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell)
+    Completions(completions::Args),
+    /// Print the man page (roff): `planrun man > planrun.1`
+    Man(completions::ManArgs),
 }
 
 /// Runs planrun with these arguments (the first is the program name).
@@ -92,6 +97,8 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         Command::Logs(args) => logs::run(&args),
         Command::Mark(args) => mark::run(&args),
         Command::Unlock(args) => unlock::run(&args),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => completions::man(&args),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -5,6 +5,7 @@ mod test;
 
 mod amqp;
 mod apply;
+mod completions;
 mod crash;
 mod diagnostics;
 mod docker;
