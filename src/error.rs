@@ -10,22 +10,37 @@ use crate::state::StateError;
 /// Documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
-    Success = 0,
+    Success,
     /// A step, probe or rollback failed; the state is saved and resumable.
-    Failure = 1,
+    Failure,
     /// Invalid plan, vars or usage; nothing was written.
-    Invalid = 2,
+    Invalid,
+    /// `plan --detailed-exitcode`: steps would run (2, as Terraform's).
+    WouldRun,
     /// State conflict: lock held, drift refused, decision needed.
-    Conflict = 3,
+    Conflict,
     /// A bug in planrun (a step's task panicked); the state is intact.
-    Bug = 70,
+    Bug,
     /// Interrupted by a signal.
-    Interrupted = 130,
+    Interrupted,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Failure => 1,
+            Exit::Invalid | Exit::WouldRun => 2,
+            Exit::Conflict => 3,
+            Exit::Bug => 70,
+            Exit::Interrupted => 130,
+        }
+    }
 }
 
 impl From<Exit> for ExitCode {
     fn from(exit: Exit) -> ExitCode {
-        ExitCode::from(exit as u8)
+        ExitCode::from(exit.code())
     }
 }
 

@@ -84,6 +84,8 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
             .into();
         }
     };
+    // `plan --detailed-exitcode` keeps 2 for "steps would run": any error is 1.
+    let errors_exit_1 = matches!(&cli.command, Command::Plan(args) if args.detailed_exitcode);
     let result = match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Plan(args) => plan::run(&args),
@@ -104,7 +106,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         Ok(exit) => exit.into(),
         Err(error) => {
             report_error(&error);
-            error.exit().into()
+            if errors_exit_1 { Exit::Failure } else { error.exit() }.into()
         }
     }
 }

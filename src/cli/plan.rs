@@ -33,6 +33,10 @@ pub struct Args {
     /// to show what applying would do now (exit 1 when a preflight fails)
     #[arg(long)]
     pub live: bool,
+    /// Exit 0 when nothing would run, 2 when steps would run, 1 on an error
+    /// (with --live, steps whose check passes now count as nothing to do)
+    #[arg(long)]
+    pub detailed_exitcode: bool,
     #[command(flatten)]
     pub state: StateArgs,
 }
@@ -71,26 +75,41 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
         None
     };
     let mut states = unfinished.map(|(_, steps)| step_states(&compiled, &steps));
-    let preflight_failed = match &secrets {
+    let (preflight_failed, would_run) = match &secrets {
         Some(secrets) => engine::block_on(live_states(&compiled, secrets, &mut states))??,
-        None => false,
+        // Without --live: every step not done in the unfinished run (all of
+        // them without one: apply starts a new run).
+        None => (
+            false,
+            compiled.plan.steps.iter().any(|step| {
+                states
+                    .as_ref()
+                    .is_none_or(|states| states.get(&step.id).is_none_or(|state| state != "done"))
+            }),
+        ),
     };
     let input = PreviewInput {
         compiled: &compiled,
         states: states.as_ref(),
     };
     output::stream(|out| preview::write(&input, args.format, out))?;
-    Ok(if preflight_failed { Exit::Failure } else { Exit::Success })
+    Ok(if preflight_failed {
+        Exit::Failure
+    } else if args.detailed_exitcode && would_run {
+        Exit::WouldRun
+    } else {
+        Exit::Success
+    })
 }
 
 /// Evaluates the preflight probes (reported on stderr) and every check,
 /// and adds what applying would do now to each step's state; whether a
-/// preflight failed.
+/// preflight failed, and whether any step would (or might) run.
 async fn live_states(
     compiled: &Compiled,
     secrets: &Secrets,
     states: &mut Option<BTreeMap<String, String>>,
-) -> Result<bool, Error> {
+) -> Result<(bool, bool), Error> {
     let report = live::evaluate(compiled, secrets, std::env::current_dir()?, 8).await;
     let mut preflight_failed = false;
     for (id, result) in &report.preflight {
@@ -110,6 +129,9 @@ async fn live_states(
         .map(|step| matches!(states.get(&step.id).map(String::as_str), Some("done" | "drifted")))
         .collect();
     let predictions = live::predict(compiled, &done, &report.checks);
+    let would_run = predictions
+        .iter()
+        .any(|prediction| !matches!(prediction, Prediction::Done | Prediction::Satisfied));
     for (step, prediction) in compiled.plan.steps.iter().zip(predictions) {
         if prediction == Prediction::Done || (step.check.is_none() && !states.contains_key(&step.id)) {
             continue;
@@ -120,7 +142,7 @@ async fn live_states(
         };
         states.insert(step.id.clone(), state);
     }
-    Ok(preflight_failed)
+    Ok((preflight_failed, would_run))
 }
 
 /// The latest unfinished run of the plan `name` and its steps. `None`

@@ -132,3 +132,44 @@ fn plan_text_cannot_break_the_markdown_or_the_graphs() {
     dot.status(0);
     assert!(dot.stdout.contains(r#"label="we\"ird\nphase<b>";"#), "{}", dot.stdout);
 }
+
+/// `plan --detailed-exitcode`, as CI uses it: 0 nothing to do, 2 steps
+/// would run, 1 on any error (even an invalid plan, which is 2 otherwise).
+#[test]
+fn detailed_exitcode_says_whether_anything_would_run() {
+    let satisfied = r#"format = 1
+name = "detailed"
+[steps.one]
+check = { kind = "file.exists", path = "marker" }
+run = { kind = "file.write", path = "marker", content = "x" }
+"#;
+    let test = crate::test::Test::new().plan(satisfied);
+    // Without --live a new run would run every step.
+    test.cmd(&["plan", "plan.toml", "--detailed-exitcode"]).status(2);
+    // Live: the check fails now, so the step would run.
+    test.cmd(&["plan", "plan.toml", "--live", "--detailed-exitcode"])
+        .status(2);
+    std::fs::write(test.path().join("marker"), "x").expect("write");
+    let run = test.cmd(&["plan", "plan.toml", "--live", "--detailed-exitcode"]);
+    run.status(0);
+    assert!(
+        run.stdout.contains("one"),
+        "the preview is still printed: {}",
+        run.stdout
+    );
+    // Without the flag, steps that would run still exit 0.
+    test.cmd(&["plan", "plan.toml"]).status(0);
+    std::fs::write(
+        test.path().join("bad.toml"),
+        "format = 1\nname = \"x\"\n[steps.a]\nrun = 3\n",
+    )
+    .expect("write");
+    let bad = test.cmd(&["plan", "bad.toml", "--detailed-exitcode"]);
+    bad.status(1);
+    assert!(
+        bad.stderr.contains("bad.toml:"),
+        "the diagnostic is shown: {}",
+        bad.stderr
+    );
+    test.cmd(&["plan", "bad.toml"]).status(2);
+}
