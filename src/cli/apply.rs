@@ -9,6 +9,7 @@ use crate::error::{Error, Exit};
 use crate::exec::apply::{ApplyRequest, apply};
 use crate::exec::error::ExecError;
 use crate::exec::resolve::Scope;
+use crate::exec::review::ReviewHash;
 use crate::exec::secrets::Secrets;
 use crate::exec::session::Session;
 use crate::plan::raw::VarValue;
@@ -28,6 +29,10 @@ pub struct Args {
     /// Give up an unfinished run of this plan and start a new one
     #[arg(long)]
     pub abandon: bool,
+    /// Run only if the plan, its overrides, the env it reads and the state
+    /// still hash to this review hash (`planrun plan` prints it); else exit 3
+    #[arg(long, value_name = "HASH")]
+    pub expect_hash: Option<String>,
     #[command(flatten)]
     pub approvals: ApprovalArgs,
     #[command(flatten)]
@@ -41,6 +46,7 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
     // state is touched: an invalid plan, vars or secrets write nothing.
     let source = Source::load(&args.plan.plan)?;
     let mut overrides = args.plan.overrides()?;
+    let given = recorded(&overrides);
     let mut compiled = compile_loud(&source, &overrides, args.plan.deny_warnings)?;
     args.approvals.check(&compiled.plan)?;
     let secrets = Secrets::resolve(&compiled.plan).map_err(ExecError::Secrets)?;
@@ -72,10 +78,44 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
         let store = Store::open(&location).await?;
         engine::stop_on_lost_lock(&store, &settings.interrupt, reporter.clone());
         let session = Session::begin(store, "apply", reporter.as_ref()).await?;
+        // Checked under the lock: the state it covers cannot change before the run starts.
+        if let Some(expected) = &args.expect_hash
+            && let Err(refused) = check_review(&session, &compiled, &given, expected).await
+        {
+            session.end().await?;
+            return Err(refused);
+        }
         let outcome = apply(&session, compiled, secrets, &request, &settings).await;
         session.end().await?;
         Ok(engine::exit_for(outcome?))
     })?
+}
+
+/// Refuses (exit 3) when the plan as it is now does not hash to `expected`.
+async fn check_review(
+    session: &Session,
+    compiled: &crate::compile::Compiled,
+    given: &indexmap::IndexMap<String, String>,
+    expected: &str,
+) -> Result<(), Error> {
+    let unfinished = crate::cli::plan::unfinished_of(&session.store, &compiled.plan.name).await?;
+    let review = ReviewHash::of(
+        compiled,
+        given,
+        unfinished.as_ref().map(|(run, steps)| (run, steps.as_slice())),
+        |name| std::env::var(name).ok(),
+    );
+    if review.matches(expected) {
+        return Ok(());
+    }
+    Err(Error::Conflict(format!(
+        "the plan is not the one reviewed: it hashes to sha256:{} now, not {expected}\n\
+         the plan file, a var override, an env var it reads, its secrets' sources or the state changed since the preview; \
+         the parts now (compare with `review.parts` of `planrun plan --format json`):\n{}\n\
+         nothing was run; preview again and have the new preview approved",
+        review.hash,
+        review.describe_parts()
+    )))
 }
 
 /// The vars whose value reads the environment (`${env.X}`), as overrides

@@ -17,6 +17,7 @@ use crate::error::{Error, Exit};
 use crate::exec::error::ExecError;
 use crate::exec::live::{self, Prediction};
 use crate::exec::resume::step_states;
+use crate::exec::review::ReviewHash;
 use crate::exec::secrets::Secrets;
 use crate::plan::Source;
 use crate::report::preview::{self, PreviewFormat, PreviewInput};
@@ -74,6 +75,12 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
     } else {
         None
     };
+    let review = ReviewHash::of(
+        &compiled,
+        &recorded(&overrides),
+        unfinished.as_ref().map(|(run, steps)| (run, steps.as_slice())),
+        |name| std::env::var(name).ok(),
+    );
     let mut states = unfinished.map(|(_, steps)| step_states(&compiled, &steps));
     let (preflight_failed, would_run) = match &secrets {
         Some(secrets) => engine::block_on(live_states(&compiled, secrets, &mut states))??,
@@ -91,6 +98,7 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
     let input = PreviewInput {
         compiled: &compiled,
         states: states.as_ref(),
+        review: Some(&review),
     };
     output::stream(|out| preview::write(&input, args.format, out))?;
     Ok(if preflight_failed {
@@ -151,19 +159,21 @@ async fn unfinished_run(location: &Location, name: String) -> Result<Option<(Run
     let Some(store) = Store::open_for_reading(location).await? else {
         return Ok(None);
     };
-    let found = async {
-        let runs = store.runs().await?;
-        let Some(run) = runs
-            .into_iter()
-            .rev()
-            .find(|run| run.plan_name == name && run.outcome.is_unfinished())
-        else {
-            return Ok::<_, Error>(None);
-        };
-        let steps = store.steps(&run.id).await?;
-        Ok(Some((run, steps)))
-    }
-    .await;
+    let found = unfinished_of(&store, &name).await;
     store.close().await;
     found
+}
+
+/// The latest unfinished run of the plan `name` in `store`, and its steps.
+pub(crate) async fn unfinished_of(store: &Store, name: &str) -> Result<Option<(RunRecord, Vec<StepRecord>)>, Error> {
+    let runs = store.runs().await?;
+    let Some(run) = runs
+        .into_iter()
+        .rev()
+        .find(|run| run.plan_name == name && run.outcome.is_unfinished())
+    else {
+        return Ok(None);
+    };
+    let steps = store.steps(&run.id).await?;
+    Ok(Some((run, steps)))
 }

@@ -15,6 +15,7 @@ pub mod mark;
 pub mod preflight;
 pub mod resolve;
 pub mod resume;
+pub mod review;
 pub mod rollback;
 pub mod runtime;
 pub mod secrets;

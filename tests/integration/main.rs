@@ -19,6 +19,7 @@ mod postgres;
 mod preview;
 mod resume;
 mod retry;
+mod review;
 mod rollback;
 mod schema;
 mod secrets;

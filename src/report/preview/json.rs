@@ -7,6 +7,7 @@ use std::io;
 use indexmap::IndexMap;
 use serde::Serialize;
 
+use crate::exec::review::ReviewHash;
 use crate::plan::hash::{plan_hash, source_hash, step_hash};
 use crate::plan::model::Retry;
 use crate::plan::raw::{SecretSource, VarValue};
@@ -27,6 +28,9 @@ struct Preview<'a> {
     source: &'a str,
     source_sha256: String,
     plan_hash: String,
+    /// What `apply --expect-hash` checks, and the digest of each part.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    review: Option<&'a ReviewHash>,
     parallelism: Option<usize>,
     vars: &'a IndexMap<String, VarValue>,
     secrets: &'a IndexMap<String, SecretSource>,
@@ -143,6 +147,7 @@ pub(super) fn write(input: &PreviewInput<'_>, redactor: &Redactor, out: &mut dyn
         source: &plan.source.name,
         source_sha256: source_hash(&plan.source),
         plan_hash: plan_hash(plan.steps.iter().zip(&hashes).map(|(s, h)| (s.id.as_str(), h.as_str()))),
+        review: input.review,
         parallelism: plan.parallelism,
         vars: &plan.vars,
         secrets: &plan.secrets,

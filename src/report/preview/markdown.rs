@@ -19,6 +19,13 @@ pub(super) fn render(input: &PreviewInput<'_>) -> String {
     let shown = KindSummaries::of(plan);
     let mut out = String::new();
     let _ = writeln!(out, "## Plan preview: {}\n", code(&plan.name));
+    if let Some(review) = input.review {
+        let _ = writeln!(
+            out,
+            "Review hash: `sha256:{}` (apply exactly this with `--expect-hash`)\n",
+            review.hash
+        );
+    }
     if let Some(description) = &plan.description {
         let _ = writeln!(out, "{}\n", quote(description));
     }

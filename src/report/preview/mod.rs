@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::io;
 
 use crate::compile::Compiled;
+use crate::exec::review::ReviewHash;
 use crate::plan::source::LineIndex;
 use crate::redact::Redactor;
 
@@ -32,6 +33,8 @@ pub struct PreviewInput<'a> {
     pub compiled: &'a Compiled,
     /// State by step id; steps not in the map are shown without one.
     pub states: Option<&'a BTreeMap<String, String>>,
+    /// What `apply --expect-hash` checks (`planrun plan` shows it).
+    pub review: Option<&'a ReviewHash>,
 }
 
 impl<'a> PreviewInput<'a> {
@@ -48,7 +51,14 @@ impl<'a> PreviewInput<'a> {
 }
 
 pub fn render(compiled: &Compiled, format: PreviewFormat) -> String {
-    render_input(&PreviewInput { compiled, states: None }, format)
+    render_input(
+        &PreviewInput {
+            compiled,
+            states: None,
+            review: None,
+        },
+        format,
+    )
 }
 
 pub fn render_input(input: &PreviewInput<'_>, format: PreviewFormat) -> String {
@@ -124,6 +134,7 @@ mod tests {
         let input = PreviewInput {
             compiled: &compiled,
             states: Some(&states),
+            review: None,
         };
         assert!(render_input(&input, PreviewFormat::Text).contains("[1] a  (level 0)  [done]"));
         assert!(render_input(&input, PreviewFormat::Markdown).contains("| ✓ | — | — | done |"));

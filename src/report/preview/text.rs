@@ -19,6 +19,9 @@ pub(super) fn render(input: &PreviewInput<'_>) -> String {
     let shown = KindSummaries::of(plan);
     let mut out = String::new();
     let _ = writeln!(out, "Plan `{}` ({})", plan.name, plan.source.name);
+    if let Some(review) = input.review {
+        let _ = writeln!(out, "Review hash: sha256:{} (`apply --expect-hash`)", review.hash);
+    }
     if let Some(description) = &plan.description {
         let _ = writeln!(out, "{}", description.trim());
     }

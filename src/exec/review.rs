@@ -1,0 +1,160 @@
+//! The review hash: one digest over everything a preview showed and an
+//! apply depends on — the plan file, the var overrides, the values of the
+//! `${env.NAME}` it reads, the names and sources of its secrets (never
+//! their values), and the unfinished run it would continue (its id and each
+//! step's status and attempts). `plan` prints it; `apply --expect-hash`
+//! recomputes it and refuses to run (exit 3) when it differs, so a CI job
+//! applies exactly the preview an approval was given on.
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use crate::compile::Compiled;
+use crate::digest::text_hash;
+use crate::state::{RunRecord, StepRecord};
+
+/// The review hash and the digest of each part, to say what changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReviewHash {
+    pub hash: String,
+    pub parts: IndexMap<&'static str, String>,
+}
+
+impl ReviewHash {
+    /// Of `compiled` with `overrides`, continuing `unfinished` if any;
+    /// `env` reads an environment variable.
+    pub fn of(
+        compiled: &Compiled,
+        overrides: &IndexMap<String, String>,
+        unfinished: Option<(&RunRecord, &[StepRecord])>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> ReviewHash {
+        let plan = &compiled.plan;
+        let mut overrides: Vec<(&String, &String)> = overrides.iter().collect();
+        overrides.sort();
+        let env: Vec<(String, Option<String>)> = env_names(&plan.source.text)
+            .into_iter()
+            .map(|name| {
+                let value = env(&name).map(|value| text_hash(&value));
+                (name, value)
+            })
+            .collect();
+        let secrets: Vec<(String, String)> = plan
+            .secrets
+            .iter()
+            .map(|(name, source)| (name.clone(), source.to_string()))
+            .collect();
+        let state = unfinished.map(|(run, steps)| {
+            let steps: Vec<(String, &str, u32)> = steps
+                .iter()
+                .map(|step| (step.step_id.clone(), step.status.as_str(), step.attempts))
+                .collect();
+            (run.id.clone(), steps)
+        });
+        let mut parts = IndexMap::new();
+        parts.insert("plan", text_hash(&plan.source.text));
+        parts.insert("overrides", json_hash(&overrides));
+        parts.insert("env", json_hash(&env));
+        parts.insert("secrets", json_hash(&secrets));
+        parts.insert("state", json_hash(&state));
+        let all: Vec<String> = parts.iter().map(|(name, digest)| format!("{name}={digest}")).collect();
+        ReviewHash {
+            hash: text_hash(&all.join("\n")),
+            parts,
+        }
+    }
+
+    /// Whether `expected` (the full hash, or a prefix of 12 or more of its
+    /// hex digits, as previews may shorten it) names this hash.
+    pub fn matches(&self, expected: &str) -> bool {
+        let expected = expected.trim().trim_start_matches("sha256:").to_ascii_lowercase();
+        expected.len() >= 12 && self.hash.starts_with(&expected)
+    }
+
+    /// The lines that say what the hash covers now, for a refusal.
+    pub fn describe_parts(&self) -> String {
+        self.parts
+            .iter()
+            .map(|(name, digest)| format!("  {name:<9} {}", &digest[..16]))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+fn json_hash<T: Serialize>(value: &T) -> String {
+    text_hash(&serde_json::to_string(value).unwrap_or_default())
+}
+
+/// The names of `${env.NAME}` in a plan's text, sorted, each once (an
+/// escaped `$${env.NAME}` is counted too: more is safe).
+fn env_names(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = text
+        .match_indices("${env.")
+        .filter_map(|(at, found)| {
+            let rest = &text[at + found.len()..];
+            let end = rest.find('}')?;
+            let name = &rest[..end];
+            (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).then(|| name.to_string())
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::compile;
+    use crate::plan::Source;
+
+    const PLAN: &str = "format = 1\nname = 'p'\n[vars]\nport = 1\n[secrets]\ntoken = { env = 'TOKEN' }\n\
+        [steps.a]\nrun = { kind = 'shell', command = 'echo ${env.HOME_DIR} ${secrets.token}' }\n";
+
+    fn hash(text: &str, overrides: &[(&str, &str)], env: Option<&str>) -> ReviewHash {
+        let compiled = compile(&Source::new("p.toml", text), &[], false);
+        let Ok(compiled) = compiled else {
+            panic!("the plan compiles");
+        };
+        let overrides = overrides
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect();
+        ReviewHash::of(&compiled, &overrides, None, |name| {
+            (name == "HOME_DIR").then(|| env.map(str::to_string)).flatten()
+        })
+    }
+
+    #[test]
+    fn the_hash_changes_with_the_plan_an_override_or_an_env_value_and_says_which() {
+        let base = hash(PLAN, &[], Some("/a"));
+        assert_eq!(base, hash(PLAN, &[], Some("/a")), "deterministic");
+        let edited = hash(&PLAN.replace("echo", "printf"), &[], Some("/a"));
+        let overridden = hash(PLAN, &[("port", "2")], Some("/a"));
+        let env = hash(PLAN, &[], Some("/b"));
+        for (changed, part) in [(&edited, "plan"), (&overridden, "overrides"), (&env, "env")] {
+            assert_ne!(changed.hash, base.hash, "{part}");
+            let differing: Vec<&str> = base
+                .parts
+                .iter()
+                .filter(|(name, digest)| changed.parts[*name] != **digest)
+                .map(|(name, _)| *name)
+                .collect();
+            assert_eq!(differing, [part]);
+        }
+    }
+
+    #[test]
+    fn a_prefix_of_twelve_or_more_matches_and_a_shorter_one_does_not() {
+        let base = hash(PLAN, &[], None);
+        assert!(base.matches(&base.hash));
+        assert!(base.matches(&format!("sha256:{}", &base.hash[..12])));
+        assert!(!base.matches(&base.hash[..11]));
+        assert!(!base.matches("0123456789abcdef"));
+    }
+
+    #[test]
+    fn env_names_are_found_once_each() {
+        assert_eq!(env_names("${env.B} ${env.A} ${env.B} ${env.} ${env.x-y}"), ["A", "B"]);
+    }
+}
