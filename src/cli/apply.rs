@@ -48,6 +48,7 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
     let mut overrides = args.plan.overrides()?;
     let given = recorded(&overrides);
     let mut compiled = compile_loud(&source, &overrides, args.plan.deny_warnings)?;
+    args.plan.check_policy(&compiled)?;
     args.approvals.check(&compiled.plan)?;
     let secrets = Secrets::resolve(&compiled.plan).map_err(ExecError::Secrets)?;
     // Vars read from the environment are fixed for the whole run: kept

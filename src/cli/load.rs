@@ -29,9 +29,40 @@ pub struct PlanArgs {
     /// Treat warnings as errors
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Refuse the plan (exit 2) when a step is risky: nothing undoes it, it
+    /// drops, truncates or removes recursively, it is a manual gate, or it
+    /// is neither idempotent nor checked
+    #[arg(long)]
+    pub deny_risky: bool,
 }
 
 impl PlanArgs {
+    /// `--deny-risky`: the risky steps of `compiled`, as an error.
+    pub fn check_policy(&self, compiled: &Compiled) -> Result<(), Error> {
+        if !self.deny_risky {
+            return Ok(());
+        }
+        let risks = crate::plan::risk::assess(&compiled.plan);
+        let lines: Vec<String> = compiled
+            .dag
+            .order()
+            .iter()
+            .filter(|&&i| !risks[i].is_empty())
+            .map(|&i| {
+                let reasons: Vec<&str> = risks[i].iter().map(|risk| risk.text()).collect();
+                format!("  - {}: {}", compiled.plan.steps[i].id, reasons.join("; "))
+            })
+            .collect();
+        if lines.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Usage(format!(
+            "`--deny-risky`: {} risky step(s):\n{}\nmake each safe (a `rollback`, a `check`, `idempotent = true`) or run without `--deny-risky`",
+            lines.len(),
+            lines.join("\n")
+        )))
+    }
+
     /// Compiles the plan; warnings are printed to stderr.
     pub fn compile(&self) -> Result<Compiled, Error> {
         let source = Source::load(&self.plan)?;

@@ -70,6 +70,7 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
         _ => given,
     };
     let compiled = compile_loud(&source, &overrides, args.plan.deny_warnings)?;
+    args.plan.check_policy(&compiled)?;
     let secrets = if args.live {
         Some(Secrets::resolve(&compiled.plan).map_err(ExecError::Secrets)?)
     } else {

@@ -17,5 +17,6 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
         "{}",
         diagnostics::render(source, &compiled.warnings, Style::for_stderr())
     );
+    args.plan.check_policy(&compiled)?;
     Ok(Exit::Success)
 }

@@ -10,6 +10,7 @@ pub mod kind_field;
 pub mod model;
 pub mod parse;
 pub mod raw;
+pub mod risk;
 pub mod schema;
 pub mod source;
 pub mod suggest;

@@ -66,3 +66,73 @@ fn apply_runs_the_reviewed_plan_and_refuses_a_changed_one_without_writing_anythi
         .status(0);
     assert_eq!(test.read("out.txt"), "hello\n");
 }
+
+const RISKY: &str = r#"format = 1
+name = "risky"
+[steps.safe]
+check = { kind = "file.exists", path = "safe.txt" }
+run = { kind = "file.write", path = "safe.txt", content = "x" }
+[steps.wipe]
+idempotent = true
+run = { kind = "shell", command = "rm -rf build" }
+rollback = { kind = "shell", command = "true" }
+[steps.deploy]
+run = { kind = "shell", command = "echo deploy > deployed.txt" }
+"#;
+
+#[test]
+fn risky_steps_are_flagged_in_every_format_and_deny_risky_refuses_them() {
+    let test = Test::new().plan(RISKY);
+    let text = test.cmd(&["plan", "plan.toml"]);
+    text.status(0);
+    assert!(text.stdout.contains("Risky steps"), "{}", text.stdout);
+    assert!(
+        text.stdout.contains("wipe    drops, truncates or removes recursively"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout
+            .contains("deploy  nothing undoes it; neither idempotent nor checked"),
+        "{}",
+        text.stdout
+    );
+    let markdown = test.cmd(&["plan", "plan.toml", "--format", "markdown"]);
+    assert!(markdown.stdout.contains("### Risky steps (2)"), "{}", markdown.stdout);
+    let json = test.cmd(&["plan", "plan.toml", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    let risks: Vec<(String, serde_json::Value)> = json["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|step| {
+            (
+                step["id"].as_str().unwrap_or_default().to_string(),
+                step["risks"].clone(),
+            )
+        })
+        .collect();
+    assert!(risks.contains(&("safe".into(), serde_json::json!([]))), "{risks:?}");
+    assert!(
+        risks.contains(&("wipe".into(), serde_json::json!(["destroys"]))),
+        "{risks:?}"
+    );
+    for args in [
+        &["plan", "plan.toml", "--deny-risky"][..],
+        &["validate", "plan.toml", "--deny-risky"],
+        &["apply", "plan.toml", "--deny-risky"],
+    ] {
+        let refused = test.cmd(args);
+        refused.status(2);
+        assert!(
+            refused.stderr.contains("2 risky step(s)") && refused.stderr.contains("- deploy:"),
+            "{args:?}: {}",
+            refused.stderr
+        );
+    }
+    assert!(!test.path().join("deployed.txt").exists(), "apply ran nothing");
+    assert!(
+        !test.path().join(".planrun").join("state.db").exists(),
+        "and wrote no state"
+    );
+}

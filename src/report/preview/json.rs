@@ -11,6 +11,7 @@ use crate::exec::review::ReviewHash;
 use crate::plan::hash::{plan_hash, source_hash, step_hash};
 use crate::plan::model::Retry;
 use crate::plan::raw::{SecretSource, VarValue};
+use crate::plan::risk::Risk;
 use crate::redact::Redactor;
 use crate::report::preview::summaries::KindSummaries;
 use crate::report::preview::summary::Summary;
@@ -79,6 +80,8 @@ struct Step<'a> {
     summaries: Summaries,
     mutating: bool,
     can_roll_back: bool,
+    /// Why a reviewer should look twice (`plan::risk`); empty: nothing.
+    risks: &'a [Risk],
     help: Option<&'a str>,
     definition_hash: String,
 }
@@ -98,6 +101,7 @@ pub(super) fn write(input: &PreviewInput<'_>, redactor: &Redactor, out: &mut dyn
     let plan = &compiled.plan;
     let shown = KindSummaries::of(plan);
     let hashes: Vec<String> = plan.steps.iter().map(step_hash).collect();
+    let risks = crate::plan::risk::assess(plan);
     let order = input.positions();
     let steps = compiled
         .dag
@@ -135,6 +139,7 @@ pub(super) fn write(input: &PreviewInput<'_>, redactor: &Redactor, out: &mut dyn
                 rollback,
                 mutating: run.is_some_and(Action::is_mutating),
                 can_roll_back: step.can_roll_back(),
+                risks: &risks[i],
                 help: step.help.as_deref(),
                 definition_hash: hashes[i].clone(),
             }

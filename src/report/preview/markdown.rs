@@ -96,6 +96,20 @@ fn head(input: &PreviewInput<'_>) -> String {
         let _ = writeln!(out, "{}\n", quote(description));
     }
     summary(&mut out, &Summary::of(input.compiled), &plan.source.name);
+    let risky = super::risky(input.compiled);
+    if !risky.is_empty() {
+        let _ = writeln!(out, "\n### Risky steps ({})\n", risky.len());
+        for (id, reasons) in risky.iter().take(50) {
+            let _ = writeln!(out, "- {}: {}", code(id), escape(reasons));
+        }
+        if risky.len() > 50 {
+            let _ = writeln!(
+                out,
+                "- and {} more: `planrun plan PLAN` lists them all",
+                risky.len() - 50
+            );
+        }
+    }
     if !plan.preflight.is_empty() {
         out.push_str("\n### Preflight\n\n| check | probe | what it checks |\n|---|---|---|\n");
         for preflight in &plan.preflight {

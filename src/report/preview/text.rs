@@ -67,6 +67,14 @@ pub(super) fn render(input: &PreviewInput<'_>) -> String {
             );
         }
     }
+    let risky = super::risky(compiled);
+    if !risky.is_empty() {
+        out.push_str("\nRisky steps (review them; `--deny-risky` refuses them)\n");
+        let width = risky.iter().map(|(id, _)| id.len()).max().unwrap_or(0);
+        for (id, reasons) in &risky {
+            let _ = writeln!(out, "  {id:<width$}  {reasons}");
+        }
+    }
     summary(&mut out, &Summary::of(compiled));
     out.push_str("\nNothing was run: this is a preview.\n");
     out

@@ -1,0 +1,164 @@
+//! Risky steps, as a reviewer wants them flagged: a step that changes things
+//! nothing undoes, a destructive kind, SQL or shell that drops, truncates or
+//! removes recursively, a manual gate, a step that is neither idempotent nor
+//! checked (a crash leaves it to an operator). Previews show the flags;
+//! `--deny-risky` makes them errors, for policy gates.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::Serialize;
+
+use crate::plan::{Plan, Step};
+
+/// Why a step is risky.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Risk {
+    /// It changes things, and neither a `rollback` nor its kind undoes them.
+    NoRollback,
+    /// Its kind destroys by design (`postgres.drop_database`).
+    DestructiveKind,
+    /// Its SQL or shell drops, truncates or removes recursively.
+    Destroys,
+    /// A person decides it (a manual gate).
+    ManualGate,
+    /// Neither idempotent nor checked, nor able to tell whether an
+    /// interrupted attempt took effect: after a crash an operator decides.
+    NotRerunnable,
+}
+
+impl Risk {
+    pub fn text(self) -> &'static str {
+        match self {
+            Risk::NoRollback => "nothing undoes it",
+            Risk::DestructiveKind => "destructive kind",
+            Risk::Destroys => "drops, truncates or removes recursively",
+            Risk::ManualGate => "manual gate",
+            Risk::NotRerunnable => "neither idempotent nor checked",
+        }
+    }
+}
+
+const DESTRUCTIVE_KINDS: &[&str] = &["postgres.drop_database"];
+
+/// `DROP TABLE|DATABASE|SCHEMA|...`, `TRUNCATE`, `DELETE FROM` without
+/// `WHERE`, `rm -r`/`-rf`/`--recursive`, `docker volume rm`, `dropdb`.
+static DESTROYS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)
+          \bdrop\s+(table|database|schema|owned|index|view|materialized\s+view|sequence|type|extension|role|user)\b
+        | \btruncate\b
+        | \bdelete\s+from\s+[\w.\x22]+\s*(;|$|\x22)
+        | \brm\s+(-[a-z]*r[a-z]*|-[a-z]*\s+-r|--recursive)\b
+        | \bdocker(-compose)?\s+(volume\s+rm|volume\s+prune|system\s+prune|down\s+(-v|--volumes))
+        | \bdropdb\b
+        | \bflushall\b",
+    )
+    .unwrap_or_else(|error| panic!("the pattern is valid: {error}"))
+});
+
+/// The risks of each step, by plan index (empty: not risky).
+pub fn assess(plan: &Plan) -> Vec<Vec<Risk>> {
+    plan.steps.iter().map(step_risks).collect()
+}
+
+fn step_risks(step: &Step) -> Vec<Risk> {
+    let Some(run) = step.run.as_ref().map(toml::Spanned::get_ref) else {
+        return Vec::new();
+    };
+    let mut risks = Vec::new();
+    if run.gate().is_some() {
+        risks.push(Risk::ManualGate);
+        return risks;
+    }
+    let mutating = run.is_mutating();
+    if mutating && step.rollback.is_none() && !run.has_builtin_undo() {
+        risks.push(Risk::NoRollback);
+    }
+    if DESTRUCTIVE_KINDS.contains(&run.kind()) {
+        risks.push(Risk::DestructiveKind);
+    }
+    if strings(&serde_json::to_value(run).unwrap_or_default())
+        .iter()
+        .any(|text| DESTROYS.is_match(text))
+    {
+        risks.push(Risk::Destroys);
+    }
+    // A kind that can settle an interrupted attempt (ask the system whether
+    // it took effect) needs no operator after a crash; a shell command's
+    // effect cannot be asked about (settling knows only whether it started).
+    let settles = run.can_settle() && run.kind() != "shell";
+    if mutating && !step.idempotent && step.check.is_none() && !settles {
+        risks.push(Risk::NotRerunnable);
+    }
+    risks
+}
+
+/// Every string inside a JSON value (commands, SQL, arguments).
+fn strings(value: &serde_json::Value) -> Vec<&str> {
+    match value {
+        serde_json::Value::String(text) => vec![text.as_str()],
+        serde_json::Value::Array(items) => items.iter().flat_map(strings).collect(),
+        serde_json::Value::Object(fields) => fields.values().flat_map(strings).collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Source;
+    use crate::plan::analyzer::analyze;
+
+    fn risks_of(steps: &str) -> Vec<Vec<Risk>> {
+        let text = format!("format = 1\nname = 'r'\n{steps}");
+        let (Some(analysis), _) = analyze(&Source::new("r.toml", text), &[]) else {
+            panic!("the plan is read");
+        };
+        assess(&analysis.plan)
+    }
+
+    #[test]
+    fn each_kind_of_risk_is_flagged_and_a_safe_step_is_not() {
+        let risks = risks_of(
+            "[steps.safe]\ncheck = { kind = 'file.exists', path = 'x' }\nrun = { kind = 'file.write', path = 'x', content = 'y' }\n\
+             [steps.bare]\nrun = { kind = 'shell', command = 'make deploy' }\n\
+             [steps.drop]\nidempotent = true\nrun = { kind = 'shell', command = 'psql -c \"DROP TABLE users\"' }\nrollback = { kind = 'shell', command = 'true' }\n\
+             [steps.wipe]\nidempotent = true\nrun = { kind = 'shell', command = 'rm -rf /var/lib/app' }\nrollback = { kind = 'shell', command = 'true' }\n\
+             [steps.gate]\nrun = { kind = 'manual', instructions = 'check the dashboards' }\n",
+        );
+        assert_eq!(risks[0], []);
+        assert_eq!(risks[1], [Risk::NoRollback, Risk::NotRerunnable]);
+        assert_eq!(risks[2], [Risk::Destroys]);
+        assert_eq!(risks[3], [Risk::Destroys]);
+        assert_eq!(risks[4], [Risk::ManualGate]);
+    }
+
+    #[test]
+    fn the_pattern_knows_destruction_from_its_look_alikes() {
+        for text in [
+            "DROP TABLE users",
+            "drop database x",
+            "TRUNCATE ledger",
+            "rm -rf dir",
+            "rm -fr dir",
+            "rm -r dir",
+            "rm --recursive d",
+            "docker volume rm v",
+            "docker-compose down -v",
+            "DELETE FROM users;",
+        ] {
+            assert!(DESTROYS.is_match(text), "{text}");
+        }
+        for text in [
+            "dropped_at",
+            "rm -f file",
+            "DELETE FROM users WHERE id = 1;",
+            "backdrop table",
+            "drop_shadow",
+        ] {
+            assert!(!DESTROYS.is_match(text), "{text}");
+        }
+    }
+}
