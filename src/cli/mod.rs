@@ -10,6 +10,7 @@ mod logs;
 mod mark;
 mod output;
 mod plan;
+mod report;
 mod resume;
 mod rollback;
 mod runs;
@@ -59,6 +60,8 @@ enum Command {
     Mark(mark::Args),
     /// Remove a lock whose holder is gone
     Unlock(unlock::Args),
+    /// Report a run: JUnit XML for CI test tabs, Markdown for a pull request
+    Report(report::Args),
     /// Print shell completions (bash, zsh, fish, elvish, powershell)
     Completions(completions::Args),
     /// Print the man page (roff): `planrun man > planrun.1`
@@ -99,6 +102,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         Command::Logs(args) => logs::run(&args),
         Command::Mark(args) => mark::run(&args),
         Command::Unlock(args) => unlock::run(&args),
+        Command::Report(args) => report::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => completions::man(&args),
     };

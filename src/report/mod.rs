@@ -10,6 +10,7 @@ pub mod json_lines;
 pub mod lines;
 pub mod preview;
 pub mod progress;
+pub mod run;
 
 /// `1 step`, `2 steps`: counts in messages and previews.
 pub(crate) fn plural(n: usize, word: &str) -> String {

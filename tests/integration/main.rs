@@ -17,6 +17,7 @@ mod output;
 mod plan_state;
 mod postgres;
 mod preview;
+mod report;
 mod resume;
 mod retry;
 mod review;

@@ -1,0 +1,77 @@
+//! `planrun report [--run ID] --format junit|markdown`: a run, after the
+//! fact, for a CI's test tab or a pull request.
+
+use std::collections::HashMap;
+
+use crate::cli::engine::{self, StateArgs};
+use crate::cli::load::replayed;
+use crate::cli::output;
+use crate::cli::status::find_run;
+use crate::compile::compile;
+use crate::error::{Error, Exit};
+use crate::plan::Source;
+use crate::report::run::{RunReport, junit, markdown};
+use crate::state::{RunRecord, Storage, Store};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// JUnit XML: a test case per step and per verify probe
+    Junit,
+    /// A summary for a pull request
+    Markdown,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The run to report (default: the latest)
+    #[arg(long, value_name = "ID")]
+    pub run: Option<String>,
+    #[arg(long, value_enum)]
+    pub format: ReportFormat,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+pub fn run(args: &Args) -> Result<Exit, Error> {
+    let location = args.state.location()?;
+    engine::block_on(async {
+        let Some(store) = Store::open_for_reading(&location).await? else {
+            return Err(Error::Usage(format!("no runs yet: `{location}` does not exist")));
+        };
+        let Some(run) = find_run(&store, args.run.as_deref()).await? else {
+            return Err(Error::Usage(format!("no runs yet in `{location}`")));
+        };
+        let steps = store.steps(&run.id).await?;
+        store.close().await;
+        let report = RunReport {
+            run: &run,
+            steps: &steps,
+            plan: plan_facts(&run),
+        };
+        let text = match args.format {
+            ReportFormat::Junit => junit::render(&report),
+            ReportFormat::Markdown => markdown::render(&report),
+        };
+        output::stdout(&text)?;
+        Ok(Exit::Success)
+    })?
+}
+
+/// Each step's phase and number of verify probes, from the plan as the run
+/// applied it (empty when it no longer compiles: the report still shows
+/// every step, without its verify cases).
+fn plan_facts(run: &RunRecord) -> HashMap<String, (String, usize)> {
+    let Ok(overrides) = replayed(&run.overrides) else {
+        return HashMap::new();
+    };
+    let source = Source::new(run.plan_path.clone(), run.plan_source.clone());
+    let Ok(compiled) = compile(&source, &overrides, false) else {
+        return HashMap::new();
+    };
+    compiled
+        .plan
+        .steps
+        .iter()
+        .map(|step| (step.id.clone(), (step.phase.clone(), step.verify.len())))
+        .collect()
+}

@@ -1,0 +1,51 @@
+//! Reports of a run after the fact, from the state: JUnit XML for a CI's
+//! test tab (each step and each verify probe a test case) and Markdown for
+//! the pull request. What the state holds is already masked: no secret
+//! can appear here.
+
+pub mod junit;
+pub mod markdown;
+
+use std::collections::HashMap;
+
+use crate::state::{RunRecord, StepRecord};
+
+/// A run and what the plan it followed says about each step.
+pub struct RunReport<'a> {
+    pub run: &'a RunRecord,
+    pub steps: &'a [StepRecord],
+    /// Per step id: its phase and its number of `verify` probes (from the
+    /// plan as applied; absent when it could not be read again).
+    pub plan: HashMap<String, (String, usize)>,
+}
+
+impl RunReport<'_> {
+    fn phase(&self, step: &StepRecord) -> &str {
+        self.plan.get(&step.step_id).map_or("main", |(phase, _)| phase.as_str())
+    }
+
+    fn verify_count(&self, step: &StepRecord) -> usize {
+        self.plan.get(&step.step_id).map_or(0, |(_, count)| *count)
+    }
+}
+
+/// Seconds between two recorded times, when both are there.
+fn seconds(started: Option<&str>, finished: Option<&str>) -> Option<f64> {
+    let started: jiff::Timestamp = started?.parse().ok()?;
+    let finished: jiff::Timestamp = finished?.parse().ok()?;
+    let span = finished.duration_since(started);
+    Some(span.as_secs_f64().max(0.0))
+}
+
+/// The first line of a stored error, and the rest.
+fn split_error(error: Option<&str>) -> (&str, &str) {
+    let error = error.unwrap_or_default();
+    error.split_once('\n').unwrap_or((error, ""))
+}
+
+/// Which verify probe failed, from a stored error (`verify 2 (http) failed: …`).
+fn failed_verify(error: Option<&str>) -> Option<usize> {
+    let rest = error?.strip_prefix("verify ")?;
+    let number = rest.split(' ').next()?;
+    number.parse().ok()
+}
