@@ -152,10 +152,16 @@ pub(crate) enum GatedCommand<'a> {
 }
 
 impl Gated {
-    /// Opens the gate: the command starts.
+    /// Opens the gate: the command starts. A shell that already exited
+    /// (it could not parse the script: a syntax error) closed the gate's
+    /// pipe; that is no error here, [`Gated::wait`] reports its exit
+    /// status and the log holds why.
     pub(crate) fn release(&mut self) -> std::io::Result<()> {
         match self.gate.take() {
-            Some(mut gate) => gate.write_all(b"go\n"),
+            Some(mut gate) => match gate.write_all(b"go\n") {
+                Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other,
+            },
             None => Ok(()),
         }
     }

@@ -329,3 +329,21 @@ run = { kind = "shell", command = "echo ran >> ran.txt" }
     test.cmd(&["resume"]).status(0);
     assert_eq!(test.read("ran.txt"), "ran\n");
 }
+
+/// A shell command that does not parse fails with the shell's own
+/// message, not with a broken pipe of planrun's.
+#[test]
+fn a_command_with_a_syntax_error_fails_with_the_shells_message() {
+    let test = Test::new().plan(
+        r#"format = 1
+name = "syntax"
+[steps.bad]
+run = { kind = "shell", command = "echo <&>" }
+"#,
+    );
+    let run = test.cmd(&["apply", "plan.toml"]);
+    run.status(1);
+    assert!(run.stderr.contains("exit code 2"), "{}", run.stderr);
+    assert!(run.stderr.contains("Syntax error"), "{}", run.stderr);
+    assert!(!run.stderr.contains("Broken pipe"), "{}", run.stderr);
+}
