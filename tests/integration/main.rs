@@ -5,6 +5,7 @@ mod test;
 
 mod amqp;
 mod apply;
+mod ci_example;
 mod completions;
 mod crash;
 mod diagnostics;
