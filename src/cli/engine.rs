@@ -69,6 +69,10 @@ pub struct WalkArgs {
     /// After a failure, go on with the branches that do not depend on it
     #[arg(long)]
     pub keep_going: bool,
+    /// How often to report the steps still running (and a table copy's rows
+    /// and rate) once they run longer than it; 0s: never
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub heartbeat: crate::units::duration::Duration,
     #[command(flatten)]
     pub grace: GraceArgs,
 }
@@ -128,6 +132,7 @@ pub fn settings(
         parallelism: walk.and_then(|w| w.parallelism).map(usize::from),
         keep_going: walk.is_some_and(|w| w.keep_going),
         kill_grace: grace,
+        heartbeat: walk.map_or(Duration::ZERO, |w| w.heartbeat.std()),
         logs_dir: location.logs_dir(),
         work_dir: std::env::current_dir()?,
     })

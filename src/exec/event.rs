@@ -95,6 +95,24 @@ pub enum Event {
         counts: BTreeMap<StepStatus, usize>,
         elapsed_ms: u64,
     },
+    /// Every `--heartbeat` while steps run longer than it: what runs, for
+    /// how long, and how far a long step got (a table copy's rows).
+    Heartbeat {
+        steps: Vec<Beat>,
+    },
+}
+
+/// One running step in a [`Event::Heartbeat`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Beat {
+    pub step: String,
+    pub elapsed_ms: u64,
+    /// Rows copied so far, for a step that copies rows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+    /// Rows per second since the step started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows_per_second: Option<u64>,
 }
 
 pub trait Reporter: Send + Sync {

@@ -47,7 +47,9 @@ pub(crate) async fn walk_forward(
         options,
         outcome: Outcome::default(),
     };
+    let heartbeat = crate::exec::heartbeat::start(&rt);
     let walked = walk(&mut frontier, options.parallelism, &mut forward).await;
+    drop(heartbeat);
     let (records, mut outcome) = (forward.records, forward.outcome);
     walked.map_err(|error| error.into_exec(&rt, records))?;
     outcome.interrupted |= rt.draining.is_cancelled();

@@ -8,6 +8,7 @@ pub mod error;
 pub mod event;
 mod forward;
 mod gate;
+pub(crate) mod heartbeat;
 pub mod interrupt;
 pub mod leftovers;
 pub mod live;

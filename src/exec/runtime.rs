@@ -50,6 +50,9 @@ pub struct Runtime {
     /// (see `exec::settle`): what it returned, by step id. Their action
     /// is not run again.
     pub(crate) settled: Mutex<HashMap<String, crate::steps::outcome::Applied>>,
+    /// The steps running now: since when, and their progress (for heartbeats).
+    pub(crate) running: crate::exec::heartbeat::RunningSteps,
+    pub heartbeat: Duration,
 }
 
 impl Runtime {
@@ -126,6 +129,8 @@ pub struct Settings {
     pub parallelism: Option<usize>,
     pub keep_going: bool,
     pub kill_grace: Duration,
+    /// How often [`Event::Heartbeat`] reports long-running steps (zero: never).
+    pub heartbeat: Duration,
     pub logs_dir: PathBuf,
     pub work_dir: PathBuf,
 }
@@ -167,6 +172,8 @@ impl Runtime {
 
             kill_grace: settings.kill_grace,
             settled: Mutex::new(HashMap::new()),
+            running: Mutex::new(HashMap::new()),
+            heartbeat: settings.heartbeat,
         })
     }
 

@@ -57,6 +57,7 @@ pub async fn execute(rt: &Runtime, index: usize, record: StepRecord) -> Result<S
     });
     let started = Instant::now();
     let progress = Arc::new(Mutex::new(record.progress.clone()));
+    let _running = crate::exec::heartbeat::register(rt, &step.id, &progress);
     let mut runner = StepRunner {
         rt,
         step,

@@ -77,6 +77,7 @@ impl Harness {
             parallelism: None,
             keep_going: false,
             kill_grace: Duration::from_secs(1),
+            heartbeat: Duration::ZERO,
             logs_dir: dir.path().join("logs"),
             work_dir: dir.path().to_path_buf(),
         };

@@ -87,6 +87,22 @@ pub fn lines(event: &Event) -> Option<Vec<String>> {
                 format!("  found {found}"),
             ]
         }
+        Event::Heartbeat { steps } => {
+            let running: Vec<String> = steps
+                .iter()
+                .map(|beat| {
+                    let mut text = format!("{} ({}s", beat.step, beat.elapsed_ms / 1000);
+                    if let Some(rows) = beat.rows {
+                        text.push_str(&format!(", {rows} rows copied"));
+                    }
+                    if let Some(rate) = beat.rows_per_second {
+                        text.push_str(&format!(", {rate} rows/s"));
+                    }
+                    text + ")"
+                })
+                .collect();
+            vec![format!("still running: {}", running.join(", "))]
+        }
         Event::StepsBlocked { by, steps } => vec![format!("blocked {} (by `{by}`)", steps.join(", "))],
         Event::AwaitingApproval { step, instructions } => {
             let mut lines = vec![format!("waiting {step}: a manual step needs an operator")];

@@ -347,3 +347,35 @@ run = { kind = "shell", command = "echo <&>" }
     assert!(run.stderr.contains("Syntax error"), "{}", run.stderr);
     assert!(!run.stderr.contains("Broken pipe"), "{}", run.stderr);
 }
+
+/// Off a terminal, a step running longer than `--heartbeat` is named
+/// every period, in plain lines and in the JSON Lines stream.
+#[test]
+fn long_steps_get_heartbeat_lines_in_text_and_json() {
+    let test = Test::new().plan(
+        r#"format = 1
+name = "slow"
+[steps.slow]
+run = { kind = "shell", command = "sleep 3.5" }
+rollback = { kind = "shell", command = "true" }
+"#,
+    );
+    let run = test.cmd(&["apply", "plan.toml", "--heartbeat", "1s"]);
+    run.status(0);
+    // At least one beat (how many depends on the machine's load, not asserted).
+    assert!(run.stderr.contains("still running: slow ("), "{}", run.stderr);
+    test.cmd(&["rollback"]).status(0);
+    let json = test.cmd(&["apply", "plan.toml", "--heartbeat", "1s", "--format", "json"]);
+    json.status(0);
+    assert!(
+        json.stdout
+            .lines()
+            .any(|line| line.starts_with(r#"{"event":"heartbeat","steps":[{"step":"slow","elapsed_ms":"#)),
+        "{}",
+        json.stdout
+    );
+    test.cmd(&["rollback"]).status(0);
+    let quiet = test.cmd(&["apply", "plan.toml", "--heartbeat", "0s"]);
+    quiet.status(0);
+    assert!(!quiet.stderr.contains("still running"), "{}", quiet.stderr);
+}
