@@ -10,6 +10,7 @@ mod logs;
 mod mark;
 mod output;
 mod plan;
+mod rehearse;
 mod report;
 mod resume;
 mod rollback;
@@ -60,6 +61,8 @@ enum Command {
     Mark(mark::Args),
     /// Remove a lock whose holder is gone
     Unlock(unlock::Args),
+    /// Apply, roll back and apply again (a sandbox or staging): proves each rollback undoes its step
+    Rehearse(rehearse::Args),
     /// Report a run: JUnit XML for CI test tabs, Markdown for a pull request
     Report(report::Args),
     /// Print shell completions (bash, zsh, fish, elvish, powershell)
@@ -102,6 +105,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         Command::Logs(args) => logs::run(&args),
         Command::Mark(args) => mark::run(&args),
         Command::Unlock(args) => unlock::run(&args),
+        Command::Rehearse(args) => rehearse::run(&args),
         Command::Report(args) => report::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => completions::man(&args),

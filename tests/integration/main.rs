@@ -18,6 +18,7 @@ mod output;
 mod plan_state;
 mod postgres;
 mod preview;
+mod rehearse;
 mod report;
 mod resume;
 mod retry;
