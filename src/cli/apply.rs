@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::cli::engine::{self, ApprovalArgs, Format, StateArgs, WalkArgs};
-use crate::cli::load::{PlanArgs, compile_loud, recorded};
+use crate::cli::load::{PlanArgs, compile_loud, recorded, replayed};
+use crate::cli::saved_plan::{SavedPlan, is_saved_plan};
 use crate::error::{Error, Exit};
 use crate::exec::apply::{ApplyRequest, apply};
 use crate::exec::error::ExecError;
@@ -44,8 +45,12 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<Exit, Error> {
     // Everything that can be wrong with the input is found before the
     // state is touched: an invalid plan, vars or secrets write nothing.
-    let source = Source::load(&args.plan.plan)?;
-    let mut overrides = args.plan.overrides()?;
+    let Input {
+        source,
+        mut overrides,
+        plan_path,
+        expect_hash,
+    } = input(args)?;
     let given = recorded(&overrides);
     let mut compiled = compile_loud(&source, &overrides, args.plan.deny_warnings)?;
     args.plan.check_policy(&compiled)?;
@@ -61,7 +66,7 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
     let compiled = Arc::new(compiled);
     let location = args.state.location()?;
     let request = ApplyRequest {
-        plan_path: args.plan.plan.display().to_string(),
+        plan_path,
         overrides: recorded(&overrides),
         rollback_on_failure: args.rollback_on_failure,
         abandon: args.abandon,
@@ -80,7 +85,7 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
         engine::stop_on_lost_lock(&store, &settings.interrupt, reporter.clone());
         let session = Session::begin(store, "apply", reporter.as_ref()).await?;
         // Checked under the lock: the state it covers cannot change before the run starts.
-        if let Some(expected) = &args.expect_hash
+        if let Some(expected) = &expect_hash
             && let Err(refused) = check_review(&session, &compiled, &given, expected).await
         {
             session.end().await?;
@@ -90,6 +95,51 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
         session.end().await?;
         Ok(engine::exit_for(outcome?))
     })?
+}
+
+/// What to apply: a plan file with its `--var`s, or a saved plan
+/// (`plan --out`), which carries its overrides and its review hash.
+struct Input {
+    source: Source,
+    overrides: Vec<Override>,
+    plan_path: String,
+    expect_hash: Option<String>,
+}
+
+fn input(args: &Args) -> Result<Input, Error> {
+    if !is_saved_plan(&args.plan.plan) {
+        return Ok(Input {
+            source: Source::load(&args.plan.plan)?,
+            overrides: args.plan.overrides()?,
+            plan_path: args.plan.plan.display().to_string(),
+            expect_hash: args.expect_hash.clone(),
+        });
+    }
+    if !args.plan.vars.is_empty() || !args.plan.var_files.is_empty() || args.expect_hash.is_some() {
+        return Err(Error::Usage(
+            "a saved plan carries its var overrides and its review hash: apply it without `--var`, `--var-file` or `--expect-hash`".into(),
+        ));
+    }
+    let saved = SavedPlan::read(&args.plan.plan)?;
+    let changes = saved.changes_outside_the_state();
+    if !changes.is_empty() {
+        return Err(Error::Conflict(format!(
+            "`{}` is not what would run now:\n{}\nnothing was run; preview again (`planrun plan {} --out ...`) and have it approved",
+            args.plan.plan.display(),
+            changes
+                .iter()
+                .map(|change| format!("  - {change}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            saved.plan_path
+        )));
+    }
+    Ok(Input {
+        source: Source::new(saved.plan_path.clone(), saved.plan_source.clone()),
+        overrides: replayed(&saved.overrides)?,
+        plan_path: saved.plan_path,
+        expect_hash: Some(saved.review_hash),
+    })
 }
 
 /// Refuses (exit 3) when the plan as it is now does not hash to `expected`.

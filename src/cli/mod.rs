@@ -15,6 +15,7 @@ mod report;
 mod resume;
 mod rollback;
 mod runs;
+mod saved_plan;
 mod schema;
 mod status;
 mod unlock;

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use crate::cli::engine::{self, StateArgs};
 use crate::cli::load::{PlanArgs, compile_loud, plan_name, recorded, replayed};
 use crate::cli::output;
+use crate::cli::saved_plan::{SavedPlan, SavedRun, is_saved_plan};
 use crate::compile::Compiled;
 use crate::error::{Error, Exit};
 use crate::exec::error::ExecError;
@@ -34,6 +35,10 @@ pub struct Args {
     /// to show what applying would do now (exit 1 when a preflight fails)
     #[arg(long)]
     pub live: bool,
+    /// Also write what was previewed to FILE (a saved plan, `.planrun`):
+    /// `planrun apply FILE` runs exactly that, or refuses saying what changed
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
     /// Exit 0 when nothing would run, 2 when steps would run, 1 on an error
     /// (with --live, steps whose check passes now count as nothing to do)
     #[arg(long)]
@@ -43,6 +48,12 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<Exit, Error> {
+    if let Some(out) = args.out.as_ref().filter(|out| !is_saved_plan(out)) {
+        return Err(Error::Usage(format!(
+            "`--out {}`: a saved plan's name ends with `.planrun`",
+            out.display()
+        )));
+    }
     let source = Source::load(&args.plan.plan)?;
     let location = args.state.location()?;
     // The unfinished run of this plan, if any: what `resume` would
@@ -82,6 +93,18 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
         unfinished.as_ref().map(|(run, steps)| (run, steps.as_slice())),
         |name| std::env::var(name).ok(),
     );
+    let saved_run = unfinished.as_ref().map(|(run, steps)| SavedRun {
+        id: run.id.clone(),
+        steps: steps
+            .iter()
+            .map(|step| {
+                (
+                    step.step_id.clone(),
+                    format!("{} ({} attempts)", step.status, step.attempts),
+                )
+            })
+            .collect(),
+    });
     let mut states = unfinished.map(|(_, steps)| step_states(&compiled, &steps));
     let (preflight_failed, would_run) = match &secrets {
         Some(secrets) => engine::block_on(live_states(&compiled, secrets, &mut states))??,
@@ -102,6 +125,23 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
         review: Some(&review),
     };
     output::stream(|out| preview::write(&input, args.format, out))?;
+    if let Some(out) = &args.out {
+        let live = args.live.then(|| states.clone().unwrap_or_default());
+        SavedPlan::new(
+            &args.plan.plan,
+            &compiled,
+            recorded(&overrides),
+            saved_run,
+            live,
+            &review,
+        )
+        .write(out)?;
+        eprintln!(
+            "saved the plan to {}: `planrun apply {}` runs exactly this",
+            out.display(),
+            out.display()
+        );
+    }
     Ok(if preflight_failed {
         Exit::Failure
     } else if args.detailed_exitcode && would_run {

@@ -87,7 +87,7 @@ fn json_hash<T: Serialize>(value: &T) -> String {
 
 /// The names of `${env.NAME}` in a plan's text, sorted, each once (an
 /// escaped `$${env.NAME}` is counted too: more is safe).
-fn env_names(text: &str) -> Vec<String> {
+pub(crate) fn env_names(text: &str) -> Vec<String> {
     let mut names: Vec<String> = text
         .match_indices("${env.")
         .filter_map(|(at, found)| {

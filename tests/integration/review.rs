@@ -136,3 +136,57 @@ fn risky_steps_are_flagged_in_every_format_and_deny_risky_refuses_them() {
         "and wrote no state"
     );
 }
+
+#[test]
+fn a_saved_plan_applies_exactly_what_was_previewed_or_says_what_changed() {
+    let test = Test::new().plan(PLAN);
+    let env = [("PLANRUN_TEST_GREETING", "hello")];
+    let saved = test.cmd_env(&["plan", "plan.toml", "--out", "reviewed.planrun"], &env);
+    saved.status(0);
+    let file: serde_json::Value = serde_json::from_str(&test.read("reviewed.planrun")).expect("a saved plan is JSON");
+    assert_eq!(file["env"]["PLANRUN_TEST_GREETING"], "hello");
+    assert_eq!(file["review_hash"].as_str().map(str::len), Some(64));
+    // An env value it reads changed: refused, naming it.
+    let refused = test.cmd_env(&["apply", "reviewed.planrun"], &[("PLANRUN_TEST_GREETING", "bye")]);
+    refused.status(3);
+    assert!(
+        refused.stderr.contains("env `PLANRUN_TEST_GREETING`"),
+        "{}",
+        refused.stderr
+    );
+    // The plan file changed: refused, naming it.
+    std::fs::write(test.path().join("plan.toml"), PLAN.replace(">>", ">")).expect("write");
+    let refused = test.cmd_env(&["apply", "reviewed.planrun"], &env);
+    refused.status(3);
+    assert!(
+        refused.stderr.contains("the plan file `plan.toml` changed"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!test.path().join("out.txt").exists(), "nothing ran");
+    // Overrides come from the saved plan only.
+    test.cmd_env(&["apply", "reviewed.planrun", "--var", "x=1"], &env)
+        .status(2);
+    // As previewed: runs.
+    std::fs::write(test.path().join("plan.toml"), PLAN).expect("write");
+    test.cmd_env(&["apply", "reviewed.planrun"], &env).status(0);
+    assert_eq!(test.read("out.txt"), "hello\n");
+    test.cmd(&["plan", "plan.toml", "--out", "wrong.name"]).status(2);
+}
+
+#[test]
+fn a_saved_plan_is_refused_once_the_state_it_previewed_changed() {
+    let test = Test::new().plan(
+        r#"format = 1
+name = "stateful"
+[steps.gate]
+run = { kind = "shell", command = "test -e go" }
+"#,
+    );
+    test.cmd(&["plan", "plan.toml", "--out", "before.planrun"]).status(0);
+    // A run of the plan failed since: the state is not the one previewed.
+    test.cmd(&["apply", "plan.toml"]).status(1);
+    let refused = test.cmd(&["apply", "before.planrun"]);
+    refused.status(3);
+    assert!(refused.stderr.contains("not the one reviewed"), "{}", refused.stderr);
+}
