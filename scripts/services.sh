@@ -2,7 +2,7 @@
 # Provision the external services planrun's integration tests talk to:
 # PostgreSQL 15, RabbitMQ and a Docker daemon with a tiny local test image.
 #
-#   scripts/services.sh up     [pg|amqp|docker ...]  install what is missing, start, wait, print env
+#   scripts/services.sh up     [pg|amqp|docker|browser ...]  install what is missing, start, wait, print env
 #   scripts/services.sh down   [pg|amqp|docker ...]  stop (and drop the PostgreSQL cluster and RabbitMQ's data)
 #   scripts/services.sh env                          print `export ...` lines for services that are up
 #   scripts/services.sh status [pg|amqp|docker ...]  report; exit 0 only if all asked for are up
@@ -60,7 +60,7 @@ readonly TEST_IMAGE=planrun-test/busybox:latest
 # Bump whenever the image contents below change so `up` rebuilds stale images.
 readonly TEST_IMAGE_REV=1
 
-readonly ALL_SERVICES=(pg amqp docker)
+readonly ALL_SERVICES=(pg amqp docker browser)
 
 # ---------------------------------------------------------------- helpers
 
@@ -520,6 +520,18 @@ docker_down() {
     done
 }
 
+# ---------------------------------------------------------------- browser
+
+# Debian's headless Chromium, for the test of `planrun report --format html`
+# (nothing to start: the test runs it).
+browser_answers() { command -v chromium >/dev/null; }
+browser_up() {
+    browser_answers || ensure_packages chromium
+    browser_answers || die "chromium is not installed (see $SERVICES_DIR/apt.log)"
+    log "browser: $(chromium --version 2>/dev/null || echo chromium)"
+}
+browser_down() { :; }
+
 # ---------------------------------------------------------------- commands
 
 print_env() {
@@ -531,6 +543,9 @@ print_env() {
         if amqp_node_running; then
             echo "export PLANRUN_TEST_RABBITMQ_NODE=$AMQP_NODE"
         fi
+    fi
+    if browser_answers; then
+        echo "export PLANRUN_TEST_CHROMIUM=$(command -v chromium)"
     fi
     if docker_answers; then
         echo "export PLANRUN_TEST_DOCKER_HOST=unix://$DOCKER_SOCK"
@@ -569,7 +584,8 @@ main() {
         pg | postgres | postgresql) services+=(pg) ;;
         amqp | rabbitmq | rabbit) services+=(amqp) ;;
         docker) services+=(docker) ;;
-        *) die "unknown service '$svc' (expected: pg, amqp, docker)" ;;
+        browser | chromium) services+=(browser) ;;
+        *) die "unknown service '$svc' (expected: pg, amqp, docker, browser)" ;;
         esac
     done
     ((${#services[@]})) || services=("${ALL_SERVICES[@]}")

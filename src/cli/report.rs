@@ -1,5 +1,5 @@
-//! `planrun report [--run ID] --format junit|markdown`: a run, after the
-//! fact, for a CI's test tab or a pull request.
+//! `planrun report [--run ID] --format junit|markdown|html`: a run, after
+//! the fact, for a CI's test tab, a pull request or a person.
 
 use std::collections::HashMap;
 
@@ -10,7 +10,7 @@ use crate::cli::status::find_run;
 use crate::compile::compile;
 use crate::error::{Error, Exit};
 use crate::plan::Source;
-use crate::report::run::{RunReport, junit, markdown};
+use crate::report::run::{RunReport, StepFacts, html, junit, markdown};
 use crate::state::{RunRecord, Storage, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -19,6 +19,9 @@ pub enum ReportFormat {
     Junit,
     /// A summary for a pull request
     Markdown,
+    /// One self-contained page: the graph coloured by status, a timeline of
+    /// every attempt and the rollback, each step's details and log tail
+    Html,
 }
 
 #[derive(Debug, clap::Args)]
@@ -42,15 +45,18 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
             return Err(Error::Usage(format!("no runs yet in `{location}`")));
         };
         let steps = store.steps(&run.id).await?;
+        let events = store.events(&run.id).await?;
         store.close().await;
         let report = RunReport {
             run: &run,
             steps: &steps,
+            events: &events,
             plan: plan_facts(&run),
         };
         let text = match args.format {
             ReportFormat::Junit => junit::render(&report),
             ReportFormat::Markdown => markdown::render(&report),
+            ReportFormat::Html => html::render(&report),
         };
         output::stdout(&text)?;
         Ok(Exit::Success)
@@ -60,7 +66,7 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
 /// Each step's phase and number of verify probes, from the plan as the run
 /// applied it (empty when it no longer compiles: the report still shows
 /// every step, without its verify cases).
-fn plan_facts(run: &RunRecord) -> HashMap<String, (String, usize)> {
+fn plan_facts(run: &RunRecord) -> HashMap<String, StepFacts> {
     let Ok(overrides) = replayed(&run.overrides) else {
         return HashMap::new();
     };
@@ -72,6 +78,13 @@ fn plan_facts(run: &RunRecord) -> HashMap<String, (String, usize)> {
         .plan
         .steps
         .iter()
-        .map(|step| (step.id.clone(), (step.phase.clone(), step.verify.len())))
+        .map(|step| {
+            let facts = StepFacts {
+                phase: step.phase.clone(),
+                verify: step.verify.len(),
+                depends_on: step.depends_on.iter().map(|d| d.get_ref().clone()).collect(),
+            };
+            (step.id.clone(), facts)
+        })
         .collect()
 }

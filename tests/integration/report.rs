@@ -70,3 +70,57 @@ fn the_markdown_report_says_who_when_and_how_each_step_ended() {
 fn a_report_without_runs_is_a_usage_error() {
     Test::new().cmd(&["report", "--format", "junit"]).status(2);
 }
+
+/// The HTML report in a real headless Chromium: the page loads from the
+/// file alone, and its script draws a node and a bar for every step.
+#[test]
+fn the_html_report_draws_every_steps_node_and_bar_in_a_real_browser() {
+    let Some(chromium) = crate::services::require("CHROMIUM") else {
+        return;
+    };
+    let test = Test::new().plan(PLAN).env("PLANRUN_TEST_TOKEN", "s3cr3t-in-report");
+    test.cmd(&["apply", "plan.toml"]).status(1);
+    test.cmd(&["rollback"]).status(0);
+    let run = test.cmd(&["report", "--format", "html"]);
+    run.status(0);
+    let html = &run.stdout;
+    assert!(!html.contains("s3cr3t-in-report"));
+    assert!(
+        !html.contains(" src=") && !html.contains(" href="),
+        "self-contained: nothing to fetch"
+    );
+    let page = test.path().join("report.html");
+    std::fs::write(&page, html).expect("write the page");
+    let shot = test.path().join("report.png");
+    let browse = |extra: &[String]| {
+        let output = std::process::Command::new(&chromium)
+            .args([
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--window-size=1200,900",
+            ])
+            .args(extra)
+            .arg(format!("file://{}", page.display()))
+            .output()
+            .expect("chromium runs");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+    browse(&[format!("--screenshot={}", shot.display())]);
+    assert!(std::fs::metadata(&shot).map_or(0, |m| m.len()) > 1000, "a screenshot");
+    let dom = browse(&["--dump-dom".to_string()]);
+    for step in ["write", "check-it", "after"] {
+        assert!(
+            dom.contains(&format!(r#"class="node" data-step="{step}""#)),
+            "no node for {step}:\n{dom}"
+        );
+        assert!(
+            dom.contains(&format!(r#"data-step="{step}" x="#)) && dom.contains("class=\"bar "),
+            "no bar for {step}:\n{dom}"
+        );
+    }
+    // The rollback is on the timeline, and statuses colour the nodes.
+    assert!(dom.contains(r#"class="bar rollback" data-step="write""#), "{dom}");
+    assert!(dom.contains(r#"data-step="check-it" data-status="failed""#), "{dom}");
+}

@@ -3,29 +3,41 @@
 //! the pull request. What the state holds is already masked: no secret
 //! can appear here.
 
+pub mod html;
 pub mod junit;
 pub mod markdown;
 
 use std::collections::HashMap;
 
-use crate::state::{RunRecord, StepRecord};
+use crate::state::{EventRecord, RunRecord, StepRecord};
 
-/// A run and what the plan it followed says about each step.
+/// What the plan a run followed says about one of its steps.
+#[derive(Debug, Clone, Default)]
+pub struct StepFacts {
+    pub phase: String,
+    pub verify: usize,
+    pub depends_on: Vec<String>,
+}
+
+/// A run, its journal, and what the plan it followed says about each step.
 pub struct RunReport<'a> {
     pub run: &'a RunRecord,
     pub steps: &'a [StepRecord],
-    /// Per step id: its phase and its number of `verify` probes (from the
-    /// plan as applied; absent when it could not be read again).
-    pub plan: HashMap<String, (String, usize)>,
+    pub events: &'a [EventRecord],
+    /// Per step id (from the plan as applied; absent when it could not be
+    /// read again).
+    pub plan: HashMap<String, StepFacts>,
 }
 
 impl RunReport<'_> {
     fn phase(&self, step: &StepRecord) -> &str {
-        self.plan.get(&step.step_id).map_or("main", |(phase, _)| phase.as_str())
+        self.plan
+            .get(&step.step_id)
+            .map_or("main", |facts| facts.phase.as_str())
     }
 
     fn verify_count(&self, step: &StepRecord) -> usize {
-        self.plan.get(&step.step_id).map_or(0, |(_, count)| *count)
+        self.plan.get(&step.step_id).map_or(0, |facts| facts.verify)
     }
 }
 
