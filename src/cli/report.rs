@@ -52,6 +52,7 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
             steps: &steps,
             events: &events,
             plan: plan_facts(&run),
+            log_tails: log_tails(&location.logs_dir().join(&run.id), &steps),
         };
         let text = match args.format {
             ReportFormat::Junit => junit::render(&report),
@@ -61,6 +62,21 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
         output::stdout(&text)?;
         Ok(Exit::Success)
     })?
+}
+
+/// The last lines of each step's log in `dir` (the logs are masked as
+/// they are written).
+fn log_tails(dir: &std::path::Path, steps: &[crate::state::StepRecord]) -> HashMap<String, Vec<String>> {
+    const LINES: usize = 20;
+    steps
+        .iter()
+        .filter_map(|step| {
+            let text = std::fs::read_to_string(dir.join(format!("{}.log", step.step_id))).ok()?;
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = lines[lines.len().saturating_sub(LINES)..].iter().map(|l| (*l).to_string()).collect();
+            Some((step.step_id.clone(), tail))
+        })
+        .collect()
 }
 
 /// Each step's phase and number of verify probes, from the plan as the run

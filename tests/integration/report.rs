@@ -123,4 +123,6 @@ fn the_html_report_draws_every_steps_node_and_bar_in_a_real_browser() {
     // The rollback is on the timeline, and statuses colour the nodes.
     assert!(dom.contains(r#"class="bar rollback" data-step="write""#), "{dom}");
     assert!(dom.contains(r#"data-step="check-it" data-status="failed""#), "{dom}");
+    // The tail of each step's log, masked as it was written.
+    assert!(dom.contains("using *** &lt;&amp;&gt;"), "{dom}");
 }

@@ -59,18 +59,19 @@ pub fn render(report: &RunReport<'_>) -> String {
     );
     out.push_str("<h2>Graph</h2>\n<svg id=\"graph\" role=\"img\" aria-label=\"dependency graph\"></svg>\n");
     out.push_str("<h2>Timeline</h2>\n<svg id=\"timeline\" role=\"img\" aria-label=\"timeline of attempts\"></svg>\n");
-    out.push_str("<h2>Steps</h2>\n<table><thead><tr><th>step</th><th>phase</th><th>status</th><th>attempts</th><th>duration</th><th>error and log tail</th></tr></thead><tbody>\n");
+    out.push_str("<h2>Steps</h2>\n<table><thead><tr><th>step</th><th>phase</th><th>status</th><th>attempts</th><th>duration</th><th>error</th><th>log tail</th></tr></thead><tbody>\n");
     for step in report.steps {
         let duration = seconds(step.started_at.as_deref(), step.finished_at.as_deref())
             .map_or_else(|| "—".to_string(), |s| format!("{s:.1}s"));
         let _ = writeln!(
             out,
-            "<tr data-step=\"{id}\"><td><code>{id}</code></td><td>{phase}</td><td><span class=\"status {status}\">{status}</span></td><td>{attempts}</td><td>{duration}</td><td><pre>{error}</pre></td></tr>",
+            "<tr data-step=\"{id}\"><td><code>{id}</code></td><td>{phase}</td><td><span class=\"status {status}\">{status}</span></td><td>{attempts}</td><td>{duration}</td><td><pre>{error}</pre></td><td><pre class=\"log\">{log}</pre></td></tr>",
             id = html(&step.step_id),
             phase = html(report.phase(step)),
             status = step.status.as_str(),
             attempts = step.attempts,
             error = html(step.error.as_deref().unwrap_or("")),
+            log = html(&report.log_tails.get(&step.step_id).map(|lines| lines.join("\n")).unwrap_or_default()),
         );
     }
     out.push_str("</tbody></table>\n");

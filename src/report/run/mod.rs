@@ -27,6 +27,9 @@ pub struct RunReport<'a> {
     /// Per step id (from the plan as applied; absent when it could not be
     /// read again).
     pub plan: HashMap<String, StepFacts>,
+    /// Per step id, the last lines of its log (masked when written), where
+    /// the logs are at hand.
+    pub log_tails: HashMap<String, Vec<String>>,
 }
 
 impl RunReport<'_> {
