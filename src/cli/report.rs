@@ -73,7 +73,10 @@ fn log_tails(dir: &std::path::Path, steps: &[crate::state::StepRecord]) -> HashM
         .filter_map(|step| {
             let text = std::fs::read_to_string(dir.join(format!("{}.log", step.step_id))).ok()?;
             let lines: Vec<&str> = text.lines().collect();
-            let tail = lines[lines.len().saturating_sub(LINES)..].iter().map(|l| (*l).to_string()).collect();
+            let tail = lines[lines.len().saturating_sub(LINES)..]
+                .iter()
+                .map(|l| (*l).to_string())
+                .collect();
             Some((step.step_id.clone(), tail))
         })
         .collect()

@@ -71,7 +71,13 @@ pub fn render(report: &RunReport<'_>) -> String {
             status = step.status.as_str(),
             attempts = step.attempts,
             error = html(step.error.as_deref().unwrap_or("")),
-            log = html(&report.log_tails.get(&step.step_id).map(|lines| lines.join("\n")).unwrap_or_default()),
+            log = html(
+                &report
+                    .log_tails
+                    .get(&step.step_id)
+                    .map(|lines| lines.join("\n"))
+                    .unwrap_or_default()
+            ),
         );
     }
     out.push_str("</tbody></table>\n");
