@@ -73,17 +73,9 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
     };
     let (reporter, prompt) = engine::reporter(args.format);
     engine::block_on(async {
-        let settings = engine::settings(
-            &location,
-            reporter.clone(),
-            prompt,
-            &args.approvals,
-            Some(&args.walk),
-            args.walk.grace.std(),
-        )?;
+        let settings = engine::walk_settings(&location, reporter, prompt, &args.approvals, &args.walk)?;
         let store = Store::open(&location).await?;
-        engine::stop_on_lost_lock(&store, &settings.interrupt, reporter.clone());
-        let session = Session::begin(store, "apply", reporter.as_ref()).await?;
+        let session = engine::lock(store, &settings, "apply").await?;
         // Checked under the lock: the state it covers cannot change before the run starts.
         if let Some(expected) = &expect_hash
             && let Err(refused) = check_review(&session, &compiled, &given, expected).await

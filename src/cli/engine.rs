@@ -13,6 +13,7 @@ use crate::exec::error::ExecError;
 use crate::exec::event::Reporter;
 use crate::exec::interrupt::Interrupt;
 use crate::exec::runtime::Settings;
+use crate::exec::session::Session;
 use crate::report::json_lines::JsonLines;
 use crate::report::lines::Lines;
 use crate::report::progress::ProgressBars;
@@ -176,6 +177,25 @@ fn interrupt_on_signals(grace: Duration, reporter: Arc<dyn Reporter>) -> Result<
         }
     });
     Ok(interrupt)
+}
+
+/// The settings of a command that walks the plan (`apply`, `resume`,
+/// `rehearse`): its `--parallelism`, `--keep-going`, `--heartbeat` and grace.
+pub fn walk_settings(
+    location: &Location,
+    reporter: Arc<dyn Reporter>,
+    prompt: Option<Arc<dyn Prompt>>,
+    approvals: &ApprovalArgs,
+    walk: &WalkArgs,
+) -> Result<Settings, Error> {
+    settings(location, reporter, prompt, approvals, Some(walk), walk.grace.std())
+}
+
+/// Takes the lock on `store` for `command`; the command stops, as an
+/// interrupt does, if the lock is lost later.
+pub async fn lock(store: Store, settings: &Settings, command: &str) -> Result<Session, Error> {
+    stop_on_lost_lock(&store, &settings.interrupt, settings.reporter.clone());
+    Ok(Session::begin(store, command, settings.reporter.as_ref()).await?)
 }
 
 /// Stops the command, as an interrupt does, if `store` loses the lock it

@@ -58,17 +58,9 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
         abandon: false,
     };
     engine::block_on(async {
-        let settings = engine::settings(
-            &location,
-            reporter.clone(),
-            prompt,
-            &args.approvals,
-            Some(&args.walk),
-            args.walk.grace.std(),
-        )?;
+        let settings = engine::walk_settings(&location, reporter, prompt, &args.approvals, &args.walk)?;
         let store = Store::open(&location).await?;
-        engine::stop_on_lost_lock(&store, &settings.interrupt, reporter.clone());
-        let session = Session::begin(store, "rehearse", reporter.as_ref()).await?;
+        let session = engine::lock(store, &settings, "rehearse").await?;
         let result = rehearse(&session, &compiled, &secrets, &request, &settings).await;
         session.end().await?;
         let rows = result?;

@@ -10,7 +10,6 @@ use crate::error::{Error, Exit};
 use crate::exec::error::ExecError;
 use crate::exec::resume::{ResumeRequest, Stored, resume};
 use crate::exec::secrets::Secrets;
-use crate::exec::session::Session;
 use crate::plan::Source;
 use crate::state::{RunRecord, Storage, Store};
 
@@ -64,17 +63,9 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
         same_plan(&source, &compiled, &run)?;
         args.approvals.check(&compiled.plan)?;
         let secrets = Secrets::resolve(&compiled.plan).map_err(ExecError::Secrets)?;
-        let settings = engine::settings(
-            &location,
-            reporter.clone(),
-            prompt,
-            &args.approvals,
-            Some(&args.walk),
-            args.walk.grace.std(),
-        )?;
+        let settings = engine::walk_settings(&location, reporter, prompt, &args.approvals, &args.walk)?;
         let store = Arc::try_unwrap(store).map_err(|_| Error::Usage("the state is still in use".into()))?;
-        engine::stop_on_lost_lock(&store, &settings.interrupt, reporter.clone());
-        let session = Session::begin(store, "resume", reporter.as_ref()).await?;
+        let session = engine::lock(store, &settings, "resume").await?;
         // Another command may have written between the read and the lock.
         if session.store.last_event(&run.id).await? != mark {
             stored.steps = session.store.steps(&run.id).await?;

@@ -9,7 +9,6 @@ use crate::error::{Error, Exit};
 use crate::exec::error::ExecError;
 use crate::exec::rollback::rollback_run;
 use crate::exec::secrets::Secrets;
-use crate::exec::session::Session;
 use crate::plan::Source;
 use crate::state::{RunOutcome, RunRecord};
 
@@ -58,17 +57,9 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
         same_plan(&source, &compiled, &run)?;
         args.approvals.check(&compiled.plan)?;
         let secrets = Secrets::resolve(&compiled.plan).map_err(ExecError::Secrets)?;
-        let mut settings = engine::settings(
-            &location,
-            reporter.clone(),
-            prompt,
-            &args.approvals,
-            None,
-            args.grace.std(),
-        )?;
+        let mut settings = engine::settings(&location, reporter, prompt, &args.approvals, None, args.grace.std())?;
         settings.parallelism = args.parallelism.map(usize::from);
-        engine::stop_on_lost_lock(&store, &settings.interrupt, reporter.clone());
-        let session = Session::begin(store, "rollback", reporter.as_ref()).await?;
+        let session = engine::lock(store, &settings, "rollback").await?;
         let outcome = rollback_run(&session, compiled, secrets, &run, &settings).await;
         session.end().await?;
         Ok(engine::exit_for(outcome?))
