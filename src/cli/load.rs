@@ -42,16 +42,9 @@ impl PlanArgs {
         if !self.deny_risky {
             return Ok(());
         }
-        let risks = crate::plan::risk::assess(&compiled.plan);
-        let lines: Vec<String> = compiled
-            .dag
-            .order()
-            .iter()
-            .filter(|&&i| !risks[i].is_empty())
-            .map(|&i| {
-                let reasons: Vec<&str> = risks[i].iter().map(|risk| risk.text()).collect();
-                format!("  - {}: {}", compiled.plan.steps[i].id, reasons.join("; "))
-            })
+        let lines: Vec<String> = crate::plan::risk::risky_steps(&compiled.plan, compiled.dag.order())
+            .into_iter()
+            .map(|(id, reasons)| format!("  - {id}: {reasons}"))
             .collect();
         if lines.is_empty() {
             return Ok(());

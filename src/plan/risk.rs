@@ -63,6 +63,21 @@ pub fn assess(plan: &Plan) -> Vec<Vec<Risk>> {
     plan.steps.iter().map(step_risks).collect()
 }
 
+/// The risky steps in `order` (indices, e.g. the execution order), each
+/// with its reasons joined by `; `: what previews list and `--deny-risky`
+/// refuses.
+pub fn risky_steps<'a>(plan: &'a Plan, order: &[usize]) -> Vec<(&'a str, String)> {
+    let risks = assess(plan);
+    order
+        .iter()
+        .filter(|&&i| !risks[i].is_empty())
+        .map(|&i| {
+            let reasons: Vec<&str> = risks[i].iter().map(|risk| risk.text()).collect();
+            (plan.steps[i].id.as_str(), reasons.join("; "))
+        })
+        .collect()
+}
+
 fn step_risks(step: &Step) -> Vec<Risk> {
     let Some(run) = step.run.as_ref().map(toml::Spanned::get_ref) else {
         return Vec::new();

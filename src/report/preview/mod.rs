@@ -83,17 +83,7 @@ pub fn write(input: &PreviewInput<'_>, format: PreviewFormat, out: &mut dyn io::
 
 /// The risky steps (`plan::risk`), in execution order: id and reasons.
 fn risky(compiled: &Compiled) -> Vec<(&str, String)> {
-    let risks = crate::plan::risk::assess(&compiled.plan);
-    compiled
-        .dag
-        .order()
-        .iter()
-        .filter(|&&i| !risks[i].is_empty())
-        .map(|&i| {
-            let reasons: Vec<&str> = risks[i].iter().map(|risk| risk.text()).collect();
-            (compiled.plan.steps[i].id.as_str(), reasons.join("; "))
-        })
-        .collect()
+    crate::plan::risk::risky_steps(&compiled.plan, compiled.dag.order())
 }
 
 /// A warning as previews list it, with its 1-based position.
