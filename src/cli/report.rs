@@ -97,11 +97,13 @@ fn plan_facts(run: &RunRecord) -> HashMap<String, StepFacts> {
         .plan
         .steps
         .iter()
-        .map(|step| {
+        .enumerate()
+        .map(|(index, step)| {
             let facts = StepFacts {
                 phase: step.phase.clone(),
                 verify: step.verify.len(),
                 depends_on: step.depends_on.iter().map(|d| d.get_ref().clone()).collect(),
+                level: compiled.dag.level(index),
             };
             (step.id.clone(), facts)
         })

@@ -109,25 +109,13 @@ fn data<'a>(report: &'a RunReport<'_>) -> Data<'a> {
             })
             .unwrap_or_default()
     };
-    // Levels: one more than the deepest dependency (the steps are in plan order).
-    let mut levels: HashMap<&str, usize> = HashMap::new();
-    for _ in 0..report.steps.len().min(64) {
-        for step in report.steps {
-            let level = depends(&step.step_id)
-                .iter()
-                .map(|d| levels.get(d).map_or(1, |l| l + 1))
-                .max()
-                .unwrap_or(0);
-            levels.insert(step.step_id.as_str(), level);
-        }
-    }
     let steps = report
         .steps
         .iter()
         .map(|step| StepData {
             id: &step.step_id,
             status: step.status.as_str(),
-            level: levels.get(step.step_id.as_str()).copied().unwrap_or(0),
+            level: report.plan.get(&step.step_id).map_or(0, |facts| facts.level),
             depends_on: depends(&step.step_id),
         })
         .collect();

@@ -17,6 +17,8 @@ pub struct StepFacts {
     pub phase: String,
     pub verify: usize,
     pub depends_on: Vec<String>,
+    /// Its level in the graph (one more than its deepest dependency).
+    pub level: usize,
 }
 
 /// A run, its journal, and what the plan it followed says about each step.
