@@ -207,12 +207,7 @@ async fn unfinished_run(location: &Location, name: String) -> Result<Option<(Run
 
 /// The latest unfinished run of the plan `name` in `store`, and its steps.
 pub(crate) async fn unfinished_of(store: &Store, name: &str) -> Result<Option<(RunRecord, Vec<StepRecord>)>, Error> {
-    let runs = store.runs().await?;
-    let Some(run) = runs
-        .into_iter()
-        .rev()
-        .find(|run| run.plan_name == name && run.outcome.is_unfinished())
-    else {
+    let Some(run) = crate::exec::apply::unfinished_run(store, name).await? else {
         return Ok(None);
     };
     let steps = store.steps(&run.id).await?;

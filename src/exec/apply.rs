@@ -18,7 +18,7 @@ use crate::exec::session::Session;
 use crate::plan::hash::{source_hash, step_hash};
 use crate::state::lock::{current_host, current_user};
 use crate::state::record::now;
-use crate::state::{NewEvent, RunOutcome, RunRecord, StepRecord, Storage};
+use crate::state::{NewEvent, RunOutcome, RunRecord, StateError, StepRecord, Storage, Store};
 
 pub struct ApplyRequest {
     /// The plan file as given.
@@ -94,6 +94,17 @@ pub async fn apply(
     Ok(outcome)
 }
 
+/// The latest unfinished run of the plan `plan_name`: what `apply` refuses
+/// to start beside and what `resume` would continue.
+pub(crate) async fn unfinished_run(store: &Store, plan_name: &str) -> Result<Option<RunRecord>, StateError> {
+    Ok(store
+        .runs()
+        .await?
+        .into_iter()
+        .rev()
+        .find(|run| run.plan_name == plan_name && run.outcome.is_unfinished()))
+}
+
 /// An unfinished run of the plan refuses a new one, unless `--abandon`:
 /// then its processes are settled and it is marked abandoned.
 async fn refuse_or_abandon_unfinished(
@@ -103,13 +114,7 @@ async fn refuse_or_abandon_unfinished(
     settings: &Settings,
 ) -> Result<(), ExecError> {
     let store = &session.store;
-    let Some(unfinished) = store
-        .runs()
-        .await?
-        .into_iter()
-        .rev()
-        .find(|run| run.plan_name == plan_name && run.outcome.is_unfinished())
-    else {
+    let Some(unfinished) = unfinished_run(store, plan_name).await? else {
         return Ok(());
     };
     if !abandon {
