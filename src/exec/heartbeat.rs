@@ -120,7 +120,7 @@ mod tests {
         assert_eq!(rows(&serde_json::json!({ "undo": { "file": "x" } })), None);
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn a_step_running_longer_than_the_period_gets_a_beat_with_its_rows() {
         let h = crate::exec::testing::Harness::new(&crate::exec::testing::DIAMOND.replace("{fail}", "b.txt")).await;
         let progress = Arc::new(Mutex::new(Some(serde_json::json!({ "copied": 3000 }))));

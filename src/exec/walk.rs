@@ -223,6 +223,9 @@ mod tests {
         panics: false,
     };
 
+    /// (The tests run on paused time: a fake's sleep ends only once every
+    /// task is idle, so "running at once" does not depend on the machine.)
+    ///
     /// Visits fakes, records the order they started and ended in, the
     /// largest number running at once, and stops after `stop_after` ends.
     struct Recorder {
@@ -316,7 +319,7 @@ mod tests {
         vec![vec![], vec![0], vec![0], vec![1, 2], vec![]]
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn forward_starts_a_step_only_after_its_dependencies_in_execution_order() {
         let mut recorder = Recorder::new(vec![OK; 5]);
         run(Direction::Forward, &diamond(), vec![Mark::Visit; 5], &mut recorder, 1)
@@ -325,7 +328,7 @@ mod tests {
         assert_eq!(recorder.started, vec![0, 1, 2, 3, 4]);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn reverse_undoes_dependents_before_their_dependencies_latest_first() {
         let mut recorder = Recorder::new(vec![OK; 5]);
         run(Direction::Reverse, &diamond(), vec![Mark::Visit; 5], &mut recorder, 1)
@@ -334,7 +337,7 @@ mod tests {
         assert_eq!(recorder.started, vec![4, 3, 2, 1, 0]);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn reverse_passes_through_steps_with_nothing_to_undo() {
         let mut recorder = Recorder::new(vec![OK; 5]);
         let marks = vec![
@@ -350,7 +353,7 @@ mod tests {
         assert_eq!(recorder.started, vec![4, 0]);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn forward_treats_done_steps_as_released_and_held_steps_as_blocking() {
         let mut recorder = Recorder::new(vec![OK; 5]);
         // a done, b to run, c held (neither done nor in this walk): d never starts.
@@ -361,7 +364,7 @@ mod tests {
         assert_eq!(recorder.started, vec![1, 4]);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn never_runs_more_than_parallelism_steps_at_once() {
         let fakes = vec![
             Fake {
@@ -392,7 +395,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_failure_blocks_its_dependents_and_nothing_new_starts_after_it() {
         let mut fakes = vec![OK; 5];
         fakes[1].passes = false;
@@ -403,7 +406,7 @@ mod tests {
         assert_eq!(recorder.started, vec![0, 1]);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn keep_going_runs_everything_a_failure_does_not_block() {
         let mut fakes = vec![OK; 5];
         fakes[1].passes = false;
@@ -416,7 +419,7 @@ mod tests {
         assert_eq!(recorder.started, vec![0, 1, 2, 4]);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn after_a_stop_running_steps_end_and_nothing_new_starts() {
         let fakes = vec![
             Fake {
@@ -442,7 +445,7 @@ mod tests {
         assert_eq!(recorder.ended.len(), 2);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_panicking_step_is_returned_as_such_after_the_others_end() {
         let mut fakes = vec![
             Fake {
@@ -498,6 +501,7 @@ mod tests {
         let mut recorder = Recorder::new(vec![OK; count]);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
+            .start_paused(true)
             .build()
             .expect("a runtime");
         runtime
