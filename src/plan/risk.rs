@@ -100,11 +100,9 @@ fn step_risks(step: &Step) -> Vec<Risk> {
     {
         risks.push(Risk::Destroys);
     }
-    // A kind that can settle an interrupted attempt (ask the system whether
-    // it took effect) needs no operator after a crash; a shell command's
-    // effect cannot be asked about (settling knows only whether it started).
-    let settles = run.can_settle() && run.kind() != "shell";
-    if mutating && !step.idempotent && step.check.is_none() && !settles {
+    // A kind that can ask the system whether an interrupted attempt took
+    // effect needs no operator after a crash.
+    if mutating && !step.idempotent && step.check.is_none() && !run.settles_its_effect() {
         risks.push(Risk::NotRerunnable);
     }
     risks

@@ -52,6 +52,13 @@ pub(crate) trait ActionKind: KindSpec {
         false
     }
 
+    /// Whether settling can tell if an attempt that started took effect
+    /// (not only whether it started): then a crash needs no operator even
+    /// when the step is neither idempotent nor checked.
+    fn settles_its_effect(&self) -> bool {
+        self.can_settle()
+    }
+
     /// Did the interrupted attempt `ctx` describes take effect? It asks the
     /// system it acts on, using the evidence `perform` recorded before its
     /// point of no return, and changes nothing but what a dead attempt left

@@ -123,6 +123,10 @@ macro_rules! dispatch {
                 match self { $( Self::$variant(kind) => kind.can_settle(), )* }
             }
 
+            pub(crate) fn settles_its_effect(&self) -> bool {
+                match self { $( Self::$variant(kind) => kind.settles_its_effect(), )* }
+            }
+
             pub(crate) async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
                 match self { $( Self::$variant(kind) => kind.settle(ctx).await, )* }
             }

@@ -123,6 +123,11 @@ impl crate::steps::ActionKind for Shell {
         true
     }
 
+    /// Settling knows only whether the command started, not what it did.
+    fn settles_its_effect(&self) -> bool {
+        false
+    }
+
     /// A command is held behind its gate until its process group is
     /// recorded: without a record, it never ran. With one, a command cannot
     /// say what it did: its step's `idempotent` or `check` decides.
