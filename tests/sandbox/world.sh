@@ -54,16 +54,28 @@ readonly JWT_SECRET=sandbox-jwt-9c04d7e2
 readonly SENTRY_KEY=sandboxkey5e7a
 readonly PUBLIC_HOST=localhost
 
-readonly POC2_DB_PORT=45432 AUTH_DB_PORT=45432 PAYMENTS_DB_PORT=45433 ADMIN_DB_PORT=45434 PROFILE_DB_PORT=45435
-readonly AMQP_PORT=45672 MQ_MGMT_PORT=45673 MQ_DIST_PORT=45674 EPMD_PORT=44369
-readonly REDIS_PORT=46379 HTTP_PORT=48080 HTTPS_PORT=48443
-readonly GATEWAY_PORT=43000 AUTH_PORT=43001 PAYMENTS_PORT=43002 ADMIN_PORT=43003 PROFILE_PORT=43004
-readonly FRONTEND_PORT=43100 SINK_PORT=43200
+readonly POC2_DB_PORT=25432 AUTH_DB_PORT=25432 PAYMENTS_DB_PORT=25433 ADMIN_DB_PORT=25434 PROFILE_DB_PORT=25435
+readonly AMQP_PORT=24672 MQ_MGMT_PORT=24673 MQ_DIST_PORT=24674 EPMD_PORT=24369
+readonly REDIS_PORT=26379 HTTP_PORT=28080 HTTPS_PORT=28443
+readonly GATEWAY_PORT=23000 AUTH_PORT=23001 PAYMENTS_PORT=23002 ADMIN_PORT=23003 PROFILE_PORT=23004
+readonly FRONTEND_PORT=23100 SINK_PORT=23200
 readonly DB_PORTS=("$POC2_DB_PORT" "$PAYMENTS_DB_PORT" "$ADMIN_DB_PORT" "$PROFILE_DB_PORT")
 readonly ALL_PORTS=("${DB_PORTS[@]}" "$AMQP_PORT" "$MQ_MGMT_PORT" "$MQ_DIST_PORT" "$EPMD_PORT" "$REDIS_PORT"
     "$HTTP_PORT" "$HTTPS_PORT" "$GATEWAY_PORT" "$AUTH_PORT" "$PAYMENTS_PORT" "$ADMIN_PORT" "$PROFILE_PORT"
     "$FRONTEND_PORT")
 readonly SENTRY_DSN="http://$SENTRY_KEY@127.0.0.1:$SINK_PORT/1"
+
+# A server port inside the ephemeral range can be held, at the moment the server starts, by
+# the local end of an unrelated outgoing connection (EADDRINUSE now and then): refuse it.
+ports_outside_ephemeral_range() {
+    local low high port
+    read -r low high </proc/sys/net/ipv4/ip_local_port_range || return 0
+    for port in "${ALL_PORTS[@]}" "$SINK_PORT"; do
+        if ((port >= low && port <= high)); then
+            die "port $port is in the ephemeral range $low-$high (net.ipv4.ip_local_port_range): pick one below $low"
+        fi
+    done
+}
 
 # ---------------------------------------------------------------- helpers
 
@@ -231,8 +243,14 @@ ensure_images() {
 
 # ---------------------------------------------------------------- the monorepo
 
+# The templates and the values substituted into them (a changed port is a changed monorepo).
 templates_rev() {
-    (cd "$HERE/monorepo" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+    {
+        (cd "$HERE/monorepo" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+        printf '@@%s@@\n' POC2_DB_PORT AUTH_DB_PORT PAYMENTS_DB_PORT ADMIN_DB_PORT PROFILE_DB_PORT AMQP_PORT \
+            MQ_MGMT_PORT MQ_DIST_PORT EPMD_PORT REDIS_PORT HTTP_PORT HTTPS_PORT GATEWAY_PORT AUTH_PORT \
+            PAYMENTS_PORT ADMIN_PORT PROFILE_PORT FRONTEND_PORT PUBLIC_HOST IMAGE_TAG PNPM_VERSION | substitute
+    } | sha256sum | cut -c1-16
 }
 
 substitute() {
@@ -385,6 +403,7 @@ ensure_dev_servers() {
 cmd_up() {
     ((EUID == 0)) || die "up installs packages and starts containers: run it as root"
     take_lock
+    ports_outside_ephemeral_range
     ensure_tools
     ensure_docker
     ensure_images
@@ -421,6 +440,8 @@ cmd_down() {
         # Both stacks, with the files from git: whatever the working tree holds now.
         local ref tmp
         for ref in poc-3 poc-2; do
+            # A repository whose generation was cut short may lack the ref.
+            git_repo rev-parse -q --verify "$ref:docker-compose.yml" >/dev/null || continue
             tmp=$(mktemp "$SANDBOX_DIR/compose-$ref.XXXXXX.yml")
             git_repo show "$ref:docker-compose.yml" >"$tmp"
             (cd "$REPO" && docker-compose -p "$COMPOSE_PROJECT" -f "$tmp" --project-directory "$REPO" down -v --remove-orphans) \
