@@ -36,6 +36,12 @@ pub use spec::{FieldChecks, KindDecoder, KindSpec};
 use crate::steps::context::StepContext;
 use crate::steps::outcome::{Applied, Settlement, StepError};
 
+/// Closes what kinds keep open between steps (idle PostgreSQL
+/// connections): when a command is done with its steps.
+pub(crate) async fn release_kept() {
+    postgres::pool::close_idle().await;
+}
+
 macro_rules! kinds {
     (
         $(#[$meta:meta])*

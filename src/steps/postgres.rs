@@ -12,6 +12,7 @@ mod connection;
 mod copy;
 mod exec;
 mod locks;
+pub(crate) mod pool;
 mod probes;
 mod script;
 mod sequences;

@@ -1270,3 +1270,83 @@ run = {{ kind = "postgres.copy_table", source = "{source}", target = "{target}",
         "31"
     );
 }
+
+#[test]
+fn steps_on_one_url_share_a_connection_that_starts_each_step_as_a_new_session() {
+    let Some(admin) = require("PG_URL") else { return };
+    let db = Database::new(&admin, "planrun_pool");
+    let doomed = unique("planrun_pool_doomed");
+    let _doomed_guard = ExtraDatabase(admin.clone(), doomed.clone());
+    psql(&admin, &format!("CREATE DATABASE {doomed}"));
+    let doomed_url = on_database(&admin, &doomed);
+    // `seen` records the session of each step. `first` leaves settings, a
+    // temporary table and an advisory lock behind; `second` finds none of
+    // them; a shell step then ends that session behind planrun's back, and
+    // `third` still runs (on a new one). `drop-it` drops a database that a
+    // probe had just read: nothing of ours may still sit in it.
+    let test = Test::new().plan(&format!(
+        r#"
+format = 1
+name = "pool"
+[vars]
+db = "{db}"
+admin = "{admin}"
+doomed = "{doomed_url}"
+[steps.setup]
+run = {{ kind = "postgres.exec", url = "${{vars.db}}", sql = "CREATE TABLE seen (step text, pid int, search_path text)" }}
+[steps.first]
+depends_on = ["setup"]
+run = {{ kind = "postgres.exec", url = "${{vars.db}}", transaction = false, sql = "INSERT INTO seen SELECT 'first', pg_backend_pid(), current_setting('search_path'); SET search_path = nowhere, public; CREATE TEMP TABLE left_behind (id int); SELECT pg_advisory_lock(4242)" }}
+verify = [{{ kind = "postgres.query", url = "${{vars.db}}", sql = "SELECT 1 FROM public.seen WHERE step = 'first'" }}]
+[steps.second]
+depends_on = ["first"]
+run = {{ kind = "postgres.exec", url = "${{vars.db}}", sql = "INSERT INTO seen SELECT 'second', pg_backend_pid(), current_setting('search_path') WHERE to_regclass('pg_temp.left_behind') IS NULL AND pg_try_advisory_lock(4243)" }}
+[steps.lock-is-free]
+depends_on = ["second"]
+run = {{ kind = "shell", command = "psql -X -At '${{vars.db}}' -c 'SELECT pg_try_advisory_lock(4242)' | grep -qx t" }}
+[steps.end-the-session]
+depends_on = ["lock-is-free"]
+run = {{ kind = "shell", command = "psql -X -q '${{vars.db}}' -c \"SELECT pg_terminate_backend(pid) FROM seen WHERE step = 'second'\"" }}
+[steps.third]
+depends_on = ["end-the-session"]
+run = {{ kind = "postgres.exec", url = "${{vars.db}}", sql = "INSERT INTO seen SELECT 'third', pg_backend_pid(), ''" }}
+[steps.read-doomed]
+depends_on = ["third"]
+verify = [{{ kind = "postgres.query", url = "${{vars.doomed}}", sql = "SELECT 1" }}]
+[steps.drop-it]
+depends_on = ["read-doomed"]
+run = {{ kind = "shell", command = "psql -X -q '${{vars.admin}}' -v ON_ERROR_STOP=1 -c 'DROP DATABASE {doomed}'" }}
+"#,
+        db = db.url,
+    ));
+    test.cmd(&["apply", "plan.toml", "--parallelism", "1"]).status(0);
+    let pids = psql(
+        &db.url,
+        "SELECT string_agg(step || '=' || pid, ' ' ORDER BY step) FROM seen",
+    );
+    let pid = |step: &str| -> String {
+        pids.split(' ')
+            .find_map(|pair| pair.strip_prefix(&format!("{step}=")))
+            .unwrap_or_else(|| panic!("no row for {step} in `{pids}`"))
+            .to_string()
+    };
+    assert_eq!(
+        pid("first"),
+        pid("second"),
+        "the second step took the first one's session: {pids}"
+    );
+    assert_ne!(
+        pid("second"),
+        pid("third"),
+        "an ended session is not handed out: {pids}"
+    );
+    assert_eq!(
+        psql(&db.url, "SELECT search_path FROM seen WHERE step = 'second'"),
+        "\"$user\", public",
+        "the second step saw the default search_path, not the first one's"
+    );
+    assert!(!database_exists(&admin, &doomed), "the dropped database is gone");
+    // Closed politely when planrun ends: the server lets the sessions go.
+    let sessions = format!("SELECT count(*) FROM pg_stat_activity WHERE datname = '{}'", db.name);
+    poll_until(|| psql(&admin, &sessions) == "0", "planrun's sessions to end with it");
+}

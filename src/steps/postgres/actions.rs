@@ -9,6 +9,7 @@ use sqlx::postgres::PgConnection;
 
 use super::connection::{close, connect, db_error, db_message, sqlstate};
 use super::locks::configure;
+use super::pool;
 use super::sql::quote_ident;
 use super::xact::{Backend, end_session};
 use super::{PostgresCreateDatabase, PostgresDropDatabase, display_url};
@@ -92,6 +93,8 @@ async fn settle_database(
         let found = "the step changed since that attempt: its record does not describe it";
         return Ok(Settlement::new(asked, found, Verdict::Unknown));
     };
+    // Our idle sessions (see `pool`) go first: the recorded one may be one.
+    pool::close_idle().await;
     let mut conn = connect(url).await?;
     let ended = end_session(&mut conn, url, backend, ctx.kill_grace, &ctx.cancel).await;
     let exists = match ended {
@@ -112,6 +115,9 @@ async fn settle_database(
 impl ActionKind for PostgresCreateDatabase {
     async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
         let (url, name) = (&self.url, &self.name);
+        // A database with sessions cannot be a template or be dropped: our
+        // idle ones (see `pool`) go first.
+        pool::close_idle().await;
         let mut conn = connect(url).await?;
         let exists = database_exists(&mut conn, url, name).await?;
         let saved = saved_undo(ctx);
@@ -161,6 +167,7 @@ impl ActionKind for PostgresCreateDatabase {
                 .line(&format!("database `{name}` existed before this run: left in place"));
             return Ok(());
         }
+        pool::close_idle().await;
         let mut conn = connect(&self.url).await?;
         drop_database(&mut conn, &self.url, name, false).await?;
         close(conn).await;
@@ -191,6 +198,7 @@ impl ActionKind for PostgresCreateDatabase {
 impl ActionKind for PostgresDropDatabase {
     async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
         let (url, name) = (&self.url, &self.name);
+        pool::close_idle().await;
         let mut conn = connect(url).await?;
         if database_exists(&mut conn, url, name).await? {
             record_session(ctx, &mut conn, url, name, None).await?;

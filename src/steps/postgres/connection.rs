@@ -34,13 +34,25 @@ pub(crate) fn db_message(what: &str, url: &str, error: &sqlx::Error) -> String {
     format!("{what} on {}: {}", display_url(url), scrub(&detail, url))
 }
 
+/// How planrun's connections are named in `pg_stat_activity`.
+pub(crate) const APPLICATION: &str = "planrun";
+
 /// A connection to `url`, named `planrun` in `pg_stat_activity`.
 pub(crate) async fn connect(url: &str) -> Result<PgConnection, StepError> {
-    connect_as(url, "planrun").await
+    connect_as(url, APPLICATION).await
 }
 
 /// A connection to `url`, named `application` in `pg_stat_activity`.
 pub(crate) async fn connect_as(url: &str, application: &str) -> Result<PgConnection, StepError> {
+    connect_with(url, application, |options| options).await
+}
+
+/// [`connect_as`], with the options `adjust` makes of the URL's.
+pub(crate) async fn connect_with(
+    url: &str,
+    application: &str,
+    adjust: impl FnOnce(PgConnectOptions) -> PgConnectOptions,
+) -> Result<PgConnection, StepError> {
     let options = PgConnectOptions::from_str(url)
         .map_err(|error| {
             StepError::failed(format!(
@@ -51,7 +63,7 @@ pub(crate) async fn connect_as(url: &str, application: &str) -> Result<PgConnect
         })?
         .application_name(application)
         .disable_statement_logging();
-    options
+    adjust(options)
         .connect()
         .await
         .map_err(|error| db_error("cannot connect", url, &error))

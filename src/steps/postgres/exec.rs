@@ -28,8 +28,9 @@ use serde_json::Value;
 use sqlx::AssertSqlSafe;
 use sqlx::postgres::PgConnection;
 
-use super::connection::{close, connect, db_error, sqlstate};
+use super::connection::{APPLICATION, close, connect, db_error, sqlstate};
 use super::locks::{Watch, configure, statement_error};
+use super::pool;
 use super::script::{End, Unit, single_transaction, units};
 use super::xact::{Backend, Fate, current_xid, end_session, final_fate};
 use super::{PostgresExec, display_url};
@@ -174,6 +175,9 @@ impl PostgresExec {
             }
             Err(error) => return Err(StepError::failed(format!("unreadable evidence: {error}"))),
         };
+        // The recorded session may be one of ours, kept idle since: closed
+        // first, so waiting for it to end does not wait on ourselves.
+        pool::close_idle().await;
         let mut conn = connect(&self.url).await?;
         let ended = end_session(&mut conn, &self.url, record.backend, ctx.kill_grace, &ctx.cancel).await;
         let answer = match ended {
@@ -292,7 +296,12 @@ impl ActionKind for PostgresExec {
             Left::Unknown { next, rows } if self.script_unchanged(ctx, &digest) => (next, rows),
             Left::Unknown { .. } => (0, 0),
         };
-        let mut conn = connect(&self.url).await?;
+        if mentions_databases(&sql) {
+            // `DROP DATABASE` and the like fail on a database with other
+            // sessions: ours, kept idle, go first.
+            pool::close_idle().await;
+        }
+        let mut conn = pool::acquire(&self.url, APPLICATION).await?;
         let backend = configure(&mut conn, &self.url, self.lock_timeout(), ctx.timeout).await?;
         let mut attempt = Attempt {
             exec: self,
@@ -315,7 +324,12 @@ impl ActionKind for PostgresExec {
         };
         let Attempt { conn, watch, .. } = attempt;
         drop(watch);
-        close(conn).await;
+        // Only a connection that ended cleanly serves the next step.
+        if result.is_ok() {
+            pool::release(conn, &self.url, APPLICATION).await;
+        } else {
+            close(conn).await;
+        }
         let rows = result?;
         ctx.log.line(&format!("done: {rows} row(s) affected"));
         Ok(applied(rows))
@@ -511,6 +525,12 @@ impl Attempt<'_> {
         self.record.rows += rows;
         self.save().await
     }
+}
+
+/// Whether `sql` may act on whole databases (`DROP DATABASE`, `ALTER
+/// DATABASE … RENAME`, `CREATE DATABASE … TEMPLATE`).
+fn mentions_databases(sql: &str) -> bool {
+    sql.to_ascii_lowercase().contains("database")
 }
 
 #[cfg(test)]

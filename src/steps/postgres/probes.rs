@@ -4,7 +4,8 @@
 use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::{AssertSqlSafe, Row};
 
-use super::connection::{close, connect, db_error};
+use super::connection::{APPLICATION, close, connect, db_error};
+use super::pool;
 use super::script::without_control;
 use super::sql::quote_qualified;
 use super::{PostgresConnect, PostgresExists, PostgresQuery, PostgresRowCount, RowsExpectation, display_url};
@@ -18,11 +19,14 @@ use crate::units::duration::Duration;
 /// SQLSTATE `read_only_sql_transaction`.
 const READ_ONLY_SQL_TRANSACTION: &str = "25006";
 
-/// A fresh connection inside `BEGIN READ ONLY`; give it back to [`done`].
-/// Dropped early (on an error), the connection closes and the server
-/// rolls the transaction back.
+/// A connection inside `BEGIN READ ONLY` (one kept from an earlier step,
+/// see [`pool`]); give it back to [`done`]. Dropped early (on an error),
+/// the connection closes and the server rolls the transaction back.
 pub(super) async fn read_only(url: &str) -> Result<PgConnection, StepError> {
-    let mut conn = connect(url).await?;
+    begin_read_only(pool::acquire(url, APPLICATION).await?, url).await
+}
+
+async fn begin_read_only(mut conn: PgConnection, url: &str) -> Result<PgConnection, StepError> {
     sqlx::raw_sql("BEGIN READ ONLY")
         .execute(&mut conn)
         .await
@@ -30,9 +34,13 @@ pub(super) async fn read_only(url: &str) -> Result<PgConnection, StepError> {
     Ok(conn)
 }
 
-pub(super) async fn done(mut conn: PgConnection) {
-    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut conn).await;
-    close(conn).await;
+/// Rolls back and gives the connection to the next step (or closes it,
+/// when even the rollback fails).
+pub(super) async fn done(mut conn: PgConnection, url: &str) {
+    match sqlx::raw_sql("ROLLBACK").execute(&mut conn).await {
+        Ok(_) => pool::release(conn, url, APPLICATION).await,
+        Err(_) => close(conn).await,
+    }
 }
 
 /// The number of rows of `table` (matching `filter`).
@@ -56,12 +64,13 @@ pub(super) async fn count_rows(
 impl ProbeKind for PostgresConnect {
     async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
         wait::until(ctx, self.wait.map(Duration::std), wait::DEFAULT_INTERVAL, || async {
-            let mut conn = read_only(&self.url).await?;
+            // A new connection: this probe asks whether one can be opened.
+            let mut conn = begin_read_only(connect(&self.url).await?, &self.url).await?;
             let version = sqlx::query_scalar::<_, String>("SHOW server_version")
                 .fetch_one(&mut conn)
                 .await
                 .map_err(|e| db_error("cannot query", &self.url, &e))?;
-            done(conn).await;
+            done(conn, &self.url).await;
             ctx.log.line(&format!(
                 "connected to {} (PostgreSQL {version})",
                 display_url(&self.url)
@@ -139,7 +148,7 @@ impl ProbeKind for PostgresQuery {
         let url = &self.url;
         let mut conn = read_only(url).await?;
         let rows = self.rows(&mut conn, statements, &origin).await;
-        done(conn).await;
+        done(conn, url).await;
         let rows = rows?;
         if self.expectation() == RowsExpectation::Ok && self.equals.is_none() {
             ctx.log.line(&format!("{origin} ran without error (rolled back)"));
@@ -220,8 +229,9 @@ impl PostgresExists {
 impl ProbeKind for PostgresExists {
     async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
         let mut conn = read_only(&self.url).await?;
-        let (what, found) = self.look_up(&mut conn).await?;
-        done(conn).await;
+        let looked_up = self.look_up(&mut conn).await;
+        done(conn, &self.url).await;
+        let (what, found) = looked_up?;
         if found {
             ctx.log.line(&format!("{what} exists on {}", display_url(&self.url)));
             Ok(())
@@ -237,9 +247,9 @@ impl ProbeKind for PostgresExists {
 /// `count(table)` on `url`, read only.
 async fn count_on(url: &str, table: &str, filter: Option<&str>) -> Result<i64, StepError> {
     let mut conn = read_only(url).await?;
-    let count = count_rows(&mut conn, url, table, filter).await?;
-    done(conn).await;
-    Ok(count)
+    let count = count_rows(&mut conn, url, table, filter).await;
+    done(conn, url).await;
+    count
 }
 
 impl ProbeKind for PostgresRowCount {
