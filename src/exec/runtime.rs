@@ -44,7 +44,7 @@ pub struct Runtime {
     pub draining: CancellationToken,
     pub approvals: Arc<Approvals>,
     /// Where kinds save progress: this run's state.
-    sink: Arc<dyn ProgressSink>,
+    pub(crate) sink: Arc<StoreSink>,
     pub kill_grace: Duration,
     /// Steps whose interrupted attempt was found to have taken effect
     /// (see `exec::settle`): what it returned, by step id. Their action
@@ -89,7 +89,7 @@ impl Runtime {
             timeout: crate::plan::model::DEFAULT_TIMEOUT.std(),
             outputs_path: Some(self.run_logs.join(format!("{name}.outputs"))),
             progress: Progress {
-                sink: Some(self.sink.clone()),
+                sink: Some(self.sink.clone() as Arc<dyn ProgressSink>),
                 step_id: name.to_string(),
                 saved: progress.clone(),
                 attempt: 0,
@@ -154,10 +154,7 @@ impl Runtime {
         ));
         Ok(Runtime {
             compiled,
-            sink: Arc::new(StoreSink {
-                store: Arc::clone(&store),
-                run_id: run_id.to_string(),
-            }),
+            sink: Arc::new(StoreSink::new(Arc::clone(&store), run_id)),
             store,
             run_id: run_id.to_string(),
             reporter: settings.reporter.clone(),

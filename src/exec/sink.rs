@@ -1,35 +1,88 @@
 //! The engine's [`ProgressSink`]: a step's progress and process group,
 //! written to the run's state.
+//!
+//! A kind that writes through the sink before its first effect (a shell
+//! action records its process group before its command may start) lets
+//! the step's `running` checkpoint ride with that write: one commit
+//! instead of two, and no weaker a guarantee, since nothing happened
+//! before it that a crash could leave unrecorded (see
+//! [`StoreSink::defer_running`]).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use crate::state::{Storage, Store};
+use crate::state::record::{NewEvent, StepRecord};
+use crate::state::{StateError, Storage, Store};
 use crate::steps::context::{ProgressSink, SinkFuture};
 use crate::supervise::ProcessGroup;
 
 pub(crate) struct StoreSink {
     pub(crate) store: Arc<Store>,
     pub(crate) run_id: String,
+    /// `running` checkpoints waiting for their step's first write, by step.
+    pub(crate) deferred: Mutex<HashMap<String, (StepRecord, NewEvent)>>,
+}
+
+impl StoreSink {
+    pub(crate) fn new(store: Arc<Store>, run_id: &str) -> StoreSink {
+        StoreSink {
+            store,
+            run_id: run_id.to_string(),
+            deferred: Mutex::default(),
+        }
+    }
+
+    /// Holds back `record` (the step, running) and its `event` until the
+    /// step's action first saves progress or records a process: that
+    /// write carries it. Only for a kind that writes before its first
+    /// effect ([`crate::steps::Action::writes_before_effects`]); the
+    /// engine calls [`StoreSink::flush_running`] when the action returns.
+    pub(crate) fn defer_running(&self, record: StepRecord, event: NewEvent) {
+        if let Ok(mut deferred) = self.deferred.lock() {
+            deferred.insert(record.step_id.clone(), (record, event));
+        }
+    }
+
+    /// Writes the deferred `running` checkpoint of `step_id`, if the action
+    /// returned without writing (it failed before it started, say).
+    pub(crate) async fn flush_running(&self, step_id: &str) -> Result<(), StateError> {
+        match self.take(step_id) {
+            Some((record, event)) => self.store.put_step(&self.run_id, &record, &event).await,
+            None => Ok(()),
+        }
+    }
+
+    fn take(&self, step_id: &str) -> Option<(StepRecord, NewEvent)> {
+        self.deferred.lock().ok()?.remove(step_id)
+    }
 }
 
 impl ProgressSink for StoreSink {
     fn save<'a>(&'a self, step_id: &'a str, progress: &'a Value) -> SinkFuture<'a> {
         Box::pin(async move {
-            self.store
-                .save_progress(&self.run_id, step_id, progress)
-                .await
-                .map_err(|e| e.to_string())
+            let written = match self.take(step_id) {
+                Some((mut record, event)) => {
+                    record.progress = Some(progress.clone());
+                    self.store.put_step(&self.run_id, &record, &event).await
+                }
+                None => self.store.save_progress(&self.run_id, step_id, progress).await,
+            };
+            written.map_err(|e| e.to_string())
         })
     }
 
     fn record_process<'a>(&'a self, step_id: &'a str, group: Option<&'a ProcessGroup>) -> SinkFuture<'a> {
         Box::pin(async move {
-            self.store
-                .set_process(&self.run_id, step_id, group)
-                .await
-                .map_err(|e| e.to_string())
+            let written = match self.take(step_id) {
+                Some((mut record, event)) => {
+                    record.process = group.cloned();
+                    self.store.put_step(&self.run_id, &record, &event).await
+                }
+                None => self.store.set_process(&self.run_id, step_id, group).await,
+            };
+            written.map_err(|e| e.to_string())
         })
     }
 }

@@ -1,7 +1,8 @@
 //! One step, start to finish: preconditions → `check` → `run` (timeout,
 //! retries with exponential backoff) → `verify`. Every status change is
 //! checkpointed before the step goes on; `running` is durable before the
-//! action's side effect starts.
+//! action's side effect starts (in the kind's first write, for a kind that
+//! writes before its first effect: see `exec::sink`).
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -276,8 +277,17 @@ impl StepRunner<'_> {
                 self.record.started_at = Some(now());
             }
             let message = format!("attempt {attempt} of {attempts}");
-            self.checkpoint(NewEvent::step(&self.step.id, "step_running", message))
-                .await?;
+            let running = NewEvent::step(&self.step.id, "step_running", message);
+            // A kind that writes before its first effect carries the
+            // checkpoint in that write (see `exec::sink`); flushed below
+            // if it never wrote.
+            let deferred = resolved.writes_before_effects() && resolved.gate().is_none();
+            if deferred {
+                self.sync_progress();
+                self.rt.sink.defer_running(self.record.clone(), running);
+            } else {
+                self.checkpoint(running).await?;
+            }
             self.rt.report(Event::StepRunning {
                 step: self.step.id.clone(),
                 attempt,
@@ -300,6 +310,9 @@ impl StepRunner<'_> {
                     .await
                 }
             };
+            if deferred {
+                self.rt.sink.flush_running(&self.step.id).await?;
+            }
             let error = match ended {
                 Ended::Failed(message, detail) => {
                     self.tail = if detail.is_empty() { ctx.log.tail() } else { detail };
@@ -396,10 +409,15 @@ impl StepRunner<'_> {
     }
 
     async fn checkpoint(&mut self, event: NewEvent) -> Result<(), StateError> {
+        self.sync_progress();
+        self.rt.store.put_step(&self.rt.run_id, &self.record, &event).await
+    }
+
+    /// The record's progress, as the kind last saved it.
+    fn sync_progress(&mut self) {
         if let Ok(progress) = self.progress.lock() {
             self.record.progress.clone_from(&progress);
         }
-        self.rt.store.put_step(&self.rt.run_id, &self.record, &event).await
     }
 }
 

@@ -35,6 +35,15 @@ pub(crate) trait ActionKind: KindSpec {
         false
     }
 
+    /// Whether `perform` saves progress or records a process (through
+    /// `ctx.progress`) before its first effect on the world. Then the
+    /// engine lets the step's `running` checkpoint ride with that first
+    /// write instead of committing it on its own: an attempt that dies
+    /// before it never started.
+    fn writes_before_effects(&self) -> bool {
+        false
+    }
+
     /// Whether it can undo itself, from the record `perform` returned
     /// (or saved in its progress before changing anything).
     fn has_builtin_undo(&self) -> bool {

@@ -133,6 +133,10 @@ macro_rules! dispatch {
                 match self { $( Self::$variant(kind) => kind.settles_its_effect(), )* }
             }
 
+            pub(crate) fn writes_before_effects(&self) -> bool {
+                match self { $( Self::$variant(kind) => kind.writes_before_effects(), )* }
+            }
+
             pub(crate) async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
                 match self { $( Self::$variant(kind) => kind.settle(ctx).await, )* }
             }

@@ -106,6 +106,11 @@ impl crate::steps::ActionKind for Shell {
         true
     }
 
+    /// The command starts only after its process group is recorded.
+    fn writes_before_effects(&self) -> bool {
+        true
+    }
+
     async fn perform(&self, ctx: &crate::steps::context::StepContext) -> Result<Applied, StepError> {
         let status = process::run(self, ctx, process::Role::Action).await?;
         let code = status.code();

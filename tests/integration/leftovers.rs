@@ -78,15 +78,19 @@ fn rollback_right_after_sigkill_undoes_only_once_the_step_has_stopped() {
 
 /// A command let go before its process group is recorded cannot exist: it
 /// waits behind a gate until then, and never starts when planrun dies
-/// first. Settling knows it, so no operator is asked.
+/// first. The step's `running` checkpoint rides with the recorded group,
+/// so the state never says it started, and no operator is asked.
 #[test]
 fn a_command_killed_behind_its_gate_never_ran_and_resume_runs_it_without_asking() {
     let test = Test::new().plan(&plan("exit 1").replace("sleep 30 & wait; ", ""));
     test.crash_at("shell:spawned", &["apply", "plan.toml"]);
     assert_eq!(test.read("ledger"), "", "the command never started");
+    let status: serde_json::Value =
+        serde_json::from_str(&test.cmd(&["status", "--format", "json"]).stdout).expect("status JSON");
+    assert_eq!(status["steps"][0]["status"], "pending", "{status}");
     let resumed = test.cmd(&["resume"]);
     resumed.status(0);
-    assert!(resumed.stderr.contains("no: it never started"), "{}", resumed.stderr);
+    assert!(!resumed.stderr.contains("operator"), "{}", resumed.stderr);
     assert_eq!(test.read("ledger"), "started\nfinished\n");
 }
 
@@ -180,4 +184,57 @@ verify = [{ kind = "shell", command = "echo verifying >> ledger; sleep 30" }]
         resumed.stderr
     );
     assert_eq!(test.read("ledger"), "ran\nverifying\n", "not run again");
+}
+
+/// The journal of the run in `state`: `KIND STEP` for each step event.
+fn step_events(state: &std::path::Path) -> Vec<String> {
+    use sqlx::{ConnectOptions, Connection};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(async {
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(state)
+            .read_only(true)
+            .connect()
+            .await
+            .expect("open the state");
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT kind, step_id FROM events WHERE step_id IS NOT NULL ORDER BY seq")
+                .fetch_all(&mut conn)
+                .await
+                .expect("read the journal");
+        conn.close().await.expect("close the state");
+        rows.into_iter().map(|(kind, step)| format!("{kind} {step}")).collect()
+    })
+}
+
+/// The `running` checkpoint rides with the recorded group; a command that
+/// cannot even be started still leaves `running` before `failed`.
+#[test]
+fn every_attempt_is_journaled_as_running_whether_or_not_its_command_started() {
+    let test = Test::new().plan(
+        r#"
+format = 1
+name = "journal"
+[steps.started]
+run = { kind = "shell", command = "true" }
+[steps.cannot-start]
+depends_on = ["started"]
+run = { kind = "shell", command = "true", cwd = "no-such-directory" }
+"#,
+    );
+    test.cmd(&["apply", "plan.toml"]).status(1);
+    assert_eq!(
+        step_events(&test.path().join(".planrun/state.db")),
+        [
+            "step_running started",
+            "step_succeeded started",
+            "step_running cannot-start",
+            "step_failed cannot-start"
+        ]
+    );
+    let status = test.status();
+    assert_eq!(status["steps"][1]["status"], "failed", "{status}");
 }

@@ -335,6 +335,12 @@ impl ActionKind for PostgresExec {
         Ok(applied(rows))
     }
 
+    /// The SQL runs only after its session is saved as evidence (what
+    /// comes before reads, or ends a dead attempt's session).
+    fn writes_before_effects(&self) -> bool {
+        true
+    }
+
     fn can_settle(&self) -> bool {
         true
     }
