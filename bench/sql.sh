@@ -7,6 +7,7 @@
 #
 #   bench/sql.sh                  (needs `scripts/services.sh up pg`)
 #   RUNS=10 bench/sql.sh
+#   PLANRUN=/path/to/planrun bench/sql.sh   (another build, to compare)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,9 +22,13 @@ url=${PLANRUN_TEST_PG_URL%/*}/planrun_bench_sql
 log() { printf 'bench: %s\n' "$*" >&2; }
 sql() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
-log "building planrun (release)"
-cargo build --release --quiet
-planrun=$PWD/target/release/planrun
+if [[ -n ${PLANRUN:-} ]]; then
+    planrun=$PLANRUN # another build, to compare (PLANRUN=/path/to/planrun bench/sql.sh)
+else
+    log "building planrun (release)"
+    cargo build --release --quiet
+    planrun=$PWD/target/release/planrun
+fi
 
 sql "$PLANRUN_TEST_PG_URL" -c "DROP DATABASE IF EXISTS planrun_bench_sql" -c "CREATE DATABASE planrun_bench_sql"
 work=$(mktemp -d)

@@ -80,13 +80,15 @@ fn tell_watchdog(line: &str, grace: Duration) -> std::io::Result<()> {
     let mut watchdog = state
         .lock()
         .map_err(|_| std::io::Error::other("the watchdog's lock is poisoned"))?;
+    // One write per message (`writeln!` makes two), so the watchdog wakes once.
+    let message = format!("{line}\n");
     if let Some(running) = watchdog.as_mut()
-        && writeln!(running.control, "{line}").is_ok()
+        && running.control.write_all(message.as_bytes()).is_ok()
     {
         return Ok(());
     }
     let mut fresh = start_watchdog(grace)?;
-    writeln!(fresh.control, "{line}")?;
+    fresh.control.write_all(message.as_bytes())?;
     *watchdog = Some(fresh);
     Ok(())
 }

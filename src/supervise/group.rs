@@ -151,10 +151,16 @@ pub fn current_host() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// This boot's id, read once: it cannot change while planrun runs.
 fn boot_id() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .map(|id| id.trim().to_string())
-        .unwrap_or_default()
+    static BOOT_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BOOT_ID
+        .get_or_init(|| {
+            std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+                .map(|id| id.trim().to_string())
+                .unwrap_or_default()
+        })
+        .clone()
 }
 
 #[cfg(test)]
