@@ -12,7 +12,7 @@ use crate::plan::vars::Override;
 
 /// A plan that compiled: its graph and its warnings.
 #[derive(Debug, Clone)]
-pub struct Compiled {
+pub(crate) struct Compiled {
     pub plan: Plan,
     pub dag: Dag,
     pub warnings: Vec<Diagnostic>,
@@ -21,7 +21,7 @@ pub struct Compiled {
 impl Compiled {
     /// Step indices grouped by phase (phases in order of first appearance),
     /// each group in execution order.
-    pub fn steps_by_phase(&self) -> Vec<(&str, Vec<usize>)> {
+    pub(crate) fn steps_by_phase(&self) -> Vec<(&str, Vec<usize>)> {
         let mut groups: Vec<(&str, Vec<usize>)> = self.plan.phases.iter().map(|p| (p.as_str(), Vec::new())).collect();
         let slot: HashMap<&str, usize> = self
             .plan
@@ -41,12 +41,12 @@ impl Compiled {
 
 /// A plan that did not compile; `diagnostics` has at least one error.
 #[derive(Debug)]
-pub struct Failed {
+pub(crate) struct Failed {
     pub source: Source,
     pub diagnostics: Vec<Diagnostic>,
 }
 
-pub fn compile(source: &Source, overrides: &[Override], deny_warnings: bool) -> Result<Compiled, Box<Failed>> {
+pub(crate) fn compile(source: &Source, overrides: &[Override], deny_warnings: bool) -> Result<Compiled, Box<Failed>> {
     let (analysis, mut diagnostics) = analyze(source, overrides);
     let fail = |diagnostics: Diagnostics| {
         Box::new(Failed {

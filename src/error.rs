@@ -45,7 +45,7 @@ impl From<Exit> for ExitCode {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error(transparent)]
     Load(#[from] LoadError),
     #[error("the plan is invalid")]
@@ -64,7 +64,7 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn exit(&self) -> Exit {
+    pub(crate) fn exit(&self) -> Exit {
         match self {
             Error::Io(_) => Exit::Failure,
             Error::Load(_) | Error::Invalid(_) | Error::Usage(_) => Exit::Invalid,

@@ -5,19 +5,20 @@
 //! `steps` (the step kinds), `cli` (the commands); `supervise` keeps step
 //! processes from outliving planrun unsupervised.
 
-pub mod cli;
-pub mod compile;
-pub mod digest;
-pub mod error;
-pub mod exec;
+#![warn(unreachable_pub)]
+pub(crate) mod cli;
+pub(crate) mod compile;
+pub(crate) mod digest;
+pub(crate) mod error;
+pub(crate) mod exec;
 pub(crate) mod failpoint;
-pub mod graph;
-pub mod plan;
-pub mod redact;
-pub mod report;
+pub(crate) mod graph;
+pub(crate) mod plan;
+pub(crate) mod redact;
+pub(crate) mod report;
 pub mod state;
-pub mod steps;
-pub mod supervise;
-pub mod units;
+pub(crate) mod steps;
+pub(crate) mod supervise;
+pub(crate) mod units;
 
 pub use cli::run;

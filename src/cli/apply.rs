@@ -19,7 +19,7 @@ use crate::plan::{Plan, Source};
 use crate::state::Store;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     pub plan: PlanArgs,
     #[command(flatten)]
@@ -42,7 +42,7 @@ pub struct Args {
     pub format: Format,
 }
 
-pub fn run(args: &Args) -> Result<Exit, Error> {
+pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
     // Everything that can be wrong with the input is found before the
     // state is touched: an invalid plan, vars or secrets write nothing.
     let Input {

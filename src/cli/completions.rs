@@ -7,16 +7,16 @@ use crate::cli::Cli;
 use crate::error::{Error, Exit};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The shell to complete for
     #[arg(value_enum)]
     shell: clap_complete::Shell,
 }
 
 #[derive(Debug, clap::Args)]
-pub struct ManArgs {}
+pub(crate) struct ManArgs {}
 
-pub fn run(args: &Args) -> Result<Exit, Error> {
+pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
     let mut command = Cli::command();
     let mut out = Vec::new();
     clap_complete::generate(args.shell, &mut command, "planrun", &mut out);
@@ -25,7 +25,7 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
 }
 
 /// The man page of `planrun` (roff), with a section per subcommand.
-pub fn man(_: &ManArgs) -> Result<Exit, Error> {
+pub(crate) fn man(_: &ManArgs) -> Result<Exit, Error> {
     let command = Cli::command();
     let mut out = Vec::new();
     clap_mangen::Man::new(command.clone()).render(&mut out)?;

@@ -20,7 +20,7 @@ use crate::report::progress::ProgressBars;
 use crate::state::{Location, RunOutcome, RunRecord, Storage, Store};
 
 #[derive(Debug, clap::Args)]
-pub struct StateArgs {
+pub(crate) struct StateArgs {
     /// Where the state lives: `sqlite://PATH` (default `.planrun/state.db`);
     /// also `PLANRUN_STATE`
     #[arg(long, value_name = "URL")]
@@ -28,13 +28,13 @@ pub struct StateArgs {
 }
 
 impl StateArgs {
-    pub fn location(&self) -> Result<Location, Error> {
+    pub(crate) fn location(&self) -> Result<Location, Error> {
         Location::resolve(self.state.as_deref()).map_err(|e| Error::Usage(format!("--state: {e}")))
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// Progress bars on a terminal, plain lines otherwise
     #[default]
     Text,
@@ -43,7 +43,7 @@ pub enum Format {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct ApprovalArgs {
+pub(crate) struct ApprovalArgs {
     /// Approve every manual step without asking
     #[arg(long)]
     pub yes: bool,
@@ -54,7 +54,7 @@ pub struct ApprovalArgs {
 
 impl ApprovalArgs {
     /// A misspelled `--approve` would silently approve nothing.
-    pub fn check(&self, plan: &crate::plan::Plan) -> Result<(), Error> {
+    pub(crate) fn check(&self, plan: &crate::plan::Plan) -> Result<(), Error> {
         match self.approve.iter().find(|id| plan.step_index(id).is_none()) {
             Some(id) => Err(Error::Usage(format!("`--approve {id}`: the plan has no step `{id}`"))),
             None => Ok(()),
@@ -63,7 +63,7 @@ impl ApprovalArgs {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct WalkArgs {
+pub(crate) struct WalkArgs {
     /// Steps that may run at once (default: the plan's `parallelism`, else 4)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub parallelism: Option<u16>,
@@ -79,7 +79,7 @@ pub struct WalkArgs {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct GraceArgs {
+pub(crate) struct GraceArgs {
     /// How long running steps get to finish after an interrupt, a timed-out
     /// step between SIGTERM and SIGKILL, and a killed run's leftover
     /// processes to end before they are killed
@@ -88,7 +88,7 @@ pub struct GraceArgs {
 }
 
 impl GraceArgs {
-    pub fn std(&self) -> Duration {
+    pub(crate) fn std(&self) -> Duration {
         self.kill_grace.std()
     }
 }
@@ -98,7 +98,7 @@ fn parse_duration(text: &str) -> Result<crate::units::duration::Duration, String
 }
 
 /// The reporter for `format`, and who can answer a manual step's question.
-pub fn reporter(format: Format) -> (Arc<dyn Reporter>, Option<Arc<dyn Prompt>>) {
+pub(crate) fn reporter(format: Format) -> (Arc<dyn Reporter>, Option<Arc<dyn Prompt>>) {
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     match format {
         Format::Json => (Arc::new(JsonLines), None),
@@ -111,13 +111,13 @@ pub fn reporter(format: Format) -> (Arc<dyn Reporter>, Option<Arc<dyn Prompt>>) 
     }
 }
 
-pub fn color() -> bool {
+pub(crate) fn color() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 
 /// What the engine needs from a command that runs steps; SIGINT and
 /// SIGTERM stop it in two stages from now on. Must be called on the runtime.
-pub fn settings(
+pub(crate) fn settings(
     location: &Location,
     reporter: Arc<dyn Reporter>,
     prompt: Option<Arc<dyn Prompt>>,
@@ -141,7 +141,7 @@ pub fn settings(
 
 /// Runs `work` on a tokio runtime, then closes what kinds kept open
 /// between steps (idle database connections).
-pub fn block_on<F: Future>(work: F) -> Result<F::Output, Error> {
+pub(crate) fn block_on<F: Future>(work: F) -> Result<F::Output, Error> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     Ok(runtime.block_on(async {
         let output = work.await;
@@ -186,7 +186,7 @@ fn interrupt_on_signals(grace: Duration, reporter: Arc<dyn Reporter>) -> Result<
 
 /// The settings of a command that walks the plan (`apply`, `resume`,
 /// `rehearse`): its `--parallelism`, `--keep-going`, `--heartbeat` and grace.
-pub fn walk_settings(
+pub(crate) fn walk_settings(
     location: &Location,
     reporter: Arc<dyn Reporter>,
     prompt: Option<Arc<dyn Prompt>>,
@@ -198,14 +198,14 @@ pub fn walk_settings(
 
 /// Takes the lock on `store` for `command`; the command stops, as an
 /// interrupt does, if the lock is lost later.
-pub async fn lock(store: Store, settings: &Settings, command: &str) -> Result<Session, Error> {
+pub(crate) async fn lock(store: Store, settings: &Settings, command: &str) -> Result<Session, Error> {
     stop_on_lost_lock(&store, &settings.interrupt, settings.reporter.clone());
     Ok(Session::begin(store, command, settings.reporter.as_ref()).await?)
 }
 
 /// Stops the command, as an interrupt does, if `store` loses the lock it
 /// holds (see [`Store::lock_lost`]), after saying why.
-pub fn stop_on_lost_lock(store: &Store, interrupt: &Interrupt, reporter: Arc<dyn Reporter>) {
+pub(crate) fn stop_on_lost_lock(store: &Store, interrupt: &Interrupt, reporter: Arc<dyn Reporter>) {
     let (lost, interrupt) = (store.lock_lost(), interrupt.stop.clone());
     tokio::spawn(async move {
         tokio::select! {
@@ -223,7 +223,7 @@ pub fn stop_on_lost_lock(store: &Store, interrupt: &Interrupt, reporter: Arc<dyn
 
 /// The state at `location`, which a command that acts on runs needs;
 /// without one there is nothing `to` do (exit 2).
-pub async fn existing_state(location: &Location, to: &str) -> Result<Store, Error> {
+pub(crate) async fn existing_state(location: &Location, to: &str) -> Result<Store, Error> {
     Store::open_existing(location)
         .await?
         .ok_or_else(|| ExecError::NothingToDo(format!("no state at `{location}`: nothing to {to}")).into())
@@ -231,7 +231,7 @@ pub async fn existing_state(location: &Location, to: &str) -> Result<Store, Erro
 
 /// The run `id`, else the latest run that is `wanted`, with its plan
 /// source; `none` says why there is nothing to do.
-pub async fn pick_run(
+pub(crate) async fn pick_run(
     store: &Store,
     id: Option<&str>,
     wanted: impl Fn(&RunRecord) -> bool,
@@ -251,7 +251,7 @@ pub async fn pick_run(
         .ok_or_else(|| ExecError::NothingToDo(format!("no run `{id}` in the state (see `planrun runs`)")).into())
 }
 
-pub fn exit_for(outcome: RunOutcome) -> Exit {
+pub(crate) fn exit_for(outcome: RunOutcome) -> Exit {
     match outcome {
         RunOutcome::Succeeded | RunOutcome::RolledBack | RunOutcome::Abandoned => Exit::Success,
         RunOutcome::Failed | RunOutcome::RollbackFailed => Exit::Failure,

@@ -6,14 +6,14 @@ use crate::error::{Error, Exit};
 use crate::report::graph::{self, GraphFormat};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     pub plan: PlanArgs,
     #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
     pub format: GraphFormat,
 }
 
-pub fn run(args: &Args) -> Result<Exit, Error> {
+pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
     let compiled = args.plan.compile()?;
     output::stdout(&graph::render(&compiled, args.format))?;
     Ok(Exit::Success)

@@ -17,7 +17,7 @@ use crate::state::RunRecord;
 
 /// Arguments shared by every command that reads a plan.
 #[derive(Debug, clap::Args)]
-pub struct PlanArgs {
+pub(crate) struct PlanArgs {
     /// The plan file (TOML)
     pub plan: PathBuf,
     /// Override a variable: --var NAME=VALUE (repeatable)
@@ -38,7 +38,7 @@ pub struct PlanArgs {
 
 impl PlanArgs {
     /// `--deny-risky`: the risky steps of `compiled`, as an error.
-    pub fn check_policy(&self, compiled: &Compiled) -> Result<(), Error> {
+    pub(crate) fn check_policy(&self, compiled: &Compiled) -> Result<(), Error> {
         if !self.deny_risky {
             return Ok(());
         }
@@ -57,18 +57,18 @@ impl PlanArgs {
     }
 
     /// Compiles the plan; warnings are printed to stderr.
-    pub fn compile(&self) -> Result<Compiled, Error> {
+    pub(crate) fn compile(&self) -> Result<Compiled, Error> {
         let source = Source::load(&self.plan)?;
         compile_loud(&source, &self.overrides()?, self.deny_warnings)
     }
 
-    pub fn compile_quietly(&self) -> Result<Compiled, Error> {
+    pub(crate) fn compile_quietly(&self) -> Result<Compiled, Error> {
         let source = Source::load(&self.plan)?;
         compile(&source, &self.overrides()?, self.deny_warnings).map_err(Error::Invalid)
     }
 
     /// `--var-file`s in order, then `--var`s: later ones win.
-    pub fn overrides(&self) -> Result<Vec<Override>, Error> {
+    pub(crate) fn overrides(&self) -> Result<Vec<Override>, Error> {
         let mut overrides = Vec::new();
         for path in &self.var_files {
             overrides.extend(var_file(path)?);
@@ -81,7 +81,7 @@ impl PlanArgs {
 }
 
 /// Compiles `source`, printing warnings to stderr.
-pub fn compile_loud(source: &Source, overrides: &[Override], deny_warnings: bool) -> Result<Compiled, Error> {
+pub(crate) fn compile_loud(source: &Source, overrides: &[Override], deny_warnings: bool) -> Result<Compiled, Error> {
     let compiled = compile(source, overrides, deny_warnings).map_err(Error::Invalid)?;
     if !compiled.warnings.is_empty() {
         eprint!(
@@ -93,12 +93,12 @@ pub fn compile_loud(source: &Source, overrides: &[Override], deny_warnings: bool
 }
 
 /// Overrides as stored with a run: name → value, the last one winning.
-pub fn recorded(overrides: &[Override]) -> IndexMap<String, String> {
+pub(crate) fn recorded(overrides: &[Override]) -> IndexMap<String, String> {
     overrides.iter().map(|o| (o.name.clone(), o.value.clone())).collect()
 }
 
 /// Overrides stored with a run, to compile the plan as it was applied.
-pub fn replayed(recorded: &IndexMap<String, String>) -> Result<Vec<Override>, Error> {
+pub(crate) fn replayed(recorded: &IndexMap<String, String>) -> Result<Vec<Override>, Error> {
     recorded
         .iter()
         .map(|(name, value)| Override::from_arg(&format!("{name}={value}")).map_err(Error::Usage))
@@ -161,13 +161,13 @@ fn var_file(path: &Path) -> Result<Vec<Override>, Error> {
 
 /// The `name` of a plan, read without compiling it (a run's recorded
 /// overrides are needed to compile, and finding the run needs the name).
-pub fn plan_name(source: &Source) -> Option<String> {
+pub(crate) fn plan_name(source: &Source) -> Option<String> {
     let table = toml::de::DeTable::parse(&source.text).ok()?;
     table.get_ref().get("name")?.get_ref().as_str().map(str::to_string)
 }
 
 /// A plan file given for a run must be that run's plan (the same `name`).
-pub fn same_plan(source: &Source, compiled: &Compiled, run: &RunRecord) -> Result<(), Error> {
+pub(crate) fn same_plan(source: &Source, compiled: &Compiled, run: &RunRecord) -> Result<(), Error> {
     if compiled.plan.name == run.plan_name {
         return Ok(());
     }

@@ -8,7 +8,7 @@ use crate::exec::error::ExecError;
 use crate::state::{Storage, Store};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The step (or `preflight.ID`)
     pub step: String,
     #[arg(long, value_name = "ID")]
@@ -17,7 +17,7 @@ pub struct Args {
     pub state: StateArgs,
 }
 
-pub fn run(args: &Args) -> Result<Exit, Error> {
+pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
     let location = args.state.location()?;
     engine::block_on(async {
         let store = Store::open_for_reading(&location)

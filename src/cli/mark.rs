@@ -11,7 +11,7 @@ use crate::state::RunRecord;
 
 #[derive(Debug, clap::Args)]
 #[command(group = clap::ArgGroup::new("decision").required(true))]
-pub struct Args {
+pub(crate) struct Args {
     pub step: String,
     /// The step did its work: treat it as succeeded
     #[arg(long, group = "decision")]
@@ -28,7 +28,7 @@ pub struct Args {
     pub state: StateArgs,
 }
 
-pub fn run(args: &Args) -> Result<Exit, Error> {
+pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
     let location = args.state.location()?;
     engine::block_on(async {
         let store = engine::existing_state(&location, "mark").await?;

@@ -25,7 +25,7 @@ use crate::report::preview::{self, PreviewFormat, PreviewInput};
 use crate::state::{Location, RunRecord, StepRecord, Storage, Store};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     pub plan: PlanArgs,
     /// Output format
@@ -47,7 +47,7 @@ pub struct Args {
     pub state: StateArgs,
 }
 
-pub fn run(args: &Args) -> Result<Exit, Error> {
+pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
     if let Some(out) = args.out.as_ref().filter(|out| !is_saved_plan(out)) {
         return Err(Error::Usage(format!(
             "`--out {}`: a saved plan's name ends with `.planrun`",

@@ -22,7 +22,7 @@ use crate::plan::Source;
 use crate::state::{RunOutcome, StepRecord, StepStatus, Storage, Store};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     pub plan: PlanArgs,
     #[command(flatten)]
@@ -43,7 +43,7 @@ struct Row {
     problem: Option<&'static str>,
 }
 
-pub fn run(args: &Args) -> Result<Exit, Error> {
+pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
     let source = Source::load(&args.plan.plan)?;
     let overrides = args.plan.overrides()?;
     let compiled = Arc::new(compile_loud(&source, &overrides, args.plan.deny_warnings)?);

@@ -14,7 +14,7 @@ use crate::report::run::{RunReport, StepFacts, html, junit, markdown};
 use crate::state::{RunRecord, Storage, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ReportFormat {
+pub(crate) enum ReportFormat {
     /// JUnit XML: a test case per step and per verify probe
     Junit,
     /// A summary for a pull request
@@ -25,7 +25,7 @@ pub enum ReportFormat {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The run to report (default: the latest)
     #[arg(long, value_name = "ID")]
     pub run: Option<String>,
@@ -35,7 +35,7 @@ pub struct Args {
     pub state: StateArgs,
 }
 
-pub fn run(args: &Args) -> Result<Exit, Error> {
+pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
     let location = args.state.location()?;
     engine::block_on(async {
         let Some(store) = Store::open_for_reading(&location).await? else {

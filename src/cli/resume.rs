@@ -14,7 +14,7 @@ use crate::plan::Source;
 use crate::state::{RunRecord, Storage, Store};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The plan file (default: the one the run was applied from)
     pub plan: Option<PathBuf>,
     /// Keep completed steps whose definition changed as done
@@ -33,7 +33,7 @@ pub struct Args {
     pub format: Format,
 }
 
-pub fn run(args: &Args) -> Result<Exit, Error> {
+pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
     let location = args.state.location()?;
     let (reporter, prompt) = engine::reporter(args.format);
     engine::block_on(async {

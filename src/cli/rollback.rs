@@ -13,7 +13,7 @@ use crate::plan::Source;
 use crate::state::{RunOutcome, RunRecord};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The plan to take rollbacks from (default: the plan exactly as the run applied it)
     pub plan: Option<PathBuf>,
     /// The run to undo (default: the latest one not rolled back or abandoned)
@@ -32,7 +32,7 @@ pub struct Args {
     pub format: Format,
 }
 
-pub fn run(args: &Args) -> Result<Exit, Error> {
+pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
     let location = args.state.location()?;
     let (reporter, prompt) = engine::reporter(args.format);
     engine::block_on(async {

@@ -17,7 +17,7 @@ use crate::exec::review::ReviewHash;
 const FORMAT: u32 = 1;
 
 #[derive(Debug, Serialize, Deserialize)]
-pub struct SavedPlan {
+pub(crate) struct SavedPlan {
     pub planrun_saved_plan: u32,
     /// The plan file as given to `plan`, and its text then.
     pub plan_path: String,
@@ -39,18 +39,18 @@ pub struct SavedPlan {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-pub struct SavedRun {
+pub(crate) struct SavedRun {
     pub id: String,
     pub steps: BTreeMap<String, String>,
 }
 
 /// Whether `path` names a saved plan rather than a plan.
-pub fn is_saved_plan(path: &Path) -> bool {
+pub(crate) fn is_saved_plan(path: &Path) -> bool {
     path.extension().is_some_and(|extension| extension == "planrun")
 }
 
 impl SavedPlan {
-    pub fn new(
+    pub(crate) fn new(
         plan_path: &Path,
         compiled: &crate::compile::Compiled,
         overrides: IndexMap<String, String>,
@@ -87,13 +87,13 @@ impl SavedPlan {
         }
     }
 
-    pub fn write(&self, path: &Path) -> Result<(), Error> {
+    pub(crate) fn write(&self, path: &Path) -> Result<(), Error> {
         let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
         text.push('\n');
         std::fs::write(path, text).map_err(|error| Error::Usage(format!("cannot write `{}`: {error}", path.display())))
     }
 
-    pub fn read(path: &Path) -> Result<SavedPlan, Error> {
+    pub(crate) fn read(path: &Path) -> Result<SavedPlan, Error> {
         let text = std::fs::read_to_string(path)
             .map_err(|error| Error::Usage(format!("cannot read `{}`: {error}", path.display())))?;
         let saved: SavedPlan = serde_json::from_str(&text).map_err(|error| {
@@ -114,7 +114,7 @@ impl SavedPlan {
 
     /// What changed since the preview, before the state is looked at: the
     /// plan file and the env values. Empty when nothing did.
-    pub fn changes_outside_the_state(&self) -> Vec<String> {
+    pub(crate) fn changes_outside_the_state(&self) -> Vec<String> {
         let mut changes = Vec::new();
         match std::fs::read_to_string(&self.plan_path) {
             Ok(text) if text == self.plan_source => {}

@@ -5,9 +5,9 @@ use crate::error::{Error, Exit};
 use crate::plan::schema::plan_schema_json;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub(crate) struct Args {}
 
-pub fn run(_: &Args) -> Result<Exit, Error> {
+pub(crate) fn run(_: &Args) -> Result<Exit, Error> {
     output::stdout(&plan_schema_json())?;
     Ok(Exit::Success)
 }

@@ -11,7 +11,7 @@ use crate::state::{RunRecord, StepRecord, StepStatus, Storage, Store};
 use crate::supervise::{Liveness, ProcessGroup};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The run to show (default: the latest)
     #[arg(long, value_name = "ID")]
     pub run: Option<String>,
@@ -27,7 +27,7 @@ struct Status<'a> {
     steps: &'a [StepRecord],
 }
 
-pub fn run(args: &Args) -> Result<Exit, Error> {
+pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
     let location = args.state.location()?;
     engine::block_on(async {
         let Some(store) = Store::open_for_reading(&location).await? else {
@@ -58,7 +58,7 @@ pub fn run(args: &Args) -> Result<Exit, Error> {
 }
 
 /// The run `id`, or the latest run.
-pub async fn find_run(store: &Store, id: Option<&str>) -> Result<Option<RunRecord>, Error> {
+pub(crate) async fn find_run(store: &Store, id: Option<&str>) -> Result<Option<RunRecord>, Error> {
     let id = match id {
         Some(id) => id.to_string(),
         None => match store.runs().await?.pop() {

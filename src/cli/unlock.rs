@@ -5,7 +5,7 @@ use crate::error::{Error, Exit};
 use crate::state::{Locker, StateError, Store};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Remove the lock even if its holder may still be running (another host)
     #[arg(long)]
     pub force: bool,
@@ -13,7 +13,7 @@ pub struct Args {
     pub state: StateArgs,
 }
 
-pub fn run(args: &Args) -> Result<Exit, Error> {
+pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
     let location = args.state.location()?;
     engine::block_on(async {
         let Some(store) = Store::open_existing(&location).await? else {

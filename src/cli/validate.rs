@@ -5,12 +5,12 @@ use crate::error::{Error, Exit};
 use crate::report::diagnostics::{self, Style};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     pub plan: PlanArgs,
 }
 
-pub fn run(args: &Args) -> Result<Exit, Error> {
+pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
     let compiled = args.plan.compile_quietly()?;
     let source = &compiled.plan.source;
     eprint!(

@@ -20,7 +20,7 @@ use crate::state::lock::{current_host, current_user};
 use crate::state::record::now;
 use crate::state::{NewEvent, RunOutcome, RunRecord, StateError, StepRecord, Storage, Store};
 
-pub struct ApplyRequest {
+pub(crate) struct ApplyRequest {
     /// The plan file as given.
     pub plan_path: String,
     /// `--var` and `--var-file` values, kept with the run.
@@ -30,7 +30,7 @@ pub struct ApplyRequest {
     pub abandon: bool,
 }
 
-pub async fn apply(
+pub(crate) async fn apply(
     session: &Session,
     compiled: Arc<Compiled>,
     secrets: Secrets,

@@ -4,12 +4,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Asks an operator on a terminal. Implemented by the CLI; blocking.
-pub trait Prompt: Send + Sync {
+pub(crate) trait Prompt: Send + Sync {
     /// Shows the instructions and returns whether the operator confirmed.
     fn confirm(&self, step_id: &str, instructions: &str) -> bool;
 }
 
-pub struct Approvals {
+pub(crate) struct Approvals {
     /// `--yes`: every gate is approved.
     all: bool,
     /// `--approve STEP`.
@@ -20,7 +20,7 @@ pub struct Approvals {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Approved on the command line (`--yes` or `--approve`).
     Preapproved,
     Confirmed,
@@ -30,7 +30,11 @@ pub enum Decision {
 }
 
 impl Approvals {
-    pub fn new(all: bool, steps: impl IntoIterator<Item = String>, prompt: Option<Arc<dyn Prompt>>) -> Approvals {
+    pub(crate) fn new(
+        all: bool,
+        steps: impl IntoIterator<Item = String>,
+        prompt: Option<Arc<dyn Prompt>>,
+    ) -> Approvals {
         Approvals {
             all,
             steps: steps.into_iter().collect(),
@@ -39,7 +43,7 @@ impl Approvals {
         }
     }
 
-    pub async fn decide(&self, step_id: &str, instructions: &str) -> Decision {
+    pub(crate) async fn decide(&self, step_id: &str, instructions: &str) -> Decision {
         if self.all || self.steps.contains(step_id) {
             return Decision::Preapproved;
         }

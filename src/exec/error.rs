@@ -5,7 +5,7 @@ use crate::exec::walk::Panicked;
 use crate::state::{RunOutcome, StateError, StepRecord};
 
 #[derive(Debug, thiserror::Error)]
-pub enum ExecError {
+pub(crate) enum ExecError {
     #[error(transparent)]
     State(#[from] StateError),
     #[error("cannot read the secrets:\n  {}", .0.join("\n  "))]

@@ -12,7 +12,7 @@ use crate::state::{RunOutcome, StepStatus};
 /// an `event` tag (see `docs/events.md`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
-pub enum Event {
+pub(crate) enum Event {
     RunStarted {
         run_id: String,
         plan: String,
@@ -104,7 +104,7 @@ pub enum Event {
 
 /// One running step in a [`Event::Heartbeat`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Beat {
+pub(crate) struct Beat {
     pub step: String,
     pub elapsed_ms: u64,
     /// Rows copied so far, for a step that copies rows.
@@ -115,6 +115,6 @@ pub struct Beat {
     pub rows_per_second: Option<u64>,
 }
 
-pub trait Reporter: Send + Sync {
+pub(crate) trait Reporter: Send + Sync {
     fn report(&self, event: &Event);
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
-pub struct Interrupt {
+pub(crate) struct Interrupt {
     /// Cancelled at the first stage (and at the second): start nothing new.
     pub draining: CancellationToken,
     /// Cancelled at the second stage: stop running steps now.
@@ -22,7 +22,7 @@ impl Default for Interrupt {
 }
 
 impl Interrupt {
-    pub fn new() -> Interrupt {
+    pub(crate) fn new() -> Interrupt {
         let stop = CancellationToken::new();
         Interrupt {
             // A child: stopping implies draining, not the reverse.
@@ -33,7 +33,7 @@ impl Interrupt {
 
     /// The first stage: nothing new starts, and whatever still runs after
     /// `grace` is stopped. Must be called on a tokio runtime.
-    pub fn drain(&self, grace: Duration) {
+    pub(crate) fn drain(&self, grace: Duration) {
         if self.draining.is_cancelled() {
             return;
         }
@@ -48,11 +48,12 @@ impl Interrupt {
     }
 
     /// The second stage: stop running steps at once.
-    pub fn stop(&self) {
+    pub(crate) fn stop(&self) {
         self.stop.cancel();
     }
 
-    pub fn is_draining(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_draining(&self) -> bool {
         self.draining.is_cancelled()
     }
 }

@@ -36,7 +36,7 @@ enum Fate {
 /// Waits until no process group recorded in `steps` (of run `run_id`) is
 /// alive, killing what is left after `grace`; clears the records in the
 /// state and in `steps`, journalled.
-pub async fn settle(
+pub(crate) async fn settle(
     store: &Store,
     run_id: &str,
     steps: &mut [StepRecord],

@@ -22,7 +22,7 @@ use crate::steps::outcome::StepError;
 /// How long one probe may take in a dry run.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub struct LiveReport {
+pub(crate) struct LiveReport {
     /// Each preflight probe's result, in plan order.
     pub preflight: Vec<(String, Result<(), String>)>,
     /// By step index: `None` without a `check`; `Ok` when it passes (the
@@ -30,7 +30,12 @@ pub struct LiveReport {
     pub checks: Vec<Option<Result<(), String>>>,
 }
 
-pub async fn evaluate(compiled: &Compiled, secrets: &Secrets, work_dir: PathBuf, parallelism: usize) -> LiveReport {
+pub(crate) async fn evaluate(
+    compiled: &Compiled,
+    secrets: &Secrets,
+    work_dir: PathBuf,
+    parallelism: usize,
+) -> LiveReport {
     let redactor = Arc::new(Redactor::new(secrets.values().cloned()));
     let probe = |name: String, probe: Probe| {
         let (redactor, work_dir) = (redactor.clone(), work_dir.clone());
@@ -102,7 +107,7 @@ pub async fn evaluate(compiled: &Compiled, secrets: &Secrets, work_dir: PathBuf,
 
 /// What `plan --live` predicts apply (or resume) would do with a step.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Prediction {
+pub(crate) enum Prediction {
     /// Done in the unfinished run: it will not run again.
     Done,
     /// Its `check` passes now and nothing before it would run: skipped.
@@ -125,7 +130,7 @@ const NAMED: usize = 3;
 /// and the `checks` evaluated now. A step whose check passes is skipped
 /// only if nothing it depends on would run before it; otherwise the
 /// check's answer now says nothing about its answer then.
-pub fn predict(compiled: &Compiled, done: &[bool], checks: &[Option<Result<(), String>>]) -> Vec<Prediction> {
+pub(crate) fn predict(compiled: &Compiled, done: &[bool], checks: &[Option<Result<(), String>>]) -> Vec<Prediction> {
     let dag = &compiled.dag;
     let steps = &compiled.plan.steps;
     let count = steps.len();

@@ -13,7 +13,7 @@ use crate::state::{NewEvent, StepStatus, Storage};
 
 /// Records the decision once no process of the run is alive any more
 /// (waiting up to `grace`, then killing what is left).
-pub async fn mark(
+pub(crate) async fn mark(
     session: &Session,
     run_id: &str,
     step_id: &str,

@@ -2,28 +2,28 @@
 //! step's probes and actions, checkpoints every transition, and reports
 //! what happens through [`event::Reporter`]. It never prints.
 
-pub mod apply;
-pub mod approval;
-pub mod error;
-pub mod event;
+pub(crate) mod apply;
+pub(crate) mod approval;
+pub(crate) mod error;
+pub(crate) mod event;
 mod forward;
 mod gate;
 pub(crate) mod heartbeat;
-pub mod interrupt;
-pub mod leftovers;
-pub mod live;
-pub mod mark;
-pub mod preflight;
-pub mod resolve;
-pub mod resume;
-pub mod review;
-pub mod rollback;
-pub mod runtime;
-pub mod secrets;
-pub mod session;
+pub(crate) mod interrupt;
+pub(crate) mod leftovers;
+pub(crate) mod live;
+pub(crate) mod mark;
+pub(crate) mod preflight;
+pub(crate) mod resolve;
+pub(crate) mod resume;
+pub(crate) mod review;
+pub(crate) mod rollback;
+pub(crate) mod runtime;
+pub(crate) mod secrets;
+pub(crate) mod session;
 pub(crate) mod settle;
 mod sink;
-pub mod step;
+pub(crate) mod step;
 #[cfg(test)]
 mod testing;
 pub(crate) mod walk;

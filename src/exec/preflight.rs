@@ -10,7 +10,7 @@ use crate::exec::runtime::Runtime;
 use crate::steps::outcome::StepError;
 
 /// Runs every preflight probe; returns how many failed.
-pub async fn check(rt: &Arc<Runtime>) -> usize {
+pub(crate) async fn check(rt: &Arc<Runtime>) -> usize {
     let plan = &rt.compiled.plan;
     let mut checks = JoinSet::new();
     for (index, preflight) in plan.preflight.iter().enumerate() {

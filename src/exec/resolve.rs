@@ -13,7 +13,7 @@ use crate::exec::secrets::Secrets;
 use crate::plan::template::{self, Reference, SubstituteError};
 
 /// What references resolve to while a run goes on.
-pub struct Scope<'a> {
+pub(crate) struct Scope<'a> {
     pub secrets: &'a Secrets,
     /// Outputs of finished steps, by step id.
     pub outputs: &'a HashMap<String, IndexMap<String, String>>,
@@ -21,7 +21,7 @@ pub struct Scope<'a> {
 
 impl Scope<'_> {
     /// A copy of `value` with every reference resolved.
-    pub fn resolve<T: Serialize + DeserializeOwned>(&self, value: &T) -> Result<T, String> {
+    pub(crate) fn resolve<T: Serialize + DeserializeOwned>(&self, value: &T) -> Result<T, String> {
         let mut json = serde_json::to_value(value).map_err(|e| e.to_string())?;
         self.resolve_json(&mut json)?;
         serde_json::from_value(json).map_err(|e| format!("after interpolation: {e}"))
@@ -41,7 +41,7 @@ impl Scope<'_> {
         }
     }
 
-    pub fn resolve_str(&self, text: &str) -> Result<String, String> {
+    pub(crate) fn resolve_str(&self, text: &str) -> Result<String, String> {
         template::substitute(text, true, |reference| self.lookup(reference).map(Some)).map_err(|error| match error {
             SubstituteError::Template(error) => error.message,
             SubstituteError::Resolve(message) => message,

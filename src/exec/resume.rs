@@ -28,7 +28,7 @@ use crate::plan::hash::{source_hash, step_hash};
 use crate::state::{NewEvent, PlanFile, RunOutcome, RunRecord, StepRecord, StepStatus, Storage};
 use crate::steps::outcome::{Applied, Settlement, Verdict};
 
-pub struct ResumeRequest {
+pub(crate) struct ResumeRequest {
     /// Keep completed steps whose definition changed as done.
     pub accept_drift: bool,
     /// Run these steps, and everything after them, again.
@@ -36,7 +36,7 @@ pub struct ResumeRequest {
 }
 
 /// What resuming will do, worked out before anything is written.
-pub struct Prepared {
+pub(crate) struct Prepared {
     /// Every step of the plan's state, by plan index.
     pub records: Vec<StepRecord>,
     pub todo: Vec<bool>,
@@ -266,7 +266,7 @@ impl Sorter<'_> {
 /// Where each step of `compiled` stands in a run, as previews show it:
 /// `done`, `drifted` (done, but its definition changed since), `pending`,
 /// `failed`, `blocked`, `interrupted`, or `new` (not in the run).
-pub fn step_states(compiled: &Compiled, stored: &[StepRecord]) -> std::collections::BTreeMap<String, String> {
+pub(crate) fn step_states(compiled: &Compiled, stored: &[StepRecord]) -> std::collections::BTreeMap<String, String> {
     let by_id: HashMap<&str, &StepRecord> = stored.iter().map(|record| (record.step_id.as_str(), record)).collect();
     compiled
         .plan
@@ -290,14 +290,14 @@ pub fn step_states(compiled: &Compiled, stored: &[StepRecord]) -> std::collectio
 }
 
 /// What the state holds of the run to resume, read under the lock.
-pub struct Stored {
+pub(crate) struct Stored {
     pub steps: Vec<StepRecord>,
     /// The plan file is byte for byte the one applied.
     pub plan_unchanged: bool,
 }
 
 /// Continues `run` from `stored`.
-pub async fn resume(
+pub(crate) async fn resume(
     session: &Session,
     compiled: Arc<Compiled>,
     secrets: Secrets,

@@ -15,7 +15,7 @@ use crate::state::{RunRecord, StepRecord};
 
 /// The review hash and the digest of each part, to say what changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ReviewHash {
+pub(crate) struct ReviewHash {
     pub hash: String,
     pub parts: IndexMap<&'static str, String>,
 }
@@ -23,7 +23,7 @@ pub struct ReviewHash {
 impl ReviewHash {
     /// Of `compiled` with `overrides`, continuing `unfinished` if any;
     /// `env` reads an environment variable.
-    pub fn of(
+    pub(crate) fn of(
         compiled: &Compiled,
         overrides: &IndexMap<String, String>,
         unfinished: Option<(&RunRecord, &[StepRecord])>,
@@ -66,13 +66,13 @@ impl ReviewHash {
 
     /// Whether `expected` (the full hash, or a prefix of 12 or more of its
     /// hex digits, as previews may shorten it) names this hash.
-    pub fn matches(&self, expected: &str) -> bool {
+    pub(crate) fn matches(&self, expected: &str) -> bool {
         let expected = expected.trim().trim_start_matches("sha256:").to_ascii_lowercase();
         expected.len() >= 12 && self.hash.starts_with(&expected)
     }
 
     /// The lines that say what the hash covers now, for a refusal.
-    pub fn describe_parts(&self) -> String {
+    pub(crate) fn describe_parts(&self) -> String {
         self.parts
             .iter()
             .map(|(name, digest)| format!("  {name:<9} {}", &digest[..16]))

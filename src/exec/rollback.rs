@@ -21,7 +21,7 @@ use crate::state::{NewEvent, RunOutcome, StateError, StepRecord, StepStatus, Sto
 use crate::steps::outcome::Verdict;
 
 /// What a rollback will do.
-pub struct RollbackPlan {
+pub(crate) struct RollbackPlan {
     /// Steps to undo, by plan index.
     pub undo: Vec<bool>,
     /// Steps that ran but have nothing to undo them.
@@ -46,7 +46,7 @@ fn ran(record: &StepRecord) -> bool {
     record.attempts > 0 && record.status != StepStatus::RolledBack
 }
 
-pub fn plan(rt: &Runtime, records: &[StepRecord]) -> RollbackPlan {
+pub(crate) fn plan(rt: &Runtime, records: &[StepRecord]) -> RollbackPlan {
     let steps = &rt.compiled.plan.steps;
     let mut undo = vec![false; records.len()];
     let mut without_rollback = Vec::new();
@@ -340,7 +340,7 @@ fn finished(
 /// outcome (`rolling_back` while it goes on).
 /// `gone`: steps the run ran that the plan no longer has (nothing can undo
 /// them; they are listed with the steps without a rollback).
-pub async fn undo_run(
+pub(crate) async fn undo_run(
     rt: &Arc<Runtime>,
     records: &mut [StepRecord],
     gone: &[String],
@@ -372,7 +372,7 @@ pub async fn undo_run(
 }
 
 /// `planrun rollback`: undoes `run` with the rollbacks of `compiled`.
-pub async fn rollback_run(
+pub(crate) async fn rollback_run(
     session: &crate::exec::session::Session,
     compiled: Arc<crate::compile::Compiled>,
     secrets: crate::exec::secrets::Secrets,

@@ -25,7 +25,7 @@ use crate::steps::context::ProgressSink;
 use crate::steps::context::{Progress, StepContext};
 use crate::steps::log::StepLog;
 
-pub struct Runtime {
+pub(crate) struct Runtime {
     pub compiled: Arc<Compiled>,
     pub store: Arc<Store>,
     pub run_id: String,
@@ -61,17 +61,17 @@ impl Runtime {
         self.settled.lock().ok()?.remove(step_id)
     }
 
-    pub fn report(&self, event: Event) {
+    pub(crate) fn report(&self, event: Event) {
         self.reporter.report(&event);
     }
 
     /// The log of one step (or preflight check, named `preflight.ID`).
-    pub fn open_log(&self, name: &str) -> Arc<StepLog> {
+    pub(crate) fn open_log(&self, name: &str) -> Arc<StepLog> {
         Arc::new(StepLog::open(&self.log_path(name), self.redactor.clone()))
     }
 
     /// A context for one probe or action of a step.
-    pub fn context(
+    pub(crate) fn context(
         &self,
         name: &str,
         log: &Arc<StepLog>,
@@ -99,12 +99,12 @@ impl Runtime {
         }
     }
 
-    pub fn log_path(&self, name: &str) -> PathBuf {
+    pub(crate) fn log_path(&self, name: &str) -> PathBuf {
         self.run_logs.join(format!("{name}.log"))
     }
 
     /// `value` with secrets, env and step outputs filled in.
-    pub fn resolve<T: Serialize + DeserializeOwned>(&self, value: &T) -> Result<T, String> {
+    pub(crate) fn resolve<T: Serialize + DeserializeOwned>(&self, value: &T) -> Result<T, String> {
         let outputs = self.outputs.read().map_err(|_| "outputs are unavailable".to_string())?;
         Scope {
             secrets: &self.secrets,
@@ -113,7 +113,7 @@ impl Runtime {
         .resolve(value)
     }
 
-    pub fn set_outputs(&self, step_id: &str, outputs: IndexMap<String, String>) {
+    pub(crate) fn set_outputs(&self, step_id: &str, outputs: IndexMap<String, String>) {
         if let Ok(mut all) = self.outputs.write() {
             all.insert(step_id.to_string(), outputs);
         }
@@ -121,7 +121,7 @@ impl Runtime {
 }
 
 /// How a command wants the engine to behave.
-pub struct Settings {
+pub(crate) struct Settings {
     pub reporter: Arc<dyn Reporter>,
     pub interrupt: Interrupt,
     pub approvals: Arc<Approvals>,
@@ -135,10 +135,10 @@ pub struct Settings {
     pub work_dir: PathBuf,
 }
 
-pub const DEFAULT_PARALLELISM: usize = 4;
+pub(crate) const DEFAULT_PARALLELISM: usize = 4;
 
 impl Runtime {
-    pub fn new(
+    pub(crate) fn new(
         compiled: Arc<Compiled>,
         store: Arc<Store>,
         run_id: &str,
@@ -174,7 +174,7 @@ impl Runtime {
         })
     }
 
-    pub fn parallelism(&self, settings: &Settings) -> usize {
+    pub(crate) fn parallelism(&self, settings: &Settings) -> usize {
         settings
             .parallelism
             .or(self.compiled.plan.parallelism)
@@ -183,7 +183,7 @@ impl Runtime {
     }
 
     /// Records the run's outcome and reports the end of the command.
-    pub async fn finish(
+    pub(crate) async fn finish(
         &self,
         records: &[crate::state::StepRecord],
         outcome: crate::state::RunOutcome,

@@ -7,7 +7,7 @@ use crate::plan::raw::SecretSource;
 
 /// Secret values by name. Never serialized, never logged.
 #[derive(Default, Clone)]
-pub struct Secrets {
+pub(crate) struct Secrets {
     values: IndexMap<String, String>,
 }
 
@@ -19,7 +19,7 @@ impl std::fmt::Debug for Secrets {
 
 impl Secrets {
     /// Reads every secret of the plan; all the missing ones are reported together.
-    pub fn resolve(plan: &Plan) -> Result<Secrets, Vec<String>> {
+    pub(crate) fn resolve(plan: &Plan) -> Result<Secrets, Vec<String>> {
         let mut values = IndexMap::new();
         let mut problems = Vec::new();
         for (name, source) in &plan.secrets {
@@ -37,11 +37,11 @@ impl Secrets {
         }
     }
 
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
     }
 
-    pub fn values(&self) -> impl Iterator<Item = &String> {
+    pub(crate) fn values(&self) -> impl Iterator<Item = &String> {
         self.values.values()
     }
 }

@@ -7,14 +7,14 @@ use crate::exec::error::ExecError;
 use crate::exec::event::{Event, Reporter};
 use crate::state::{Acquired, LockInfo, Locker, Store};
 
-pub struct Session {
+pub(crate) struct Session {
     pub store: Arc<Store>,
     lock: LockInfo,
 }
 
 impl Session {
     /// Takes the lock on `store` for `operation`.
-    pub async fn begin(store: Store, operation: &str, reporter: &dyn Reporter) -> Result<Session, ExecError> {
+    pub(crate) async fn begin(store: Store, operation: &str, reporter: &dyn Reporter) -> Result<Session, ExecError> {
         let lock = LockInfo::for_this_process(operation);
         if let Acquired::TookOver(previous) = store.lock(&lock).await? {
             reporter.report(&Event::Notice {
@@ -28,7 +28,7 @@ impl Session {
     }
 
     /// Releases the lock.
-    pub async fn end(self) -> Result<(), ExecError> {
+    pub(crate) async fn end(self) -> Result<(), ExecError> {
         self.store.unlock(&self.lock).await?;
         if let Ok(store) = Arc::try_unwrap(self.store) {
             store.close().await;

@@ -49,7 +49,7 @@ impl<T> Ended<T> {
 /// Runs step `index` from `record`; returns its final record, already
 /// checkpointed. A step interrupted before its `run` started keeps the
 /// status it had.
-pub async fn execute(rt: &Runtime, index: usize, record: StepRecord) -> Result<StepRecord, StateError> {
+pub(crate) async fn execute(rt: &Runtime, index: usize, record: StepRecord) -> Result<StepRecord, StateError> {
     let step = &rt.compiled.plan.steps[index];
     crate::failpoint::hit("step:started");
     rt.report(Event::StepStarted {
@@ -87,7 +87,7 @@ pub async fn execute(rt: &Runtime, index: usize, record: StepRecord) -> Result<S
     Ok(finished)
 }
 
-pub fn millis(duration: Duration) -> u64 {
+pub(crate) fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 

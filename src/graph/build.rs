@@ -13,7 +13,7 @@ use crate::plan::diagnostic::{Diagnostic, Diagnostics};
 use crate::plan::model::Plan;
 use crate::plan::suggest::Suggester;
 
-pub fn build(plan: &Plan) -> Result<Dag, Diagnostics> {
+pub(crate) fn build(plan: &Plan) -> Result<Dag, Diagnostics> {
     let mut diagnostics = Diagnostics::default();
     let index: HashMap<&str, usize> = plan.steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
     let ids: Vec<&str> = plan.steps.iter().map(|s| s.id.as_str()).collect();

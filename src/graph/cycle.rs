@@ -8,7 +8,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 /// One cycle per strongly connected component with more than one node,
 /// each as step indices in dependency order, starting from the lowest
 /// index: `[a, b, c]` means a → b → c → a (b depends on a, and so on).
-pub fn find_cycles(graph: &DiGraph<(), ()>) -> Vec<Vec<usize>> {
+pub(crate) fn find_cycles(graph: &DiGraph<(), ()>) -> Vec<Vec<usize>> {
     let mut cycles: Vec<Vec<usize>> = tarjan_scc(graph)
         .into_iter()
         .filter(|component| component.len() > 1)

@@ -7,7 +7,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 /// Node `i` is step `i` of the plan; an edge `a → b` means `b` depends on `a`.
 #[derive(Debug, Clone)]
-pub struct Dag {
+pub(crate) struct Dag {
     pub(crate) graph: DiGraph<(), ()>,
     /// Parallel level of each step: 0 without dependencies, else one more
     /// than its deepest dependency.
@@ -17,25 +17,26 @@ pub struct Dag {
 }
 
 impl Dag {
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.levels.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[allow(dead_code, reason = "clippy::len_without_is_empty: it goes with `len`")]
+    pub(crate) fn is_empty(&self) -> bool {
         self.levels.is_empty()
     }
 
-    pub fn level(&self, step: usize) -> usize {
+    pub(crate) fn level(&self, step: usize) -> usize {
         self.levels[step]
     }
 
     /// Step indices in a valid execution order.
-    pub fn order(&self) -> &[usize] {
+    pub(crate) fn order(&self) -> &[usize] {
         &self.order
     }
 
     /// Each step's place in the execution order, by step index.
-    pub fn positions(&self) -> Vec<usize> {
+    pub(crate) fn positions(&self) -> Vec<usize> {
         let mut positions = vec![0; self.order.len()];
         for (position, &step) in self.order.iter().enumerate() {
             positions[step] = position;
@@ -44,18 +45,13 @@ impl Dag {
     }
 
     /// Number of levels: the length of the longest dependency chain.
-    pub fn level_count(&self) -> usize {
+    pub(crate) fn level_count(&self) -> usize {
         self.levels.iter().max().map_or(0, |deepest| deepest + 1)
     }
 
     /// Direct dependencies of `step`, ascending.
-    pub fn dependencies(&self, step: usize) -> Vec<usize> {
+    pub(crate) fn dependencies(&self, step: usize) -> Vec<usize> {
         self.neighbors(step, Direction::Incoming)
-    }
-
-    /// Direct dependents of `step`, ascending.
-    pub fn dependents(&self, step: usize) -> Vec<usize> {
-        self.neighbors(step, Direction::Outgoing)
     }
 
     fn neighbors(&self, step: usize, direction: Direction) -> Vec<usize> {
@@ -70,7 +66,7 @@ impl Dag {
     }
 
     /// Every step that depends on `step`, directly or not, ascending.
-    pub fn descendants(&self, step: usize) -> Vec<usize> {
+    pub(crate) fn descendants(&self, step: usize) -> Vec<usize> {
         let mut seen = vec![false; self.len()];
         let mut queue = VecDeque::from([step]);
         while let Some(node) = queue.pop_front() {

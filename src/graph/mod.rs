@@ -7,5 +7,5 @@ mod cycle;
 mod dag;
 mod order;
 
-pub use build::build;
-pub use dag::Dag;
+pub(crate) use build::build;
+pub(crate) use dag::Dag;

@@ -5,7 +5,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 /// `(levels, order)`, or `None` when the graph has a cycle. The order sorts
 /// by level, then by index (declaration order), so it is deterministic.
-pub fn levels_and_order(graph: &DiGraph<(), ()>) -> Option<(Vec<usize>, Vec<usize>)> {
+pub(crate) fn levels_and_order(graph: &DiGraph<(), ()>) -> Option<(Vec<usize>, Vec<usize>)> {
     let n = graph.node_count();
     let mut indegree: Vec<usize> = (0..n)
         .map(|i| graph.neighbors_directed(NodeIndex::new(i), Direction::Incoming).count())

@@ -24,13 +24,13 @@ use crate::plan::vars::{FoundRef, Override, Substituter, Vars};
 use crate::steps::{Action, Probe};
 use crate::units::duration::Duration;
 
-pub const FORMAT: i64 = 1;
+pub(crate) const FORMAT: i64 = 1;
 const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 86_400);
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(3_600);
 
 /// Decodes and checks the plan. Returns the plan when there is no error;
 /// diagnostics (including warnings) either way.
-pub fn analyze(source: &Source, overrides: &[Override]) -> (Option<Analysis>, Diagnostics) {
+pub(crate) fn analyze(source: &Source, overrides: &[Override]) -> (Option<Analysis>, Diagnostics) {
     let text: &str = &source.text;
     // A large plan is read a piece at a time (see `parse`). When a piece
     // cannot be read on its own, the work so far is dropped and the whole
@@ -96,7 +96,7 @@ fn analyze_entries<'i>(
 }
 
 /// A plan and what the analysis learned about it.
-pub struct Analysis {
+pub(crate) struct Analysis {
     pub plan: Plan,
     /// Vars and secrets referenced anywhere, for the "unused" warnings.
     pub used_vars: BTreeSet<String>,
@@ -432,7 +432,6 @@ impl Analyzer<'_> {
         let (decoded, probe) = (decoded.usable()?, probe?);
         Some(Preflight {
             id,
-            span,
             description: decoded.description,
             probe,
             help: decoded.help,

@@ -17,7 +17,7 @@ use crate::plan::suggest;
 
 /// The entries of a section that decoded, and the names of those that did
 /// not (declared, so not "undefined", but unusable).
-pub struct Declared<T> {
+pub(crate) struct Declared<T> {
     pub entries: IndexMap<Spanned<String>, Spanned<T>>,
     pub invalid: BTreeSet<String>,
 }
@@ -32,7 +32,7 @@ impl<T> Default for Declared<T> {
 }
 
 /// `[vars]`: each value a string, number or boolean.
-pub fn vars(section: Option<Spanned<DeValue<'_>>>, diagnostics: &mut Diagnostics) -> Declared<VarValue> {
+pub(crate) fn vars(section: Option<Spanned<DeValue<'_>>>, diagnostics: &mut Diagnostics) -> Declared<VarValue> {
     let help = "write it as a section: [vars], then lines like `name = \"value\"`";
     declare(section, "vars", help, diagnostics, |name, value, diagnostics| {
         let span = value.span();
@@ -46,7 +46,7 @@ pub fn vars(section: Option<Spanned<DeValue<'_>>>, diagnostics: &mut Diagnostics
 }
 
 /// `[secrets]`: each one `{ env = "NAME" }` or `{ file = "path" }`.
-pub fn secrets(section: Option<Spanned<DeValue<'_>>>, diagnostics: &mut Diagnostics) -> Declared<SecretSource> {
+pub(crate) fn secrets(section: Option<Spanned<DeValue<'_>>>, diagnostics: &mut Diagnostics) -> Declared<SecretSource> {
     let help = "write it as a section: [secrets], then lines like `name = { env = \"VARIABLE\" }`";
     declare(section, "secrets", help, diagnostics, secret)
 }

@@ -7,7 +7,12 @@ use crate::plan::diagnostic::Diagnostic;
 use crate::plan::suggest;
 
 /// `context` names the table being decoded ("step `backup`").
-pub fn diagnostic(error: &toml::de::Error, fallback: Range<usize>, context: &str, extra_fields: &[&str]) -> Diagnostic {
+pub(crate) fn diagnostic(
+    error: &toml::de::Error,
+    fallback: Range<usize>,
+    context: &str,
+    extra_fields: &[&str],
+) -> Diagnostic {
     let span = error.span().unwrap_or(fallback);
     let message = error.message().trim();
     let message = message.lines().next().unwrap_or(message);

@@ -10,13 +10,13 @@ use crate::plan::source::Source;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Severity {
+pub(crate) enum Severity {
     Error,
     Warning,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
+pub(crate) struct Diagnostic {
     pub severity: Severity,
     /// Stable, documented identifier, e.g. `unknown-field`.
     pub code: &'static str,
@@ -33,11 +33,11 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, message: impl Into<String>) -> Diagnostic {
+    pub(crate) fn error(code: &'static str, message: impl Into<String>) -> Diagnostic {
         Diagnostic::new(Severity::Error, code, message)
     }
 
-    pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
+    pub(crate) fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
         Diagnostic::new(Severity::Warning, code, message)
     }
 
@@ -55,89 +55,86 @@ impl Diagnostic {
     }
 
     #[must_use]
-    pub fn at(mut self, span: Range<usize>, label: impl Into<String>) -> Diagnostic {
+    pub(crate) fn at(mut self, span: Range<usize>, label: impl Into<String>) -> Diagnostic {
         self.span = span;
         self.label = label.into();
         self
     }
 
     #[must_use]
-    pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
+    pub(crate) fn help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
         self
     }
 
     #[must_use]
-    pub fn maybe_help(mut self, help: Option<String>) -> Diagnostic {
+    pub(crate) fn maybe_help(mut self, help: Option<String>) -> Diagnostic {
         self.help = help;
         self
     }
 
     #[must_use]
-    pub fn related(mut self, span: Range<usize>, label: impl Into<String>) -> Diagnostic {
+    pub(crate) fn related(mut self, span: Range<usize>, label: impl Into<String>) -> Diagnostic {
         self.related.push((span, label.into()));
         self
     }
 
     #[must_use]
-    pub fn in_file(mut self, origin: Arc<Source>) -> Diagnostic {
+    pub(crate) fn in_file(mut self, origin: Arc<Source>) -> Diagnostic {
         self.origin = Some(origin);
         self
     }
 
-    pub fn is_error(&self) -> bool {
+    pub(crate) fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
 }
 
 /// An ordered collection of diagnostics for one source.
 #[derive(Debug, Default, Clone)]
-pub struct Diagnostics {
+pub(crate) struct Diagnostics {
     items: Vec<Diagnostic>,
 }
 
 impl Diagnostics {
-    pub fn push(&mut self, diagnostic: Diagnostic) {
+    pub(crate) fn push(&mut self, diagnostic: Diagnostic) {
         self.items.push(diagnostic);
     }
 
-    pub fn extend(&mut self, other: Diagnostics) {
+    pub(crate) fn extend(&mut self, other: Diagnostics) {
         self.items.extend(other.items);
     }
 
-    pub fn has_errors(&self) -> bool {
+    pub(crate) fn has_errors(&self) -> bool {
         self.items.iter().any(Diagnostic::is_error)
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
 
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
+    #[cfg(test)]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
         self.items.iter()
     }
 
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Diagnostic> {
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut Diagnostic> {
         self.items.iter_mut()
     }
 
-    pub fn retain(&mut self, keep: impl FnMut(&Diagnostic) -> bool) {
+    pub(crate) fn retain(&mut self, keep: impl FnMut(&Diagnostic) -> bool) {
         self.items.retain(keep);
     }
 
     /// Turns every warning into an error (`--deny-warnings`).
-    pub fn deny_warnings(&mut self) {
+    pub(crate) fn deny_warnings(&mut self) {
         for item in &mut self.items {
             item.severity = Severity::Error;
         }
     }
 
     /// Diagnostics in file order, so output is the same on every run.
-    pub fn sorted(mut self) -> Vec<Diagnostic> {
+    pub(crate) fn sorted(mut self) -> Vec<Diagnostic> {
         self.items.sort_by(|a, b| {
             (a.span.start, a.span.end, a.severity, &a.message).cmp(&(b.span.start, b.span.end, b.severity, &b.message))
         });

@@ -7,7 +7,7 @@ use std::ops::Range;
 use crate::plan::diagnostic::{Diagnostic, Diagnostics};
 use crate::plan::template::{self, Reference};
 
-pub struct FieldCheck<'a> {
+pub(crate) struct FieldCheck<'a> {
     kind: &'static str,
     table_span: Range<usize>,
     /// The fields of the source table.
@@ -17,14 +17,14 @@ pub struct FieldCheck<'a> {
 
 /// A field as written: its name (usually borrowed from the plan text) and
 /// the spans of its key and value.
-pub struct Field<'a> {
+pub(crate) struct Field<'a> {
     pub name: Cow<'a, str>,
     pub key: Range<usize>,
     pub value: Range<usize>,
 }
 
 impl<'a> FieldCheck<'a> {
-    pub fn new(
+    pub(crate) fn new(
         kind: &'static str,
         table_span: Range<usize>,
         fields: Vec<Field<'a>>,
@@ -39,7 +39,7 @@ impl<'a> FieldCheck<'a> {
     }
 
     /// The span of a field's value, or of the whole table when the field is absent.
-    pub fn value_span(&self, field: &str) -> Range<usize> {
+    pub(crate) fn value_span(&self, field: &str) -> Range<usize> {
         self.field(field)
             .map_or_else(|| self.table_span.clone(), |f| f.value.clone())
     }
@@ -53,7 +53,7 @@ impl<'a> FieldCheck<'a> {
         self.fields.iter().find(|f| f.name == name)
     }
 
-    pub fn error(&mut self, field: &str, message: impl Into<String>, help: impl Into<String>) {
+    pub(crate) fn error(&mut self, field: &str, message: impl Into<String>, help: impl Into<String>) {
         let span = self.value_span(field);
         let label = if self.field(field).is_some() {
             "here"
@@ -65,7 +65,7 @@ impl<'a> FieldCheck<'a> {
     }
 
     /// Exactly one of the named fields must be set.
-    pub fn exactly_one(&mut self, present: &[(&str, bool)]) {
+    pub(crate) fn exactly_one(&mut self, present: &[(&str, bool)]) {
         if present.iter().filter(|(_, is)| *is).count() == 1 {
             return;
         }
@@ -99,7 +99,7 @@ impl<'a> FieldCheck<'a> {
     }
 
     /// At least one of the named fields must be set.
-    pub fn at_least_one(&mut self, present: &[(&str, bool)]) {
+    pub(crate) fn at_least_one(&mut self, present: &[(&str, bool)]) {
         if present.iter().any(|(_, is)| *is) {
             return;
         }
@@ -120,7 +120,7 @@ impl<'a> FieldCheck<'a> {
 
     /// A URL with one of `schemes`. References resolved only at apply time
     /// (secrets, env, outputs) are replaced by a placeholder before parsing.
-    pub fn url(&mut self, field: &str, value: &str, schemes: &[&str]) {
+    pub(crate) fn url(&mut self, field: &str, value: &str, schemes: &[&str]) {
         let Ok(candidate) = template::substitute::<()>(value, true, |reference| {
             Ok(match reference {
                 Reference::Var(_) => None,
@@ -149,7 +149,7 @@ impl<'a> FieldCheck<'a> {
         }
     }
 
-    pub fn regex(&mut self, field: &str, value: &str) {
+    pub(crate) fn regex(&mut self, field: &str, value: &str) {
         if let Err(error) = regex::Regex::new(value) {
             let first_line = error.to_string().lines().last().unwrap_or_default().to_string();
             self.error(
@@ -161,7 +161,7 @@ impl<'a> FieldCheck<'a> {
     }
 
     /// A field that must not be empty (a name, a path).
-    pub fn non_empty(&mut self, field: &str, value: &str) {
+    pub(crate) fn non_empty(&mut self, field: &str, value: &str) {
         if value.trim().is_empty() {
             self.error(field, format!("`{field}` is empty"), format!("give `{field}` a value"));
         }

@@ -16,12 +16,12 @@ use crate::steps::{Action, Probe};
 use crate::units::duration::Duration;
 
 /// Hex SHA-256 of the plan file's bytes.
-pub fn source_hash(source: &Source) -> String {
+pub(crate) fn source_hash(source: &Source) -> String {
     text_hash(&source.text)
 }
 
 /// Hex SHA-256 of the canonical JSON of what a step does.
-pub fn step_hash(step: &Step) -> String {
+pub(crate) fn step_hash(step: &Step) -> String {
     #[derive(Serialize)]
     struct Definition<'a> {
         id: &'a str,
@@ -56,7 +56,7 @@ pub fn step_hash(step: &Step) -> String {
 /// Hex SHA-256 over every step's id and definition hash, in declaration
 /// order (which decides the order within a level): one value that changes
 /// whenever any step changes what it does, or a step is added or removed.
-pub fn plan_hash<'a>(steps: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+pub(crate) fn plan_hash<'a>(steps: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let mut hasher = Sha256::new();
     for (id, definition_hash) in steps {
         hasher.update(id.as_bytes());

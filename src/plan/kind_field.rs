@@ -14,7 +14,7 @@ use crate::plan::table_decode::{Decoded, TableDecoder};
 use crate::steps::{Action, FieldChecks, Probe};
 
 /// `Action` or `Probe`: what a slot of a step accepts.
-pub trait KindSet: Sized {
+pub(crate) trait KindSet: Sized {
     const KINDS: &'static [&'static str];
     /// The kinds of the other set, to explain a kind used in the wrong place.
     const OTHER_KINDS: &'static [&'static str];
@@ -99,7 +99,7 @@ impl KindSet for Probe {
 /// (like "step `backup`"), reporting every problem found. Takes the value
 /// by value: decoding consumes it, and copying every step's tables would
 /// dominate the time to compile a large plan.
-pub fn decode<K: KindSet>(
+pub(crate) fn decode<K: KindSet>(
     value: Spanned<DeValue<'_>>,
     slot: &str,
     owner: &str,

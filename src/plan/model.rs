@@ -12,11 +12,11 @@ use crate::plan::source::Source;
 use crate::steps::{Action, Probe};
 use crate::units::duration::Duration;
 
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
-pub const DEFAULT_PHASE: &str = "main";
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+pub(crate) const DEFAULT_PHASE: &str = "main";
 
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub source: Source,
     pub name: String,
     pub description: Option<String>,
@@ -34,7 +34,7 @@ pub struct Plan {
 impl Plan {
     /// Passwords typed into plain vars as part of a URL: not declared
     /// secrets, but kept out of logs, errors, previews and state all the same.
-    pub fn typed_passwords(&self) -> Vec<String> {
+    pub(crate) fn typed_passwords(&self) -> Vec<String> {
         self.vars
             .values()
             .filter_map(|value| match value {
@@ -47,22 +47,21 @@ impl Plan {
             .collect()
     }
 
-    pub fn step_index(&self, id: &str) -> Option<usize> {
+    pub(crate) fn step_index(&self, id: &str) -> Option<usize> {
         self.steps.iter().position(|step| step.id == id)
     }
 }
 
 #[derive(Debug, Clone)]
-pub struct Preflight {
+pub(crate) struct Preflight {
     pub id: String,
-    pub span: Range<usize>,
     pub description: Option<String>,
     pub probe: Spanned<Probe>,
     pub help: Option<String>,
 }
 
 #[derive(Debug, Clone)]
-pub struct Step {
+pub(crate) struct Step {
     pub id: String,
     /// Span of the id in `[steps.<id>]`.
     pub span: Range<usize>,
@@ -85,17 +84,17 @@ pub struct Step {
 impl Step {
     /// Whether rolling this step back does something: an explicit rollback,
     /// or an action that undoes itself.
-    pub fn can_roll_back(&self) -> bool {
+    pub(crate) fn can_roll_back(&self) -> bool {
         self.rollback.is_some() || self.run.as_ref().is_some_and(|run| run.get_ref().has_builtin_undo())
     }
 
-    pub fn probes(&self) -> impl Iterator<Item = &Spanned<Probe>> {
+    pub(crate) fn probes(&self) -> impl Iterator<Item = &Spanned<Probe>> {
         self.check.iter().chain(&self.preconditions).chain(&self.verify)
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Retry {
+pub(crate) struct Retry {
     pub attempts: u32,
     pub delay: Duration,
     pub backoff: f64,
@@ -113,7 +112,7 @@ impl Default for Retry {
 
 impl Retry {
     /// The pause before try number `attempt` (2 = the first retry).
-    pub fn delay_before(&self, attempt: u32) -> std::time::Duration {
+    pub(crate) fn delay_before(&self, attempt: u32) -> std::time::Duration {
         let exponent = i32::try_from(attempt.saturating_sub(2)).unwrap_or(i32::MAX);
         self.delay.std().mul_f64(self.backoff.powi(exponent).min(1e6))
     }

@@ -26,15 +26,15 @@ const PIECE: usize = 64 * 1024;
 
 /// The top-level tables whose entries are decoded one by one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Section {
+pub(crate) enum Section {
     Preflight,
     Steps,
 }
 
 impl Section {
-    pub const ALL: [Section; 2] = [Section::Preflight, Section::Steps];
+    pub(crate) const ALL: [Section; 2] = [Section::Preflight, Section::Steps];
 
-    pub fn key(self) -> &'static str {
+    pub(crate) fn key(self) -> &'static str {
         match self {
             Section::Preflight => "preflight",
             Section::Steps => "steps",
@@ -47,14 +47,14 @@ impl Section {
 }
 
 /// One `[steps.ID]` or `[preflight.ID]` table.
-pub struct Entry<'i> {
+pub(crate) struct Entry<'i> {
     pub section: Section,
     pub key: Spanned<DeString<'i>>,
     pub value: Spanned<DeValue<'i>>,
 }
 
 /// The entries of a large plan after its head, parsed a piece at a time.
-pub struct Pieces<'i> {
+pub(crate) struct Pieces<'i> {
     text: &'i str,
     /// The sections the root has; entries of another mean it is wrong.
     sections: Vec<Section>,
@@ -67,7 +67,7 @@ pub struct Pieces<'i> {
 /// Cuts a large plan: its head, as a root table where each section holds
 /// no entries (they come from the pieces), and the pieces. `None` for a
 /// small plan, or one whose head does not parse or defines a section.
-pub fn split(text: &str) -> Option<(Spanned<DeTable<'_>>, Pieces<'_>)> {
+pub(crate) fn split(text: &str) -> Option<(Spanned<DeTable<'_>>, Pieces<'_>)> {
     if text.len() < 2 * PIECE {
         return None;
     }
@@ -112,7 +112,7 @@ pub fn split(text: &str) -> Option<(Spanned<DeTable<'_>>, Pieces<'_>)> {
 impl<'i> Pieces<'i> {
     /// Whether reading stopped at a piece that cannot be read on its own:
     /// the entries so far must be discarded and the whole text parsed.
-    pub fn failed(&self) -> bool {
+    pub(crate) fn failed(&self) -> bool {
         self.failed
     }
 
@@ -163,7 +163,7 @@ impl<'i> Iterator for Pieces<'i> {
 
 /// Moves a value out of a tree, leaving a cheap placeholder with the same
 /// span, so that a tree can be taken apart without copying it.
-pub fn take<'i>(value: &mut Spanned<DeValue<'i>>) -> Spanned<DeValue<'i>> {
+pub(crate) fn take<'i>(value: &mut Spanned<DeValue<'i>>) -> Spanned<DeValue<'i>> {
     let placeholder = Spanned::new(value.span(), DeValue::Boolean(false));
     std::mem::replace(value, placeholder)
 }

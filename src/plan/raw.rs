@@ -17,10 +17,14 @@ use toml::Spanned;
 use crate::units::duration::Duration;
 
 /// A migration plan (format 1).
+#[allow(
+    dead_code,
+    reason = "decoding checks the fields and the schema describes them; the analyser reads the values from the TOML itself"
+)]
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Plan")]
-pub struct PlanFile<S, F> {
+pub(crate) struct PlanFile<S, F> {
     /// Version of the plan format; this planrun reads `1`.
     #[schemars(with = "FormatNumber")]
     pub format: Spanned<FormatNumber>,
@@ -56,7 +60,7 @@ pub struct PlanFile<S, F> {
 /// The `format` number as written. Any integer is read, however large, so
 /// that a format this planrun does not read is reported as unsupported.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FormatNumber(pub String);
+pub(crate) struct FormatNumber(pub String);
 
 impl<'de> Deserialize<'de> for FormatNumber {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<FormatNumber, D::Error> {
@@ -97,10 +101,14 @@ impl JsonSchema for FormatNumber {
 }
 
 /// One step: `[steps.<id>]`.
+#[allow(
+    dead_code,
+    reason = "decoding checks the fields and the schema describes them; the analyser reads the values from the TOML itself"
+)]
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Step")]
-pub struct StepFile<A, P> {
+pub(crate) struct StepFile<A, P> {
     /// Group shown together in previews, in order of first appearance.
     #[serde(default)]
     pub phase: Option<String>,
@@ -141,10 +149,14 @@ pub struct StepFile<A, P> {
 }
 
 /// A plan-level requirement: `[preflight.<id>]`.
+#[allow(
+    dead_code,
+    reason = "decoding checks the fields and the schema describes them; the analyser reads the values from the TOML itself"
+)]
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Preflight")]
-pub struct PreflightFile<P> {
+pub(crate) struct PreflightFile<P> {
     #[serde(default)]
     pub description: Option<String>,
     pub probe: P,
@@ -154,9 +166,13 @@ pub struct PreflightFile<P> {
 }
 
 /// Defaults for every step.
+#[allow(
+    dead_code,
+    reason = "decoding checks the fields and the schema describes them; the analyser reads the values from the TOML itself"
+)]
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Defaults {
+pub(crate) struct Defaults {
     #[serde(default)]
     #[schemars(with = "Option<Duration>")]
     pub timeout: Option<Spanned<Duration>>,
@@ -172,7 +188,7 @@ pub struct Defaults {
 /// Retries of `run` with exponential backoff.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RetryFile {
+pub(crate) struct RetryFile {
     /// Total tries, including the first (1-100).
     #[schemars(with = "u32")]
     pub attempts: Spanned<i64>,
@@ -189,7 +205,7 @@ pub struct RetryFile {
 /// Where a secret comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
-pub enum SecretSource {
+pub(crate) enum SecretSource {
     /// An environment variable of the planrun process.
     Env(#[schemars(length(min = 1))] String),
     /// A file whose content (without a trailing newline) is the secret.
@@ -207,7 +223,7 @@ impl fmt::Display for SecretSource {
 
 /// A plain value: string, integer, float or boolean.
 #[derive(Debug, Clone, PartialEq)]
-pub enum VarValue {
+pub(crate) enum VarValue {
     String(String),
     Integer(i64),
     Float(f64),
@@ -216,7 +232,7 @@ pub enum VarValue {
 
 impl VarValue {
     /// The TOML literal for numbers and booleans (to substitute them typed).
-    pub fn toml_literal(&self) -> Option<String> {
+    pub(crate) fn toml_literal(&self) -> Option<String> {
         match self {
             VarValue::String(_) => None,
             VarValue::Integer(n) => Some(n.to_string()),
@@ -226,7 +242,7 @@ impl VarValue {
     }
 
     /// Parses a command-line value with the type of the declared default.
-    pub fn parse_like(&self, text: &str) -> Result<VarValue, String> {
+    pub(crate) fn parse_like(&self, text: &str) -> Result<VarValue, String> {
         match self {
             VarValue::String(_) => Ok(VarValue::String(text.to_string())),
             VarValue::Integer(_) => text

@@ -14,7 +14,7 @@ use crate::plan::{Plan, Step};
 /// Why a step is risky.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Risk {
+pub(crate) enum Risk {
     /// It changes things, and neither a `rollback` nor its kind undoes them.
     NoRollback,
     /// Its kind destroys by design (`postgres.drop_database`).
@@ -29,7 +29,7 @@ pub enum Risk {
 }
 
 impl Risk {
-    pub fn text(self) -> &'static str {
+    pub(crate) fn text(self) -> &'static str {
         match self {
             Risk::NoRollback => "nothing undoes it",
             Risk::DestructiveKind => "destructive kind",
@@ -59,14 +59,14 @@ static DESTROYS: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// The risks of each step, by plan index (empty: not risky).
-pub fn assess(plan: &Plan) -> Vec<Vec<Risk>> {
+pub(crate) fn assess(plan: &Plan) -> Vec<Vec<Risk>> {
     plan.steps.iter().map(step_risks).collect()
 }
 
 /// The risky steps in `order` (indices, e.g. the execution order), each
 /// with its reasons joined by `; `: what previews list and `--deny-risky`
 /// refuses.
-pub fn risky_steps<'a>(plan: &'a Plan, order: &[usize]) -> Vec<(&'a str, String)> {
+pub(crate) fn risky_steps<'a>(plan: &'a Plan, order: &[usize]) -> Vec<(&'a str, String)> {
     let risks = assess(plan);
     order
         .iter()

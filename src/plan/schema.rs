@@ -25,7 +25,7 @@ const NOT_SUBSTITUTED: &[&str] = &["Defaults", "VarValue", "SecretSource", VAR_R
 
 /// The schema as pretty JSON with a trailing newline (what
 /// `schemas/plan.schema.json` holds).
-pub fn plan_schema_json() -> String {
+pub(crate) fn plan_schema_json() -> String {
     let mut schema = schemars::schema_for!(PlanFile<StepFile<Action, Probe>, PreflightFile<Probe>>);
     schema.insert("$id".into(), "https://planrun.dev/schemas/plan.schema.json".into());
     schema.insert("title".into(), "planrun plan (format 1)".into());

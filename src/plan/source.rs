@@ -10,7 +10,7 @@ use crate::plan::diagnostic::Diagnostic;
 /// A loaded text file. `text` is always valid UTF-8; the bytes it came from
 /// were checked by [`Source::load`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Source {
+pub(crate) struct Source {
     pub path: PathBuf,
     /// The path as the user wrote it, used in diagnostics.
     pub name: String,
@@ -19,7 +19,7 @@ pub struct Source {
 
 impl Source {
     /// A source from text already in memory (tests, `--var` values).
-    pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> Source {
+    pub(crate) fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> Source {
         let name = name.into();
         Source {
             path: PathBuf::from(&name),
@@ -30,7 +30,7 @@ impl Source {
 
     /// Reads a plan file and rejects what cannot be a plan: unreadable,
     /// empty or binary files.
-    pub fn load(path: &Path) -> Result<Source, LoadError> {
+    pub(crate) fn load(path: &Path) -> Result<Source, LoadError> {
         let name = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|error| LoadError::Io {
             path: name.clone(),
@@ -84,13 +84,13 @@ impl Source {
 /// Where each line of a text starts, to turn byte offsets into 1-based
 /// lines and columns for plain-text and JSON output (many lookups, so a
 /// binary search rather than a scan from the start each time).
-pub struct LineIndex<'a> {
+pub(crate) struct LineIndex<'a> {
     text: &'a str,
     starts: Vec<usize>,
 }
 
 impl<'a> LineIndex<'a> {
-    pub fn new(text: &'a str) -> LineIndex<'a> {
+    pub(crate) fn new(text: &'a str) -> LineIndex<'a> {
         let starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
@@ -98,7 +98,7 @@ impl<'a> LineIndex<'a> {
     }
 
     /// 1-based line and column (in characters) of a byte offset.
-    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+    pub(crate) fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = floor_char_boundary(self.text, offset);
         let line = self.starts.partition_point(|&start| start <= offset);
         let start = self.starts[line - 1];
@@ -116,13 +116,13 @@ fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
 
 /// A file that exists but cannot be a plan; carries its own diagnostic.
 #[derive(Debug)]
-pub struct InvalidFile {
+pub(crate) struct InvalidFile {
     pub source: Source,
     pub diagnostic: Diagnostic,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum LoadError {
+pub(crate) enum LoadError {
     #[error("cannot read `{path}`: {error}")]
     Io {
         path: String,

@@ -18,7 +18,7 @@ fn distance(name: &str, name_len: usize, candidate: &str) -> Option<usize> {
 }
 
 /// The candidate closest to `name`, if it is close enough to be a likely typo.
-pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let name_len = name.chars().count();
     candidates
         .into_iter()
@@ -28,7 +28,7 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 }
 
 /// A `help:` line: "did you mean `x`?" or the list of valid names.
-pub fn help(name: &str, candidates: &[&str], what: &str) -> Option<String> {
+pub(crate) fn help(name: &str, candidates: &[&str], what: &str) -> Option<String> {
     if let Some(best) = closest(name, candidates.iter().copied()) {
         return Some(format!("did you mean `{best}`?"));
     }
@@ -53,7 +53,7 @@ fn list(candidates: &[&str], what: &str) -> Option<String> {
 /// [`Suggester::BUDGET`] distances have been computed, names only get the
 /// list of candidates. A plan with thousands of misspelled ids gets "did
 /// you mean" on the first ones, in time linear in its size.
-pub struct Suggester<'a> {
+pub(crate) struct Suggester<'a> {
     /// In the order given, for the list.
     candidates: Vec<&'a str>,
     /// `(length in chars, candidate)`, sorted.
@@ -62,9 +62,9 @@ pub struct Suggester<'a> {
 }
 
 impl<'a> Suggester<'a> {
-    pub const BUDGET: usize = 200_000;
+    pub(crate) const BUDGET: usize = 200_000;
 
-    pub fn new(candidates: Vec<&'a str>) -> Suggester<'a> {
+    pub(crate) fn new(candidates: Vec<&'a str>) -> Suggester<'a> {
         let mut by_length: Vec<(usize, &str)> = candidates.iter().map(|c| (c.chars().count(), *c)).collect();
         by_length.sort_unstable();
         Suggester {
@@ -75,7 +75,7 @@ impl<'a> Suggester<'a> {
     }
 
     /// Like [`help`], never suggesting `exclude` (the name's own owner).
-    pub fn help(&mut self, name: &str, exclude: &str, what: &str) -> Option<String> {
+    pub(crate) fn help(&mut self, name: &str, exclude: &str, what: &str) -> Option<String> {
         if let Some(best) = self.closest(name, exclude) {
             return Some(format!("did you mean `{best}`?"));
         }
@@ -126,7 +126,7 @@ impl<'a> Suggester<'a> {
     }
 }
 
-pub fn quote_list(items: &[&str]) -> String {
+pub(crate) fn quote_list(items: &[&str]) -> String {
     items
         .iter()
         .map(|item| format!("`{item}`"))

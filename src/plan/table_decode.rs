@@ -24,7 +24,7 @@ const PROBE: Range<usize> = usize::MAX..usize::MAX;
 const PLACEHOLDER: Range<usize> = usize::MAX - 1..usize::MAX - 1;
 
 /// What could be read of a table.
-pub enum Decoded<T> {
+pub(crate) enum Decoded<T> {
     /// Every key known and every field decoded.
     Whole(T),
     /// Decoded without the keys and fields reported as wrong.
@@ -34,7 +34,7 @@ pub enum Decoded<T> {
 }
 
 impl<T> Decoded<T> {
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Decoded<U> {
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Decoded<U> {
         match self {
             Decoded::Whole(value) => Decoded::Whole(f(value)),
             Decoded::Partial(value) => Decoded::Partial(f(value)),
@@ -43,7 +43,7 @@ impl<T> Decoded<T> {
     }
 
     /// The value, when nothing in the table was wrong.
-    pub fn whole(self) -> Option<T> {
+    pub(crate) fn whole(self) -> Option<T> {
         match self {
             Decoded::Whole(value) => Some(value),
             _ => None,
@@ -51,7 +51,7 @@ impl<T> Decoded<T> {
     }
 
     /// The value, whole or partial.
-    pub fn usable(self) -> Option<T> {
+    pub(crate) fn usable(self) -> Option<T> {
         match self {
             Decoded::Whole(value) | Decoded::Partial(value) => Some(value),
             Decoded::Failed => None,
@@ -63,7 +63,7 @@ impl<T> Decoded<T> {
 /// wrong type or value, and every missing field. `context` names the table
 /// ("step `backup`"); `extra_fields` are keys read before decoding (like
 /// `kind`), offered as suggestions but not accepted.
-pub fn decode<'de, T: Deserialize<'de>>(
+pub(crate) fn decode<'de, T: Deserialize<'de>>(
     value: Spanned<DeValue<'de>>,
     context: &str,
     extra_fields: &[&str],
@@ -232,7 +232,7 @@ fn fill_placeholder<'de, T: Deserialize<'de>>(table: &mut DeTable<'de>, name: &s
 
 /// The field names of a struct deriving `Deserialize` (what serde passes
 /// to `deserialize_struct`); `None` for anything else.
-pub fn fields_of<'de, T: Deserialize<'de>>() -> Option<&'static [&'static str]> {
+pub(crate) fn fields_of<'de, T: Deserialize<'de>>() -> Option<&'static [&'static str]> {
     let mut fields = None;
     let _ = T::deserialize(FieldNames(&mut fields));
     fields
@@ -267,14 +267,14 @@ impl<'de> de::Deserializer<'de> for FieldNames<'_> {
 
 /// The plan's side of [`crate::steps::KindDecoder`]: a kind's table decoded
 /// with [`decode`], every problem reported into `diagnostics`.
-pub struct TableDecoder<'a, 'de> {
+pub(crate) struct TableDecoder<'a, 'de> {
     value: Spanned<DeValue<'de>>,
     context: &'a str,
     diagnostics: &'a mut Diagnostics,
 }
 
 impl<'a, 'de> TableDecoder<'a, 'de> {
-    pub fn new(value: Spanned<DeValue<'de>>, context: &'a str, diagnostics: &'a mut Diagnostics) -> Self {
+    pub(crate) fn new(value: Spanned<DeValue<'de>>, context: &'a str, diagnostics: &'a mut Diagnostics) -> Self {
         TableDecoder {
             value,
             context,

@@ -8,7 +8,7 @@ use std::fmt;
 use std::ops::Range;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Reference {
+pub(crate) enum Reference {
     Var(String),
     Secret(String),
     Env(String),
@@ -28,7 +28,7 @@ impl fmt::Display for Reference {
 
 /// One piece of a parsed template; ranges are byte offsets into the string.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Piece<'a> {
+pub(crate) enum Piece<'a> {
     Text(&'a str),
     /// `$${` written in the plan, meaning a literal `${`.
     EscapedOpen,
@@ -36,7 +36,7 @@ pub enum Piece<'a> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TemplateError {
+pub(crate) struct TemplateError {
     /// Byte range of the offending `${...` in the string.
     pub range: Range<usize>,
     pub message: String,
@@ -45,7 +45,7 @@ pub struct TemplateError {
 
 /// Splits `text` into literal text and references; the first malformed
 /// reference is the error (see [`errors`] for all of them).
-pub fn parse(text: &str) -> Result<Vec<Piece<'_>>, TemplateError> {
+pub(crate) fn parse(text: &str) -> Result<Vec<Piece<'_>>, TemplateError> {
     let mut errors = Vec::new();
     let pieces = scan(text, &mut errors);
     match errors.into_iter().next() {
@@ -55,7 +55,7 @@ pub fn parse(text: &str) -> Result<Vec<Piece<'_>>, TemplateError> {
 }
 
 /// Every malformed reference in `text`, in order.
-pub fn errors(text: &str) -> Vec<TemplateError> {
+pub(crate) fn errors(text: &str) -> Vec<TemplateError> {
     let mut errors = Vec::new();
     scan(text, &mut errors);
     errors
@@ -154,7 +154,7 @@ fn parse_reference(inner: &str) -> Result<Reference, (String, String)> {
 /// Rebuilds the string, asking `resolve` for each reference. `resolve`
 /// returns `None` to keep the reference as written (resolved later).
 /// Escapes are kept unless `unescape` is set (the final rendering).
-pub fn substitute<E>(
+pub(crate) fn substitute<E>(
     text: &str,
     unescape: bool,
     mut resolve: impl FnMut(&Reference) -> Result<Option<String>, E>,
@@ -170,7 +170,7 @@ pub fn substitute<E>(
 /// [`substitute`] for a string already parsed into `pieces`. `resolve`
 /// writes a reference's value to the output and says whether it did; a
 /// reference it does not write is kept as written.
-pub fn render<E>(
+pub(crate) fn render<E>(
     pieces: &[Piece<'_>],
     text: &str,
     unescape: bool,
@@ -193,7 +193,7 @@ pub fn render<E>(
 }
 
 #[derive(Debug)]
-pub enum SubstituteError<E> {
+pub(crate) enum SubstituteError<E> {
     Template(TemplateError),
     Resolve(E),
 }
@@ -201,7 +201,7 @@ pub enum SubstituteError<E> {
 /// `Some(reference)` when the whole string (parsed into `pieces`) is
 /// exactly one reference, so a typed value (a port number) can stand in
 /// for it.
-pub fn sole_reference<'p>(pieces: &'p [Piece<'_>], text: &str) -> Option<&'p Reference> {
+pub(crate) fn sole_reference<'p>(pieces: &'p [Piece<'_>], text: &str) -> Option<&'p Reference> {
     match pieces {
         [Piece::Ref(reference, range)] if range.len() == text.len() => Some(reference),
         _ => None,

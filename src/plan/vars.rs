@@ -24,7 +24,7 @@ use crate::plan::template::{self, Piece, Reference, SubstituteError};
 
 /// A `--var NAME=VALUE` or a `--var-file` entry.
 #[derive(Debug, Clone)]
-pub struct Override {
+pub(crate) struct Override {
     pub name: String,
     pub value: String,
     /// The text the override came from, with the span of its name.
@@ -35,7 +35,7 @@ pub struct Override {
 
 impl Override {
     /// Parses `NAME=VALUE` from the command line.
-    pub fn from_arg(arg: &str) -> Result<Override, String> {
+    pub(crate) fn from_arg(arg: &str) -> Result<Override, String> {
         let (name, value) = arg
             .split_once('=')
             .ok_or_else(|| format!("`--var {arg}`: expected NAME=VALUE"))?;
@@ -65,7 +65,7 @@ impl Override {
 }
 
 #[derive(Debug, Clone)]
-pub struct Var {
+pub(crate) struct Var {
     pub value: VarValue,
     /// Span of the name in `[vars]`.
     pub span: Range<usize>,
@@ -106,7 +106,7 @@ impl Declared {
 /// The resolved vars of a plan: overrides applied, references between vars
 /// substituted.
 #[derive(Debug, Clone, Default)]
-pub struct Vars {
+pub(crate) struct Vars {
     vars: IndexMap<String, Var>,
     /// Declared, but with a value that was reported as wrong: references
     /// to them are left as written, and not reported again.
@@ -114,22 +114,22 @@ pub struct Vars {
 }
 
 impl Vars {
-    pub fn get(&self, name: &str) -> Option<&Var> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Var> {
         self.vars.get(name)
     }
 
-    pub fn names(&self) -> Vec<&str> {
+    pub(crate) fn names(&self) -> Vec<&str> {
         self.vars.keys().map(String::as_str).collect()
     }
 
-    pub fn values(&self) -> IndexMap<String, VarValue> {
+    pub(crate) fn values(&self) -> IndexMap<String, VarValue> {
         self.vars
             .iter()
             .map(|(name, var)| (name.clone(), var.value.clone()))
             .collect()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Var)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&String, &Var)> {
         self.vars.iter()
     }
 
@@ -137,7 +137,7 @@ impl Vars {
     /// `used` collects the vars referenced by other vars; `found` the
     /// secrets and env vars they reference (kept as written until apply
     /// time, and checked like references in steps).
-    pub fn resolve(
+    pub(crate) fn resolve(
         declared: &IndexMap<Spanned<String>, Spanned<VarValue>>,
         invalid: &BTreeSet<String>,
         overrides: &[Override],
@@ -403,7 +403,7 @@ impl Resolver<'_> {
 
 /// A reference found in the plan, with its exact place.
 #[derive(Debug, Clone)]
-pub struct FoundRef {
+pub(crate) struct FoundRef {
     pub reference: Reference,
     pub span: Range<usize>,
     /// The `--var` or `--var-file` text `span` points into, when not the plan.
@@ -412,7 +412,7 @@ pub struct FoundRef {
 
 /// Walks a value from the plan, substituting `${vars.X}`, reporting bad or
 /// undefined references, and collecting the references left for apply time.
-pub struct Substituter<'v> {
+pub(crate) struct Substituter<'v> {
     pub vars: &'v Vars,
     pub source: &'v str,
     pub used_vars: BTreeSet<String>,
@@ -429,7 +429,7 @@ pub struct Substituter<'v> {
 }
 
 impl<'v> Substituter<'v> {
-    pub fn new(vars: &'v Vars, source: &'v str) -> Substituter<'v> {
+    pub(crate) fn new(vars: &'v Vars, source: &'v str) -> Substituter<'v> {
         Substituter {
             vars,
             source,
@@ -444,7 +444,7 @@ impl<'v> Substituter<'v> {
 
     /// The substituted value borrows from both the plan and the vars. It is
     /// rebuilt in place; strings without a reference are kept as they are.
-    pub fn value<'a: 'v>(&mut self, value: Spanned<DeValue<'a>>) -> Spanned<DeValue<'v>> {
+    pub(crate) fn value<'a: 'v>(&mut self, value: Spanned<DeValue<'a>>) -> Spanned<DeValue<'v>> {
         let span = value.span();
         let replaced = match value.into_inner() {
             DeValue::String(text) => self.string(text, &span),
@@ -558,7 +558,7 @@ impl<'v> Substituter<'v> {
 /// The exact source span of `range` (offsets in the decoded `text`) for a
 /// string literal at `span`; the whole literal when escapes make the
 /// mapping ambiguous.
-pub fn reference_span(source: &str, span: &Range<usize>, text: &str, range: &Range<usize>) -> Range<usize> {
+pub(crate) fn reference_span(source: &str, span: &Range<usize>, text: &str, range: &Range<usize>) -> Range<usize> {
     let Some(raw) = source.get(span.clone()) else {
         return span.clone();
     };

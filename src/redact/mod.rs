@@ -8,13 +8,13 @@ use std::borrow::Cow;
 pub(crate) mod credentials;
 
 /// What a secret's value is replaced by.
-pub const MASK: &str = "***";
+pub(crate) const MASK: &str = "***";
 
 /// The shortest line of a secret of several lines that is masked on its own.
-pub const MIN_LINE: usize = 3;
+pub(crate) const MIN_LINE: usize = 3;
 
 #[derive(Debug, Default, Clone)]
-pub struct Redactor {
+pub(crate) struct Redactor {
     /// Secret values, longest first so a secret containing another is
     /// masked whole.
     values: Vec<String>,
@@ -24,7 +24,7 @@ impl Redactor {
     /// Logs are read and masked line by line, so a secret of several lines
     /// (a PEM key read from a file) is also masked line by line: each of
     /// its lines of at least [`MIN_LINE`] characters is a secret too.
-    pub fn new(values: impl IntoIterator<Item = String>) -> Redactor {
+    pub(crate) fn new(values: impl IntoIterator<Item = String>) -> Redactor {
         let mut values: Vec<String> = values
             .into_iter()
             .flat_map(|value| {
@@ -47,7 +47,7 @@ impl Redactor {
         Redactor { values }
     }
 
-    pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+    pub(crate) fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(text);
         for value in &self.values {
             if out.contains(value.as_str()) {
@@ -58,17 +58,17 @@ impl Redactor {
     }
 
     /// Whether there is nothing to mask.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
 
     /// Whether `text` holds a secret value.
-    pub fn reveals(&self, text: &str) -> bool {
+    pub(crate) fn reveals(&self, text: &str) -> bool {
         self.values.iter().any(|value| text.contains(value.as_str()))
     }
 
     /// Masks secrets in every string of a JSON value.
-    pub fn redact_json(&self, value: &mut serde_json::Value) {
+    pub(crate) fn redact_json(&self, value: &mut serde_json::Value) {
         match value {
             serde_json::Value::String(text) => {
                 if let Cow::Owned(redacted) = self.redact(text) {

@@ -13,18 +13,18 @@ use crate::report::plural;
 
 /// Diagnostics drawn in full; the rest are only counted (like rustc, a
 /// plan with thousands of errors needs its first ones fixed first).
-pub const SHOWN: usize = 100;
+pub(crate) const SHOWN: usize = 100;
 
 /// How diagnostics are drawn.
 #[derive(Debug, Clone, Copy)]
-pub struct Style {
+pub(crate) struct Style {
     pub color: bool,
     pub width: usize,
 }
 
 impl Style {
     /// Colors only on a terminal and without `NO_COLOR`.
-    pub fn for_stderr() -> Style {
+    pub(crate) fn for_stderr() -> Style {
         use std::io::IsTerminal;
         let terminal = std::io::stderr().is_terminal();
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -41,7 +41,7 @@ fn terminal_width() -> Option<usize> {
 
 /// All diagnostics as one text (the first [`SHOWN`] of them drawn in full),
 /// each followed by a blank line, then a one-line count.
-pub fn render(source: &Source, diagnostics: &[Diagnostic], style: Style) -> String {
+pub(crate) fn render(source: &Source, diagnostics: &[Diagnostic], style: Style) -> String {
     let theme = if style.color {
         GraphicalTheme::unicode()
     } else {
@@ -86,7 +86,7 @@ pub fn render(source: &Source, diagnostics: &[Diagnostic], style: Style) -> Stri
     out
 }
 
-pub fn summary_line(errors: usize, warnings: usize, name: &str) -> String {
+pub(crate) fn summary_line(errors: usize, warnings: usize, name: &str) -> String {
     match (errors, warnings) {
         (0, 0) => format!("`{name}` is valid\n"),
         (0, w) => format!("`{name}` is valid, with {}\n", plural(w, "warning")),

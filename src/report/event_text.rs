@@ -9,7 +9,7 @@ use crate::state::{RunOutcome, StepStatus};
 
 /// The lines that tell what happened; `None` for events that only move
 /// progress (a step starting).
-pub fn lines(event: &Event) -> Option<Vec<String>> {
+pub(crate) fn lines(event: &Event) -> Option<Vec<String>> {
     let lines = match event {
         Event::RunStarted {
             run_id,
@@ -167,7 +167,12 @@ fn finished(
     }
 }
 
-pub fn summary(run_id: &str, outcome: RunOutcome, counts: &BTreeMap<StepStatus, usize>, elapsed_ms: u64) -> String {
+pub(crate) fn summary(
+    run_id: &str,
+    outcome: RunOutcome,
+    counts: &BTreeMap<StepStatus, usize>,
+    elapsed_ms: u64,
+) -> String {
     let mut out = format!("run {run_id}: {outcome} in {}", seconds(elapsed_ms));
     let parts: Vec<String> = counts.iter().map(|(status, n)| format!("{n} {status}")).collect();
     if !parts.is_empty() {
@@ -189,7 +194,7 @@ pub fn summary(run_id: &str, outcome: RunOutcome, counts: &BTreeMap<StepStatus, 
     out
 }
 
-pub fn seconds(millis: u64) -> String {
+pub(crate) fn seconds(millis: u64) -> String {
     if millis < 1000 {
         format!("{millis}ms")
     } else if millis < 60_000 {

@@ -5,12 +5,12 @@ use std::fmt::Write;
 use crate::compile::Compiled;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum GraphFormat {
+pub(crate) enum GraphFormat {
     Dot,
     Mermaid,
 }
 
-pub fn render(compiled: &Compiled, format: GraphFormat) -> String {
+pub(crate) fn render(compiled: &Compiled, format: GraphFormat) -> String {
     match format {
         GraphFormat::Dot => dot(compiled),
         GraphFormat::Mermaid => mermaid(compiled),
@@ -66,7 +66,7 @@ fn quote(text: &str) -> String {
 }
 
 /// Mermaid flowchart; node ids are `s<index>` so any step id is safe.
-pub fn mermaid(compiled: &Compiled) -> String {
+pub(crate) fn mermaid(compiled: &Compiled) -> String {
     let plan = &compiled.plan;
     let mut out = String::from("flowchart LR\n");
     for (p, (phase, steps)) in compiled.steps_by_phase().into_iter().enumerate() {

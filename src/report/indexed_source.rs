@@ -12,7 +12,7 @@ use std::sync::Arc;
 use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 
 #[derive(Debug)]
-pub struct IndexedSource {
+pub(crate) struct IndexedSource {
     name: String,
     text: Arc<str>,
     /// Byte offset where each line starts; the first is 0.
@@ -20,7 +20,7 @@ pub struct IndexedSource {
 }
 
 impl IndexedSource {
-    pub fn new(name: impl Into<String>, text: Arc<str>) -> IndexedSource {
+    pub(crate) fn new(name: impl Into<String>, text: Arc<str>) -> IndexedSource {
         let text = without_lone_carriage_returns(text);
         let starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use crate::exec::event::{Event, Reporter};
 
-pub struct JsonLines;
+pub(crate) struct JsonLines;
 
 impl Reporter for JsonLines {
     fn report(&self, event: &Event) {

@@ -6,7 +6,7 @@ use std::io::Write;
 use crate::exec::event::{Event, Reporter};
 use crate::report::event_text;
 
-pub struct Lines;
+pub(crate) struct Lines;
 
 impl Reporter for Lines {
     fn report(&self, event: &Event) {

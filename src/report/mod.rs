@@ -2,15 +2,15 @@
 //! reporters that turn engine events into progress bars, plain lines or
 //! JSON Lines.
 
-pub mod diagnostics;
-pub mod event_text;
-pub mod graph;
-pub mod indexed_source;
-pub mod json_lines;
-pub mod lines;
-pub mod preview;
-pub mod progress;
-pub mod run;
+pub(crate) mod diagnostics;
+pub(crate) mod event_text;
+pub(crate) mod graph;
+pub(crate) mod indexed_source;
+pub(crate) mod json_lines;
+pub(crate) mod lines;
+pub(crate) mod preview;
+pub(crate) mod progress;
+pub(crate) mod run;
 
 /// `1 step`, `2 steps`: counts in messages and previews.
 pub(crate) fn plural(n: usize, word: &str) -> String {

@@ -13,7 +13,7 @@ use crate::exec::approval::Prompt;
 use crate::exec::event::{Event, Reporter};
 use crate::report::event_text;
 
-pub struct ProgressBars {
+pub(crate) struct ProgressBars {
     multi: MultiProgress,
     overall: ProgressBar,
     running: Mutex<HashMap<String, ProgressBar>>,
@@ -21,7 +21,7 @@ pub struct ProgressBars {
 }
 
 impl ProgressBars {
-    pub fn new(color: bool) -> ProgressBars {
+    pub(crate) fn new(color: bool) -> ProgressBars {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
         let template = if color {
             "{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} steps · {elapsed_precise}"
@@ -108,7 +108,7 @@ impl Prompt for ProgressBars {
 }
 
 /// Asks on the terminal; only an explicit `yes` approves.
-pub fn ask(step_id: &str, instructions: &str) -> bool {
+pub(crate) fn ask(step_id: &str, instructions: &str) -> bool {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "\nmanual step `{step_id}`:");
     for line in instructions.lines() {

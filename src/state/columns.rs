@@ -14,23 +14,23 @@ use crate::state::store::Result;
 
 /// The version of the tables this planrun writes (both backends).
 /// 2: `steps.process`, the process group of a running step.
-pub const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// The first version whose steps have a `process` column.
-pub const PROCESS_COLUMN: i64 = 2;
+pub(crate) const PROCESS_COLUMN: i64 = 2;
 
-pub fn json<T: serde::Serialize>(value: &T) -> String {
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
 
-pub fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
     serde_json::from_str(text).map_err(|e| StateError::corrupt(format!("{what}: {e}")))
 }
 
 /// Judges the stored `schema_version`: `Ok(None)` when there is none yet
 /// (a new state: record ours), else the version found, which this planrun
 /// can read (and migrate).
-pub fn stored_version(found: Option<String>) -> Result<Option<i64>> {
+pub(crate) fn stored_version(found: Option<String>) -> Result<Option<i64>> {
     match found.map(|v| v.parse::<i64>()) {
         None => Ok(None),
         Some(Ok(found)) if found > SCHEMA_VERSION => Err(StateError::TooNew {
@@ -44,7 +44,7 @@ pub fn stored_version(found: Option<String>) -> Result<Option<i64>> {
 
 /// A run from a row of either backend's runs table (the same columns);
 /// `plan_source` is left empty unless `with_source`.
-pub fn run_from_row<'r, R>(row: &'r R, with_source: bool) -> Result<RunRecord>
+pub(crate) fn run_from_row<'r, R>(row: &'r R, with_source: bool) -> Result<RunRecord>
 where
     R: Row,
     &'static str: ColumnIndex<R>,

@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::state::record::now;
-pub use crate::supervise::current_host;
+pub(crate) use crate::supervise::current_host;
 use crate::supervise::process_start;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

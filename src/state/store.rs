@@ -18,7 +18,7 @@ use crate::state::sqlite::SqliteStore;
 use crate::state::status::RunOutcome;
 use crate::supervise::ProcessGroup;
 
-pub type Result<T> = std::result::Result<T, StateError>;
+pub(crate) type Result<T> = std::result::Result<T, StateError>;
 
 /// The backends, as one closed set.
 pub enum Store {

@@ -18,7 +18,7 @@ const SCHEMES: [&str; 2] = ["amqp", "amqps"];
 /// Passes when the broker accepts a connection (retrying up to `wait`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AmqpConnect {
+pub(crate) struct AmqpConnect {
     /// Broker URL, `amqp://user:password@host:5672/vhost`.
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -38,7 +38,7 @@ impl KindSpec for AmqpConnect {
 /// Passes when the exchange or queue exists (a passive declare).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AmqpExists {
+pub(crate) struct AmqpExists {
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange: Option<String>,
@@ -68,7 +68,7 @@ impl KindSpec for AmqpExists {
 /// bound to that key get the message too: pick a key consumers ignore.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AmqpRoundtrip {
+pub(crate) struct AmqpRoundtrip {
     pub url: String,
     pub exchange: String,
     pub routing_key: String,
@@ -98,7 +98,7 @@ impl KindSpec for AmqpRoundtrip {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum ExchangeType {
+pub(crate) enum ExchangeType {
     Direct,
     Fanout,
     #[default]
@@ -108,7 +108,7 @@ pub enum ExchangeType {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ExchangeDecl {
+pub(crate) struct ExchangeDecl {
     pub name: String,
     /// `direct`, `fanout`, `topic` (default) or `headers`.
     #[serde(default, rename = "type")]
@@ -119,7 +119,7 @@ pub struct ExchangeDecl {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct QueueDecl {
+pub(crate) struct QueueDecl {
     pub name: String,
     #[serde(default = "yes")]
     pub durable: bool,
@@ -127,7 +127,7 @@ pub struct QueueDecl {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct BindingDecl {
+pub(crate) struct BindingDecl {
     pub exchange: String,
     pub queue: String,
     #[serde(default)]
@@ -144,7 +144,7 @@ fn yes() -> bool {
 /// AMQP cannot tell whether that binding was there already.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AmqpDeclare {
+pub(crate) struct AmqpDeclare {
     pub url: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exchanges: Vec<ExchangeDecl>,
@@ -204,7 +204,7 @@ impl KindSpec for AmqpDeclare {
 /// Publishes one persistent message and waits for the broker's confirm.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AmqpPublish {
+pub(crate) struct AmqpPublish {
     pub url: String,
     pub exchange: String,
     #[serde(default)]

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::steps::log::StepLog;
 use crate::supervise::ProcessGroup;
 
-pub struct StepContext {
+pub(crate) struct StepContext {
     pub run_id: String,
     pub step_id: String,
     /// Where planrun was started; relative paths in the plan start here.
@@ -40,7 +40,7 @@ pub struct StepContext {
 
 impl StepContext {
     /// `path` relative to the working directory.
-    pub fn path(&self, path: &str) -> PathBuf {
+    pub(crate) fn path(&self, path: &str) -> PathBuf {
         let path = Path::new(path);
         if path.is_absolute() {
             path.to_path_buf()
@@ -52,7 +52,7 @@ impl StepContext {
 
 /// Where a step's progress and process group go: the state store, behind
 /// the engine. Boxed futures: a `Box` per write costs nothing next to it.
-pub trait ProgressSink: Send + Sync {
+pub(crate) trait ProgressSink: Send + Sync {
     /// Durably records how far the step's action got.
     fn save<'a>(&'a self, step_id: &'a str, progress: &'a Value) -> SinkFuture<'a>;
     /// Durably records the process group the step's action runs in.
@@ -60,14 +60,14 @@ pub trait ProgressSink: Send + Sync {
 }
 
 /// What a [`ProgressSink`] write returns.
-pub type SinkFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
+pub(crate) type SinkFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
 
 /// Saved progress of a long action, checkpointed in the state store and
 /// shared by every attempt of the step. Kinds keep named entries in it
 /// (`undo`, `evidence`, a copy's checkpoint) so they do not overwrite
 /// each other.
 #[derive(Clone)]
-pub struct Progress {
+pub(crate) struct Progress {
     /// `None` in a dry run, where nothing may be written.
     pub(crate) sink: Option<Arc<dyn ProgressSink>>,
     pub(crate) step_id: String,
@@ -81,13 +81,13 @@ pub struct Progress {
 
 impl Progress {
     /// What an earlier attempt (or an interrupted run) saved.
-    pub fn saved(&self) -> Option<Value> {
+    pub(crate) fn saved(&self) -> Option<Value> {
         self.saved.lock().ok().and_then(|saved| saved.clone())
     }
 
     /// Durably records the process group the step's action runs in (before
     /// its command starts), or that it has none any more.
-    pub async fn record_process(&self, group: Option<&ProcessGroup>) -> Result<(), String> {
+    pub(crate) async fn record_process(&self, group: Option<&ProcessGroup>) -> Result<(), String> {
         let Some(sink) = &self.sink else {
             return Ok(());
         };
@@ -101,12 +101,12 @@ impl Progress {
     }
 
     /// The process group this context's action recorded, if any.
-    pub fn recorded_process(&self) -> Option<ProcessGroup> {
+    pub(crate) fn recorded_process(&self) -> Option<ProcessGroup> {
         self.recorded.lock().ok().and_then(|recorded| recorded.clone())
     }
 
     /// Durably records how far the action got.
-    pub async fn save(&self, value: &Value) -> Result<(), String> {
+    pub(crate) async fn save(&self, value: &Value) -> Result<(), String> {
         let Some(sink) = &self.sink else {
             return Err("a dry run cannot save progress".into());
         };
@@ -120,18 +120,18 @@ impl Progress {
     }
 
     /// The attempt of the step's `run` this context serves.
-    pub fn attempt(&self) -> u32 {
+    pub(crate) fn attempt(&self) -> u32 {
         self.attempt
     }
 
     /// Durably records `value` as the entry `key` of the saved progress,
     /// keeping the other entries.
-    pub async fn save_entry(&self, key: &str, value: Value) -> Result<(), String> {
+    pub(crate) async fn save_entry(&self, key: &str, value: Value) -> Result<(), String> {
         self.save_entries(vec![(key, value)]).await
     }
 
     /// [`Progress::save_entry`] for several entries, in one write.
-    pub async fn save_entries(&self, entries: Vec<(&str, Value)>) -> Result<(), String> {
+    pub(crate) async fn save_entries(&self, entries: Vec<(&str, Value)>) -> Result<(), String> {
         let mut merged = match self.saved() {
             Some(Value::Object(map)) => map,
             _ => serde_json::Map::new(),

@@ -16,7 +16,7 @@ use crate::units::duration::Duration;
 /// Passes when the Docker daemon answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DockerDaemon {
+pub(crate) struct DockerDaemon {
     /// Daemon address (default: `DOCKER_HOST`, else the local socket).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
@@ -34,7 +34,7 @@ impl KindSpec for DockerDaemon {
 /// Passes when the image is present locally.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DockerImage {
+pub(crate) struct DockerImage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
     pub image: String,
@@ -52,7 +52,7 @@ impl KindSpec for DockerImage {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum ContainerState {
+pub(crate) enum ContainerState {
     /// The container is running.
     #[default]
     Running,
@@ -72,7 +72,7 @@ impl ContainerState {
 /// Passes when the named container is running (or healthy).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DockerContainer {
+pub(crate) struct DockerContainer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
     pub name: String,
@@ -97,7 +97,7 @@ impl KindSpec for DockerContainer {
 /// found by the labels `com.docker.compose.project` and `com.docker.compose.service`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DockerCompose {
+pub(crate) struct DockerCompose {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
     pub project: String,
@@ -128,7 +128,7 @@ impl KindSpec for DockerCompose {
 /// A container health check, as in a Dockerfile's `HEALTHCHECK`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct HealthCheck {
+pub(crate) struct HealthCheck {
     /// Command run in the container, e.g. `["CMD", "wget", "-q", "-O-", "http://127.0.0.1/health"]`
     /// or `["CMD-SHELL", "pg_isready"]`; a list starting with neither runs as `CMD`.
     pub test: Vec<String>,
@@ -144,7 +144,7 @@ pub struct HealthCheck {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum RestartPolicy {
+pub(crate) enum RestartPolicy {
     #[default]
     No,
     Always,
@@ -160,7 +160,7 @@ pub enum RestartPolicy {
 /// stopping it again, when this step only started it. Output: `id`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DockerRun {
+pub(crate) struct DockerRun {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
     pub name: String,
@@ -191,7 +191,7 @@ pub struct DockerRun {
 
 /// A parsed `"HOST_ADDRESS:HOST_PORT:CONTAINER_PORT[/proto]"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PortBinding {
+pub(crate) struct PortBinding {
     pub host_ip: String,
     pub host_port: u16,
     pub container_port: u16,
@@ -199,7 +199,7 @@ pub struct PortBinding {
 }
 
 impl PortBinding {
-    pub fn parse(text: &str) -> Option<PortBinding> {
+    pub(crate) fn parse(text: &str) -> Option<PortBinding> {
         let (spec, protocol) = text.split_once('/').unwrap_or((text, "tcp"));
         if !matches!(protocol, "tcp" | "udp") {
             return None;
@@ -256,7 +256,7 @@ impl KindSpec for DockerRun {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(inline)]
-pub struct DockerContainerAction {
+pub(crate) struct DockerContainerAction {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
     pub name: String,
@@ -279,19 +279,19 @@ impl KindSpec for DockerContainerAction {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(transparent)]
 #[schemars(inline)]
-pub struct DockerStart(pub DockerContainerAction);
+pub(crate) struct DockerStart(pub DockerContainerAction);
 
 /// `docker.stop`: stops a container (nothing when it is stopped already).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(transparent)]
 #[schemars(inline)]
-pub struct DockerStop(pub DockerContainerAction);
+pub(crate) struct DockerStop(pub DockerContainerAction);
 
 /// `docker.remove`: removes a container (nothing when there is none).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(transparent)]
 #[schemars(inline)]
-pub struct DockerRemove(pub DockerContainerAction);
+pub(crate) struct DockerRemove(pub DockerContainerAction);
 
 macro_rules! container_action {
     ($($kind:ident),*) => {$(
@@ -314,7 +314,7 @@ container_action!(DockerStart, DockerStop, DockerRemove);
 /// are shown. (Interrupted, planrun stops waiting; the command itself runs on.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DockerExec {
+pub(crate) struct DockerExec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
     pub container: String,

@@ -9,7 +9,7 @@ use crate::steps::KindSpec;
 /// Passes when the path exists (and, with `non_empty`, is not empty).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct FileExists {
+pub(crate) struct FileExists {
     pub path: String,
     /// Also require a size above zero.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -35,7 +35,7 @@ impl KindSpec for FileExists {
 /// `negate`, when it does not.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct FileContains {
+pub(crate) struct FileContains {
     pub path: String,
     /// Literal text to look for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -72,7 +72,7 @@ impl KindSpec for FileContains {
 /// restoring the previous content (or removing a file that did not exist).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct FileWrite {
+pub(crate) struct FileWrite {
     pub path: String,
     pub content: String,
     /// Unix permissions in octal, like `"0644"`.
@@ -81,7 +81,7 @@ pub struct FileWrite {
 }
 
 impl FileWrite {
-    pub fn mode_bits(&self) -> Option<u32> {
+    pub(crate) fn mode_bits(&self) -> Option<u32> {
         self.mode
             .as_deref()
             .and_then(|mode| u32::from_str_radix(mode.trim_start_matches("0o"), 8).ok())
@@ -107,7 +107,7 @@ impl KindSpec for FileWrite {
 /// putting `search` back exactly where it was replaced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct FileReplace {
+pub(crate) struct FileReplace {
     /// Files to edit.
     pub paths: Vec<String>,
     /// Literal text to find.
@@ -148,7 +148,7 @@ impl KindSpec for FileReplace {
 /// `KEY=...` line. Undone by restoring the lines it changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct FileLines {
+pub(crate) struct FileLines {
     pub path: String,
     pub lines: Vec<String>,
 }

@@ -9,7 +9,7 @@ use crate::steps::KindSpec;
 /// Checks a git work tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Git {
+pub(crate) struct Git {
     /// The repository (default `.`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,

@@ -12,7 +12,7 @@ use crate::units::duration::Duration;
 /// `interval` until it passes or `wait` runs out ("wait until healthy").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Http {
+pub(crate) struct Http {
     pub url: String,
     /// HTTP method (default `GET`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,11 +47,11 @@ pub struct Http {
 const METHODS: [&str; 7] = ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"];
 
 impl Http {
-    pub fn method(&self) -> String {
+    pub(crate) fn method(&self) -> String {
         self.method.as_deref().unwrap_or("GET").to_ascii_uppercase()
     }
 
-    pub fn is_safe_method(&self) -> bool {
+    pub(crate) fn is_safe_method(&self) -> bool {
         matches!(self.method().as_str(), "GET" | "HEAD" | "OPTIONS")
     }
 }

@@ -15,7 +15,7 @@ use crate::redact::Redactor;
 
 const TAIL_LINES: usize = 20;
 
-pub struct StepLog {
+pub(crate) struct StepLog {
     /// `None`: the lines only reach the tail (probes of a dry run).
     path: Option<PathBuf>,
     redactor: Arc<Redactor>,
@@ -34,7 +34,7 @@ struct Inner {
 impl StepLog {
     /// A log appending to `path`. A log that cannot be written is not
     /// fatal: the lines still reach the tail shown on failure.
-    pub fn open(path: &Path, redactor: Arc<Redactor>) -> StepLog {
+    pub(crate) fn open(path: &Path, redactor: Arc<Redactor>) -> StepLog {
         StepLog {
             path: Some(path.to_path_buf()),
             redactor,
@@ -48,7 +48,7 @@ impl StepLog {
     }
 
     /// A log that writes no file: its lines only reach the tail.
-    pub fn discard(redactor: Arc<Redactor>) -> StepLog {
+    pub(crate) fn discard(redactor: Arc<Redactor>) -> StepLog {
         StepLog {
             path: None,
             redactor,
@@ -62,7 +62,7 @@ impl StepLog {
     }
 
     /// Appends one line (without its newline).
-    pub fn line(&self, text: &str) {
+    pub(crate) fn line(&self, text: &str) {
         let text = self.redactor.redact(text.trim_end_matches(['\n', '\r']));
         let Ok(mut inner) = self.inner.lock() else {
             return;
@@ -89,7 +89,7 @@ impl StepLog {
 
     /// A section header, like `== run (attempt 2) ==`, written before
     /// the section's first line.
-    pub fn section(&self, title: &str) {
+    pub(crate) fn section(&self, title: &str) {
         if let Ok(mut inner) = self.inner.lock() {
             inner.header = Some(format!("== {title} =="));
             inner.tail.clear();
@@ -97,14 +97,14 @@ impl StepLog {
     }
 
     /// The last lines written since the last section header.
-    pub fn tail(&self) -> Vec<String> {
+    pub(crate) fn tail(&self) -> Vec<String> {
         self.inner
             .lock()
             .map(|inner| inner.tail.iter().cloned().collect())
             .unwrap_or_default()
     }
 
-    pub fn redactor(&self) -> &Redactor {
+    pub(crate) fn redactor(&self) -> &Redactor {
         &self.redactor
     }
 }

@@ -10,7 +10,7 @@ use crate::steps::KindSpec;
 /// approves with `--approve STEP` / `--yes`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Manual {
+pub(crate) struct Manual {
     /// What the operator must do or check before confirming.
     pub instructions: String,
 }

@@ -7,22 +7,22 @@
 //! its impl. The engine runs kinds through [`context::StepContext`]; kinds
 //! import nothing of the engine, the plan language or the state.
 
-pub mod amqp;
-pub mod context;
-pub mod docker;
-pub mod file;
-pub mod git;
-pub mod http;
+pub(crate) mod amqp;
+pub(crate) mod context;
+pub(crate) mod docker;
+pub(crate) mod file;
+pub(crate) mod git;
+pub(crate) mod http;
 mod kind;
-pub mod log;
-pub mod manual;
-pub mod outcome;
-pub mod postgres;
-pub mod shell;
+pub(crate) mod log;
+pub(crate) mod manual;
+pub(crate) mod outcome;
+pub(crate) mod postgres;
+pub(crate) mod shell;
 mod spec;
-pub mod system;
-pub mod tcp;
-pub mod wait;
+pub(crate) mod system;
+pub(crate) mod tcp;
+pub(crate) mod wait;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -31,7 +31,7 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 pub(crate) use kind::{ActionKind, ProbeKind};
-pub use spec::{FieldChecks, KindDecoder, KindSpec};
+pub(crate) use spec::{FieldChecks, KindDecoder, KindSpec};
 
 use crate::steps::context::StepContext;
 use crate::steps::outcome::{Applied, Settlement, StepError};
@@ -52,15 +52,15 @@ macro_rules! kinds {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
         #[serde(tag = "kind")]
-        pub enum $name {
+        pub(crate) enum $name {
             $( $(#[$vmeta])* #[serde(rename = $tag)] $variant($ty), )*
         }
 
         impl $name {
             /// Every `kind` value this set accepts, in declaration order.
-            pub const KINDS: &'static [&'static str] = &[$($tag),*];
+            pub(crate) const KINDS: &'static [&'static str] = &[$($tag),*];
 
-            pub fn kind(&self) -> &'static str {
+            pub(crate) fn kind(&self) -> &'static str {
                 match self { $( Self::$variant(_) => $tag, )* }
             }
 
@@ -77,11 +77,11 @@ macro_rules! kinds {
                 match self { $( Self::$variant(inner) => inner, )* }
             }
 
-            pub fn summary(&self) -> String {
+            pub(crate) fn summary(&self) -> String {
                 self.spec().summary()
             }
 
-            pub fn validate(&self, check: &mut dyn FieldChecks) {
+            pub(crate) fn validate(&self, check: &mut dyn FieldChecks) {
                 self.spec().validate(check);
             }
         }
@@ -95,33 +95,33 @@ macro_rules! kinds {
 macro_rules! dispatch {
     (ActionKind for $name:ident { $( $variant:ident ),* }) => {
         impl $name {
-            pub async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
+            pub(crate) async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
                 match self { $( Self::$variant(kind) => kind.perform(ctx).await, )* }
             }
 
             /// A gate's instructions to the operator: the engine decides it
             /// (`--yes`, `--approve`, a terminal, or a pause) instead of running it.
-            pub fn gate(&self) -> Option<&str> {
+            pub(crate) fn gate(&self) -> Option<&str> {
                 match self { $( Self::$variant(kind) => kind.gate(), )* }
             }
 
             /// Whether running this changes the world (and so deserves a rollback).
-            pub fn is_mutating(&self) -> bool {
+            pub(crate) fn is_mutating(&self) -> bool {
                 match self { $( Self::$variant(kind) => kind.is_mutating(), )* }
             }
 
-            pub fn handles_cancel(&self) -> bool {
+            pub(crate) fn handles_cancel(&self) -> bool {
                 match self { $( Self::$variant(kind) => ActionKind::handles_cancel(kind), )* }
             }
 
             /// Whether planrun can undo this by itself when the step has no
             /// `rollback`: it records what it changed and reverses exactly that.
-            pub fn has_builtin_undo(&self) -> bool {
+            pub(crate) fn has_builtin_undo(&self) -> bool {
                 match self { $( Self::$variant(kind) => kind.has_builtin_undo(), )* }
             }
 
             /// Undoes what `perform` did, from the record it returned.
-            pub async fn undo(&self, record: &Value, ctx: &StepContext) -> Result<(), StepError> {
+            pub(crate) async fn undo(&self, record: &Value, ctx: &StepContext) -> Result<(), StepError> {
                 match self { $( Self::$variant(kind) => kind.undo(record, ctx).await, )* }
             }
 
@@ -144,16 +144,16 @@ macro_rules! dispatch {
     };
     (ProbeKind for $name:ident { $( $variant:ident ),* }) => {
         impl $name {
-            pub async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
+            pub(crate) async fn inspect(&self, ctx: &StepContext) -> Result<(), StepError> {
                 match self { $( Self::$variant(kind) => kind.inspect(ctx).await, )* }
             }
 
             /// `KEY=value` outputs a passing probe leaves.
-            pub fn outputs(&self, ctx: &StepContext) -> Result<IndexMap<String, String>, StepError> {
+            pub(crate) fn outputs(&self, ctx: &StepContext) -> Result<IndexMap<String, String>, StepError> {
                 match self { $( Self::$variant(kind) => kind.outputs(ctx), )* }
             }
 
-            pub fn handles_cancel(&self) -> bool {
+            pub(crate) fn handles_cancel(&self) -> bool {
                 match self { $( Self::$variant(kind) => ProbeKind::handles_cancel(kind), )* }
             }
         }

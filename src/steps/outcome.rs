@@ -7,7 +7,7 @@ use crate::steps::context::StepContext;
 
 /// The result of an action that ran to the end.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct Applied {
+pub(crate) struct Applied {
     /// `KEY=value` outputs for dependents (`${steps.ID.outputs.KEY}`).
     pub outputs: IndexMap<String, String>,
     /// What the kind needs to undo exactly this (built-in undo).
@@ -15,7 +15,7 @@ pub struct Applied {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StepError {
+pub(crate) enum StepError {
     /// The action or probe did not succeed; `detail` holds lines that help
     /// (the tail of a log, a container's last log lines).
     Failed { message: String, detail: Vec<String> },
@@ -26,14 +26,14 @@ pub enum StepError {
 }
 
 impl StepError {
-    pub fn failed(message: impl Into<String>) -> StepError {
+    pub(crate) fn failed(message: impl Into<String>) -> StepError {
         StepError::Failed {
             message: message.into(),
             detail: Vec::new(),
         }
     }
 
-    pub fn with_detail(message: impl Into<String>, detail: Vec<String>) -> StepError {
+    pub(crate) fn with_detail(message: impl Into<String>, detail: Vec<String>) -> StepError {
         StepError::Failed {
             message: message.into(),
             detail,

@@ -32,7 +32,7 @@ const SCHEMES: [&str; 2] = ["postgres", "postgresql"];
 /// Passes when a connection can be opened (retrying up to `wait`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PostgresConnect {
+pub(crate) struct PostgresConnect {
     /// Connection URL, `postgres://user@host:port/db`.
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -51,7 +51,7 @@ impl KindSpec for PostgresConnect {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum RowsExpectation {
+pub(crate) enum RowsExpectation {
     /// At least one row (the default with `sql`).
     Rows,
     /// No rows at all.
@@ -68,7 +68,7 @@ pub enum RowsExpectation {
 /// `COMMIT`, `ROLLBACK`) is left out, so it cannot end that transaction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PostgresQuery {
+pub(crate) struct PostgresQuery {
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sql: Option<String>,
@@ -84,7 +84,7 @@ pub struct PostgresQuery {
 }
 
 impl PostgresQuery {
-    pub fn expectation(&self) -> RowsExpectation {
+    pub(crate) fn expectation(&self) -> RowsExpectation {
         self.expect.unwrap_or(if self.file.is_some() {
             RowsExpectation::Ok
         } else {
@@ -131,7 +131,7 @@ impl KindSpec for PostgresQuery {
 /// Passes when the database, schema or table exists.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PostgresExists {
+pub(crate) struct PostgresExists {
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
@@ -167,7 +167,7 @@ impl KindSpec for PostgresExists {
 /// A table on some database, optionally filtered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TableRef {
+pub(crate) struct TableRef {
     pub url: String,
     pub table: String,
     /// SQL condition rows must satisfy.
@@ -178,7 +178,7 @@ pub struct TableRef {
 /// Passes when a table's row count equals a number, or another table's count.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PostgresRowCount {
+pub(crate) struct PostgresRowCount {
     pub url: String,
     pub table: String,
     #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
@@ -214,7 +214,7 @@ impl KindSpec for PostgresRowCount {
 /// each statement runs on its own, in order. Output: `rows_affected`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PostgresExec {
+pub(crate) struct PostgresExec {
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sql: Option<String>,
@@ -230,7 +230,7 @@ pub struct PostgresExec {
 }
 
 impl PostgresExec {
-    pub fn lock_timeout(&self) -> std::time::Duration {
+    pub(crate) fn lock_timeout(&self) -> std::time::Duration {
         self.lock_timeout.map_or(locks::DEFAULT_LOCK_TIMEOUT, Duration::std)
     }
 }
@@ -274,7 +274,7 @@ impl KindSpec for PostgresExec {
 /// this step created it; a database that existed before is left alone.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PostgresCreateDatabase {
+pub(crate) struct PostgresCreateDatabase {
     /// A URL to the server (any existing database, like `postgres`).
     pub url: String,
     pub name: String,
@@ -297,7 +297,7 @@ impl KindSpec for PostgresCreateDatabase {
 /// a backup step before it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PostgresDropDatabase {
+pub(crate) struct PostgresDropDatabase {
     pub url: String,
     pub name: String,
     /// Terminate other sessions first (`WITH (FORCE)`).
@@ -325,7 +325,7 @@ impl KindSpec for PostgresDropDatabase {
 /// Output: `rows`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PostgresCopyTable {
+pub(crate) struct PostgresCopyTable {
     /// Source database URL.
     pub source: String,
     /// Target database URL; the target table must exist.

@@ -14,7 +14,7 @@ use crate::steps::{KindSpec, quote_argv, shell_quote};
 /// `$PLANRUN_OUTPUT`; they become `${steps.ID.outputs.KEY}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Shell {
+pub(crate) struct Shell {
     /// A command line, run with `sh -ec`: it stops at the first command
     /// that fails (see `errexit`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -40,11 +40,11 @@ pub struct Shell {
 
 impl Shell {
     /// Whether `command` runs with `sh -e` (the default).
-    pub fn errexit(&self) -> bool {
+    pub(crate) fn errexit(&self) -> bool {
         self.errexit.unwrap_or(true)
     }
 
-    pub fn accepted(&self, code: i32) -> bool {
+    pub(crate) fn accepted(&self, code: i32) -> bool {
         self.exit_codes.as_deref().map_or(code == 0, |codes| {
             codes.iter().any(|&accepted| i32::from(accepted) == code)
         })

@@ -7,7 +7,7 @@
 use serde::de::DeserializeOwned;
 
 /// What every kind's data can tell the planner about itself.
-pub trait KindSpec {
+pub(crate) trait KindSpec {
     /// One line saying what this does, for previews ("GET https://… → 200").
     fn summary(&self) -> String;
 
@@ -16,7 +16,7 @@ pub trait KindSpec {
 }
 
 /// Checks on one decoded kind, reported at the field they are about.
-pub trait FieldChecks {
+pub(crate) trait FieldChecks {
     /// An error about `field` (or the whole table, when it is absent).
     fn report(&mut self, field: &str, message: String, help: String);
     /// Exactly one of the named fields must be set.
@@ -33,14 +33,14 @@ pub trait FieldChecks {
 
 impl dyn FieldChecks + '_ {
     /// [`FieldChecks::report`], with any string-like message and help.
-    pub fn error(&mut self, field: &str, message: impl Into<String>, help: impl Into<String>) {
+    pub(crate) fn error(&mut self, field: &str, message: impl Into<String>, help: impl Into<String>) {
         self.report(field, message.into(), help.into());
     }
 }
 
 /// How the plan's parser decodes the fields of one kind: it reports every
 /// problem itself and says how much was usable (`Decoded`).
-pub trait KindDecoder {
+pub(crate) trait KindDecoder {
     /// What decoding gives: the value, or what is left of it.
     type Decoded<T>;
 

@@ -10,7 +10,7 @@ use crate::units::byte_size::ByteSize;
 /// Passes when at least this much memory is available and disk is free.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct System {
+pub(crate) struct System {
     /// Minimum available memory (`MemAvailable`), like `"8GB"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_memory: Option<ByteSize>,
@@ -53,7 +53,7 @@ impl KindSpec for System {
 /// Passes when the variable is set and not empty (and equals `equals`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct EnvVar {
+pub(crate) struct EnvVar {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub equals: Option<String>,

@@ -12,7 +12,7 @@ use crate::units::duration::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum PortState {
+pub(crate) enum PortState {
     /// Something accepts connections.
     #[default]
     Open,
@@ -23,7 +23,7 @@ pub enum PortState {
 /// Checks that TCP ports on `host` are open or free.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Tcp {
+pub(crate) struct Tcp {
     /// Host to connect to (default `127.0.0.1`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
@@ -42,12 +42,12 @@ pub struct Tcp {
 }
 
 impl Tcp {
-    pub fn host(&self) -> &str {
+    pub(crate) fn host(&self) -> &str {
         self.host.as_deref().unwrap_or("127.0.0.1")
     }
 
     /// Every port to check, in the order written.
-    pub fn all_ports(&self) -> Vec<u16> {
+    pub(crate) fn all_ports(&self) -> Vec<u16> {
         self.port
             .into_iter()
             .chain(self.ports.iter().flat_map(|range| range.first..=range.last))
@@ -87,7 +87,7 @@ impl KindSpec for Tcp {
 
 /// One port (`5432`) or an inclusive range (`"5432-5435"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PortRange {
+pub(crate) struct PortRange {
     pub first: u16,
     pub last: u16,
 }

@@ -8,11 +8,11 @@ use tokio::time::Instant;
 use crate::steps::context::StepContext;
 use crate::steps::outcome::StepError;
 
-pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(500);
+pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Runs `attempt` once, or again every `interval` until it passes or
 /// `wait` has passed; the last failure is returned.
-pub async fn until<F, Fut, T>(
+pub(crate) async fn until<F, Fut, T>(
     ctx: &StepContext,
     wait: Option<Duration>,
     interval: Duration,

@@ -25,12 +25,10 @@ const WATCHDOG: &str = "planrun-supervise";
 /// What `planrun` itself takes as its first argument to act as the
 /// watchdog, when the separate binary is missing (`cargo run` builds only
 /// `planrun`).
-pub const SUPERVISE_ARG: &str = "__supervise";
-/// Exit code of a gated shell whose gate was never opened.
-pub const NOT_RELEASED: i32 = 125;
+pub(crate) const SUPERVISE_ARG: &str = "__supervise";
 
-/// What the gate's shell runs before the command: wait for planrun, then
-/// give the command no stdin. On the command's first line, so its line
+/// What the gate's shell runs before the command: wait for planrun (exit
+/// 125 when the gate is never opened), then give the command no stdin. On the command's first line, so its line
 /// numbers stay as written.
 const GATE: &str = "read -r _ || exit 125; exec </dev/null; ";
 

@@ -137,14 +137,14 @@ impl Stat {
 
 /// The start time of a live process (field 22 of `/proc/PID/stat`); `None`
 /// when there is no such process, or only its zombie.
-pub fn process_start(pid: u32) -> Option<u64> {
+pub(crate) fn process_start(pid: u32) -> Option<u64> {
     Stat::read(pid)
         .filter(|stat| !matches!(stat.state, 'Z' | 'X'))
         .map(|stat| stat.start)
 }
 
 /// This machine's host name, as runs and locks record it.
-pub fn current_host() -> String {
+pub(crate) fn current_host() -> String {
     nix::unistd::gethostname()
         .ok()
         .and_then(|name| name.into_string().ok())

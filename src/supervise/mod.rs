@@ -24,7 +24,7 @@ mod gate;
 mod group;
 mod watchdog;
 
+pub(crate) use gate::SUPERVISE_ARG;
 pub(crate) use gate::{Gated, GatedCommand, spawn};
-pub use gate::{NOT_RELEASED, SUPERVISE_ARG};
-pub use group::{Liveness, ProcessGroup, current_host, process_start};
-pub use watchdog::main;
+pub(crate) use group::{Liveness, ProcessGroup, current_host, process_start};
+pub(crate) use watchdog::main;

@@ -23,7 +23,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 const POLL: Duration = Duration::from_millis(10);
 
 /// Runs the watchdog with `args` (without the program name).
-pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+pub(crate) fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     // A Ctrl-C at planrun's terminal, or a signal to planrun's group, is
     // planrun's to handle: the watchdog outlives it to stop the steps.
     let caught = Arc::new(AtomicBool::new(false));

@@ -25,10 +25,10 @@ const UNITS: [(&str, u64); 13] = [
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ByteSize(pub u64);
+pub(crate) struct ByteSize(pub u64);
 
 impl ByteSize {
-    pub fn parse(text: &str) -> Result<ByteSize, String> {
+    pub(crate) fn parse(text: &str) -> Result<ByteSize, String> {
         let invalid = || format!("invalid size `{text}`: expected a number with a unit, like \"512MB\" or \"8GB\"");
         let text = text.trim();
         let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());

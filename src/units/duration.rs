@@ -19,29 +19,29 @@ const PATTERN: &str = "^([0-9]+d([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?|[0-9]+
 
 /// A non-negative duration with millisecond precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Duration {
+pub(crate) struct Duration {
     millis: u64,
 }
 
 impl Duration {
-    pub const fn from_millis(millis: u64) -> Duration {
+    pub(crate) const fn from_millis(millis: u64) -> Duration {
         Duration { millis }
     }
 
-    pub const fn from_secs(secs: u64) -> Duration {
+    pub(crate) const fn from_secs(secs: u64) -> Duration {
         Duration { millis: secs * 1000 }
     }
 
-    pub fn as_millis(self) -> u64 {
+    pub(crate) fn as_millis(self) -> u64 {
         self.millis
     }
 
-    pub fn std(self) -> std::time::Duration {
+    pub(crate) fn std(self) -> std::time::Duration {
         std::time::Duration::from_millis(self.millis)
     }
 
     /// Parses `1h30m`-style text: one or more `<integer><unit>` groups.
-    pub fn parse(text: &str) -> Result<Duration, String> {
+    pub(crate) fn parse(text: &str) -> Result<Duration, String> {
         let invalid = || {
             format!(
                 "invalid duration `{text}`: expected a number with a unit, like \"500ms\", \"30s\", \"5m\" or \"1h30m\""

@@ -20,7 +20,7 @@ use crate::plan::source::LineIndex;
 use crate::redact::Redactor;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PreviewFormat {
+pub(crate) enum PreviewFormat {
     Text,
     Markdown,
     Json,
@@ -29,7 +29,7 @@ pub enum PreviewFormat {
 /// What a preview shows: a compiled plan and, for a plan that has already
 /// partly run, a state for some of its steps (`done`, `pending`, `drifted`).
 #[derive(Debug, Clone, Copy)]
-pub struct PreviewInput<'a> {
+pub(crate) struct PreviewInput<'a> {
     pub compiled: &'a Compiled,
     /// State by step id; steps not in the map are shown without one.
     pub states: Option<&'a BTreeMap<String, String>>,
@@ -50,7 +50,8 @@ impl<'a> PreviewInput<'a> {
     }
 }
 
-pub fn render(compiled: &Compiled, format: PreviewFormat) -> String {
+#[cfg(test)]
+pub(crate) fn render(compiled: &Compiled, format: PreviewFormat) -> String {
     render_input(
         &PreviewInput {
             compiled,
@@ -61,7 +62,8 @@ pub fn render(compiled: &Compiled, format: PreviewFormat) -> String {
     )
 }
 
-pub fn render_input(input: &PreviewInput<'_>, format: PreviewFormat) -> String {
+#[cfg(test)]
+pub(crate) fn render_input(input: &PreviewInput<'_>, format: PreviewFormat) -> String {
     let mut out = Vec::new();
     // Writing to memory cannot fail, and every renderer writes UTF-8.
     let _ = write(input, format, &mut out);
@@ -70,7 +72,7 @@ pub fn render_input(input: &PreviewInput<'_>, format: PreviewFormat) -> String {
 
 /// Writes the preview to `out`. The JSON of a large plan is tens of
 /// megabytes, so it is streamed rather than built in memory first.
-pub fn write(input: &PreviewInput<'_>, format: PreviewFormat, out: &mut dyn io::Write) -> io::Result<()> {
+pub(crate) fn write(input: &PreviewInput<'_>, format: PreviewFormat, out: &mut dyn io::Write) -> io::Result<()> {
     // A password typed into a URL var (not a declared secret) is masked
     // wherever the var's value went: a URL field, a shell command.
     let redactor = Redactor::new(input.compiled.plan.typed_passwords());

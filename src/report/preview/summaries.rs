@@ -26,18 +26,18 @@ pub(super) struct KindSummaries {
 }
 
 impl KindSummaries {
-    pub fn of(plan: &Plan) -> KindSummaries {
+    pub(crate) fn of(plan: &Plan) -> KindSummaries {
         KindSummaries {
             escapes: plan.source.text.contains("$${"),
             secrets: !plan.secrets.is_empty(),
         }
     }
 
-    pub fn action(self, action: &Action) -> String {
+    pub(crate) fn action(self, action: &Action) -> String {
         self.summary(action, Action::summary)
     }
 
-    pub fn probe(self, probe: &Probe) -> String {
+    pub(crate) fn probe(self, probe: &Probe) -> String {
         self.summary(probe, Probe::summary)
     }
 

@@ -25,7 +25,7 @@ pub(super) struct Summary<'a> {
 }
 
 impl<'a> Summary<'a> {
-    pub fn of(compiled: &'a Compiled) -> Summary<'a> {
+    pub(crate) fn of(compiled: &'a Compiled) -> Summary<'a> {
         let steps = &compiled.plan.steps;
         let mutating = |i: usize| steps[i].run.as_ref().is_some_and(|run| run.get_ref().is_mutating());
         let critical_path: Vec<&str> = critical_path(compiled)
@@ -64,7 +64,7 @@ pub(super) enum Undo<'a> {
 }
 
 impl Undo<'_> {
-    pub fn of(step: &Step) -> Undo<'_> {
+    pub(crate) fn of(step: &Step) -> Undo<'_> {
         match (&step.rollback, &step.run) {
             (Some(rollback), _) => Undo::Action(rollback.get_ref()),
             (None, Some(run)) if run.get_ref().has_builtin_undo() => Undo::BuiltIn(run.get_ref().kind()),

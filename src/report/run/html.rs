@@ -38,7 +38,7 @@ struct Bar {
     outcome: String,
 }
 
-pub fn render(report: &RunReport<'_>) -> String {
+pub(crate) fn render(report: &RunReport<'_>) -> String {
     let run = report.run;
     let data = data(report);
     let json = serde_json::to_string(&data).unwrap_or_default().replace("</", "<\\/");

@@ -13,7 +13,7 @@ enum Case {
     Skipped(String),
 }
 
-pub fn render(report: &RunReport<'_>) -> String {
+pub(crate) fn render(report: &RunReport<'_>) -> String {
     let mut cases = Vec::new();
     for step in report.steps {
         let class = format!("{}.{}", report.run.plan_name, report.phase(step));

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use crate::report::run::{RunReport, seconds, split_error};
 use crate::state::StepStatus;
 
-pub fn render(report: &RunReport<'_>) -> String {
+pub(crate) fn render(report: &RunReport<'_>) -> String {
     let run = report.run;
     let mut out = String::new();
     let _ = writeln!(out, "## planrun: `{}` {}\n", run.plan_name, run.outcome.as_str());

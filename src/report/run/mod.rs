@@ -3,9 +3,9 @@
 //! the pull request. What the state holds is already masked: no secret
 //! can appear here.
 
-pub mod html;
-pub mod junit;
-pub mod markdown;
+pub(crate) mod html;
+pub(crate) mod junit;
+pub(crate) mod markdown;
 
 use std::collections::HashMap;
 
@@ -13,7 +13,7 @@ use crate::state::{EventRecord, RunRecord, StepRecord};
 
 /// What the plan a run followed says about one of its steps.
 #[derive(Debug, Clone, Default)]
-pub struct StepFacts {
+pub(crate) struct StepFacts {
     pub phase: String,
     pub verify: usize,
     pub depends_on: Vec<String>,
@@ -22,7 +22,7 @@ pub struct StepFacts {
 }
 
 /// A run, its journal, and what the plan it followed says about each step.
-pub struct RunReport<'a> {
+pub(crate) struct RunReport<'a> {
     pub run: &'a RunRecord,
     pub steps: &'a [StepRecord],
     pub events: &'a [EventRecord],

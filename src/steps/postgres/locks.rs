@@ -72,7 +72,7 @@ impl Watch {
     /// Watches session `pid` from [`WATCH_AFTER`] on; with a lock timeout
     /// under [`SHORT_LOCK_TIMEOUT`], from the start (connecting, with its
     /// password hashing, takes a good part of such a timeout).
-    pub fn start(url: &str, pid: i32, lock_timeout: Duration) -> Watch {
+    pub(crate) fn start(url: &str, pid: i32, lock_timeout: Duration) -> Watch {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let after = if !lock_timeout.is_zero() && lock_timeout < SHORT_LOCK_TIMEOUT {
             Duration::ZERO
@@ -84,7 +84,7 @@ impl Watch {
     }
 
     /// The sessions that blocked the watched one when last seen blocked.
-    pub fn blockers(&self) -> Vec<String> {
+    pub(crate) fn blockers(&self) -> Vec<String> {
         self.seen.lock().map(|seen| seen.clone()).unwrap_or_default()
     }
 }

@@ -76,12 +76,12 @@ pub(super) struct Unit {
 }
 
 impl Unit {
-    pub fn sql(&self) -> String {
+    pub(crate) fn sql(&self) -> String {
         self.statements.join(";\n")
     }
 
     /// "statement 3" or "statements 3–7".
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         if self.first == self.last {
             format!("statement {}", self.first)
         } else {

@@ -47,7 +47,7 @@ pub(super) enum Fate {
 }
 
 impl Fate {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Fate::Committed => "committed",
             Fate::Aborted => "aborted",
