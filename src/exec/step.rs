@@ -267,27 +267,7 @@ impl StepRunner<'_> {
                 Ok(resolved) => resolved,
                 Err(error) => return Ok(Ended::Failed(format!("cannot resolve it: {error}"), Vec::new())),
             };
-            self.record.status = StepStatus::Running;
-            self.record.attempts += 1;
-            self.record.error = None;
-            // A group belongs to the attempt that recorded it.
-            self.record.process = None;
-            self.record.finished_at = None;
-            if attempt == 1 {
-                self.record.started_at = Some(now());
-            }
-            let message = format!("attempt {attempt} of {attempts}");
-            let running = NewEvent::step(&self.step.id, "step_running", message);
-            // A kind that writes before its first effect carries the
-            // checkpoint in that write (see `exec::sink`); flushed below
-            // if it never wrote.
-            let deferred = resolved.writes_before_effects() && resolved.gate().is_none();
-            if deferred {
-                self.sync_progress();
-                self.rt.sink.defer_running(self.record.clone(), running);
-            } else {
-                self.checkpoint(running).await?;
-            }
+            let deferred = self.begin_attempt(&resolved, attempt, attempts).await?;
             self.rt.report(Event::StepRunning {
                 step: self.step.id.clone(),
                 attempt,
@@ -341,30 +321,63 @@ impl StepRunner<'_> {
             if attempt == attempts {
                 return Ok(Ended::Failed(error, self.tail.clone()));
             }
-            let delay = self.step.retry.delay_before(attempt + 1);
-            let error = self.rt.redactor.redact(&error).into_owned();
-            self.rt.report(Event::StepRetrying {
-                step: self.step.id.clone(),
-                attempt,
-                delay_ms: millis(delay),
-                error: error.clone(),
-            });
-            let event = NewEvent::step(
-                &self.step.id,
-                "step_retrying",
-                format!("attempt {attempt} failed: {error}"),
-            );
-            self.rt.store.append_event(&self.rt.run_id, &event).await?;
-            tokio::select! {
-                () = tokio::time::sleep(delay) => {}
-                // The last attempt failed for sure: failed, not in doubt.
-                () = self.rt.draining.cancelled() => {
-                    let error = format!("{error} (interrupted before attempt {})", attempt + 1);
-                    return Ok(Ended::Failed(error, self.tail.clone()));
-                }
+            if let Some(failed) = self.wait_to_retry(attempt, &error).await? {
+                return Ok(failed);
             }
         }
         Ok(Ended::Failed("no attempt was made".into(), Vec::new()))
+    }
+
+    /// Journals that `attempt` failed with `error` and waits the retry's
+    /// delay; `Some(failed)` when an interrupt came first.
+    async fn wait_to_retry(&mut self, attempt: u32, error: &str) -> Result<Option<Ended<Applied>>, StateError> {
+        let delay = self.step.retry.delay_before(attempt + 1);
+        let error = self.rt.redactor.redact(error).into_owned();
+        self.rt.report(Event::StepRetrying {
+            step: self.step.id.clone(),
+            attempt,
+            delay_ms: millis(delay),
+            error: error.clone(),
+        });
+        let event = NewEvent::step(
+            &self.step.id,
+            "step_retrying",
+            format!("attempt {attempt} failed: {error}"),
+        );
+        self.rt.store.append_event(&self.rt.run_id, &event).await?;
+        tokio::select! {
+            () = tokio::time::sleep(delay) => Ok(None),
+            // The last attempt failed for sure: failed, not in doubt.
+            () = self.rt.draining.cancelled() => {
+                let error = format!("{error} (interrupted before attempt {})", attempt + 1);
+                Ok(Some(Ended::Failed(error, self.tail.clone())))
+            }
+        }
+    }
+
+    /// Checkpoints the step as running its `attempt`; returns whether the
+    /// checkpoint was deferred to the kind's first write (see `exec::sink`),
+    /// to be flushed when the action returns if it never wrote.
+    async fn begin_attempt(&mut self, resolved: &Action, attempt: u32, attempts: u32) -> Result<bool, StateError> {
+        self.record.status = StepStatus::Running;
+        self.record.attempts += 1;
+        self.record.error = None;
+        // A group belongs to the attempt that recorded it.
+        self.record.process = None;
+        self.record.finished_at = None;
+        if attempt == 1 {
+            self.record.started_at = Some(now());
+        }
+        let message = format!("attempt {attempt} of {attempts}");
+        let running = NewEvent::step(&self.step.id, "step_running", message);
+        let deferred = resolved.writes_before_effects() && resolved.gate().is_none();
+        if deferred {
+            self.sync_progress();
+            self.rt.sink.defer_running(self.record.clone(), running);
+        } else {
+            self.checkpoint(running).await?;
+        }
+        Ok(deferred)
     }
 
     async fn await_approval(&mut self, action: &Spanned<Action>) -> Result<StepRecord, StateError> {
