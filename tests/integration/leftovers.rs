@@ -6,7 +6,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::signals::wait_for;
-use crate::test::Test;
+use crate::test::{Test, on_state};
 
 /// A step that takes 300 ms to clean up after SIGTERM (or ignores it).
 fn plan(on_term: &str) -> String {
@@ -188,26 +188,13 @@ verify = [{ kind = "shell", command = "echo verifying >> ledger; sleep 30" }]
 
 /// The journal of the run in `state`: `KIND STEP` for each step event.
 fn step_events(state: &std::path::Path) -> Vec<String> {
-    use sqlx::{ConnectOptions, Connection};
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    runtime.block_on(async {
-        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(state)
-            .read_only(true)
-            .connect()
+    let rows: Vec<(String, String)> = on_state(state, async |conn| {
+        sqlx::query_as("SELECT kind, step_id FROM events WHERE step_id IS NOT NULL ORDER BY seq")
+            .fetch_all(conn)
             .await
-            .expect("open the state");
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT kind, step_id FROM events WHERE step_id IS NOT NULL ORDER BY seq")
-                .fetch_all(&mut conn)
-                .await
-                .expect("read the journal");
-        conn.close().await.expect("close the state");
-        rows.into_iter().map(|(kind, step)| format!("{kind} {step}")).collect()
-    })
+            .expect("read the journal")
+    });
+    rows.into_iter().map(|(kind, step)| format!("{kind} {step}")).collect()
 }
 
 /// The `running` checkpoint rides with the recorded group; a command that

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::services::{on_database, psql, require, unique};
-use crate::test::Test;
+use crate::test::{Test, on_state};
 
 /// A fresh database on the test server, dropped when the guard goes.
 struct Database {
@@ -414,26 +414,15 @@ fn set_progress(state: &std::path::Path, progress: &serde_json::Value) {
 
 /// Writes `progress` for `step` into the state.
 fn set_step_progress(state: &std::path::Path, step: &str, progress: &serde_json::Value) {
-    use sqlx::{ConnectOptions, Connection};
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    runtime.block_on(async {
-        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(state)
-            .connect()
-            .await
-            .expect("open the state");
-        let updated = sqlx::query("UPDATE steps SET progress = ? WHERE step_id = ?")
+    let updated = on_state(state, async |conn| {
+        sqlx::query("UPDATE steps SET progress = ? WHERE step_id = ?")
             .bind(progress.to_string())
             .bind(step)
-            .execute(&mut conn)
+            .execute(conn)
             .await
-            .expect("write the progress");
-        assert_eq!(updated.rows_affected(), 1);
-        conn.close().await.expect("close the state");
+            .expect("write the progress")
     });
+    assert_eq!(updated.rows_affected(), 1);
 }
 
 /// Runs `sql` in a transaction that ends with `end` (`COMMIT` or

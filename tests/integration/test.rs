@@ -218,3 +218,23 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// Runs `work` on a connection to the SQLite state at `path`, on a tokio
+/// runtime of its own, and closes the connection after it.
+pub fn on_state<T>(path: &Path, work: impl AsyncFnOnce(&mut sqlx::SqliteConnection) -> T) -> T {
+    use sqlx::{ConnectOptions, Connection};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(async {
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(path)
+            .connect()
+            .await
+            .expect("open the state");
+        let result = work(&mut conn).await;
+        conn.close().await.expect("close the state");
+        result
+    })
+}
