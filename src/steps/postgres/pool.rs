@@ -44,10 +44,16 @@ fn key(url: &str, application: &str) -> String {
     format!("{application}\u{0}{url}")
 }
 
-fn take(key: &str) -> Option<PgConnection> {
+/// Takes an idle connection under `key` out of the list: the one `release`
+/// left, or (with `None`) the one released last.
+fn take(key: &str, release: Option<u64>) -> Option<PgConnection> {
     let mut idle = IDLE.lock().ok()?;
     let list = idle.get_mut(key)?;
-    let (_, conn) = list.pop()?;
+    let at = match release {
+        Some(id) => list.iter().position(|(kept, _)| *kept == id)?,
+        None => list.len().checked_sub(1)?,
+    };
+    let (_, conn) = list.remove(at);
     if list.is_empty() {
         idle.remove(key);
     }
@@ -58,7 +64,7 @@ fn take(key: &str) -> Option<PgConnection> {
 /// answers, or a new one.
 pub(super) async fn acquire(url: &str, application: &str) -> Result<PgConnection, StepError> {
     let key = key(url, application);
-    while let Some(mut conn) = take(&key) {
+    while let Some(mut conn) = take(&key, None) {
         if matches!(tokio::time::timeout(PING_TIMEOUT, conn.ping()).await, Ok(Ok(()))) {
             return Ok(conn);
         }
@@ -84,16 +90,7 @@ pub(super) async fn release(mut conn: PgConnection, url: &str, application: &str
     }
     tokio::spawn(async move {
         tokio::time::sleep(KEEP_IDLE).await;
-        let expired = IDLE.lock().ok().and_then(|mut idle| {
-            let list = idle.get_mut(&key)?;
-            let at = list.iter().position(|(release, _)| *release == id)?;
-            let (_, conn) = list.swap_remove(at);
-            if list.is_empty() {
-                idle.remove(&key);
-            }
-            Some(conn)
-        });
-        if let Some(conn) = expired {
+        if let Some(conn) = take(&key, Some(id)) {
             close(conn).await;
         }
     });
