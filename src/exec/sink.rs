@@ -9,6 +9,7 @@
 //! [`StoreSink::defer_running`]).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
@@ -59,30 +60,40 @@ impl StoreSink {
     }
 }
 
+impl StoreSink {
+    /// The step's first write carries its deferred `running` record,
+    /// amended by `amend`; any later one is `alone`.
+    async fn write(
+        &self,
+        step_id: &str,
+        amend: impl FnOnce(&mut StepRecord),
+        alone: impl Future<Output = Result<(), StateError>>,
+    ) -> Result<(), String> {
+        let written = match self.take(step_id) {
+            Some((mut record, event)) => {
+                amend(&mut record);
+                self.store.put_step(&self.run_id, &record, &event).await
+            }
+            None => alone.await,
+        };
+        written.map_err(|e| e.to_string())
+    }
+}
+
 impl ProgressSink for StoreSink {
     fn save<'a>(&'a self, step_id: &'a str, progress: &'a Value) -> SinkFuture<'a> {
-        Box::pin(async move {
-            let written = match self.take(step_id) {
-                Some((mut record, event)) => {
-                    record.progress = Some(progress.clone());
-                    self.store.put_step(&self.run_id, &record, &event).await
-                }
-                None => self.store.save_progress(&self.run_id, step_id, progress).await,
-            };
-            written.map_err(|e| e.to_string())
-        })
+        Box::pin(self.write(
+            step_id,
+            move |record| record.progress = Some(progress.clone()),
+            self.store.save_progress(&self.run_id, step_id, progress),
+        ))
     }
 
     fn record_process<'a>(&'a self, step_id: &'a str, group: Option<&'a ProcessGroup>) -> SinkFuture<'a> {
-        Box::pin(async move {
-            let written = match self.take(step_id) {
-                Some((mut record, event)) => {
-                    record.process = group.cloned();
-                    self.store.put_step(&self.run_id, &record, &event).await
-                }
-                None => self.store.set_process(&self.run_id, step_id, group).await,
-            };
-            written.map_err(|e| e.to_string())
-        })
+        Box::pin(self.write(
+            step_id,
+            move |record| record.process = group.cloned(),
+            self.store.set_process(&self.run_id, step_id, group),
+        ))
     }
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use sqlx::AssertSqlSafe;
 use sqlx::postgres::PgConnection;
 
-use super::connection::{close, connect, db_error, db_message, sqlstate};
+use super::connection::{close, db_error, db_message, sqlstate};
 use super::locks::configure;
 use super::pool;
 use super::sql::quote_ident;
@@ -93,9 +93,8 @@ async fn settle_database(
         let found = "the step changed since that attempt: its record does not describe it";
         return Ok(Settlement::new(asked, found, Verdict::Unknown));
     };
-    // Our idle sessions (see `pool`) go first: the recorded one may be one.
-    pool::close_idle().await;
-    let mut conn = connect(url).await?;
+    // Our idle sessions go first: the recorded one may be one.
+    let mut conn = pool::connect_alone(url).await?;
     let ended = end_session(&mut conn, url, backend, ctx.kill_grace, &ctx.cancel).await;
     let exists = match ended {
         Ok(ended) => database_exists(&mut conn, url, name)
@@ -116,9 +115,8 @@ impl ActionKind for PostgresCreateDatabase {
     async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
         let (url, name) = (&self.url, &self.name);
         // A database with sessions cannot be a template or be dropped: our
-        // idle ones (see `pool`) go first.
-        pool::close_idle().await;
-        let mut conn = connect(url).await?;
+        // idle ones go first.
+        let mut conn = pool::connect_alone(url).await?;
         let exists = database_exists(&mut conn, url, name).await?;
         let saved = saved_undo(ctx);
         let mut record = saved.clone().unwrap_or_else(|| json!({ "created": !exists }));
@@ -167,8 +165,7 @@ impl ActionKind for PostgresCreateDatabase {
                 .line(&format!("database `{name}` existed before this run: left in place"));
             return Ok(());
         }
-        pool::close_idle().await;
-        let mut conn = connect(&self.url).await?;
+        let mut conn = pool::connect_alone(&self.url).await?;
         drop_database(&mut conn, &self.url, name, false).await?;
         close(conn).await;
         ctx.log
@@ -198,8 +195,7 @@ impl ActionKind for PostgresCreateDatabase {
 impl ActionKind for PostgresDropDatabase {
     async fn perform(&self, ctx: &StepContext) -> Result<Applied, StepError> {
         let (url, name) = (&self.url, &self.name);
-        pool::close_idle().await;
-        let mut conn = connect(url).await?;
+        let mut conn = pool::connect_alone(url).await?;
         if database_exists(&mut conn, url, name).await? {
             record_session(ctx, &mut conn, url, name, None).await?;
             drop_database(&mut conn, url, name, self.force).await?;

@@ -28,7 +28,7 @@ use serde_json::Value;
 use sqlx::AssertSqlSafe;
 use sqlx::postgres::PgConnection;
 
-use super::connection::{APPLICATION, close, connect, db_error, sqlstate};
+use super::connection::{APPLICATION, close, db_error, sqlstate};
 use super::locks::{Watch, configure, statement_error};
 use super::pool;
 use super::script::{End, Unit, single_transaction, units};
@@ -177,8 +177,7 @@ impl PostgresExec {
         };
         // The recorded session may be one of ours, kept idle since: closed
         // first, so waiting for it to end does not wait on ourselves.
-        pool::close_idle().await;
-        let mut conn = connect(&self.url).await?;
+        let mut conn = pool::connect_alone(&self.url).await?;
         let ended = end_session(&mut conn, &self.url, record.backend, ctx.kill_grace, &ctx.cancel).await;
         let answer = match ended {
             Ok(ended) => self

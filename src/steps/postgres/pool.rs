@@ -96,6 +96,14 @@ pub(super) async fn release(mut conn: PgConnection, url: &str, application: &str
     });
 }
 
+/// A new connection to `url`, opened once every idle one is closed: for
+/// what another session of ours would stand in the way of (dropping a
+/// database, using it as a template, waiting for a recorded session).
+pub(super) async fn connect_alone(url: &str) -> Result<PgConnection, StepError> {
+    close_idle().await;
+    super::connection::connect(url).await
+}
+
 /// Closes every idle connection (before a database is dropped or created,
 /// and when a command ends).
 pub(crate) async fn close_idle() {
