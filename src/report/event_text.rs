@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::exec::event::Event;
+use crate::exec::event::{Beat, Event};
 use crate::state::{RunOutcome, StepStatus};
 
 /// The lines that tell what happened; `None` for events that only move
@@ -31,16 +31,7 @@ pub(crate) fn lines(event: &Event) -> Option<Vec<String>> {
             passed,
             error,
             help,
-        } => {
-            let what = description.as_deref().map_or_else(String::new, |d| format!(" — {d}"));
-            let mut lines = vec![if *passed {
-                format!("preflight ok      {id}{what}")
-            } else {
-                format!("preflight FAILED  {id}{what}: {}", error.as_deref().unwrap_or_default())
-            }];
-            lines.extend(help.iter().map(|help| format!("  help: {help}")));
-            lines
-        }
+        } => preflight(id, description.as_deref(), *passed, error.as_deref(), help.as_deref()),
         Event::StepStarted { .. } | Event::StepRunning { .. } => return None,
         Event::StepRetrying {
             step,
@@ -74,53 +65,15 @@ pub(crate) fn lines(event: &Event) -> Option<Vec<String>> {
             asked,
             found,
             verdict,
-        } => {
-            let then = match verdict.as_str() {
-                "took_effect" => "took effect: not run again (its `verify` still runs)",
-                "no_effect" => "no effect: runs again",
-                "partly" => "took effect in part: goes on where it stopped",
-                _ => "cannot tell",
-            };
-            vec![
-                format!("settled {step} (attempt {attempt}): {then}"),
-                format!("  asked {asked}"),
-                format!("  found {found}"),
-            ]
-        }
-        Event::Heartbeat { steps } => {
-            let running: Vec<String> = steps
-                .iter()
-                .map(|beat| {
-                    let mut text = format!("{} ({}s", beat.step, beat.elapsed_ms / 1000);
-                    if let Some(rows) = beat.rows {
-                        text.push_str(&format!(", {rows} rows copied"));
-                    }
-                    if let Some(rate) = beat.rows_per_second {
-                        text.push_str(&format!(", {rate} rows/s"));
-                    }
-                    text + ")"
-                })
-                .collect();
-            vec![format!("still running: {}", running.join(", "))]
-        }
+        } => settled(step, *attempt, asked, found, verdict),
+        Event::Heartbeat { steps } => vec![heartbeat(steps)],
         Event::StepsBlocked { by, steps } => vec![format!("blocked {} (by `{by}`)", steps.join(", "))],
-        Event::AwaitingApproval { step, instructions } => {
-            let mut lines = vec![format!("waiting {step}: a manual step needs an operator")];
-            lines.extend(instructions.lines().map(|line| format!("  | {line}")));
-            lines.push(format!("  hint: when done, run `planrun resume --approve {step}`"));
-            lines
-        }
+        Event::AwaitingApproval { step, instructions } => awaiting_approval(step, instructions),
         Event::RollbackStarted {
             run_id,
             steps,
             without_rollback,
-        } => {
-            let mut lines = vec![format!("rolling back run {run_id}: {steps} step(s) to undo")];
-            if !without_rollback.is_empty() {
-                lines.push(format!("  not undone (no rollback): {}", without_rollback.join(", ")));
-            }
-            lines
-        }
+        } => rollback_started(run_id, *steps, without_rollback),
         Event::RunFinished {
             run_id,
             outcome,
@@ -129,6 +82,75 @@ pub(crate) fn lines(event: &Event) -> Option<Vec<String>> {
         } => vec![summary(run_id, *outcome, counts, *elapsed_ms)],
     };
     Some(lines)
+}
+
+/// A preflight probe's result, then its help lines.
+fn preflight(
+    id: &str,
+    description: Option<&str>,
+    passed: bool,
+    error: Option<&str>,
+    help: Option<&str>,
+) -> Vec<String> {
+    let what = description.map_or_else(String::new, |d| format!(" — {d}"));
+    let mut lines = vec![if passed {
+        format!("preflight ok      {id}{what}")
+    } else {
+        format!("preflight FAILED  {id}{what}: {}", error.unwrap_or_default())
+    }];
+    lines.extend(help.iter().map(|help| format!("  help: {help}")));
+    lines
+}
+
+/// What settling found about an in-doubt step, and what follows from it.
+fn settled(step: &str, attempt: u32, asked: &str, found: &str, verdict: &str) -> Vec<String> {
+    let then = match verdict {
+        "took_effect" => "took effect: not run again (its `verify` still runs)",
+        "no_effect" => "no effect: runs again",
+        "partly" => "took effect in part: goes on where it stopped",
+        _ => "cannot tell",
+    };
+    vec![
+        format!("settled {step} (attempt {attempt}): {then}"),
+        format!("  asked {asked}"),
+        format!("  found {found}"),
+    ]
+}
+
+/// The one line naming the steps still running, with their time (and a
+/// table copy's rows and rate).
+fn heartbeat(steps: &[Beat]) -> String {
+    let running: Vec<String> = steps
+        .iter()
+        .map(|beat| {
+            let mut text = format!("{} ({}s", beat.step, beat.elapsed_ms / 1000);
+            if let Some(rows) = beat.rows {
+                text.push_str(&format!(", {rows} rows copied"));
+            }
+            if let Some(rate) = beat.rows_per_second {
+                text.push_str(&format!(", {rate} rows/s"));
+            }
+            text + ")"
+        })
+        .collect();
+    format!("still running: {}", running.join(", "))
+}
+
+/// A manual step waiting: its instructions, then how to approve it.
+fn awaiting_approval(step: &str, instructions: &str) -> Vec<String> {
+    let mut lines = vec![format!("waiting {step}: a manual step needs an operator")];
+    lines.extend(instructions.lines().map(|line| format!("  | {line}")));
+    lines.push(format!("  hint: when done, run `planrun resume --approve {step}`"));
+    lines
+}
+
+/// A rollback starting, and the steps it cannot undo.
+fn rollback_started(run_id: &str, steps: usize, without_rollback: &[String]) -> Vec<String> {
+    let mut lines = vec![format!("rolling back run {run_id}: {steps} step(s) to undo")];
+    if !without_rollback.is_empty() {
+        lines.push(format!("  not undone (no rollback): {}", without_rollback.join(", ")));
+    }
+    lines
 }
 
 fn finished(
