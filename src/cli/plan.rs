@@ -8,6 +8,7 @@
 //! would, unless others are given.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use crate::cli::engine::{self, StateArgs};
 use crate::cli::load::{PlanArgs, compile_loud, plan_name, recorded, replayed};
@@ -21,6 +22,7 @@ use crate::exec::resume::step_states;
 use crate::exec::review::ReviewHash;
 use crate::exec::secrets::Secrets;
 use crate::plan::Source;
+use crate::plan::vars::Override;
 use crate::report::preview::{self, PreviewFormat, PreviewInput};
 use crate::state::{Location, RunRecord, StepRecord, Storage, Store};
 
@@ -47,6 +49,9 @@ pub(crate) struct Args {
     pub state: StateArgs,
 }
 
+/// The unfinished run of a plan and its steps, as the state holds them.
+type Unfinished = (RunRecord, Vec<StepRecord>);
+
 pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
     if let Some(out) = args.out.as_ref().filter(|out| !is_saved_plan(out)) {
         return Err(Error::Usage(format!(
@@ -62,8 +67,58 @@ pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
         Some(name) => engine::block_on(unfinished_run(&location, name))??,
         None => None,
     };
-    let given = args.plan.overrides()?;
-    let overrides = match &unfinished {
+    let overrides = previewed_overrides(unfinished.as_ref(), args.plan.overrides()?)?;
+    let compiled = compile_loud(&source, &overrides, args.plan.deny_warnings)?;
+    args.plan.check_policy(&compiled)?;
+    let secrets = if args.live {
+        Some(Secrets::resolve(&compiled.plan).map_err(ExecError::Secrets)?)
+    } else {
+        None
+    };
+    let review = ReviewHash::of(
+        &compiled,
+        &recorded(&overrides),
+        unfinished.as_ref().map(|(run, steps)| (run, steps.as_slice())),
+        |name| std::env::var(name).ok(),
+    );
+    let saved_run = unfinished.as_ref().map(saved_run);
+    let mut states = unfinished.map(|(_, steps)| step_states(&compiled, &steps));
+    let (preflight_failed, would_run) = match &secrets {
+        Some(secrets) => engine::block_on(live_states(&compiled, secrets, &mut states))??,
+        None => (false, any_not_done(&compiled, states.as_ref())),
+    };
+    let input = PreviewInput {
+        compiled: &compiled,
+        states: states.as_ref(),
+        review: Some(&review),
+    };
+    output::stream(|out| preview::write(&input, args.format, out))?;
+    if let Some(out) = &args.out {
+        let live = args.live.then(|| states.clone().unwrap_or_default());
+        let saved = SavedPlan::new(
+            &args.plan.plan,
+            &compiled,
+            recorded(&overrides),
+            saved_run,
+            live,
+            &review,
+        );
+        save(&saved, out)?;
+    }
+    Ok(if preflight_failed {
+        Exit::Failure
+    } else if args.detailed_exitcode && would_run {
+        Exit::WouldRun
+    } else {
+        Exit::Success
+    })
+}
+
+/// The var overrides to preview with: those `given`, or, when none are
+/// given, those the unfinished run was applied with (as `resume` would);
+/// a note on stderr says which when the two differ.
+fn previewed_overrides(unfinished: Option<&Unfinished>, given: Vec<Override>) -> Result<Vec<Override>, Error> {
+    Ok(match unfinished {
         Some((run, _)) if given.is_empty() && !run.overrides.is_empty() => {
             eprintln!(
                 "note: run {} of this plan is unfinished: previewing with the var overrides it was applied with, as `resume` would",
@@ -79,21 +134,13 @@ pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
             given
         }
         _ => given,
-    };
-    let compiled = compile_loud(&source, &overrides, args.plan.deny_warnings)?;
-    args.plan.check_policy(&compiled)?;
-    let secrets = if args.live {
-        Some(Secrets::resolve(&compiled.plan).map_err(ExecError::Secrets)?)
-    } else {
-        None
-    };
-    let review = ReviewHash::of(
-        &compiled,
-        &recorded(&overrides),
-        unfinished.as_ref().map(|(run, steps)| (run, steps.as_slice())),
-        |name| std::env::var(name).ok(),
-    );
-    let saved_run = unfinished.as_ref().map(|(run, steps)| SavedRun {
+    })
+}
+
+/// What a saved plan keeps of the unfinished run: its id, and each step's
+/// status and attempts.
+fn saved_run((run, steps): &Unfinished) -> SavedRun {
+    SavedRun {
         id: run.id.clone(),
         steps: steps
             .iter()
@@ -104,51 +151,28 @@ pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
                 )
             })
             .collect(),
-    });
-    let mut states = unfinished.map(|(_, steps)| step_states(&compiled, &steps));
-    let (preflight_failed, would_run) = match &secrets {
-        Some(secrets) => engine::block_on(live_states(&compiled, secrets, &mut states))??,
-        // Without --live: every step not done in the unfinished run (all of
-        // them without one: apply starts a new run).
-        None => (
-            false,
-            compiled.plan.steps.iter().any(|step| {
-                states
-                    .as_ref()
-                    .is_none_or(|states| states.get(&step.id).is_none_or(|state| state != "done"))
-            }),
-        ),
-    };
-    let input = PreviewInput {
-        compiled: &compiled,
-        states: states.as_ref(),
-        review: Some(&review),
-    };
-    output::stream(|out| preview::write(&input, args.format, out))?;
-    if let Some(out) = &args.out {
-        let live = args.live.then(|| states.clone().unwrap_or_default());
-        SavedPlan::new(
-            &args.plan.plan,
-            &compiled,
-            recorded(&overrides),
-            saved_run,
-            live,
-            &review,
-        )
-        .write(out)?;
-        eprintln!(
-            "saved the plan to {}: `planrun apply {}` runs exactly this",
-            out.display(),
-            out.display()
-        );
     }
-    Ok(if preflight_failed {
-        Exit::Failure
-    } else if args.detailed_exitcode && would_run {
-        Exit::WouldRun
-    } else {
-        Exit::Success
-    })
+}
+
+/// Without --live: whether any step is not done in the unfinished run
+/// (`states`), which is every step without one (apply starts a new run).
+fn any_not_done(compiled: &Compiled, states: Option<&BTreeMap<String, String>>) -> bool {
+    compiled
+        .plan
+        .steps
+        .iter()
+        .any(|step| states.is_none_or(|states| states.get(&step.id).is_none_or(|state| state != "done")))
+}
+
+/// Writes `saved` to `out` (`--out`) and says so on stderr.
+fn save(saved: &SavedPlan, out: &Path) -> Result<(), Error> {
+    saved.write(out)?;
+    eprintln!(
+        "saved the plan to {}: `planrun apply {}` runs exactly this",
+        out.display(),
+        out.display()
+    );
+    Ok(())
 }
 
 /// Evaluates the preflight probes (reported on stderr) and every check,
