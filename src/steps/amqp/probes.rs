@@ -7,7 +7,7 @@ use lapin::options::{
     BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::FieldTable;
-use lapin::{BasicProperties, Channel};
+use lapin::{BasicProperties, Channel, Consumer};
 
 use super::connection::{Broker, close_channel, is_not_found};
 use super::{AmqpConnect, AmqpExists, AmqpRoundtrip};
@@ -74,17 +74,31 @@ impl AmqpRoundtrip {
     /// Binds a temporary queue, publishes (confirmed, mandatory), and waits
     /// for the message to come back on the queue.
     async fn exchange(&self, broker: &Broker, channel: &Channel, ctx: &StepContext) -> Result<(), StepError> {
-        let on_exchange = |what: &str, error: &lapin::Error| {
-            if is_not_found(error) {
-                StepError::failed(format!(
-                    "exchange `{}` does not exist on {}",
-                    self.exchange,
-                    broker.shown()
-                ))
-            } else {
-                broker.error(what, error)
-            }
-        };
+        let consumer = self.consume_bound(broker, channel).await?;
+        let body = self.body(ctx);
+        let sent = self.publish(broker, channel, &body, ctx).await?;
+        self.receive(broker, consumer, &body, ctx).await?;
+        ctx.log
+            .line(&format!("received it back after {} ms", sent.elapsed().as_millis()));
+        Ok(())
+    }
+
+    /// `what` failed on the exchange: it does not exist, or another error.
+    fn exchange_error(&self, broker: &Broker, what: &str, error: &lapin::Error) -> StepError {
+        if is_not_found(error) {
+            StepError::failed(format!(
+                "exchange `{}` does not exist on {}",
+                self.exchange,
+                broker.shown()
+            ))
+        } else {
+            broker.error(what, error)
+        }
+    }
+
+    /// A consumer of a temporary queue (exclusive, deleted with the
+    /// channel) bound to the exchange with the routing key.
+    async fn consume_bound(&self, broker: &Broker, channel: &Channel) -> Result<Consumer, StepError> {
         let temporary = QueueDeclareOptions {
             exclusive: true,
             auto_delete: true,
@@ -104,21 +118,31 @@ impl AmqpRoundtrip {
                 FieldTable::default(),
             )
             .await
-            .map_err(|e| on_exchange("cannot bind a temporary queue", &e))?;
+            .map_err(|e| self.exchange_error(broker, "cannot bind a temporary queue", &e))?;
         let consume = BasicConsumeOptions {
             no_ack: true,
             exclusive: true,
             ..BasicConsumeOptions::default()
         };
-        let mut consumer = channel
+        channel
             .basic_consume(queue, "".into(), consume, FieldTable::default())
             .await
-            .map_err(|e| broker.error("cannot consume from the temporary queue", &e))?;
+            .map_err(|e| broker.error("cannot consume from the temporary queue", &e))
+    }
+
+    /// Publishes `body` to the exchange, mandatory, and waits for the
+    /// broker to confirm it was routed; returns when it was sent.
+    async fn publish(
+        &self,
+        broker: &Broker,
+        channel: &Channel,
+        body: &str,
+        ctx: &StepContext,
+    ) -> Result<tokio::time::Instant, StepError> {
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await
             .map_err(|e| broker.error("cannot enable publisher confirms", &e))?;
-        let body = self.body(ctx);
         let sent = tokio::time::Instant::now();
         let mandatory = BasicPublishOptions {
             mandatory: true,
@@ -133,9 +157,9 @@ impl AmqpRoundtrip {
                 BasicProperties::default().with_content_type("text/plain".into()),
             )
             .await
-            .map_err(|e| on_exchange("cannot publish", &e))?
+            .map_err(|e| self.exchange_error(broker, "cannot publish", &e))?
             .await
-            .map_err(|e| on_exchange("the broker did not confirm the message", &e))?;
+            .map_err(|e| self.exchange_error(broker, "the broker did not confirm the message", &e))?;
         super::actions::check_confirmation(confirmation, &self.exchange, &self.routing_key, true)?;
         ctx.log.line(&format!(
             "published {} bytes to `{}` with key {:?} (confirmed)",
@@ -143,6 +167,19 @@ impl AmqpRoundtrip {
             self.exchange,
             self.routing_key
         ));
+        Ok(sent)
+    }
+
+    /// Waits, up to the probe's `timeout`, for `body` to arrive on
+    /// `consumer` (other messages are ignored); stops when the step is
+    /// cancelled.
+    async fn receive(
+        &self,
+        broker: &Broker,
+        mut consumer: Consumer,
+        body: &str,
+        ctx: &StepContext,
+    ) -> Result<(), StepError> {
         let timeout = self.timeout.map_or(DEFAULT_ROUNDTRIP_TIMEOUT, PlanDuration::std);
         let received = async {
             while let Some(delivery) = consumer.next().await {
@@ -156,19 +193,16 @@ impl AmqpRoundtrip {
         };
         tokio::select! {
             result = tokio::time::timeout(timeout, received) => match result {
-                Ok(result) => result?,
-                Err(_) => return Err(StepError::failed(format!(
+                Ok(result) => result,
+                Err(_) => Err(StepError::failed(format!(
                     "the message published to `{}` with key {:?} did not come back within {}",
                     self.exchange,
                     self.routing_key,
                     PlanDuration::from_millis(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX))
                 ))),
             },
-            () = ctx.cancel.cancelled() => return Err(StepError::Cancelled),
+            () = ctx.cancel.cancelled() => Err(StepError::Cancelled),
         }
-        ctx.log
-            .line(&format!("received it back after {} ms", sent.elapsed().as_millis()));
-        Ok(())
     }
 }
 
