@@ -50,22 +50,7 @@ fn the_services_example_applies_twice_and_rolls_back_one_run_at_a_time() {
         url.set_path(name);
         url.to_string()
     };
-    let port = crate::services::free_port().to_string();
-    // Everything that names a service comes from the services' URLs.
-    let vars = [
-        format!("shared_db=planrun_example_shared_{suffix}"),
-        format!("auth_db=planrun_example_auth_{suffix}"),
-        format!("exchange=planrun.example.events.{suffix}"),
-        format!("queue=planrun.example.payments.{suffix}"),
-        format!("container=planrun-example-web-{suffix}"),
-        format!("web_port={port}"),
-        format!("pg_host={}", pg.host_str().unwrap_or("127.0.0.1")),
-        format!("pg_port={}", pg.port().unwrap_or(5432)),
-        format!("pg_user={}", pg.username()),
-        format!("amqp_host={}", amqp.host_str().unwrap_or("127.0.0.1")),
-        format!("amqp_port={}", amqp.port().unwrap_or(5672)),
-        format!("amqp_user={}", amqp.username()),
-    ];
+    let vars = services_vars(&pg, &amqp, &suffix);
     let test = Test::new()
         .file("examples/services.toml", example("services.toml"))
         .env("PGPASSWORD", pg.password().unwrap_or_default())
@@ -127,4 +112,25 @@ fn the_services_example_applies_twice_and_rolls_back_one_run_at_a_time() {
     assert_eq!(databases, "0", "the databases the run created are gone");
     let left = crate::services::output("docker", &["ps", "-aq", "--filter", &format!("name={container}")]);
     assert_eq!(left, "", "the container is gone");
+}
+
+/// The `--var`s of the services example: what it creates is named with
+/// `suffix`, and everything that names a service comes from the services'
+/// URLs.
+fn services_vars(pg: &url::Url, amqp: &url::Url, suffix: &str) -> [String; 12] {
+    let port = crate::services::free_port().to_string();
+    [
+        format!("shared_db=planrun_example_shared_{suffix}"),
+        format!("auth_db=planrun_example_auth_{suffix}"),
+        format!("exchange=planrun.example.events.{suffix}"),
+        format!("queue=planrun.example.payments.{suffix}"),
+        format!("container=planrun-example-web-{suffix}"),
+        format!("web_port={port}"),
+        format!("pg_host={}", pg.host_str().unwrap_or("127.0.0.1")),
+        format!("pg_port={}", pg.port().unwrap_or(5432)),
+        format!("pg_user={}", pg.username()),
+        format!("amqp_host={}", amqp.host_str().unwrap_or("127.0.0.1")),
+        format!("amqp_port={}", amqp.port().unwrap_or(5672)),
+        format!("amqp_user={}", amqp.username()),
+    ]
 }
