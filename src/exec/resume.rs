@@ -23,9 +23,9 @@ use crate::exec::runtime::{Runtime, Settings};
 use crate::exec::secrets::Secrets;
 use crate::exec::session::Session;
 use crate::exec::settle::settle_in_doubt;
-use crate::plan::Step;
 use crate::plan::hash::{source_hash, step_hash};
-use crate::state::{NewEvent, PlanFile, RunOutcome, RunRecord, StepRecord, StepStatus, Storage};
+use crate::plan::{Source, Step};
+use crate::state::{NewEvent, PlanFile, RunOutcome, RunRecord, StepRecord, StepStatus, Storage, Store};
 use crate::steps::outcome::{Applied, Settlement, Verdict};
 
 pub(crate) struct ResumeRequest {
@@ -325,13 +325,7 @@ pub(crate) async fn resume(
         settings,
     )?);
     // Outputs of finished steps, for the steps settled and run below.
-    for record in stored
-        .steps
-        .iter()
-        .filter(|record| record.status.is_done() && !record.outputs.is_empty())
-    {
-        rt.set_outputs(&record.step_id, record.outputs.clone());
-    }
+    restore_outputs(&rt, &stored.steps);
     let mut steps = stored.steps;
     let answers = settle_in_doubt(&rt, &mut steps, &rerun_set(&compiled, request)?).await?;
     if rt.interrupt.is_cancelled() {
@@ -350,24 +344,8 @@ pub(crate) async fn resume(
     for message in notices {
         settings.reporter.report(&Event::Notice { message });
     }
-    for (record, event) in &changes {
-        store.put_step(&run.id, record, event).await?;
-    }
-    if !stored.plan_unchanged {
-        // The run follows the changed file from now on: its rollbacks, and
-        // the steps that joined, come from it.
-        let source = &compiled.plan.source;
-        let plan = PlanFile {
-            path: &source.name,
-            hash: &source_hash(source),
-            source: &source.text,
-        };
-        let event = NewEvent::run("plan_changed", format!("resumed with a changed `{}`", source.name));
-        store.set_plan(&run.id, &plan, &event).await?;
-    }
-    store
-        .set_outcome(&run.id, RunOutcome::Running, &NewEvent::run("run_resumed", "resumed"))
-        .await?;
+    let changed_plan = (!stored.plan_unchanged).then_some(&compiled.plan.source);
+    record_resumption(store, &run.id, &changes, changed_plan).await?;
     let parallelism = rt.parallelism(settings);
     rt.report(Event::RunStarted {
         run_id: run.id.clone(),
@@ -385,11 +363,49 @@ pub(crate) async fn resume(
     Ok(rt.finish(&records, outcome, started).await?)
 }
 
+/// Gives `rt` the outputs of the finished steps among `records`.
+fn restore_outputs(rt: &Runtime, records: &[StepRecord]) {
+    for record in records
+        .iter()
+        .filter(|record| record.status.is_done() && !record.outputs.is_empty())
+    {
+        rt.set_outputs(&record.step_id, record.outputs.clone());
+    }
+}
+
+/// Writes what resuming changed before the walk: the step records of
+/// `changes`, the plan file when it changed (`changed_plan`), and the run
+/// as running again.
+async fn record_resumption(
+    store: &Store,
+    run_id: &str,
+    changes: &[(StepRecord, NewEvent)],
+    changed_plan: Option<&Source>,
+) -> Result<(), ExecError> {
+    for (record, event) in changes {
+        store.put_step(run_id, record, event).await?;
+    }
+    if let Some(source) = changed_plan {
+        // The run follows the changed file from now on: its rollbacks, and
+        // the steps that joined, come from it.
+        let plan = PlanFile {
+            path: &source.name,
+            hash: &source_hash(source),
+            source: &source.text,
+        };
+        let event = NewEvent::run("plan_changed", format!("resumed with a changed `{}`", source.name));
+        store.set_plan(run_id, &plan, &event).await?;
+    }
+    store
+        .set_outcome(run_id, RunOutcome::Running, &NewEvent::run("run_resumed", "resumed"))
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::compile::compile;
-    use crate::plan::Source;
 
     const PLAN: &str = r#"format = 1
 name = "doubt"
