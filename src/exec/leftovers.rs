@@ -50,9 +50,35 @@ pub(crate) async fn settle(
         return Ok(());
     }
     let started = Instant::now();
+    let (mut ended, waiting) = look_at(steps, &recorded, run_id, started, grace, reporter).await;
+    let still = wait_for(&mut ended, waiting, started, grace).await;
+    if !still.is_empty() {
+        let alive: Vec<String> = still
+            .iter()
+            .map(|(slot, group)| format!("{} ({group})", steps[recorded[*slot]].step_id))
+            .collect();
+        return Err(ExecError::StillRunning(alive));
+    }
+    mark_ended(store, run_id, steps, &recorded, &ended, reporter).await
+}
+
+/// Looks once at the group of each step of `recorded` (indexes into
+/// `steps`), saying which it waits for: one already gone has ended; one
+/// alive is to be waited for (with `grace`); one on another machine is
+/// waited for here, until its watchdog has surely stopped it. Returns the
+/// fate of each, by slot in `recorded` (`None`: still alive), and the live
+/// groups with their slots.
+async fn look_at(
+    steps: &[StepRecord],
+    recorded: &[usize],
+    run_id: &str,
+    started: Instant,
+    grace: Duration,
+    reporter: &dyn Reporter,
+) -> (Vec<Option<Fate>>, Vec<(usize, ProcessGroup)>) {
     let mut ended: Vec<Option<Fate>> = Vec::new();
     let mut waiting = Vec::new();
-    for &index in &recorded {
+    for &index in recorded {
         let Some(group) = steps[index].process.clone() else {
             continue;
         };
@@ -84,14 +110,20 @@ pub(crate) async fn settle(
             }
         }
     }
-    let still = wait_for(&mut ended, waiting, started, grace).await;
-    if !still.is_empty() {
-        let alive: Vec<String> = still
-            .iter()
-            .map(|(slot, group)| format!("{} ({group})", steps[recorded[*slot]].step_id))
-            .collect();
-        return Err(ExecError::StillRunning(alive));
-    }
+    (ended, waiting)
+}
+
+/// Marks the group of each step of `recorded` ended, in `steps` and in the
+/// state, journalled with its fate (`ended`, by slot); says so for each
+/// that did not end before planrun looked.
+async fn mark_ended(
+    store: &Store,
+    run_id: &str,
+    steps: &mut [StepRecord],
+    recorded: &[usize],
+    ended: &[Option<Fate>],
+    reporter: &dyn Reporter,
+) -> Result<(), ExecError> {
     for (slot, &index) in recorded.iter().enumerate() {
         let record = &mut steps[index];
         let Some(group) = record.process.as_mut() else {
