@@ -30,7 +30,7 @@ use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use crate::redact::credentials::scrub;
-use crate::state::columns::{SCHEMA_VERSION, json, parse_json, run_from_row, stored_version};
+use crate::state::columns::{SCHEMA_VERSION, event_from_row, json, parse_json, run_from_row, stored_version};
 use crate::state::error::{StateError, sqlx_error_text};
 use crate::state::lock::{Acquired, LockInfo, current_host};
 use crate::state::record::{EventRecord, NewEvent, PlanFile, RunRecord, StepRecord, now};
@@ -644,18 +644,7 @@ impl Storage for PostgresStore {
             .bind(run_id)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(EventRecord {
-                    seq: row.try_get("seq")?,
-                    run_id: row.try_get("run_id")?,
-                    at: row.try_get("at")?,
-                    step_id: row.try_get("step_id")?,
-                    kind: row.try_get("kind")?,
-                    message: row.try_get("message")?,
-                })
-            })
-            .collect()
+        rows.iter().map(event_from_row).collect()
     }
 
     async fn last_event(&self, run_id: &str) -> Result<Option<i64>> {

@@ -9,10 +9,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{Connection, Row, Sqlite, Transaction};
+use sqlx::{Connection, Sqlite, Transaction};
 use tokio::sync::Mutex;
 
-use crate::state::columns::{PROCESS_COLUMN, SCHEMA_VERSION, json, parse_json, run_from_row, stored_version};
+use crate::state::columns::{
+    PROCESS_COLUMN, SCHEMA_VERSION, event_from_row, json, parse_json, run_from_row, stored_version,
+};
 use crate::state::error::StateError;
 use crate::state::location::Sync;
 use crate::state::lock::{Acquired, LockInfo};
@@ -426,18 +428,7 @@ impl Storage for SqliteStore {
             .bind(run_id)
             .fetch_all(&mut *self.conn.lock().await)
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(EventRecord {
-                    seq: row.try_get("seq")?,
-                    run_id: row.try_get("run_id")?,
-                    at: row.try_get("at")?,
-                    step_id: row.try_get("step_id")?,
-                    kind: row.try_get("kind")?,
-                    message: row.try_get("message")?,
-                })
-            })
-            .collect()
+        rows.iter().map(event_from_row).collect()
     }
 
     async fn last_event(&self, run_id: &str) -> Result<Option<i64>> {
