@@ -1,5 +1,5 @@
-//! What both backends store the same way: JSON-encoded columns, and the
-//! schema version check.
+//! What both backends store the same way: JSON-encoded columns, rows of
+//! the runs and events tables, and the schema version check.
 
 use std::str::FromStr;
 
@@ -8,7 +8,7 @@ use serde_json::Value;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::state::error::StateError;
-use crate::state::record::RunRecord;
+use crate::state::record::{EventRecord, RunRecord};
 use crate::state::status::RunOutcome;
 use crate::state::store::Result;
 
@@ -71,5 +71,24 @@ where
         started_at: text("started_at")?,
         finished_at: row.try_get("finished_at")?,
         outcome: RunOutcome::from_str(&text("outcome")?).map_err(StateError::corrupt)?,
+    })
+}
+
+/// A journal entry from a row of either backend's events table.
+pub(crate) fn event_from_row<'r, R>(row: &'r R) -> Result<EventRecord>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(EventRecord {
+        seq: row.try_get("seq")?,
+        run_id: row.try_get("run_id")?,
+        at: row.try_get("at")?,
+        step_id: row.try_get("step_id")?,
+        kind: row.try_get("kind")?,
+        message: row.try_get("message")?,
     })
 }

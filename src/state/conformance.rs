@@ -151,6 +151,11 @@ async fn process_groups_are_recorded_without_a_journal_entry_and_cleared<S: Stat
         .expect("set_process");
     store.set_process(&id, "second", None).await.expect("set_process");
     assert_eq!(store.steps(&id).await.expect("steps")[1].process, None);
+    assert_eq!(
+        store.events(&id).await.expect("events").len(),
+        journal + 1,
+        "a step's groups after its checkpoint journal nothing either"
+    );
 }
 
 async fn checkpoints_update_one_step_and_journal<S: StateStore>(store: &S, prefix: &str) {
@@ -207,6 +212,15 @@ async fn checkpoints_update_one_step_and_journal<S: StateStore>(store: &S, prefi
         "every write moves it"
     );
     assert_eq!(store.events(&id).await.expect("events").len(), 4);
+    store
+        .add_steps(&id, std::slice::from_ref(&step))
+        .await
+        .expect("add_steps");
+    assert_eq!(
+        store.events(&id).await.expect("events").len(),
+        4,
+        "replacing a checkpointed step journals nothing"
+    );
 }
 
 async fn outcomes_set_and_clear_finished_at<S: StateStore>(store: &S, prefix: &str) {

@@ -12,6 +12,7 @@ pub mod lock;
 pub(crate) mod memory;
 mod postgres;
 pub mod record;
+mod sql;
 mod sqlite;
 pub mod status;
 mod store;

@@ -1,6 +1,7 @@
 //! The shared backend for teams: runs, steps, journal and lock in
 //! PostgreSQL, with exactly the semantics of the SQLite store (both pass
-//! `state::conformance`).
+//! `state::conformance`; the statements they write alike are
+//! `state::sql`'s).
 //!
 //! The lock is a session-level advisory lock held on a dedicated
 //! connection for the whole command, plus a row naming the holder. The
@@ -20,20 +21,21 @@
 //! stops.
 
 use std::str::FromStr;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, LazyLock, Weak};
 use std::time::Duration;
 
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Connection, Row};
+use sqlx::{Connection, Postgres, Row};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use crate::redact::credentials::scrub;
-use crate::state::columns::{SCHEMA_VERSION, json, parse_json, run_from_row, stored_version};
+use crate::state::columns::{SCHEMA_VERSION, event_from_row, json, parse_json, run_from_row, stored_version};
 use crate::state::error::{StateError, sqlx_error_text};
 use crate::state::lock::{Acquired, LockInfo, current_host};
-use crate::state::record::{EventRecord, NewEvent, PlanFile, RunRecord, StepRecord, now};
+use crate::state::record::{EventRecord, NewEvent, PlanFile, RunRecord, StepRecord};
+use crate::state::sql::{Bound, Dialect, Statements};
 use crate::state::status::{RunOutcome, StepStatus};
 use crate::state::store::{Locker, Result, Storage};
 use crate::supervise::ProcessGroup;
@@ -114,31 +116,18 @@ CREATE TABLE IF NOT EXISTS planrun_lock (
 );
 ";
 
-const UPSERT_STEP: &str = "
-INSERT INTO planrun_steps (run_id, step_id, position, status, attempts, definition_hash, started_at, finished_at,
-                           outputs, error, undo, progress, process)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-ON CONFLICT (run_id, step_id) DO UPDATE SET
-    position = excluded.position, status = excluded.status, attempts = excluded.attempts,
-    definition_hash = excluded.definition_hash, started_at = excluded.started_at,
-    finished_at = excluded.finished_at, outputs = excluded.outputs, error = excluded.error,
-    undo = excluded.undo, progress = excluded.progress, process = excluded.process";
-
-/// A checkpoint and its journal entry in one statement (one round trip).
-const PUT_STEP: &str = "
-WITH step AS (
-    INSERT INTO planrun_steps (run_id, step_id, position, status, attempts, definition_hash, started_at,
-                               finished_at, outputs, error, undo, progress, process)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-    ON CONFLICT (run_id, step_id) DO UPDATE SET
-        position = excluded.position, status = excluded.status, attempts = excluded.attempts,
-        definition_hash = excluded.definition_hash, started_at = excluded.started_at,
-        finished_at = excluded.finished_at, outputs = excluded.outputs, error = excluded.error,
-        undo = excluded.undo, progress = excluded.progress, process = excluded.process
-    RETURNING run_id, step_id
-)
-INSERT INTO planrun_events (run_id, at, step_id, kind, message)
-SELECT run_id, $14, step_id, $15, $16 FROM step";
+/// The statements shared with SQLite, on these tables.
+static SQL: LazyLock<Statements<Postgres>> = LazyLock::new(|| {
+    Statements::new(Dialect {
+        meta: "planrun_meta",
+        runs: "planrun_runs",
+        steps: "planrun_steps",
+        events: "planrun_events",
+        lock: "planrun_lock",
+        runs_order: "seq",
+        journal_in_step: false,
+    })
+});
 
 /// Migrations from each older version to the next.
 const MIGRATIONS: &[(i64, &str)] = &[(1, "ALTER TABLE planrun_steps ADD COLUMN IF NOT EXISTS process TEXT")];
@@ -217,17 +206,12 @@ impl PostgresStore {
 
     /// Runs `update` on the run's row and journals `event`, in one
     /// transaction; a run that is not there is an error.
-    async fn update_run(
-        &self,
-        run_id: &str,
-        update: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
-        event: &NewEvent,
-    ) -> Result<()> {
+    async fn update_run(&self, run_id: &str, update: Bound<Postgres>, event: &NewEvent) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         if update.execute(&mut *tx).await?.rows_affected() == 0 {
             return Err(StateError::NoSuchRun(run_id.to_string()));
         }
-        insert_event(&mut tx, run_id, event).await?;
+        SQL.insert_event(run_id, event).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -308,9 +292,7 @@ async fn lock_connection(options: &PgConnectOptions) -> Result<PgConnection> {
 
 /// The `info` of the lock's row, if any.
 async fn holder_row(connection: &mut PgConnection) -> Result<Option<LockInfo>> {
-    let text: Option<String> = sqlx::query_scalar("SELECT info FROM planrun_lock WHERE id = 1")
-        .fetch_optional(connection)
-        .await?;
+    let text = SQL.lock_info().fetch_optional(connection).await?;
     text.map(|text| parse_json::<LockInfo>(&text, "lock")).transpose()
 }
 
@@ -407,9 +389,7 @@ async fn migrate(connection: &mut PgConnection) -> Result<()> {
         .execute(&mut *tx)
         .await?;
     sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
-    let version: Option<String> = sqlx::query_scalar("SELECT value FROM planrun_meta WHERE key = 'schema_version'")
-        .fetch_optional(&mut *tx)
-        .await?;
+    let version = SQL.schema_version().fetch_optional(&mut *tx).await?;
     let found = stored_version(version)?;
     if found != Some(SCHEMA_VERSION) {
         // A new state's tables are of this version already.
@@ -419,13 +399,7 @@ async fn migrate(connection: &mut PgConnection) -> Result<()> {
         {
             sqlx::raw_sql(*migration).execute(&mut *tx).await?;
         }
-        sqlx::query(
-            "INSERT INTO planrun_meta (key, value) VALUES ('schema_version', $1)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(SCHEMA_VERSION.to_string())
-        .execute(&mut *tx)
-        .await?;
+        SQL.set_schema_version(SCHEMA_VERSION).execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -434,10 +408,7 @@ async fn migrate(connection: &mut PgConnection) -> Result<()> {
 /// Whether the database holds a planrun state this version can read
 /// (read without creating anything).
 async fn schema_present(connection: &mut PgConnection) -> Result<bool> {
-    let version: std::result::Result<Option<String>, sqlx::Error> =
-        sqlx::query_scalar("SELECT value FROM planrun_meta WHERE key = 'schema_version'")
-            .fetch_optional(&mut *connection)
-            .await;
+    let version = SQL.schema_version().fetch_optional(&mut *connection).await;
     match version {
         // 42P01: undefined_table, no state was ever written here.
         Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("42P01") => Ok(false),
@@ -448,27 +419,6 @@ async fn schema_present(connection: &mut PgConnection) -> Result<bool> {
             Ok(true)
         }
     }
-}
-
-fn bind_step<'q>(
-    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    run_id: &'q str,
-    step: &'q StepRecord,
-) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
-    query
-        .bind(run_id)
-        .bind(&step.step_id)
-        .bind(i64::from(step.position))
-        .bind(step.status.as_str())
-        .bind(i64::from(step.attempts))
-        .bind(&step.definition_hash)
-        .bind(&step.started_at)
-        .bind(&step.finished_at)
-        .bind(json(&step.outputs))
-        .bind(&step.error)
-        .bind(step.undo.as_ref().map(Value::to_string))
-        .bind(step.progress.as_ref().map(Value::to_string))
-        .bind(step.process.as_ref().map(json))
 }
 
 fn step_from_row(row: &PgRow) -> Result<StepRecord> {
@@ -497,52 +447,15 @@ fn step_from_row(row: &PgRow) -> Result<StepRecord> {
     })
 }
 
-async fn insert_event(connection: &mut PgConnection, run_id: &str, event: &NewEvent) -> Result<()> {
-    sqlx::query("INSERT INTO planrun_events (run_id, at, step_id, kind, message) VALUES ($1, $2, $3, $4, $5)")
-        .bind(run_id)
-        .bind(now())
-        .bind(&event.step_id)
-        .bind(event.kind)
-        .bind(&event.message)
-        .execute(connection)
-        .await?;
-    Ok(())
-}
-
 impl Storage for PostgresStore {
     async fn create_run(&self, run: &RunRecord, steps: &[StepRecord]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO planrun_runs (id, plan_name, plan_path, plan_hash, plan_source, overrides, vars, run_user,
-                                       host, pid, started_at, finished_at, outcome)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(&run.id)
-        .bind(&run.plan_name)
-        .bind(&run.plan_path)
-        .bind(&run.plan_hash)
-        .bind(&run.plan_source)
-        .bind(json(&run.overrides))
-        .bind(json(&run.vars))
-        .bind(&run.user)
-        .bind(&run.host)
-        .bind(i64::from(run.pid))
-        .bind(&run.started_at)
-        .bind(&run.finished_at)
-        .bind(run.outcome.as_str())
-        .execute(&mut *tx)
-        .await?;
+        SQL.insert_run(run).execute(&mut *tx).await?;
         for step in steps {
-            bind_step(sqlx::query(UPSERT_STEP), &run.id, step)
-                .execute(&mut *tx)
-                .await?;
+            SQL.upsert_step(&run.id, step).execute(&mut *tx).await?;
         }
-        insert_event(
-            &mut tx,
-            &run.id,
-            &NewEvent::run("run_created", format!("{} steps", steps.len())),
-        )
-        .await?;
+        let created = NewEvent::run("run_created", format!("{} steps", steps.len()));
+        SQL.insert_event(&run.id, &created).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -550,84 +463,48 @@ impl Storage for PostgresStore {
     async fn add_steps(&self, run_id: &str, steps: &[StepRecord]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         for step in steps {
-            bind_step(sqlx::query(UPSERT_STEP), run_id, step)
-                .execute(&mut *tx)
-                .await?;
+            SQL.upsert_step(run_id, step).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
+    /// One statement: it inserts the journal entry of the step it wrote.
     async fn put_step(&self, run_id: &str, step: &StepRecord, event: &NewEvent) -> Result<()> {
-        bind_step(sqlx::query(PUT_STEP), run_id, step)
-            .bind(now())
-            .bind(event.kind)
-            .bind(&event.message)
-            .execute(&self.pool)
-            .await?;
+        SQL.put_step(run_id, step, event).execute(&self.pool).await?;
         Ok(())
     }
 
     async fn save_progress(&self, run_id: &str, step_id: &str, progress: &Value) -> Result<()> {
-        sqlx::query("UPDATE planrun_steps SET progress = $1 WHERE run_id = $2 AND step_id = $3")
-            .bind(progress.to_string())
-            .bind(run_id)
-            .bind(step_id)
-            .execute(&self.pool)
-            .await?;
+        SQL.save_progress(run_id, step_id, progress).execute(&self.pool).await?;
         Ok(())
     }
 
     async fn set_process(&self, run_id: &str, step_id: &str, group: Option<&ProcessGroup>) -> Result<()> {
-        sqlx::query("UPDATE planrun_steps SET process = $1 WHERE run_id = $2 AND step_id = $3")
-            .bind(group.map(json))
-            .bind(run_id)
-            .bind(step_id)
-            .execute(&self.pool)
-            .await?;
+        SQL.set_process(run_id, step_id, group).execute(&self.pool).await?;
         Ok(())
     }
 
     async fn append_event(&self, run_id: &str, event: &NewEvent) -> Result<()> {
-        let mut connection = self.pool.acquire().await?;
-        insert_event(&mut connection, run_id, event).await
+        SQL.insert_event(run_id, event).execute(&self.pool).await?;
+        Ok(())
     }
 
     async fn set_outcome(&self, run_id: &str, outcome: RunOutcome, event: &NewEvent) -> Result<()> {
-        let finished = (outcome != RunOutcome::Running).then(now);
-        let update = sqlx::query("UPDATE planrun_runs SET outcome = $1, finished_at = $2 WHERE id = $3")
-            .bind(outcome.as_str())
-            .bind(finished)
-            .bind(run_id);
-        self.update_run(run_id, update, event).await
+        self.update_run(run_id, SQL.set_outcome(run_id, outcome), event).await
     }
 
     async fn set_plan(&self, run_id: &str, plan: &PlanFile<'_>, event: &NewEvent) -> Result<()> {
-        let update =
-            sqlx::query("UPDATE planrun_runs SET plan_path = $1, plan_hash = $2, plan_source = $3 WHERE id = $4")
-                .bind(plan.path)
-                .bind(plan.hash)
-                .bind(plan.source)
-                .bind(run_id);
-        self.update_run(run_id, update, event).await
+        self.update_run(run_id, SQL.set_plan(run_id, plan), event).await
     }
 
     async fn run(&self, run_id: &str) -> Result<Option<RunRecord>> {
-        let row = sqlx::query("SELECT * FROM planrun_runs WHERE id = $1")
-            .bind(run_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = SQL.run(run_id).fetch_optional(&self.pool).await?;
         row.map(|row| run_from_row(&row, true)).transpose()
     }
 
     async fn runs(&self) -> Result<Vec<RunRecord>> {
-        let rows = sqlx::query(
-            "SELECT id, plan_name, plan_path, plan_hash, overrides, vars, run_user, host, pid, started_at,
-                    finished_at, outcome
-             FROM planrun_runs ORDER BY seq",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = SQL.runs().fetch_all(&self.pool).await?;
         rows.iter().map(|row| run_from_row(row, false)).collect()
     }
 
@@ -640,31 +517,12 @@ impl Storage for PostgresStore {
     }
 
     async fn events(&self, run_id: &str) -> Result<Vec<EventRecord>> {
-        let rows = sqlx::query("SELECT * FROM planrun_events WHERE run_id = $1 ORDER BY seq")
-            .bind(run_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(EventRecord {
-                    seq: row.try_get("seq")?,
-                    run_id: row.try_get("run_id")?,
-                    at: row.try_get("at")?,
-                    step_id: row.try_get("step_id")?,
-                    kind: row.try_get("kind")?,
-                    message: row.try_get("message")?,
-                })
-            })
-            .collect()
+        let rows = SQL.events(run_id).fetch_all(&self.pool).await?;
+        rows.iter().map(event_from_row).collect()
     }
 
     async fn last_event(&self, run_id: &str) -> Result<Option<i64>> {
-        Ok(
-            sqlx::query_scalar("SELECT max(seq) FROM planrun_events WHERE run_id = $1")
-                .bind(run_id)
-                .fetch_one(&self.pool)
-                .await?,
-        )
+        Ok(SQL.last_event(run_id).fetch_one(&self.pool).await?)
     }
 }
 
@@ -732,10 +590,7 @@ impl Locker for PostgresStore {
 
     async fn unlock(&self, info: &LockInfo) -> Result<()> {
         self.stop_heartbeat();
-        sqlx::query("DELETE FROM planrun_lock WHERE id = 1 AND holder_id = $1")
-            .bind(&info.id)
-            .execute(&self.pool)
-            .await?;
+        SQL.unlock(&info.id).execute(&self.pool).await?;
         if let Some(mut connection) = self.holder.lock().await.take() {
             let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
                 .bind(LOCK_KEY)
@@ -758,16 +613,12 @@ impl Locker for PostgresStore {
                 .execute(&self.pool)
                 .await;
         }
-        sqlx::query("DELETE FROM planrun_lock WHERE id = 1")
-            .execute(&self.pool)
-            .await?;
+        SQL.remove_lock().execute(&self.pool).await?;
         row.map(|(text, _)| parse_json(&text, "lock")).transpose()
     }
 
     async fn lock_holder(&self) -> Result<Option<LockInfo>> {
-        let held: Option<String> = sqlx::query_scalar("SELECT info FROM planrun_lock WHERE id = 1")
-            .fetch_optional(&self.pool)
-            .await?;
+        let held = SQL.lock_info().fetch_optional(&self.pool).await?;
         held.map(|text| parse_json(&text, "lock")).transpose()
     }
 }

@@ -2,21 +2,26 @@
 //!
 //! A single connection serialises the writes of one process; other
 //! processes read concurrently thanks to WAL, and the `lock` row keeps a
-//! second mutating command out.
+//! second mutating command out. The statements it writes like PostgreSQL
+//! are `state::sql`'s.
 
 use std::path::Path;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{Connection, Row, Sqlite, Transaction};
+use sqlx::{Connection, Sqlite};
 use tokio::sync::Mutex;
 
-use crate::state::columns::{PROCESS_COLUMN, SCHEMA_VERSION, json, parse_json, run_from_row, stored_version};
+use crate::state::columns::{
+    PROCESS_COLUMN, SCHEMA_VERSION, event_from_row, json, parse_json, run_from_row, stored_version,
+};
 use crate::state::error::StateError;
 use crate::state::location::Sync;
 use crate::state::lock::{Acquired, LockInfo};
-use crate::state::record::{EventRecord, NewEvent, PlanFile, RunRecord, StepRecord, now};
+use crate::state::record::{EventRecord, NewEvent, PlanFile, RunRecord, StepRecord};
+use crate::state::sql::{Bound, Dialect, Statements};
 use crate::state::status::RunOutcome;
 use crate::state::store::{Locker, Result, Storage};
 use crate::supervise::ProcessGroup;
@@ -90,6 +95,21 @@ CREATE TABLE IF NOT EXISTS lock (
 );
 ";
 
+/// The statements shared with PostgreSQL, on these tables.
+static SQL: LazyLock<Statements<Sqlite>> = LazyLock::new(|| {
+    Statements::new(Dialect {
+        meta: "meta",
+        runs: "runs",
+        steps: "steps",
+        events: "events",
+        lock: "lock",
+        // No `seq` column: the rowid grows with every run.
+        runs_order: "rowid",
+        // See the triggers above.
+        journal_in_step: true,
+    })
+});
+
 pub struct SqliteStore {
     /// One connection: the writes of one process are serialised anyway,
     /// and a pool's hand-offs cost more than the statements themselves.
@@ -155,10 +175,7 @@ impl SqliteStore {
             conn: Mutex::new(conn),
             process_column: true,
         };
-        let version: std::result::Result<Option<String>, _> =
-            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema_version'")
-                .fetch_optional(&mut *store.conn.lock().await)
-                .await;
+        let version = SQL.schema_version().fetch_optional(&mut *store.conn.lock().await).await;
         match version {
             // No `meta` table: an empty file, or not ours yet.
             Err(sqlx::Error::Database(error)) if error.message().contains("no such table") => {
@@ -181,10 +198,7 @@ impl SqliteStore {
 
     async fn migrate(&self) -> Result<()> {
         // The common case, an existing state of this version, needs no DDL.
-        let current: std::result::Result<Option<String>, _> =
-            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema_version'")
-                .fetch_optional(&mut *self.conn.lock().await)
-                .await;
+        let current = SQL.schema_version().fetch_optional(&mut *self.conn.lock().await).await;
         if let Ok(Some(version)) = current
             && version == SCHEMA_VERSION.to_string()
         {
@@ -193,19 +207,14 @@ impl SqliteStore {
         let mut conn = self.conn.lock().await;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
-        let version: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema_version'")
-            .fetch_optional(&mut *tx)
-            .await?;
+        let version = SQL.schema_version().fetch_optional(&mut *tx).await?;
         // A new state's tables are of this version already.
         if let Some(found) = stored_version(version)? {
             for (_, migration) in MIGRATIONS.iter().filter(|(from, _)| *from >= found) {
                 sqlx::raw_sql(*migration).execute(&mut *tx).await?;
             }
         }
-        sqlx::query("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)")
-            .bind(SCHEMA_VERSION.to_string())
-            .execute(&mut *tx)
-            .await?;
+        SQL.set_schema_version(SCHEMA_VERSION).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -216,97 +225,28 @@ impl SqliteStore {
 
     /// Runs `update` on the run's row and journals `event`, in one
     /// transaction; a run that is not there is an error.
-    async fn update_run(&self, run_id: &str, update: Upsert<'_>, event: &NewEvent) -> Result<()> {
+    async fn update_run(&self, run_id: &str, update: Bound<Sqlite>, event: &NewEvent) -> Result<()> {
         let mut conn = self.conn.lock().await;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         if update.execute(&mut *tx).await?.rows_affected() == 0 {
             return Err(StateError::NoSuchRun(run_id.to_string()));
         }
-        insert_event(&mut tx, run_id, event).await?;
+        SQL.insert_event(run_id, event).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
-}
-
-/// Writes a step (and, through the triggers, its journal entry) in one statement.
-fn upsert_step<'q>(run_id: &'q str, step: &'q StepRecord, event: Option<&'q NewEvent>) -> Upsert<'q> {
-    sqlx::query(
-        "INSERT INTO steps (run_id, step_id, position, status, attempts, definition_hash, started_at, finished_at,
-                            outputs, error, undo, progress, process, journal_kind, journal_message, journal_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (run_id, step_id) DO UPDATE SET
-            position = excluded.position, status = excluded.status, attempts = excluded.attempts,
-            definition_hash = excluded.definition_hash, started_at = excluded.started_at,
-            finished_at = excluded.finished_at, outputs = excluded.outputs, error = excluded.error,
-            undo = excluded.undo, progress = excluded.progress, process = excluded.process,
-            journal_kind = excluded.journal_kind,
-            journal_message = excluded.journal_message, journal_at = excluded.journal_at",
-    )
-    .bind(run_id)
-    .bind(&step.step_id)
-    .bind(i64::from(step.position))
-    .bind(step.status.as_str())
-    .bind(i64::from(step.attempts))
-    .bind(&step.definition_hash)
-    .bind(&step.started_at)
-    .bind(&step.finished_at)
-    .bind(json(&step.outputs))
-    .bind(&step.error)
-    .bind(step.undo.as_ref().map(Value::to_string))
-    .bind(step.progress.as_ref().map(Value::to_string))
-    .bind(step.process.as_ref().map(json))
-    .bind(event.map(|e| e.kind))
-    .bind(event.map(|e| e.message.as_str()))
-    .bind(event.map(|_| now()))
-}
-
-type Upsert<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
-
-async fn insert_event(tx: &mut Transaction<'_, Sqlite>, run_id: &str, event: &NewEvent) -> Result<()> {
-    sqlx::query("INSERT INTO events (run_id, at, step_id, kind, message) VALUES (?, ?, ?, ?, ?)")
-        .bind(run_id)
-        .bind(now())
-        .bind(&event.step_id)
-        .bind(event.kind)
-        .bind(&event.message)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }
 
 impl Storage for SqliteStore {
     async fn create_run(&self, run: &RunRecord, steps: &[StepRecord]) -> Result<()> {
         let mut conn = self.conn.lock().await;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
-            "INSERT INTO runs (id, plan_name, plan_path, plan_hash, plan_source, overrides, vars, run_user, host, pid,
-                               started_at, finished_at, outcome)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&run.id)
-        .bind(&run.plan_name)
-        .bind(&run.plan_path)
-        .bind(&run.plan_hash)
-        .bind(&run.plan_source)
-        .bind(json(&run.overrides))
-        .bind(json(&run.vars))
-        .bind(&run.user)
-        .bind(&run.host)
-        .bind(i64::from(run.pid))
-        .bind(&run.started_at)
-        .bind(&run.finished_at)
-        .bind(run.outcome.as_str())
-        .execute(&mut *tx)
-        .await?;
+        SQL.insert_run(run).execute(&mut *tx).await?;
         for step in steps {
-            upsert_step(&run.id, step, None).execute(&mut *tx).await?;
+            SQL.upsert_step(&run.id, step).execute(&mut *tx).await?;
         }
-        insert_event(
-            &mut tx,
-            &run.id,
-            &NewEvent::run("run_created", format!("{} steps", steps.len())),
-        )
-        .await?;
+        let created = NewEvent::run("run_created", format!("{} steps", steps.len()));
+        SQL.insert_event(&run.id, &created).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -315,34 +255,29 @@ impl Storage for SqliteStore {
         let mut conn = self.conn.lock().await;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         for step in steps {
-            upsert_step(run_id, step, None).execute(&mut *tx).await?;
+            SQL.upsert_step(run_id, step).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
+    /// One statement: the triggers journal the event.
     async fn put_step(&self, run_id: &str, step: &StepRecord, event: &NewEvent) -> Result<()> {
-        upsert_step(run_id, step, Some(event))
+        SQL.put_step(run_id, step, event)
             .execute(&mut *self.conn.lock().await)
             .await?;
         Ok(())
     }
 
     async fn save_progress(&self, run_id: &str, step_id: &str, progress: &Value) -> Result<()> {
-        sqlx::query("UPDATE steps SET progress = ?, journal_kind = NULL WHERE run_id = ? AND step_id = ?")
-            .bind(progress.to_string())
-            .bind(run_id)
-            .bind(step_id)
+        SQL.save_progress(run_id, step_id, progress)
             .execute(&mut *self.conn.lock().await)
             .await?;
         Ok(())
     }
 
     async fn set_process(&self, run_id: &str, step_id: &str, group: Option<&ProcessGroup>) -> Result<()> {
-        sqlx::query("UPDATE steps SET process = ?, journal_kind = NULL WHERE run_id = ? AND step_id = ?")
-            .bind(group.map(json))
-            .bind(run_id)
-            .bind(step_id)
+        SQL.set_process(run_id, step_id, group)
             .execute(&mut *self.conn.lock().await)
             .await?;
         Ok(())
@@ -351,45 +286,26 @@ impl Storage for SqliteStore {
     async fn append_event(&self, run_id: &str, event: &NewEvent) -> Result<()> {
         let mut conn = self.conn.lock().await;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-        insert_event(&mut tx, run_id, event).await?;
+        SQL.insert_event(run_id, event).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn set_outcome(&self, run_id: &str, outcome: RunOutcome, event: &NewEvent) -> Result<()> {
-        let finished = (outcome != RunOutcome::Running).then(now);
-        let update = sqlx::query("UPDATE runs SET outcome = ?, finished_at = ? WHERE id = ?")
-            .bind(outcome.as_str())
-            .bind(finished)
-            .bind(run_id);
-        self.update_run(run_id, update, event).await
+        self.update_run(run_id, SQL.set_outcome(run_id, outcome), event).await
     }
 
     async fn set_plan(&self, run_id: &str, plan: &PlanFile<'_>, event: &NewEvent) -> Result<()> {
-        let update = sqlx::query("UPDATE runs SET plan_path = ?, plan_hash = ?, plan_source = ? WHERE id = ?")
-            .bind(plan.path)
-            .bind(plan.hash)
-            .bind(plan.source)
-            .bind(run_id);
-        self.update_run(run_id, update, event).await
+        self.update_run(run_id, SQL.set_plan(run_id, plan), event).await
     }
 
     async fn run(&self, run_id: &str) -> Result<Option<RunRecord>> {
-        let row = sqlx::query("SELECT * FROM runs WHERE id = ?")
-            .bind(run_id)
-            .fetch_optional(&mut *self.conn.lock().await)
-            .await?;
+        let row = SQL.run(run_id).fetch_optional(&mut *self.conn.lock().await).await?;
         row.map(|row| run_from_row(&row, true)).transpose()
     }
 
     async fn runs(&self) -> Result<Vec<RunRecord>> {
-        let rows = sqlx::query(
-            "SELECT id, plan_name, plan_path, plan_hash, overrides, vars, run_user, host, pid, started_at, finished_at,
-                    outcome
-             FROM runs ORDER BY rowid",
-        )
-        .fetch_all(&mut *self.conn.lock().await)
-        .await?;
+        let rows = SQL.runs().fetch_all(&mut *self.conn.lock().await).await?;
         rows.iter().map(|row| run_from_row(row, false)).collect()
     }
 
@@ -401,12 +317,12 @@ impl Storage for SqliteStore {
                 'definition_hash', definition_hash, 'started_at', started_at, 'finished_at', finished_at,
                 'outputs', json(outputs), 'error', error, 'undo', json(undo), 'progress', json(progress),
                 'process', json(process)))
-             FROM steps WHERE run_id = ?";
+             FROM steps WHERE run_id = $1";
         const STEPS_BEFORE_PROCESS: &str = "SELECT json_group_array(json_object(
                 'step_id', step_id, 'position', position, 'status', status, 'attempts', attempts,
                 'definition_hash', definition_hash, 'started_at', started_at, 'finished_at', finished_at,
                 'outputs', json(outputs), 'error', error, 'undo', json(undo), 'progress', json(progress)))
-             FROM steps WHERE run_id = ?";
+             FROM steps WHERE run_id = $1";
         let query = if self.process_column {
             STEPS
         } else {
@@ -422,29 +338,12 @@ impl Storage for SqliteStore {
     }
 
     async fn events(&self, run_id: &str) -> Result<Vec<EventRecord>> {
-        let rows = sqlx::query("SELECT * FROM events WHERE run_id = ? ORDER BY seq")
-            .bind(run_id)
-            .fetch_all(&mut *self.conn.lock().await)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(EventRecord {
-                    seq: row.try_get("seq")?,
-                    run_id: row.try_get("run_id")?,
-                    at: row.try_get("at")?,
-                    step_id: row.try_get("step_id")?,
-                    kind: row.try_get("kind")?,
-                    message: row.try_get("message")?,
-                })
-            })
-            .collect()
+        let rows = SQL.events(run_id).fetch_all(&mut *self.conn.lock().await).await?;
+        rows.iter().map(event_from_row).collect()
     }
 
     async fn last_event(&self, run_id: &str) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar("SELECT max(seq) FROM events WHERE run_id = ?")
-            .bind(run_id)
-            .fetch_one(&mut *self.conn.lock().await)
-            .await?)
+        Ok(SQL.last_event(run_id).fetch_one(&mut *self.conn.lock().await).await?)
     }
 }
 
@@ -452,9 +351,7 @@ impl Locker for SqliteStore {
     async fn lock(&self, info: &LockInfo) -> Result<Acquired> {
         let mut conn = self.conn.lock().await;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-        let held: Option<String> = sqlx::query_scalar("SELECT info FROM lock WHERE id = 1")
-            .fetch_optional(&mut *tx)
-            .await?;
+        let held = SQL.lock_info().fetch_optional(&mut *tx).await?;
         let acquired = match held {
             None => Acquired::Fresh,
             Some(text) => {
@@ -465,7 +362,7 @@ impl Locker for SqliteStore {
                 Acquired::TookOver(holder)
             }
         };
-        sqlx::query("INSERT OR REPLACE INTO lock (id, holder_id, info) VALUES (1, ?, ?)")
+        sqlx::query("INSERT OR REPLACE INTO lock (id, holder_id, info) VALUES (1, $1, $2)")
             .bind(&info.id)
             .bind(json(info))
             .execute(&mut *tx)
@@ -475,28 +372,21 @@ impl Locker for SqliteStore {
     }
 
     async fn unlock(&self, info: &LockInfo) -> Result<()> {
-        sqlx::query("DELETE FROM lock WHERE id = 1 AND holder_id = ?")
-            .bind(&info.id)
-            .execute(&mut *self.conn.lock().await)
-            .await?;
+        SQL.unlock(&info.id).execute(&mut *self.conn.lock().await).await?;
         Ok(())
     }
 
     async fn force_unlock(&self) -> Result<Option<LockInfo>> {
         let mut conn = self.conn.lock().await;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-        let held: Option<String> = sqlx::query_scalar("SELECT info FROM lock WHERE id = 1")
-            .fetch_optional(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM lock WHERE id = 1").execute(&mut *tx).await?;
+        let held = SQL.lock_info().fetch_optional(&mut *tx).await?;
+        SQL.remove_lock().execute(&mut *tx).await?;
         tx.commit().await?;
         held.map(|text| parse_json(&text, "lock")).transpose()
     }
 
     async fn lock_holder(&self) -> Result<Option<LockInfo>> {
-        let held: Option<String> = sqlx::query_scalar("SELECT info FROM lock WHERE id = 1")
-            .fetch_optional(&mut *self.conn.lock().await)
-            .await?;
+        let held = SQL.lock_info().fetch_optional(&mut *self.conn.lock().await).await?;
         held.map(|text| parse_json(&text, "lock")).transpose()
     }
 }
@@ -505,6 +395,7 @@ impl Locker for SqliteStore {
 mod tests {
     use super::*;
     use crate::state::conformance;
+    use crate::state::record::now;
 
     #[tokio::test]
     async fn passes_the_conformance_suite() {
@@ -556,7 +447,8 @@ mod tests {
         reader.close().await;
         let writer = SqliteStore::open(&path, Sync::Normal).await.expect("migrate");
         writer.set_process("old", "a", None).await.expect("the column exists");
-        let version: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema_version'")
+        let version = SQL
+            .schema_version()
             .fetch_one(&mut *writer.conn.lock().await)
             .await
             .expect("version");
