@@ -35,9 +35,14 @@ pub(crate) fn analyze(source: &Source, overrides: &[Override]) -> (Option<Analys
     // A large plan is read a piece at a time (see `parse`). When a piece
     // cannot be read on its own, the work so far is dropped and the whole
     // text parsed, so the result is always the same.
-    if let Some((root, mut pieces)) = parse::split(text) {
-        let result = analyze_entries(source, overrides, root, &mut pieces);
-        if !pieces.failed() {
+    if let Some((root, pieces)) = parse::split(text) {
+        let (result, failed) = std::thread::scope(|scope| {
+            let mut pieces = pieces.read_ahead(scope);
+            let expected = pieces.expected();
+            let result = analyze_entries(source, overrides, root, &mut pieces, expected);
+            (result, pieces.failed())
+        });
+        if !failed {
             return result;
         }
     }
@@ -73,7 +78,8 @@ pub(crate) fn analyze(source: &Source, overrides: &[Override]) -> (Option<Analys
                 .map(move |(key, value)| Entry { section, key, value })
         })
         .collect();
-    analyze_entries(source, overrides, Spanned::new(root_span, root), entries)
+    let expected = entries.len();
+    analyze_entries(source, overrides, Spanned::new(root_span, root), entries, expected)
 }
 
 fn analyze_entries<'i>(
@@ -81,6 +87,7 @@ fn analyze_entries<'i>(
     overrides: &[Override],
     root: Spanned<DeTable<'i>>,
     entries: impl IntoIterator<Item = Entry<'i>>,
+    expected: usize,
 ) -> (Option<Analysis>, Diagnostics) {
     let mut diagnostics = Diagnostics::default();
     let root_span = root.span();
@@ -91,7 +98,7 @@ fn analyze_entries<'i>(
         root_span,
         diagnostics: &mut diagnostics,
     };
-    let analysis = analyzer.run(root.into_inner(), entries);
+    let analysis = analyzer.run(root.into_inner(), entries, expected);
     (Some(analysis), diagnostics)
 }
 
@@ -122,7 +129,13 @@ struct StepDefaults {
 }
 
 impl Analyzer<'_> {
-    fn run<'i>(mut self, mut root: DeTable<'i>, entries: impl IntoIterator<Item = Entry<'i>>) -> Analysis {
+    /// `expected`: about how many entries there are.
+    fn run<'i>(
+        mut self,
+        mut root: DeTable<'i>,
+        entries: impl IntoIterator<Item = Entry<'i>>,
+        expected: usize,
+    ) -> Analysis {
         // Sections decoded on their own, entry by entry, so that a bad
         // entry hides nothing else.
         let declared_vars = declarations::vars(root.remove("vars"), self.diagnostics);
@@ -153,7 +166,7 @@ impl Analyzer<'_> {
 
         let mut substituter = Substituter::new(&vars, self.text);
         let mut preflight = Vec::new();
-        let mut steps = Vec::new();
+        let mut steps = Vec::with_capacity(expected);
         for Entry { section, key, value } in entries {
             match section {
                 Section::Preflight => preflight.extend(self.preflight(key, value, &mut substituter)),

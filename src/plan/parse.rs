@@ -5,24 +5,33 @@
 //! before it builds the tree, and the tree of a 20,000-step plan is large
 //! too. A large plan is therefore cut at its `[steps.ID]` and
 //! `[preflight.ID]` headers: the head (everything before the first one) is
-//! parsed first, then pieces of about [`PIECE`] bytes, each only when the
-//! analyzer asks for its entries, so only one piece's tree exists at a time.
-//! Spans are moved back to their place in the whole text.
+//! parsed first, then pieces of about [`PIECE`] bytes, on a second thread
+//! ([`Pieces::read_ahead`]) that stays at most [`AHEAD`] pieces ahead of
+//! the analyzer: only a few pieces' trees exist at a time, and parsing one
+//! piece overlaps decoding the entries of the one before. Spans are moved
+//! back to their place in the whole text.
 //!
 //! Cutting must never change the result. Whenever it could (a piece with a
 //! syntax error, an entry defined in two pieces, a piece defining anything
 //! but entries, `steps` written other than as `[steps.ID]` headers), the
-//! reader reports [`Pieces::failed`] and the caller parses the whole text in
-//! one go instead, so every error is the one the `toml` crate reports.
+//! reader reports [`ReadAhead::failed`] and the caller parses the whole
+//! text in one go instead, so every error is the one the `toml` crate
+//! reports.
 
 use std::collections::HashSet;
 use std::ops::Range;
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::thread::Scope;
 
 use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue};
 
 /// Below twice this size a plan is parsed whole; pieces are about this large.
 const PIECE: usize = 64 * 1024;
+
+/// How many pieces the read-ahead thread may parse before the analyzer
+/// takes them.
+const AHEAD: usize = 2;
 
 /// The top-level tables whose entries are decoded one by one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,9 +68,9 @@ pub(crate) struct Pieces<'i> {
     /// The sections the root has; entries of another mean it is wrong.
     sections: Vec<Section>,
     pieces: std::vec::IntoIter<Range<usize>>,
-    current: std::vec::IntoIter<Entry<'i>>,
     seen: HashSet<(usize, DeString<'i>)>,
-    failed: bool,
+    /// How many entry headers the cuts found.
+    headers: usize,
 }
 
 /// Cuts a large plan: its head, as a root table where each section holds
@@ -101,19 +110,38 @@ pub(crate) fn split(text: &str) -> Option<(Spanned<DeTable<'_>>, Pieces<'_>)> {
         text,
         sections,
         pieces: pieces.into_iter(),
-        current: Vec::new().into_iter(),
-        seen: HashSet::new(),
-        failed: false,
+        seen: HashSet::with_capacity(cuts.len()),
+        headers: cuts.len(),
     };
     // `DeTable::parse` gives the root an empty span; keep it the same.
     Some((Spanned::new(0..0, root), pieces))
 }
 
 impl<'i> Pieces<'i> {
-    /// Whether reading stopped at a piece that cannot be read on its own:
-    /// the entries so far must be discarded and the whole text parsed.
-    pub(crate) fn failed(&self) -> bool {
-        self.failed
+    /// The entries, parsed on a thread of `scope` ahead of the caller. The
+    /// thread stops at the first piece that cannot be read on its own, or
+    /// when the returned reader is dropped.
+    pub(crate) fn read_ahead<'scope>(mut self, scope: &'scope Scope<'scope, '_>) -> ReadAhead<'i>
+    where
+        'i: 'scope,
+    {
+        let (send, receive) = sync_channel(AHEAD);
+        let headers = self.headers;
+        scope.spawn(move || {
+            while let Some(range) = self.pieces.next() {
+                let piece = self.read(range);
+                let failed = piece.is_none();
+                if send.send(piece).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        ReadAhead {
+            receive,
+            current: Vec::new().into_iter(),
+            failed: false,
+            headers,
+        }
     }
 
     /// The entries of the next piece, with spans moved to their place in
@@ -141,7 +169,30 @@ impl<'i> Pieces<'i> {
     }
 }
 
-impl<'i> Iterator for Pieces<'i> {
+/// The entries of [`Pieces`], in document order, as a second thread reads them.
+pub(crate) struct ReadAhead<'i> {
+    /// Each piece's entries; `None` for one that cannot be read alone.
+    receive: Receiver<Option<Vec<Entry<'i>>>>,
+    current: std::vec::IntoIter<Entry<'i>>,
+    failed: bool,
+    headers: usize,
+}
+
+impl ReadAhead<'_> {
+    /// Whether reading stopped at a piece that cannot be read on its own:
+    /// the entries so far must be discarded and the whole text parsed.
+    pub(crate) fn failed(&self) -> bool {
+        self.failed
+    }
+
+    /// About how many entries there are (the headers found by the cuts),
+    /// to size what holds them.
+    pub(crate) fn expected(&self) -> usize {
+        self.headers
+    }
+}
+
+impl<'i> Iterator for ReadAhead<'i> {
     type Item = Entry<'i>;
 
     fn next(&mut self) -> Option<Entry<'i>> {
@@ -152,8 +203,7 @@ impl<'i> Iterator for Pieces<'i> {
             if self.failed {
                 return None;
             }
-            let range = self.pieces.next()?;
-            match self.read(range) {
+            match self.receive.recv().ok()? {
                 Some(entries) => self.current = entries.into_iter(),
                 None => self.failed = true,
             }
@@ -316,9 +366,17 @@ mod tests {
 
     /// The entries read in pieces, or `None` when reading fell back.
     fn entries_in_pieces(text: &str) -> Option<String> {
-        let (_, mut pieces) = split(text)?;
+        let (_, pieces) = split(text)?;
+        std::thread::scope(|scope| {
+            let mut pieces = pieces.read_ahead(scope);
+            let entries = dump_entries(pieces.by_ref());
+            (!pieces.failed()).then_some(entries)
+        })
+    }
+
+    fn dump_entries<'i>(entries: impl Iterator<Item = Entry<'i>>) -> String {
         let mut out = String::new();
-        for entry in pieces.by_ref() {
+        for entry in entries {
             let _ = write!(
                 out,
                 "{:?} {:?}@{:?}=",
@@ -328,7 +386,7 @@ mod tests {
             );
             dump(&entry.value, &mut out);
         }
-        (!pieces.failed()).then_some(out)
+        out
     }
 
     /// The entries of the whole text parsed in one go, in document order
