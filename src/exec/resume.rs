@@ -99,10 +99,21 @@ pub(crate) fn prepare(
     settled: &HashMap<String, Settlement>,
 ) -> Result<Prepared, ExecError> {
     let plan = &compiled.plan;
-    let mut by_id: HashMap<String, StepRecord> = stored
-        .into_iter()
-        .map(|record| (record.step_id.clone(), record))
+    // Where each step's record is among those stored (no record is moved
+    // until its step takes it); those no step takes are left over.
+    let index_of: HashMap<&str, usize> = plan
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(index, step)| (step.id.as_str(), index))
         .collect();
+    let mut stored: Vec<Option<StepRecord>> = stored.into_iter().map(Some).collect();
+    let mut record_of: Vec<Option<usize>> = vec![None; plan.steps.len()];
+    for (at, record) in stored.iter().enumerate() {
+        if let Some(&index) = record.as_ref().and_then(|record| index_of.get(record.step_id.as_str())) {
+            record_of[index] = Some(at);
+        }
+    }
     let position: Vec<u32> = compiled
         .dag
         .positions()
@@ -127,7 +138,7 @@ pub(crate) fn prepare(
         accepted: Vec::new(),
     };
     for (index, step) in plan.steps.iter().enumerate() {
-        let (record, todo) = match by_id.remove(step.id.as_str()) {
+        let (record, todo) = match record_of[index].and_then(|at| stored[at].take()) {
             None => sorter.joining(step, position[index]),
             Some(mut record) => {
                 record.position = position[index];
@@ -137,8 +148,7 @@ pub(crate) fn prepare(
         sorter.prepared.records.push(record);
         sorter.prepared.todo.push(todo);
     }
-    // What is left was not matched by any step of the plan.
-    let mut removed: Vec<&str> = by_id.keys().map(String::as_str).collect();
+    let mut removed: Vec<String> = stored.into_iter().flatten().map(|record| record.step_id).collect();
     removed.sort_unstable();
     sorter.finish(&removed)
 }
@@ -236,7 +246,7 @@ impl Sorter<'_> {
         }
     }
 
-    fn finish(mut self, removed: &[&str]) -> Result<Prepared, ExecError> {
+    fn finish(mut self, removed: &[String]) -> Result<Prepared, ExecError> {
         if !self.drifted.is_empty() {
             return Err(ExecError::Drift(self.drifted));
         }
