@@ -10,7 +10,7 @@
 #   2,000 steps at parallelism 8                 vs  `xargs -P 8 sh -c true`
 #   1,000 / 20,000 steps at parallelism 1: per-step cost stays flat, memory bounded
 #   resume after a failure at the last step of a 20,000-step plan: time
-#     from starting `planrun resume` until the failed step runs again
+#     from starting `planrun resume` until the failed step runs again (best of 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked --quiet
@@ -85,14 +85,21 @@ b20=$(seconds bash_loop 20000)
 echo "| 20,000 steps, parallelism 1 | $(fmt "$p20") | bash loop | $(fmt "$b20") | $(fmt "$(calc "$p20 / $b20")")× | $(per_step_ms "$p20" 20000) | $(rss_mb "$planrun" apply plan-20000.toml --parallelism 1) |"
 
 # Resume: the last of 20,000 steps fails until `go` exists; it records when
-# it starts again.
+# it starts again. Best of 3, each from a copy of the same failed state.
 plan 20000 'test -f go && date +%s.%N > started'
 rm -rf .planrun go started
 "$planrun" apply plan-20000.toml --parallelism 8 >/dev/null 2>&1 || true
 touch go
-start=$(now)
-"$planrun" resume >/dev/null 2>&1
-r=$(calc "$(cat started) - $start")
+mv .planrun failed-state
+r=""
+for _ in 1 2 3; do
+    rm -rf .planrun started
+    cp -r failed-state .planrun
+    start=$(now)
+    "$planrun" resume >/dev/null 2>&1
+    t=$(calc "$(cat started) - $start")
+    if [[ -z $r ]] || [[ $(calc "$t < $r") == 1 ]]; then r=$t; fi
+done
 echo "| resume of 20,000 steps, failed last step | $(fmt "$r") | time until the failed step runs again | | | | |"
 echo
 echo "per-step cost at 20,000 vs 1,000 steps: $(fmt "$(calc "($p20 / 20000) / ($p1 / 1000)")")×"
