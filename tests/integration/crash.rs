@@ -180,3 +180,109 @@ fn the_concurrency_probe_catches_two_runs_of_a_step_at_once() {
     let _ = second.wait_with_output();
     assert_eq!(test.read("concurrent"), "x\n");
 }
+
+/// Each step's `rollback` holds `undo-lock-ID` while it runs and writes
+/// its ID to `undone`; the forward commands only write to `ledger`.
+fn rollback_plan() -> String {
+    let mut plan = String::from("format = 1\nname = \"crash-rollback\"\n");
+    for (id, deps, ..) in STEPS {
+        let deps: Vec<String> = deps.iter().map(|d| format!("\"{d}\"")).collect();
+        plan.push_str(&format!(
+            "[steps.{id}]\ndepends_on = [{}]\nrun = {{ kind = \"shell\", command = \"echo {id} >> ledger\" }}\nrollback = {{ kind = \"shell\", command = \"exec 9>>undo-lock-{id}; flock -n 9 || echo {id} >> concurrent; sleep 0.02; echo {id} >> undone; sleep 0.02\" }}\n",
+            deps.join(", ")
+        ));
+    }
+    plan
+}
+
+/// Runs `rollback` until it succeeds; an interrupted undo needs no
+/// operator (a shell rollback is run again once its processes are gone).
+fn finish_rollback(test: &Test) {
+    for _ in 0..30 {
+        let run = test.cmd(&["rollback"]);
+        match run.code {
+            Some(0) => return,
+            Some(2) if run.stderr.contains("no run to roll back") => return,
+            _ => panic!("rollback failed:\n{}\n{}", run.stdout, run.stderr),
+        }
+    }
+    panic!("the rollback did not finish");
+}
+
+/// The rollback side of the bug above: `rollback` killed at a random
+/// instant and run again at once never undoes a step twice at the same
+/// time, never undoes a step before the steps that depend on it, never
+/// skips one, and redoes only undos the kills cut short.
+#[test]
+fn a_rollback_killed_at_any_instant_and_run_again_at_once_undoes_each_step_once_in_reverse_order() {
+    const KILLS: u64 = 60;
+    let mut rng = fastrand::Rng::with_seed(0x0dd_ba11);
+    let (mut cut_short, mut redone) = (0, 0);
+    for iteration in 0..KILLS {
+        let test = Test::new().plan(&rollback_plan());
+        test.cmd(&["apply", "plan.toml", "--parallelism", "3"]).status(0);
+        let mut kills = 1;
+        kill_after(test.spawn(&["rollback", "--parallelism", "3"]), rng.u64(0..400));
+        if rng.bool() {
+            kill_after(test.spawn(&["rollback", "--parallelism", "3"]), rng.u64(0..150));
+            kills += 1;
+        }
+        let status = test.cmd(&["status", "--format", "json"]);
+        assert_eq!(
+            status.code,
+            Some(0),
+            "the state is readable after a kill:\n{}",
+            status.stderr
+        );
+        cut_short += usize::from(test.status()["run"]["outcome"] != "rolled_back");
+        finish_rollback(&test);
+        let undone = test.read("undone");
+        assert_eq!(
+            test.read("concurrent"),
+            "",
+            "iteration {iteration}: a step was undone twice at the same time\n{undone}"
+        );
+        let positions = |id: &str| -> Vec<usize> {
+            undone
+                .lines()
+                .enumerate()
+                .filter(|(_, line)| *line == id)
+                .map(|(at, _)| at)
+                .collect()
+        };
+        for (id, deps, ..) in STEPS {
+            let at = positions(id);
+            assert!(
+                !at.is_empty(),
+                "iteration {iteration}: `{id}` was never undone\n{undone}"
+            );
+            // At most one undo per kill can be cut short and redone.
+            assert!(
+                at.len() <= 1 + kills,
+                "iteration {iteration}: `{id}` undone {} times\n{undone}",
+                at.len()
+            );
+            redone += at.len() - 1;
+            for dep in *deps {
+                assert!(
+                    positions(dep).iter().all(|d| at.iter().all(|a| a < d)),
+                    "iteration {iteration}: `{dep}` was undone before `{id}`, which depends on it\n{undone}"
+                );
+            }
+        }
+        assert_eq!(
+            test.read("ledger").lines().count(),
+            STEPS.len(),
+            "iteration {iteration}: apply ran once"
+        );
+        for (id, ..) in STEPS {
+            assert_eq!(test.step_status(id), "rolled_back", "iteration {iteration}: `{id}`");
+        }
+    }
+    assert!(
+        cut_short >= KILLS as usize / 4,
+        "only {cut_short} rollbacks were cut short"
+    );
+    assert!(redone > 0, "no kill landed inside an undo");
+    eprintln!("{KILLS} rollbacks killed: {cut_short} cut short, {redone} undos redone");
+}
