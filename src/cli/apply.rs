@@ -49,7 +49,7 @@ pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
         source,
         mut overrides,
         plan_path,
-        expect_hash,
+        expected,
     } = input(args)?;
     let given = recorded(&overrides);
     let mut compiled = compile_loud(&source, &overrides, args.plan.deny_warnings)?;
@@ -77,7 +77,7 @@ pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
         let store = Store::open(&location).await?;
         let session = engine::lock(store, &settings, "apply").await?;
         // Checked under the lock: the state it covers cannot change before the run starts.
-        if let Some(expected) = &expect_hash
+        if let Some(expected) = &expected
             && let Err(refused) = check_review(&session, &compiled, &given, expected).await
         {
             session.end().await?;
@@ -95,7 +95,17 @@ struct Input {
     source: Source,
     overrides: Vec<Override>,
     plan_path: String,
-    expect_hash: Option<String>,
+    expected: Option<Expected>,
+}
+
+/// The review a run must match: a hash (`--expect-hash`, or a saved
+/// plan's), and, from a saved plan, what it covered, to say what changed.
+struct Expected {
+    /// Lowercase hex digits, 12 to 64 of them.
+    hash: String,
+    /// Where the hash came from, for messages.
+    from: String,
+    saved: Option<SavedPlan>,
 }
 
 fn input(args: &Args) -> Result<Input, Error> {
@@ -104,7 +114,18 @@ fn input(args: &Args) -> Result<Input, Error> {
             source: Source::load(&args.plan.plan)?,
             overrides: args.plan.overrides()?,
             plan_path: args.plan.plan.display().to_string(),
-            expect_hash: args.expect_hash.clone(),
+            expected: args
+                .expect_hash
+                .as_deref()
+                .map(|hash| {
+                    Ok::<_, Error>(Expected {
+                        hash: ReviewHash::parse(hash)
+                            .map_err(|why| Error::Usage(format!("`--expect-hash {hash}`: {why}")))?,
+                        from: "the approved preview".into(),
+                        saved: None,
+                    })
+                })
+                .transpose()?,
         });
     }
     if !args.plan.vars.is_empty() || !args.plan.var_files.is_empty() || args.expect_hash.is_some() {
@@ -126,11 +147,22 @@ fn input(args: &Args) -> Result<Input, Error> {
             saved.plan_path
         )));
     }
+    let hash = ReviewHash::parse(&saved.review_hash).map_err(|why| {
+        Error::Usage(format!(
+            "`{}` is damaged: its review hash `{}`: {why}",
+            args.plan.plan.display(),
+            saved.review_hash
+        ))
+    })?;
     Ok(Input {
         source: Source::new(saved.plan_path.clone(), saved.plan_source.clone()),
         overrides: replayed(&saved.overrides)?,
-        plan_path: saved.plan_path,
-        expect_hash: Some(saved.review_hash),
+        plan_path: saved.plan_path.clone(),
+        expected: Some(Expected {
+            hash,
+            from: format!("`{}`", args.plan.plan.display()),
+            saved: Some(saved),
+        }),
     })
 }
 
@@ -139,26 +171,56 @@ async fn check_review(
     session: &Session,
     compiled: &crate::compile::Compiled,
     given: &indexmap::IndexMap<String, String>,
-    expected: &str,
+    expected: &Expected,
 ) -> Result<(), Error> {
-    let unfinished = crate::cli::plan::unfinished_of(&session.store, &compiled.plan.name).await?;
-    let review = ReviewHash::of(
-        compiled,
-        given,
-        unfinished.as_ref().map(|(run, steps)| (run, steps.as_slice())),
-        |name| std::env::var(name).ok(),
-    );
-    if review.matches(expected) {
+    let seen = crate::cli::plan::seen_of(&session.store, &compiled.plan.name).await?;
+    let review = ReviewHash::of(compiled, given, &seen.state, |name| std::env::var(name).ok());
+    if review.matches(&expected.hash) {
         return Ok(());
     }
+    let what = match &expected.saved {
+        Some(saved) => changed_parts(saved, &review, &seen.state),
+        None => format!(
+            "the plan file, a var override, an env var it reads, its secrets' sources or the state \
+             (its latest run, now {}) changed since the preview; the parts now (compare with \
+             `review.parts` of `planrun plan --format json`):\n{}",
+            seen.state.describe(),
+            review.describe_parts()
+        ),
+    };
     Err(Error::Conflict(format!(
-        "the plan is not the one reviewed: it hashes to sha256:{} now, not {expected}\n\
-         the plan file, a var override, an env var it reads, its secrets' sources or the state changed since the preview; \
-         the parts now (compare with `review.parts` of `planrun plan --format json`):\n{}\n\
+        "the plan is not the one reviewed: it hashes to sha256:{} now, not the {} of {}\n{what}\n\
          nothing was run; preview again and have the new preview approved",
         review.hash,
-        review.describe_parts()
+        &expected.hash[..expected.hash.len().min(16)],
+        expected.from,
     )))
+}
+
+/// What differs between a saved plan's review and `now`, a line each.
+fn changed_parts(saved: &SavedPlan, now: &ReviewHash, state: &crate::exec::review::StateSeen) -> String {
+    let mut lines = Vec::new();
+    for (part, digest) in &now.parts {
+        if saved.review_parts.get(*part) == Some(digest) {
+            continue;
+        }
+        lines.push(match *part {
+            "plan" => "  - the plan changed".to_string(),
+            "overrides" => "  - the var overrides changed".to_string(),
+            "env" => "  - an env value the plan reads changed".to_string(),
+            "secrets" => "  - the sources of its secrets changed".to_string(),
+            "state" => format!(
+                "  - the state changed: the preview saw {}, now it holds {} (a saved plan runs once)",
+                saved.latest_run.as_deref().unwrap_or("another state"),
+                state.describe()
+            ),
+            other => format!("  - `{other}` changed"),
+        });
+    }
+    if lines.is_empty() {
+        lines.push(format!("  - the parts now:\n{}", now.describe_parts()));
+    }
+    lines.join("\n")
 }
 
 /// The vars whose value reads the environment (`${env.X}`), as overrides

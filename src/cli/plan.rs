@@ -19,7 +19,7 @@ use crate::error::{Error, Exit};
 use crate::exec::error::ExecError;
 use crate::exec::live::{self, Prediction};
 use crate::exec::resume::step_states;
-use crate::exec::review::ReviewHash;
+use crate::exec::review::{ReviewHash, StateSeen};
 use crate::exec::secrets::Secrets;
 use crate::plan::Source;
 use crate::plan::vars::Override;
@@ -63,9 +63,9 @@ pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
     let location = args.state.location()?;
     // The unfinished run of this plan, if any: what `resume` would
     // continue, with the var overrides it was applied with.
-    let unfinished = match plan_name(&source) {
-        Some(name) => engine::block_on(unfinished_run(&location, name))??,
-        None => None,
+    let Seen { unfinished, state } = match plan_name(&source) {
+        Some(name) => engine::block_on(seen(&location, name))??,
+        None => Seen::default(),
     };
     let overrides = previewed_overrides(unfinished.as_ref(), args.plan.overrides()?)?;
     let compiled = compile_loud(&source, &overrides, args.plan.deny_warnings)?;
@@ -75,12 +75,9 @@ pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
     } else {
         None
     };
-    let review = ReviewHash::of(
-        &compiled,
-        &recorded(&overrides),
-        unfinished.as_ref().map(|(run, steps)| (run, steps.as_slice())),
-        |name| std::env::var(name).ok(),
-    );
+    let review = ReviewHash::of(&compiled, &recorded(&overrides), &state, |name| {
+        std::env::var(name).ok()
+    });
     let saved_run = unfinished.as_ref().map(saved_run);
     let mut states = unfinished.map(|(_, steps)| step_states(&compiled, &steps));
     let (preflight_failed, would_run) = match &secrets {
@@ -101,7 +98,7 @@ pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
             recorded(&overrides),
             saved_run,
             live,
-            &review,
+            (&review, &state),
         );
         save(&saved, out)?;
     }
@@ -218,22 +215,45 @@ async fn live_states(
     Ok((preflight_failed, would_run))
 }
 
-/// The latest unfinished run of the plan `name` and its steps. `None`
-/// without one (the state is never created here).
-async fn unfinished_run(location: &Location, name: String) -> Result<Option<(RunRecord, Vec<StepRecord>)>, Error> {
+/// The plan's runs as a preview sees them: the latest unfinished one and
+/// its steps (what `resume` would continue), and what the review hash
+/// covers of the state. Nothing without a state (it is never created here).
+async fn seen(location: &Location, name: String) -> Result<Seen, Error> {
     let Some(store) = Store::open_for_reading(location).await? else {
-        return Ok(None);
+        return Ok(Seen::default());
     };
-    let found = unfinished_of(&store, &name).await;
+    let found = seen_of(&store, &name).await;
     store.close().await;
     found
 }
 
-/// The latest unfinished run of the plan `name` in `store`, and its steps.
-pub(crate) async fn unfinished_of(store: &Store, name: &str) -> Result<Option<(RunRecord, Vec<StepRecord>)>, Error> {
-    let Some(run) = crate::exec::apply::unfinished_run(store, name).await? else {
-        return Ok(None);
+/// What [`seen`] finds of the plan `name` in `store`.
+#[derive(Default)]
+pub(crate) struct Seen {
+    pub unfinished: Option<Unfinished>,
+    pub state: StateSeen,
+}
+
+pub(crate) async fn seen_of(store: &Store, name: &str) -> Result<Seen, Error> {
+    let runs = store.runs().await?;
+    let latest = runs.iter().rev().find(|run| run.plan_name == name).cloned();
+    let unfinished = match runs
+        .into_iter()
+        .rev()
+        .find(|run| run.plan_name == name && run.outcome.is_unfinished())
+    {
+        Some(run) => {
+            let steps = store.steps(&run.id).await?;
+            Some((run, steps))
+        }
+        None => None,
     };
-    let steps = store.steps(&run.id).await?;
-    Ok(Some((run, steps)))
+    let steps = match (&latest, &unfinished) {
+        (Some(latest), Some((run, steps))) if latest.id == run.id => steps.clone(),
+        _ => Vec::new(),
+    };
+    Ok(Seen {
+        unfinished,
+        state: StateSeen { latest, steps },
+    })
 }

@@ -11,7 +11,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::exec::review::ReviewHash;
+use crate::exec::review::{ReviewHash, StateSeen};
 
 /// The version of the file's format.
 const FORMAT: u32 = 1;
@@ -33,6 +33,10 @@ pub(crate) struct SavedPlan {
     /// With `--live`: each step's state as the preview showed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub live: Option<BTreeMap<String, String>>,
+    /// The plan's latest run as the preview saw it (`run ID (OUTCOME)` or
+    /// `no run`), to say how the state changed.
+    #[serde(default)]
+    pub latest_run: Option<String>,
     /// The review hash over all of that, and its parts.
     pub review_hash: String,
     pub review_parts: IndexMap<String, String>,
@@ -56,7 +60,7 @@ impl SavedPlan {
         overrides: IndexMap<String, String>,
         run: Option<SavedRun>,
         live: Option<BTreeMap<String, String>>,
-        review: &ReviewHash,
+        (review, state): (&ReviewHash, &StateSeen),
     ) -> SavedPlan {
         let plan = &compiled.plan;
         SavedPlan {
@@ -78,6 +82,7 @@ impl SavedPlan {
                 .collect(),
             run,
             live,
+            latest_run: Some(state.describe()),
             review_hash: review.hash.clone(),
             review_parts: review
                 .parts
@@ -119,6 +124,10 @@ impl SavedPlan {
         match std::fs::read_to_string(&self.plan_path) {
             Ok(text) if text == self.plan_source => {}
             Ok(_) => changes.push(format!("the plan file `{}` changed", self.plan_path)),
+            Err(error) if Path::new(&self.plan_path).is_relative() => changes.push(format!(
+                "the plan file `{}` cannot be read: {error} (a saved plan names it as `plan` was given it: apply from the directory the preview ran in)",
+                self.plan_path
+            )),
             Err(error) => changes.push(format!("the plan file `{}` cannot be read: {error}", self.plan_path)),
         }
         for (name, then) in &self.env {

@@ -1,10 +1,12 @@
 //! The review hash: one digest over everything a preview showed and an
 //! apply depends on — the plan file, the var overrides, the values of the
 //! `${env.NAME}` it reads, the names and sources of its secrets (never
-//! their values), and the unfinished run it would continue (its id and each
-//! step's status and attempts). `plan` prints it; `apply --expect-hash`
-//! recomputes it and refuses to run (exit 3) when it differs, so a CI job
-//! applies exactly the preview an approval was given on.
+//! their values), and the state: the latest run of the plan (its id and
+//! outcome) and, when that run is unfinished, each of its steps' status
+//! and attempts. `plan` prints it; `apply --expect-hash` recomputes it and
+//! refuses to run (exit 3) when it differs, so a CI job applies exactly the
+//! preview an approval was given on, and only once: the run that applies
+//! it changes the state, so the same approval cannot be applied again.
 
 use indexmap::IndexMap;
 use serde::Serialize;
@@ -12,6 +14,25 @@ use serde::Serialize;
 use crate::compile::Compiled;
 use crate::digest::text_hash;
 use crate::state::{RunRecord, StepRecord};
+
+/// What the review hash covers of the state: the latest run of the plan,
+/// whatever its outcome, and its steps when it is unfinished (`resume`
+/// would continue it; a finished run's id and outcome say all).
+#[derive(Debug, Default)]
+pub(crate) struct StateSeen {
+    pub latest: Option<RunRecord>,
+    pub steps: Vec<StepRecord>,
+}
+
+impl StateSeen {
+    /// The latest run as a reader sees it: `RUN (OUTCOME)`, or `no run`.
+    pub(crate) fn describe(&self) -> String {
+        self.latest.as_ref().map_or_else(
+            || "no run".to_string(),
+            |run| format!("run {} ({})", run.id, run.outcome),
+        )
+    }
+}
 
 /// The review hash and the digest of each part, to say what changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -21,12 +42,12 @@ pub(crate) struct ReviewHash {
 }
 
 impl ReviewHash {
-    /// Of `compiled` with `overrides`, continuing `unfinished` if any;
-    /// `env` reads an environment variable.
+    /// Of `compiled` with `overrides`, against `state` (the plan's latest
+    /// run); `env` reads an environment variable.
     pub(crate) fn of(
         compiled: &Compiled,
         overrides: &IndexMap<String, String>,
-        unfinished: Option<(&RunRecord, &[StepRecord])>,
+        state: &StateSeen,
         env: impl Fn(&str) -> Option<String>,
     ) -> ReviewHash {
         let plan = &compiled.plan;
@@ -44,12 +65,13 @@ impl ReviewHash {
             .iter()
             .map(|(name, source)| (name.clone(), source.to_string()))
             .collect();
-        let state = unfinished.map(|(run, steps)| {
-            let steps: Vec<(String, &str, u32)> = steps
+        let state = state.latest.as_ref().map(|run| {
+            let steps: Vec<(&str, &str, u32)> = state
+                .steps
                 .iter()
-                .map(|step| (step.step_id.clone(), step.status.as_str(), step.attempts))
+                .map(|step| (step.step_id.as_str(), step.status.as_str(), step.attempts))
                 .collect();
-            (run.id.clone(), steps)
+            (run.id.as_str(), run.outcome.as_str(), steps)
         });
         let mut parts = IndexMap::new();
         parts.insert("plan", text_hash(&plan.source.text));
@@ -64,11 +86,27 @@ impl ReviewHash {
         }
     }
 
-    /// Whether `expected` (the full hash, or a prefix of 12 or more of its
-    /// hex digits, as previews may shorten it) names this hash.
+    /// A hash as a reviewer gives it: the full hash or a prefix of 12 or
+    /// more of its hex digits (previews may shorten it), with or without
+    /// `sha256:`; lowercase hex digits, or why it is not one.
+    pub(crate) fn parse(given: &str) -> Result<String, String> {
+        let digits = given.trim();
+        let digits = digits.strip_prefix("sha256:").unwrap_or(digits).to_ascii_lowercase();
+        if !digits.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err("a review hash is hex digits, as `planrun plan` prints it (`sha256:` may lead)".into());
+        }
+        if !(12..=64).contains(&digits.len()) {
+            return Err(format!(
+                "a review hash has 64 hex digits, or a prefix of at least 12; this has {}",
+                digits.len()
+            ));
+        }
+        Ok(digits)
+    }
+
+    /// Whether `expected` (as [`ReviewHash::parse`] returns it) names this hash.
     pub(crate) fn matches(&self, expected: &str) -> bool {
-        let expected = expected.trim().trim_start_matches("sha256:").to_ascii_lowercase();
-        expected.len() >= 12 && self.hash.starts_with(&expected)
+        ReviewHash::parse(expected).is_ok_and(|digits| self.hash.starts_with(&digits))
     }
 
     /// The lines that say what the hash covers now, for a refusal.
@@ -120,7 +158,7 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
             .collect();
-        ReviewHash::of(&compiled, &overrides, None, |name| {
+        ReviewHash::of(&compiled, &overrides, &StateSeen::default(), |name| {
             (name == "HOME_DIR").then(|| env.map(str::to_string)).flatten()
         })
     }
@@ -151,6 +189,15 @@ mod tests {
         assert!(base.matches(&format!("sha256:{}", &base.hash[..12])));
         assert!(!base.matches(&base.hash[..11]));
         assert!(!base.matches("0123456789abcdef"));
+        for bad in ["", "nothex!!nothex!!", "abc", "md5:0123456789abcdef", &"a".repeat(65)] {
+            assert!(ReviewHash::parse(bad).is_err(), "`{bad}` is not a review hash");
+        }
+        assert_eq!(
+            ReviewHash::parse(" SHA256:ABCDEF012345 ").ok(),
+            None,
+            "the prefix is lowercase"
+        );
+        assert_eq!(ReviewHash::parse("sha256:ABCDEF012345").as_deref(), Ok("abcdef012345"));
     }
 
     #[test]

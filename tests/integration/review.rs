@@ -190,3 +190,47 @@ run = { kind = "shell", command = "test -e go" }
     refused.status(3);
     assert!(refused.stderr.contains("not the one reviewed"), "{}", refused.stderr);
 }
+
+/// An approval is for one run: once the reviewed plan has been applied,
+/// neither its saved plan nor its hash applies it again (a non-idempotent
+/// step would run twice), and the refusal says the state changed.
+#[test]
+fn an_approved_plan_is_applied_once_and_its_replay_is_refused() {
+    let test = Test::new().plan(
+        r#"format = 1
+name = "pay"
+[steps.charge]
+run = { kind = "shell", command = "echo charged >> ledger" }
+"#,
+    );
+    test.cmd(&["plan", "plan.toml", "--out", "approved.planrun"]).status(0);
+    let preview = test.cmd(&["plan", "plan.toml", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&preview.stdout).expect("json preview");
+    let hash = json["review"]["hash"].as_str().expect("review hash").to_string();
+    test.cmd(&["apply", "approved.planrun"]).status(0);
+    let replayed = test.cmd(&["apply", "approved.planrun"]);
+    replayed.status(3);
+    assert!(
+        replayed
+            .stderr
+            .contains("the state changed: the preview saw no run, now it holds run"),
+        "{}",
+        replayed.stderr
+    );
+    test.cmd(&["apply", "plan.toml", "--expect-hash", &hash]).status(3);
+    assert_eq!(test.read("ledger"), "charged\n", "the step ran once");
+}
+
+/// A hash that cannot be one is bad input (exit 2), not a mismatch, and
+/// nothing is written.
+#[test]
+fn a_malformed_expect_hash_is_a_usage_error_that_writes_nothing() {
+    let test =
+        Test::new().plan("format = 1\nname = \"p\"\n[steps.a]\nrun = { kind = \"shell\", command = \"true\" }\n");
+    for bad in ["nothex!!nothex", "abc", "", "md5:0123456789abcdef"] {
+        let refused = test.cmd(&["apply", "plan.toml", "--expect-hash", bad]);
+        refused.status(2);
+        assert!(refused.stderr.contains("review hash"), "{bad}: {}", refused.stderr);
+    }
+    assert!(!test.path().join(".planrun").exists(), "no state was written");
+}
