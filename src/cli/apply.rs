@@ -6,10 +6,12 @@ use std::sync::Arc;
 use crate::cli::engine::{self, ApprovalArgs, Format, StateArgs, WalkArgs};
 use crate::cli::load::{PlanArgs, compile_loud, recorded, replayed};
 use crate::cli::saved_plan::{SavedPlan, is_saved_plan};
+use crate::digest::text_hash;
 use crate::error::{Error, Exit};
 use crate::exec::apply::{ApplyRequest, apply};
 use crate::exec::error::ExecError;
 use crate::exec::resolve::Scope;
+use crate::exec::resume::{ResumeRequest, Stored, resume};
 use crate::exec::review::ReviewHash;
 use crate::exec::secrets::Secrets;
 use crate::exec::session::Session;
@@ -77,13 +79,40 @@ pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
         let store = Store::open(&location).await?;
         let session = engine::lock(store, &settings, "apply").await?;
         // Checked under the lock: the state it covers cannot change before the run starts.
-        if let Some(expected) = &expected
-            && let Err(refused) = check_review(&session, &compiled, &given, expected).await
-        {
-            session.end().await?;
-            return Err(refused);
-        }
-        let outcome = apply(&session, compiled, secrets, &request, &settings).await;
+        let continued = match &expected {
+            Some(expected) => match check_review(&session, &compiled, &given, expected).await {
+                Ok(seen) => seen.unfinished.filter(|_| !args.abandon),
+                Err(refused) => {
+                    session.end().await?;
+                    return Err(refused);
+                }
+            },
+            None => None,
+        };
+        let outcome = match continued {
+            Some((run, _)) if args.rollback_on_failure => {
+                session.end().await?;
+                return Err(Error::Usage(format!(
+                    "the approved preview continues run {}, and `--rollback-on-failure` is for a new run: \
+                     apply without it (`planrun rollback` undoes the run after a failure)",
+                    run.id
+                )));
+            }
+            // The approved preview showed this run's steps, done and
+            // pending: applying it continues the run, as `resume` would.
+            Some((run, steps)) => {
+                let stored = Stored {
+                    plan_unchanged: text_hash(&compiled.plan.source.text) == run.plan_hash,
+                    steps,
+                };
+                let request = ResumeRequest {
+                    accept_drift: false,
+                    rerun: Vec::new(),
+                };
+                resume(&session, compiled, secrets, &run, stored, &request, &settings).await
+            }
+            None => apply(&session, compiled, secrets, &request, &settings).await,
+        };
         session.end().await?;
         Ok(engine::exit_for(outcome?))
     })?
@@ -166,17 +195,18 @@ fn input(args: &Args) -> Result<Input, Error> {
     })
 }
 
-/// Refuses (exit 3) when the plan as it is now does not hash to `expected`.
+/// Refuses (exit 3) when the plan as it is now does not hash to `expected`;
+/// else what it found of the plan's runs.
 async fn check_review(
     session: &Session,
     compiled: &crate::compile::Compiled,
     given: &indexmap::IndexMap<String, String>,
     expected: &Expected,
-) -> Result<(), Error> {
+) -> Result<crate::cli::plan::Seen, Error> {
     let seen = crate::cli::plan::seen_of(&session.store, &compiled.plan.name).await?;
     let review = ReviewHash::of(compiled, given, &seen.state, |name| std::env::var(name).ok());
     if review.matches(&expected.hash) {
-        return Ok(());
+        return Ok(seen);
     }
     let what = match &expected.saved {
         Some(saved) => changed_parts(saved, &review, &seen.state),

@@ -234,3 +234,32 @@ fn a_malformed_expect_hash_is_a_usage_error_that_writes_nothing() {
     }
     assert!(!test.path().join(".planrun").exists(), "no state was written");
 }
+
+/// A preview of a plan with an unfinished run shows that run's steps;
+/// applying the approval continues the run, as `resume` would (it was
+/// refused as "unfinished"), and only once.
+#[test]
+fn a_saved_plan_of_an_unfinished_run_continues_it() {
+    let test = Test::new().plan(
+        r#"format = 1
+name = "cont"
+[steps.a]
+run = { kind = "shell", command = "echo a >> ledger" }
+[steps.b]
+depends_on = ["a"]
+run = { kind = "shell", command = "test -e go && echo b >> ledger" }
+"#,
+    );
+    test.cmd(&["apply", "plan.toml"]).status(1);
+    std::fs::write(test.path().join("go"), "").expect("go");
+    test.cmd(&["plan", "plan.toml", "--out", "continue.planrun"]).status(0);
+    let rollback_too = test.cmd(&["apply", "continue.planrun", "--rollback-on-failure"]);
+    rollback_too.status(2);
+    assert!(rollback_too.stderr.contains("continues run"), "{}", rollback_too.stderr);
+    let continued = test.cmd(&["apply", "continue.planrun"]);
+    continued.status(0);
+    assert!(continued.stderr.contains("resuming run"), "{}", continued.stderr);
+    assert_eq!(test.read("ledger"), "a\nb\n", "a ran once, b once");
+    assert_eq!(test.status()["run"]["outcome"], "succeeded");
+    test.cmd(&["apply", "continue.planrun"]).status(3);
+}
