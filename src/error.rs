@@ -81,6 +81,7 @@ impl Error {
                 ExecError::State(_) => Exit::Failure,
                 ExecError::Secrets(_) | ExecError::NothingToDo(_) | ExecError::Usage(_) => Exit::Invalid,
                 ExecError::Bug { .. } => Exit::Bug,
+                ExecError::Interrupted(_) => Exit::Interrupted,
             },
         }
     }

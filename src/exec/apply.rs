@@ -132,6 +132,7 @@ async fn refuse_or_abandon_unfinished(
         &mut steps,
         settings.kill_grace,
         settings.reporter.as_ref(),
+        &settings.interrupt.draining,
     )
     .await?;
     let event = NewEvent::run("run_abandoned", "abandoned by `apply --abandon`");

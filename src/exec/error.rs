@@ -37,6 +37,9 @@ pub(crate) enum ExecError {
     StillRunning(Vec<String>),
     #[error("{0}")]
     Usage(String),
+    /// The command was interrupted before it decided anything.
+    #[error("{0}")]
+    Interrupted(String),
     /// A step's task panicked: a bug, reported as one (the state is intact).
     #[error(
         "planrun has a bug: the task of step `{step}` panicked: {message}\nthe state is saved as it was before the panic; `planrun status` shows it and `planrun resume` continues. Please report this, with the output of `planrun status --json`"

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::exec::error::ExecError;
 use crate::exec::event::{Event, Reporter};
@@ -35,13 +36,16 @@ enum Fate {
 
 /// Waits until no process group recorded in `steps` (of run `run_id`) is
 /// alive, killing what is left after `grace`; clears the records in the
-/// state and in `steps`, journalled.
+/// state and in `steps`, journalled. An interrupt (`interrupted`) ends the
+/// wait: nothing is decided or recorded, the groups are left as they are,
+/// and the next command waits for them again.
 pub(crate) async fn settle(
     store: &Store,
     run_id: &str,
     steps: &mut [StepRecord],
     grace: Duration,
     reporter: &dyn Reporter,
+    interrupted: &CancellationToken,
 ) -> Result<(), ExecError> {
     let recorded: Vec<usize> = (0..steps.len())
         .filter(|&i| steps[i].process.as_ref().is_some_and(|group| !group.ended))
@@ -50,8 +54,20 @@ pub(crate) async fn settle(
         return Ok(());
     }
     let started = Instant::now();
-    let (mut ended, waiting) = look_at(steps, &recorded, run_id, started, grace, reporter).await;
-    let still = wait_for(&mut ended, waiting, started, grace).await;
+    let waited = async {
+        let (mut ended, waiting) = look_at(steps, &recorded, run_id, started, grace, reporter).await;
+        let still = wait_for(&mut ended, waiting, started, grace).await;
+        (ended, still)
+    };
+    let (ended, still) = tokio::select! {
+        waited = waited => waited,
+        () = interrupted.cancelled() => {
+            return Err(ExecError::Interrupted(format!(
+                "interrupted while waiting for the processes of run {run_id} to end: nothing was decided, \
+                 and what still runs was left running (the next command waits for it again)"
+            )));
+        }
+    };
     if !still.is_empty() {
         let alive: Vec<String> = still
             .iter()

@@ -26,7 +26,9 @@ pub(crate) async fn mark(
     let Some(index) = steps.iter().position(|record| record.step_id == step_id) else {
         return Err(ExecError::Usage(format!("run `{run_id}` has no step `{step_id}`")));
     };
-    leftovers::settle(store, run_id, &mut steps, grace, reporter).await?;
+    // `mark` takes no signal handler: an interrupt ends it before it decides.
+    let never = tokio_util::sync::CancellationToken::new();
+    leftovers::settle(store, run_id, &mut steps, grace, reporter, &never).await?;
     let mut record = steps.swap_remove(index);
     let previous = record.status;
     record.status = if done {

@@ -325,6 +325,7 @@ pub(crate) async fn resume(
         &mut stored.steps,
         settings.kill_grace,
         settings.reporter.as_ref(),
+        &settings.interrupt.draining,
     )
     .await?;
     let rt = Arc::new(Runtime::new(

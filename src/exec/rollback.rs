@@ -387,6 +387,7 @@ pub(crate) async fn rollback_run(
         &mut steps,
         settings.kill_grace,
         settings.reporter.as_ref(),
+        &settings.interrupt.draining,
     )
     .await?;
     let mut stored: std::collections::HashMap<String, StepRecord> = steps

@@ -85,9 +85,11 @@ pub(crate) async fn ask(
     ctx.timeout = step.timeout.std();
     ctx.progress.attempt = record.attempts;
     ctx.recorded_process.clone_from(&record.process);
+    let mut interrupted = false;
     let settlement = match step.run.as_ref().map(|run| rt.resolve(run.get_ref())) {
         Some(Ok(action)) => {
             let ended = bounded(action.settle(&ctx), false, &cancel, rt, step.timeout.std()).await;
+            interrupted = matches!(ended, Ended::Interrupted);
             answer(ended, step)
         }
         Some(Err(error)) => Settlement::new(
@@ -103,6 +105,12 @@ pub(crate) async fn ask(
         verdict: settlement.verdict,
     };
     log.line(&format!("asked {}: {}", settlement.asked, settlement.found));
+    if interrupted {
+        // No answer: the next command asks again; the state keeps the
+        // last real one.
+        let progress = progress.lock().map(|saved| saved.clone()).unwrap_or_default();
+        return Ok((settlement, progress));
+    }
     let entry = json!({
         "attempt": record.attempts,
         "asked": settlement.asked,

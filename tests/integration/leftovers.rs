@@ -225,3 +225,45 @@ run = { kind = "shell", command = "true", cwd = "no-such-directory" }
     let status = test.status();
     assert_eq!(status["steps"][1]["status"], "failed", "{status}");
 }
+
+/// Ctrl-C while a command waits for a killed run's processes ends the wait
+/// at once (exit 130): nothing is decided or recorded, and the next command
+/// waits for them again. It used to wait for the whole grace regardless.
+#[test]
+fn an_interrupt_while_waiting_for_leftover_processes_stops_the_wait_and_decides_nothing() {
+    use std::io::BufRead;
+    let test = Test::new().plan(&plan(""));
+    killed_while_running(&test);
+    let mut resume = test.spawn(&["resume", "--kill-grace", "1h"]);
+    let stderr = resume.stderr.take().expect("stderr");
+    let said = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let said = said.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                said.lock().expect("lock").push_str(&(line + "\n"));
+            }
+        })
+    };
+    wait_for("resume to wait for the group", || {
+        said.lock().expect("lock").contains("waiting up to 1h")
+    });
+    let pid = Pid::from_raw(i32::try_from(resume.id()).expect("pid"));
+    kill(pid, Signal::SIGINT).expect("SIGINT");
+    let status = resume.wait().expect("reap");
+    reader.join().expect("reader");
+    let said = said.lock().expect("lock").clone();
+    assert_eq!(status.code(), Some(130), "{said}");
+    assert!(said.contains("nothing was decided"), "{said}");
+    assert!(!said.contains("asked"), "nothing was asked:\n{said}");
+    let status = test.cmd(&["status"]);
+    assert!(
+        status.stdout.contains("still alive"),
+        "the group is still recorded:\n{}",
+        status.stdout
+    );
+    // The next command waits for it again (the watchdog ends it within
+    // the killed apply's grace).
+    let resumed = test.cmd(&["resume", "--kill-grace", "300ms"]);
+    assert!(resumed.stderr.contains("process group"), "{}", resumed.stderr);
+}
