@@ -857,6 +857,59 @@ fn statements_outside_a_transaction_continue_after_the_last_committed_one() {
     );
 }
 
+/// A statement that cannot run in a transaction (`CREATE INDEX
+/// CONCURRENTLY`) killed in flight: nothing tells whether it finished, so
+/// the step goes to the operator (it used to run again by itself), and
+/// once decided it starts at that statement, not before.
+#[test]
+fn a_statement_outside_a_transaction_killed_in_flight_goes_to_the_operator() {
+    let Some(admin) = require("PG_URL") else { return };
+    let db = Database::new(&admin, "planrun_stmtflight");
+    psql(&db.url, "CREATE TABLE t (id int); CREATE TABLE ledger (n int)");
+    let test = Test::new().plan(&exec_plan(
+        &db,
+        r#"run = { kind = "postgres.exec", url = "${vars.db}", transaction = false, lock_timeout = "1m", sql = "INSERT INTO ledger VALUES (1); CREATE INDEX CONCURRENTLY t_id ON t (id)" }"#,
+    ));
+    let blocker = Blocker::lock(&db.url, "t");
+    kill_while_blocked(test.spawn(&["apply", "plan.toml"]), &db);
+    blocker.release();
+    let refused = test.cmd(&["resume"]);
+    refused.status(3);
+    assert!(refused.stderr.contains("not safe to run again"), "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("ran outside a transaction, so whether it finished cannot be known"),
+        "{}",
+        refused.stderr
+    );
+    // The operator looks: released, the killed session may have built the
+    // index, left it invalid, or not begun.
+    let index = psql(
+        &db.url,
+        "SELECT coalesce((SELECT indisvalid::text FROM pg_index WHERE indexrelid = to_regclass('t_id')), 'none')",
+    );
+    if index == "true" {
+        test.cmd(&["mark", "migrate", "--done"]).status(0);
+    } else {
+        psql(&db.url, "DROP INDEX IF EXISTS t_id");
+        test.cmd(&["mark", "migrate", "--pending"]).status(0);
+    }
+    resume_alone(&test);
+    assert_eq!(
+        psql(&db.url, "SELECT count(*) FROM ledger"),
+        "1",
+        "statement 1 ran once"
+    );
+    assert_eq!(
+        psql(
+            &db.url,
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_id'::regclass"
+        ),
+        "t"
+    );
+}
+
 #[test]
 fn statements_killed_between_two_commits_go_on_with_the_next() {
     let Some(admin) = require("PG_URL") else { return };

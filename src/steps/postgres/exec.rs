@@ -17,8 +17,9 @@
 //! one, tried in its own transaction so it too is settled by its id; a
 //! statement PostgreSQL refuses to run in a transaction block (`CREATE
 //! DATABASE`, `CREATE INDEX CONCURRENTLY`, `VACUUM`, a procedure that
-//! commits) runs on its own instead, and if planrun dies during it, it
-//! runs again. The next attempt of the step starts after the last unit
+//! commits) runs on its own instead; if planrun dies during it, nobody can
+//! tell whether it finished, and the step's `idempotent`, its `check` or an
+//! operator decides (run again, it starts at that statement). The next attempt of the step starts after the last unit
 //! that committed: it settles the previous attempt's record first, the
 //! same way, so a retry after a timeout never runs a committed unit again.
 
@@ -93,7 +94,7 @@ enum Left {
     /// All of it committed, affecting this many rows.
     Done(u64),
     /// The units before `next` committed, affecting `rows` rows.
-    At { next: usize, rows: u64, in_doubt: bool },
+    At { next: usize, rows: u64 },
     /// Nobody can tell; the units before `next` committed.
     Unknown { next: usize, rows: u64 },
 }
@@ -190,11 +191,7 @@ impl PostgresExec {
         let (found, left) = answer?;
         let verdict = match left {
             Left::Done(rows) => Verdict::Done(applied(rows)),
-            Left::At {
-                next: 0,
-                in_doubt: false,
-                ..
-            } => Verdict::Nothing,
+            Left::At { next: 0, .. } => Verdict::Nothing,
             Left::At { .. } => Verdict::Partly,
             Left::Unknown { .. } => Verdict::Unknown,
         };
@@ -215,19 +212,20 @@ impl PostgresExec {
                     "nothing was being committed; {next} of {} unit(s) had committed",
                     record.units
                 ),
-                Left::At {
-                    next,
-                    rows,
-                    in_doubt: false,
-                },
+                Left::At { next, rows },
             ),
+            // Nothing records whether it finished, and running it again is
+            // not harmless (a procedure that commits runs twice; an
+            // interrupted `CREATE INDEX CONCURRENTLY` leaves an invalid
+            // index that `IF NOT EXISTS` would keep): the step's
+            // `idempotent`, its `check` or an operator decides.
             Some(Pending { unit, xid: None, .. }) => (
-                format!("{unit} ran outside a transaction, so whether it finished cannot be known: it runs again"),
-                Left::At {
-                    next,
-                    rows,
-                    in_doubt: true,
-                },
+                format!(
+                    "{unit} ran outside a transaction, so whether it finished cannot be known \
+                     ({next} of {} unit(s) had committed before it)",
+                    record.units
+                ),
+                Left::Unknown { next, rows },
             ),
             Some(Pending {
                 unit,
@@ -242,17 +240,9 @@ impl PostgresExec {
                         Left::At {
                             next: next + 1,
                             rows: rows + more,
-                            in_doubt: false,
                         },
                     ),
-                    Fate::Aborted => (
-                        found,
-                        Left::At {
-                            next,
-                            rows,
-                            in_doubt: false,
-                        },
-                    ),
+                    Fate::Aborted => (found, Left::At { next, rows }),
                     Fate::InProgress | Fate::Unknown => (found, Left::Unknown { next, rows }),
                 }
             }
@@ -266,11 +256,7 @@ impl PostgresExec {
     /// Where to start: after what earlier attempts committed.
     async fn start(&self, ctx: &StepContext, digest: &str) -> Result<Left, StepError> {
         let Some(evidence) = saved_evidence(ctx) else {
-            return Ok(Left::At {
-                next: 0,
-                rows: 0,
-                in_doubt: false,
-            });
+            return Ok(Left::At { next: 0, rows: 0 });
         };
         let (settlement, left) = self.inspect(ctx, &evidence, digest).await?;
         ctx.log.line(&format!(
