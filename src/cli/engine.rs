@@ -72,7 +72,7 @@ pub(crate) struct WalkArgs {
     pub keep_going: bool,
     /// How often to report the steps still running (and a table copy's rows
     /// and rate) once they run longer than it; 0s: never
-    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub heartbeat: crate::units::duration::Duration,
     #[command(flatten)]
     pub grace: GraceArgs,

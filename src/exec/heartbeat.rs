@@ -13,8 +13,10 @@ use crate::exec::event::{Beat, Event};
 use crate::exec::runtime::Runtime;
 use crate::exec::step::millis;
 
-/// The steps running now, by id: since when, and their progress.
-pub(crate) type RunningSteps = Mutex<HashMap<String, (Instant, Arc<Mutex<Option<Value>>>)>>;
+/// The steps running now, by id: since when, their progress, and the rows
+/// an earlier attempt had copied when this one started (not counted in
+/// this attempt's rate).
+pub(crate) type RunningSteps = Mutex<HashMap<String, (Instant, Arc<Mutex<Option<Value>>>, u64)>>;
 
 /// A step registered as running; unregistered when dropped.
 pub(crate) struct Running<'a> {
@@ -32,8 +34,13 @@ impl Drop for Running<'_> {
 
 /// Registers `step` (and its progress) as running from now on.
 pub(crate) fn register<'a>(rt: &'a Runtime, step: &str, progress: &Arc<Mutex<Option<Value>>>) -> Running<'a> {
+    let before = progress
+        .lock()
+        .ok()
+        .and_then(|progress| progress.as_ref().and_then(rows))
+        .unwrap_or(0);
     if let Ok(mut running) = rt.running.lock() {
-        running.insert(step.to_string(), (Instant::now(), progress.clone()));
+        running.insert(step.to_string(), (Instant::now(), progress.clone(), before));
     }
     Running {
         rt,
@@ -77,8 +84,8 @@ fn beats(rt: &Runtime, at_least: std::time::Duration) -> Vec<Beat> {
     };
     let mut beats: Vec<Beat> = running
         .iter()
-        .filter(|(_, (since, _))| since.elapsed() >= at_least)
-        .map(|(step, (since, progress))| {
+        .filter(|(_, (since, ..))| since.elapsed() >= at_least)
+        .map(|(step, (since, progress, before))| {
             let elapsed = since.elapsed();
             let rows = progress
                 .lock()
@@ -91,7 +98,7 @@ fn beats(rt: &Runtime, at_least: std::time::Duration) -> Vec<Beat> {
                 rows,
                 rows_per_second: rows
                     .filter(|_| elapsed_ms >= 1000)
-                    .map(|rows| rows.saturating_mul(1000) / elapsed_ms),
+                    .map(|rows| rows.saturating_sub(*before).saturating_mul(1000) / elapsed_ms),
             }
         })
         .collect();
@@ -133,5 +140,26 @@ mod tests {
         assert_eq!(beat[0].rows, Some(3000));
         drop(running);
         assert!(beats(&h.rt, every).is_empty(), "unregistered when it ends");
+    }
+
+    #[tokio::test]
+    async fn the_rate_counts_only_the_rows_this_attempt_copied() {
+        let h = crate::exec::testing::Harness::new(&crate::exec::testing::DIAMOND.replace("{fail}", "b.txt")).await;
+        // A resumed copy: 1,000,000 rows copied by the attempt before.
+        let progress = Arc::new(Mutex::new(Some(serde_json::json!({ "copied": 1_000_000 }))));
+        let _running = register(&h.rt, "b", &progress);
+        if let Ok(mut running) = h.rt.running.lock()
+            && let Some(entry) = running.get_mut("b")
+        {
+            entry.0 -= std::time::Duration::from_secs(2);
+        }
+        *progress.lock().expect("progress") = Some(serde_json::json!({ "copied": 1_002_000 }));
+        let beat = beats(&h.rt, std::time::Duration::ZERO);
+        assert_eq!(beat[0].rows, Some(1_002_000), "rows copied in all");
+        let rate = beat[0].rows_per_second.expect("a rate after a second");
+        assert!(
+            (900..=1000).contains(&rate),
+            "2,000 rows in about 2 s, not 500,000/s: {rate}"
+        );
     }
 }
