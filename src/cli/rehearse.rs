@@ -64,7 +64,9 @@ pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
         let result = rehearse(&session, &compiled, &secrets, &request, &settings).await;
         session.end().await?;
         let rows = result?;
-        let failed = rows.iter().any(|row| row.problem.is_some());
+        // A rehearsal in which no step ran (all satisfied already) proved
+        // nothing, and must not pass a gate as one that did.
+        let failed = rows.iter().any(|row| row.problem.is_some()) || !rows.iter().any(Row::ran);
         output::stdout(&table(&rows))?;
         Ok(if failed { Exit::Failure } else { Exit::Success })
     })?
@@ -91,13 +93,15 @@ async fn rehearse(
     let checks = live::evaluate(compiled, secrets, settings.work_dir.clone(), 8)
         .await
         .checks;
-    if undone != RunOutcome::RolledBack {
-        return Err(Error::Conflict(format!(
-            "the rollback ended {undone}: `planrun rollback` again once its cause is fixed"
-        )));
-    }
-    let second = apply(session, compiled.clone(), secrets.clone(), request, settings).await?;
-    let again = session.store.steps(&latest_run(session, name).await?.id).await?;
+    // A rollback that failed is the rehearsal's finding: its table says
+    // which step, and nothing is applied again over a half-undone run.
+    let (second, again) = if undone == RunOutcome::RolledBack {
+        let second = apply(session, compiled.clone(), secrets.clone(), request, settings).await?;
+        let again = session.store.steps(&latest_run(session, name).await?.id).await?;
+        (second, again)
+    } else {
+        (undone, Vec::new())
+    };
     let status = |records: &[StepRecord], id: &str| {
         records
             .iter()
@@ -120,7 +124,10 @@ async fn rehearse(
                 (Some(Err(_)), true) => "fails again".to_string(),
             };
             let second_status = status(&again, &step.id);
-            let problem = if check_after == "still passes" {
+            let rollback_status = status(&rolled_back, &step.id);
+            let problem = if rollback_status == StepStatus::RollbackFailed.as_str() {
+                Some("its rollback failed")
+            } else if check_after == "still passes" {
                 Some("its rollback left its work in place")
             } else if second != RunOutcome::Succeeded && second_status == "failed" {
                 Some("cannot be applied a second time")
@@ -130,7 +137,7 @@ async fn rehearse(
             Row {
                 step: step.id.clone(),
                 first: status(&applied, &step.id),
-                rollback: status(&rolled_back, &step.id),
+                rollback: rollback_status,
                 check_after,
                 second: second_status,
                 problem,
@@ -138,6 +145,13 @@ async fn rehearse(
         })
         .collect();
     Ok(rows)
+}
+
+impl Row {
+    /// Whether the first apply ran the step (not satisfied, not skipped).
+    fn ran(&self) -> bool {
+        self.first == StepStatus::Succeeded.as_str()
+    }
 }
 
 async fn latest_run(session: &Session, name: &str) -> Result<crate::state::RunRecord, Error> {
@@ -154,13 +168,13 @@ fn table(rows: &[Row]) -> String {
     use std::fmt::Write;
     let width = rows.iter().map(|row| row.step.len()).max().unwrap_or(4).max(4);
     let mut out = format!(
-        "\n{:<width$}  {:<10}  {:<12}  {:<14}  {:<10}  PROBLEM\n",
+        "\n{:<width$}  {:<10}  {:<15}  {:<14}  {:<11}  PROBLEM\n",
         "STEP", "APPLY", "ROLLBACK", "CHECK AFTER", "APPLY AGAIN"
     );
     for row in rows {
         let _ = writeln!(
             out,
-            "{:<width$}  {:<10}  {:<12}  {:<14}  {:<10}  {}",
+            "{:<width$}  {:<10}  {:<15}  {:<14}  {:<11}  {}",
             row.step,
             row.first,
             row.rollback,
@@ -170,14 +184,22 @@ fn table(rows: &[Row]) -> String {
         );
     }
     let problems = rows.iter().filter(|row| row.problem.is_some()).count();
-    let _ = writeln!(
-        out,
-        "\nrehearsal: {}",
-        if problems == 0 {
-            "every rollback undid its step, and the plan applied a second time".to_string()
-        } else {
-            format!("{problems} step(s) with a problem")
-        }
-    );
+    let ran = rows.iter().filter(|row| row.ran()).count();
+    let summary = if ran == 0 {
+        "nothing was rehearsed: the first apply ran no step (each was satisfied already); \
+         rehearse in a world the plan has not been applied to"
+            .to_string()
+    } else if problems > 0 {
+        format!("{problems} step(s) with a problem")
+    } else if ran < rows.len() {
+        format!(
+            "every rollback of the {ran} step(s) that ran undid its step, and the plan applied a second time; \
+             {} step(s) did not run (satisfied already) and were not rehearsed",
+            rows.len() - ran
+        )
+    } else {
+        "every rollback undid its step, and the plan applied a second time".to_string()
+    };
+    let _ = writeln!(out, "\nrehearsal: {summary}");
     out
 }

@@ -59,3 +59,48 @@ rollback = { kind = "shell", command = "true" }
     assert!(once.contains("cannot be applied a second time"), "{}", run.stdout);
     assert!(run.stdout.contains("2 step(s) with a problem"), "{}", run.stdout);
 }
+
+const FAILING_ROLLBACK: &str = r#"format = 1
+name = "rh"
+[steps.a]
+check = { kind = "shell", command = "test -e a" }
+run = { kind = "shell", command = "touch a" }
+rollback = { kind = "shell", command = "exit 1" }
+[steps.b]
+depends_on = ["a"]
+check = { kind = "shell", command = "test -e b" }
+run = { kind = "shell", command = "touch b" }
+rollback = { kind = "shell", command = "rm b" }
+"#;
+
+/// A rollback that fails is the rehearsal's finding: a table naming the
+/// step and exit 1 (it was an error with no table, exit 3), and nothing is
+/// applied again over the half-undone run.
+#[test]
+fn a_failing_rollback_is_named_in_the_table_and_fails_the_rehearsal() {
+    let test = Test::new().plan(FAILING_ROLLBACK);
+    let run = test.cmd(&["rehearse", "plan.toml"]);
+    run.status(1);
+    let row = run
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("a "))
+        .unwrap_or_default();
+    assert!(
+        row.contains("rollback_failed") && row.contains("its rollback failed"),
+        "{}",
+        run.stdout
+    );
+    assert!(!test.path().join("b").exists(), "b was undone and not applied again");
+}
+
+/// A rehearsal in which every step was satisfied already ran nothing and
+/// proved nothing: it says so and exits 1 (it said every rollback worked).
+#[test]
+fn a_rehearsal_that_ran_nothing_says_so_and_fails() {
+    let test = Test::new().plan(FAILING_ROLLBACK).file("a", "").file("b", "");
+    let run = test.cmd(&["rehearse", "plan.toml"]);
+    run.status(1);
+    assert!(run.stdout.contains("nothing was rehearsed"), "{}", run.stdout);
+    assert!(!run.stdout.contains("every rollback undid"), "{}", run.stdout);
+}
