@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::cli::engine::{self, ApprovalArgs, Format, StateArgs, WalkArgs};
-use crate::cli::load::{PlanArgs, compile_loud, recorded, replayed};
+use crate::cli::load::{PlanArgs, compile_loud, load_plan, recorded, replayed};
 use crate::cli::saved_plan::{SavedPlan, is_saved_plan};
 use crate::digest::text_hash;
 use crate::error::{Error, Exit};
@@ -140,7 +140,7 @@ struct Expected {
 fn input(args: &Args) -> Result<Input, Error> {
     if !is_saved_plan(&args.plan.plan) {
         return Ok(Input {
-            source: Source::load(&args.plan.plan)?,
+            source: load_plan(&args.plan.plan)?,
             overrides: args.plan.overrides()?,
             plan_path: args.plan.plan.display().to_string(),
             expected: args

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use toml::de::{DeTable, DeValue};
 
+use crate::cli::saved_plan::refuse_saved_plan;
 use crate::compile::{Compiled, Failed, compile};
 use crate::error::Error;
 use crate::plan::Source;
@@ -58,12 +59,12 @@ impl PlanArgs {
 
     /// Compiles the plan; warnings are printed to stderr.
     pub(crate) fn compile(&self) -> Result<Compiled, Error> {
-        let source = Source::load(&self.plan)?;
+        let source = load_plan(&self.plan)?;
         compile_loud(&source, &self.overrides()?, self.deny_warnings)
     }
 
     pub(crate) fn compile_quietly(&self) -> Result<Compiled, Error> {
-        let source = Source::load(&self.plan)?;
+        let source = load_plan(&self.plan)?;
         compile(&source, &self.overrides()?, self.deny_warnings).map_err(Error::Invalid)
     }
 
@@ -78,6 +79,14 @@ impl PlanArgs {
         }
         Ok(overrides)
     }
+}
+
+/// Reads the plan file at `path`; a saved plan (`.planrun`) is refused
+/// with one message saying how to run it.
+pub(crate) fn load_plan(path: &Path) -> Result<Source, Error> {
+    let source = Source::load(path)?;
+    refuse_saved_plan(&source)?;
+    Ok(source)
 }
 
 /// Compiles `source`, printing warnings to stderr.

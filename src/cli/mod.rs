@@ -64,7 +64,7 @@ enum Command {
     Unlock(unlock::Args),
     /// Apply, roll back and apply again (a sandbox or staging): proves each rollback undoes its step
     Rehearse(rehearse::Args),
-    /// Report a run: JUnit XML for CI test tabs, Markdown for a pull request
+    /// Report a run: a self-contained HTML page, JUnit XML for CI test tabs, Markdown for a pull request
     Report(report::Args),
     /// Print shell completions (bash, zsh, fish, elvish, powershell)
     Completions(completions::Args),

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::cli::engine::{self, StateArgs};
-use crate::cli::load::{PlanArgs, compile_loud, plan_name, recorded, replayed};
+use crate::cli::load::{PlanArgs, compile_loud, load_plan, plan_name, recorded, replayed};
 use crate::cli::output;
 use crate::cli::saved_plan::{SavedPlan, SavedRun, is_saved_plan};
 use crate::compile::Compiled;
@@ -21,7 +21,6 @@ use crate::exec::live::{self, Prediction};
 use crate::exec::resume::step_states;
 use crate::exec::review::{ReviewHash, StateSeen};
 use crate::exec::secrets::Secrets;
-use crate::plan::Source;
 use crate::plan::vars::Override;
 use crate::report::preview::{self, PreviewFormat, PreviewInput};
 use crate::state::{Location, RunRecord, StepRecord, Storage, Store};
@@ -59,7 +58,7 @@ pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
             out.display()
         )));
     }
-    let source = Source::load(&args.plan.plan)?;
+    let source = load_plan(&args.plan.plan)?;
     let location = args.state.location()?;
     // The unfinished run of this plan, if any: what `resume` would
     // continue, with the var overrides it was applied with.

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use crate::cli::engine::{self, ApprovalArgs, StateArgs, WalkArgs};
-use crate::cli::load::{PlanArgs, compile_loud, recorded};
+use crate::cli::load::{PlanArgs, compile_loud, load_plan, recorded};
 use crate::cli::output;
 use crate::compile::Compiled;
 use crate::error::{Error, Exit};
@@ -18,7 +18,6 @@ use crate::exec::live;
 use crate::exec::rollback::rollback_run;
 use crate::exec::secrets::Secrets;
 use crate::exec::session::Session;
-use crate::plan::Source;
 use crate::state::{RunOutcome, StepRecord, StepStatus, Storage, Store};
 
 #[derive(Debug, clap::Args)]
@@ -44,7 +43,7 @@ struct Row {
 }
 
 pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
-    let source = Source::load(&args.plan.plan)?;
+    let source = load_plan(&args.plan.plan)?;
     let overrides = args.plan.overrides()?;
     let compiled = Arc::new(compile_loud(&source, &overrides, args.plan.deny_warnings)?);
     args.approvals.check(&compiled.plan)?;

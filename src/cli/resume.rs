@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::cli::engine::{self, ApprovalArgs, Format, StateArgs, WalkArgs};
-use crate::cli::load::{compile_loud, plan_name, replayed, same_plan};
+use crate::cli::load::{compile_loud, load_plan, plan_name, replayed, same_plan};
 use crate::digest::text_hash;
 use crate::error::{Error, Exit};
 use crate::exec::error::ExecError;
@@ -38,7 +38,7 @@ pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
     let (reporter, prompt) = engine::reporter(args.format);
     engine::block_on(async {
         let store = engine::existing_state(&location, "resume").await?;
-        let given = args.plan.as_deref().map(Source::load).transpose()?;
+        let given = args.plan.as_deref().map(load_plan).transpose()?;
         let run = unfinished_run(&store, given.as_ref()).await?;
         let source = match given {
             Some(source) => source,

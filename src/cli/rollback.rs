@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::cli::engine::{self, ApprovalArgs, Format, GraceArgs, StateArgs};
-use crate::cli::load::{compile_loud, plan_name, replayed, same_plan};
+use crate::cli::load::{compile_loud, load_plan, plan_name, replayed, same_plan};
 use crate::error::{Error, Exit};
 use crate::exec::error::ExecError;
 use crate::exec::rollback::rollback_run;
@@ -37,7 +37,7 @@ pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
     let (reporter, prompt) = engine::reporter(args.format);
     engine::block_on(async {
         let store = engine::existing_state(&location, "roll back").await?;
-        let given = args.plan.as_deref().map(Source::load).transpose()?;
+        let given = args.plan.as_deref().map(load_plan).transpose()?;
         // With a plan given, the latest run of that plan (by its name).
         let name = given.as_ref().and_then(plan_name);
         let undoable = |run: &RunRecord| {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::exec::review::{ReviewHash, StateSeen};
+use crate::plan::Source;
 
 /// The version of the file's format.
 const FORMAT: u32 = 1;
@@ -51,6 +52,34 @@ pub(crate) struct SavedRun {
 /// Whether `path` names a saved plan rather than a plan.
 pub(crate) fn is_saved_plan(path: &Path) -> bool {
     path.extension().is_some_and(|extension| extension == "planrun")
+}
+
+/// Refuses a saved plan given where a plan file is read (`plan`,
+/// `validate`, `graph`, ...), which would otherwise be read as TOML and
+/// fail with dozens of errors. A saved plan is known by its `.planrun`
+/// name or by its content: a JSON object with `planrun_saved_plan` (a TOML
+/// file cannot start with `{`).
+pub(crate) fn refuse_saved_plan(source: &Source) -> Result<(), Error> {
+    let text = source.text.trim_start();
+    let by_content = text.starts_with('{') && text.contains("\"planrun_saved_plan\"");
+    let by_name = is_saved_plan(&source.path);
+    if !by_content && !by_name {
+        return Ok(());
+    }
+    let runs = if by_name {
+        format!("`planrun apply {}` runs it", source.name)
+    } else {
+        "renamed to end with `.planrun`, `planrun apply` runs it".to_string()
+    };
+    let from = serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|saved| saved.get("plan_path")?.as_str().map(str::to_string))
+        .map(|plan| format!("; `planrun plan {plan}` previews the plan it was saved from"))
+        .unwrap_or_default();
+    Err(Error::Usage(format!(
+        "`{}` is a saved plan (written by `planrun plan --out`), not a plan file\nhint: {runs}{from}",
+        source.name
+    )))
 }
 
 impl SavedPlan {

@@ -4,6 +4,7 @@
 //! checked (a crash leaves it to an operator). Previews show the flags;
 //! `--deny-risky` makes them errors, for policy gates.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -42,15 +43,19 @@ impl Risk {
 
 const DESTRUCTIVE_KINDS: &[&str] = &["postgres.drop_database"];
 
-/// `DROP TABLE|DATABASE|SCHEMA|...`, `TRUNCATE`, `DELETE FROM` without
-/// `WHERE`, `rm -r`/`-rf`/`--recursive`, `docker volume rm`, `dropdb`.
+/// `DROP TABLE|DATABASE|SCHEMA|COLUMN|CONSTRAINT|...`, `TRUNCATE`, `DELETE
+/// FROM` without `WHERE`; `rm` with `-r`, `-R` or `--recursive` among its
+/// options (`rm -v -rf`, `rm -f -r`), `find ... -delete`, `docker volume
+/// rm`, `dropdb`. A command's end (`;`, `&`, `|`, a line break) ends what
+/// `rm` and `find` read, so `rm -f x; ls -r` is not a recursive `rm`.
 static DESTROYS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)
-          \bdrop\s+(table|database|schema|owned|index|view|materialized\s+view|sequence|type|extension|role|user)\b
+          \bdrop\s+(table|database|schema|owned|index|view|materialized\s+view|sequence|type|extension|role|user|column|constraint)\b
         | \btruncate\b
         | \bdelete\s+from\s+[\w.\x22]+\s*(;|$|\x22)
-        | \brm\s+(-[a-z]*r[a-z]*|-[a-z]*\s+-r|--recursive)\b
+        | (^|[\s;&|(/\x22'`])rm(\s+[^\s;&|]+)*?\s+(-[a-z]*r[a-z]*|--recursive)\b
+        | \bfind\s[^;&|\n]*\s-delete\b
         | \bdocker(-compose)?\s+(volume\s+rm|volume\s+prune|system\s+prune|down\s+(-v|--volumes))
         | \bdropdb\b
         | \bflushall\b",
@@ -108,11 +113,18 @@ fn step_risks(step: &Step) -> Vec<Risk> {
     risks
 }
 
-/// Every string inside a JSON value (commands, SQL, arguments).
-fn strings(value: &serde_json::Value) -> Vec<&str> {
+/// Every string inside a JSON value (commands, SQL, arguments); a list of
+/// strings (an `argv`) as one, joined by spaces, so `["rm", "-rf", "d"]`
+/// reads as the command it runs.
+fn strings(value: &serde_json::Value) -> Vec<Cow<'_, str>> {
     match value {
-        serde_json::Value::String(text) => vec![text.as_str()],
-        serde_json::Value::Array(items) => items.iter().flat_map(strings).collect(),
+        serde_json::Value::String(text) => vec![Cow::Borrowed(text.as_str())],
+        serde_json::Value::Array(items) => {
+            match items.iter().map(serde_json::Value::as_str).collect::<Option<Vec<_>>>() {
+                Some(words) => vec![Cow::Owned(words.join(" "))],
+                None => items.iter().flat_map(strings).collect(),
+            }
+        }
         serde_json::Value::Object(fields) => fields.values().flat_map(strings).collect(),
         _ => Vec::new(),
     }
@@ -148,16 +160,59 @@ mod tests {
         assert_eq!(risks[4], [Risk::ManualGate]);
     }
 
+    /// Regression: an `argv` was matched word by word, and `DROP COLUMN`,
+    /// `rm -v -rf` and `find -delete` were not flagged.
+    #[test]
+    fn an_argv_is_read_as_one_command_and_sql_that_drops_a_column_is_flagged() {
+        let step = |name: &str, run: &str| {
+            format!(
+                "[steps.{name}]\nidempotent = true\nrun = {run}\nrollback = {{ kind = 'shell', command = 'true' }}\n"
+            )
+        };
+        let risks = risks_of(
+            &[
+                step("argv", "{ kind = 'shell', argv = ['rm', '-rf', 'dir'] }"),
+                step("options", "{ kind = 'shell', argv = ['rm', '-v', '-rf', '/data'] }"),
+                step("find", "{ kind = 'shell', argv = ['find', '/data', '-delete'] }"),
+                step("column", "{ kind = 'postgres.exec', url = 'postgres://db/app', sql = 'ALTER TABLE users DROP COLUMN email' }"),
+                step("file", "{ kind = 'shell', argv = ['rm', 'file.txt'] }"),
+                step("echo", "{ kind = 'shell', argv = ['echo', 'rm', '-f', 'x'] }"),
+            ]
+            .concat(),
+        );
+        for (n, name) in ["argv", "options", "find", "column"].iter().enumerate() {
+            assert_eq!(risks[n], [Risk::Destroys], "{name}");
+        }
+        assert_eq!(risks[4], [], "a plain `rm file.txt`");
+        assert_eq!(risks[5], []);
+    }
+
     #[test]
     fn the_pattern_knows_destruction_from_its_look_alikes() {
         for text in [
             "DROP TABLE users",
             "drop database x",
+            "DROP DATABASE IF EXISTS app",
+            "DROP SCHEMA app CASCADE",
+            "DROP INDEX users_email_idx",
+            "DROP VIEW active_users",
+            "ALTER TABLE users DROP COLUMN email",
+            "alter table users drop constraint users_email_key",
             "TRUNCATE ledger",
             "rm -rf dir",
             "rm -fr dir",
             "rm -r dir",
+            "rm -Rf dir",
             "rm --recursive d",
+            "rm -v -rf /data",
+            "rm -r -f /data",
+            "rm -f -r /data",
+            "rm --verbose --recursive /data",
+            "sudo /bin/rm -rf /data",
+            "sh -c 'rm -rf /data'",
+            "cd /srv && rm -rf old",
+            "find /data -delete",
+            "find /data -name '*.log' -mtime +7 -delete",
             "docker volume rm v",
             "docker-compose down -v",
             "DELETE FROM users;",
@@ -166,7 +221,16 @@ mod tests {
         }
         for text in [
             "dropped_at",
+            "ALTER TABLE users ADD COLUMN dropped_at timestamptz",
+            "rm file.txt",
             "rm -f file",
+            "rm -i a b",
+            "rm -f x; ls -r",
+            "rm -f a && grep -r b .",
+            "rm -f a | sort -r",
+            "grep -r rm .",
+            "docker run --rm app ls -r",
+            "find /data -name x -print",
             "DELETE FROM users WHERE id = 1;",
             "backdrop table",
             "drop_shadow",

@@ -16,6 +16,8 @@ const SUBCOMMANDS: &[&str] = &[
     "logs",
     "mark",
     "unlock",
+    "rehearse",
+    "report",
     "completions",
     "man",
 ];
@@ -74,4 +76,19 @@ fn the_man_page_has_a_section_for_planrun_and_each_subcommand() {
             "no page for `{sub}`"
         );
     }
+}
+
+/// Regression: the summary of `report` named JUnit and Markdown, not HTML.
+#[test]
+fn the_help_summary_of_report_names_its_three_formats() {
+    let run = Test::new().cmd(&["--help"]);
+    run.status(0);
+    let help = run.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        help.contains(
+            "report Report a run: a self-contained HTML page, JUnit XML for CI test tabs, Markdown for a pull request"
+        ),
+        "{}",
+        run.stdout
+    );
 }

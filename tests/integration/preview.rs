@@ -173,3 +173,58 @@ run = { kind = "file.write", path = "marker", content = "x" }
     );
     test.cmd(&["plan", "bad.toml"]).status(2);
 }
+
+/// GitHub's limit on a comment, which the Markdown preview of any plan fits.
+const GITHUB_LIMIT: usize = 65_536;
+
+fn markdown_of(plan: &str) -> String {
+    let run = Test::new()
+        .plan(plan)
+        .args(&["plan", "plan.toml", "--format", "markdown"])
+        .run();
+    run.status(0);
+    let length = run.stdout.chars().count();
+    assert!(length <= GITHUB_LIMIT, "{length} characters");
+    assert_eq!(
+        run.stdout.matches("<details>").count(),
+        run.stdout.matches("</details>").count()
+    );
+    run.stdout
+}
+
+/// Regression: a count line per folded phase made 349,554 characters.
+#[test]
+fn the_markdown_of_5000_steps_in_a_phase_each_fits_a_comment_and_says_what_was_folded() {
+    let mut plan = String::from("format = 1\nname = 'wide'\n");
+    for i in 0..5_000 {
+        plan.push_str(&format!(
+            "[steps.s{i}]\nphase = 'phase-{i}'\nidempotent = true\nrun = {{ kind = 'shell', command = 'echo {i}' }}\n"
+        ));
+    }
+    let markdown = markdown_of(&plan);
+    assert!(markdown.contains("### Folded to fit"), "{markdown}");
+    assert!(markdown.contains("The tables of "), "{markdown}");
+    let totals = markdown
+        .lines()
+        .find(|line| line.ends_with(" change things: folded into this line"))
+        .unwrap_or_else(|| panic!("a line of totals: {markdown}"));
+    assert!(totals.contains(" more phases, "), "{totals}");
+    assert!(markdown.contains("Left out to fit a review comment"), "the graph");
+}
+
+/// Regression: a row per preflight check made 176,496 characters.
+#[test]
+fn the_markdown_of_2000_preflight_checks_fits_a_comment_and_says_what_was_folded() {
+    let mut plan = String::from("format = 1\nname = 'checked'\n[steps.a]\ncheck = { kind = 'env', name = 'A' }\n");
+    for i in 0..2_000 {
+        plan.push_str(&format!(
+            "[preflight.probe-{i}]\nprobe = {{ kind = 'env', name = 'VARIABLE_{i}' }}\n"
+        ));
+    }
+    let markdown = markdown_of(&plan);
+    assert!(
+        markdown.contains("### Preflight\n\n2000 checks, left out to fit a review comment"),
+        "{markdown}"
+    );
+    assert!(!markdown.contains("| check | probe |"), "no table is cut");
+}

@@ -263,3 +263,38 @@ run = { kind = "shell", command = "test -e go && echo b >> ledger" }
     assert_eq!(test.status()["run"]["outcome"], "succeeded");
     test.cmd(&["apply", "continue.planrun"]).status(3);
 }
+
+/// Regression: a saved plan given to `plan` or `validate` was read as TOML
+/// and failed with dozens of errors.
+#[test]
+fn a_saved_plan_given_for_a_plan_file_is_named_as_one_with_how_to_run_it() {
+    let test = Test::new().plan(PLAN);
+    let env = [("PLANRUN_TEST_GREETING", "hello")];
+    test.cmd_env(&["plan", "plan.toml", "--out", "reviewed.planrun"], &env)
+        .status(0);
+    for command in ["plan", "validate", "graph"] {
+        let run = test.cmd(&[command, "reviewed.planrun"]);
+        run.status(2);
+        assert_eq!(run.stdout, "", "{command}");
+        assert_eq!(
+            run.stderr,
+            "error: `reviewed.planrun` is a saved plan (written by `planrun plan --out`), not a plan file\n\
+             hint: `planrun apply reviewed.planrun` runs it; `planrun plan plan.toml` previews the plan it was saved from\n",
+            "{command}"
+        );
+    }
+    // Known by its content too, whatever its name.
+    std::fs::copy(test.path().join("reviewed.planrun"), test.path().join("reviewed.json")).expect("copy");
+    let run = test.cmd(&["validate", "reviewed.json"]);
+    run.status(2);
+    assert!(
+        run.stderr.starts_with("error: `reviewed.json` is a saved plan")
+            && run
+                .stderr
+                .contains("renamed to end with `.planrun`, `planrun apply` runs it"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 2, "{}", run.stderr);
+    assert!(!test.path().join("out.txt").exists(), "nothing ran");
+}

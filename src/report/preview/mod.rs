@@ -78,7 +78,9 @@ pub(crate) fn write(input: &PreviewInput<'_>, format: PreviewFormat, out: &mut d
     let redactor = Redactor::new(input.compiled.plan.typed_passwords());
     match format {
         PreviewFormat::Text => out.write_all(redactor.redact(&text::render(input)).as_bytes()),
-        PreviewFormat::Markdown => out.write_all(redactor.redact(&markdown::render(input)).as_bytes()),
+        // The Markdown is measured masked, to fit a comment as printed; it is
+        // masked once more whole, for a secret across two of its parts.
+        PreviewFormat::Markdown => out.write_all(redactor.redact(&markdown::render(input, &redactor)).as_bytes()),
         PreviewFormat::Json => json::write(input, &redactor, out),
     }
 }
