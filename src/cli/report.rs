@@ -102,6 +102,7 @@ fn plan_facts(run: &RunRecord) -> HashMap<String, StepFacts> {
             let facts = StepFacts {
                 phase: step.phase.clone(),
                 verify: step.verify.len(),
+                check: step.check.is_some(),
                 depends_on: step.depends_on.iter().map(|d| d.get_ref().clone()).collect(),
                 level: compiled.dag.level(index),
             };

@@ -126,3 +126,41 @@ fn the_html_report_draws_every_steps_node_and_bar_in_a_real_browser() {
     // The tail of each step's log, masked as it was written.
     assert!(dom.contains("using *** &lt;&amp;&gt;"), "{dom}");
 }
+
+/// The HTML report says what each step's check and verify probes found,
+/// and a rolled-back step is not drawn in a succeeded step's colour.
+#[test]
+fn the_html_report_says_what_each_steps_check_and_verify_probes_found() {
+    let test = Test::new()
+        .plan(&format!(
+            "{PLAN}[steps.done-already]\ncheck = {{ kind = \"file.exists\", path = \"plan.toml\" }}\nrun = {{ kind = \"shell\", command = \"true\" }}\n"
+        ))
+        .env("PLANRUN_TEST_TOKEN", "s3cr3t-in-report");
+    test.cmd(&["apply", "plan.toml", "--keep-going"]).status(1);
+    let html = test.cmd(&["report", "--format", "html"]).stdout;
+    let row = |step: &str| {
+        html.lines()
+            .find(|line| line.starts_with(&format!("<tr data-step=\"{step}\">")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        row("write").contains("no check; verify: 2 of 2 passed"),
+        "{}",
+        row("write")
+    );
+    assert!(
+        row("check-it").contains("verify: 1 of 3 passed, verify 2 failed (") && row("check-it").contains("1 not run"),
+        "{}",
+        row("check-it")
+    );
+    assert!(
+        row("done-already").contains("check passed: nothing to do"),
+        "{}",
+        row("done-already")
+    );
+    assert!(
+        html.contains(r##"rolled_back: "#c9f""##),
+        "rolled back has its own colour"
+    );
+}

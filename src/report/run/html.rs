@@ -1,7 +1,8 @@
 //! The run as one self-contained HTML page (inline CSS, JS and SVG, no
 //! network): the dependency graph coloured by each step's final status, a
 //! timeline of every attempt and of the rollback from the journal, each
-//! step's details and the tail of its error, and who ran it where and when.
+//! step's details (what its check and verify probes found, the tail of its
+//! error and of its log), and who ran it where and when.
 //! The graph and the timeline are drawn by the page's script from the data
 //! it embeds; the details are plain HTML.
 
@@ -10,6 +11,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use crate::report::run::junit::{Case, verify_cases};
 use crate::report::run::{RunReport, seconds};
 
 #[derive(Serialize)]
@@ -59,17 +61,18 @@ pub(crate) fn render(report: &RunReport<'_>) -> String {
     );
     out.push_str("<h2>Graph</h2>\n<svg id=\"graph\" role=\"img\" aria-label=\"dependency graph\"></svg>\n");
     out.push_str("<h2>Timeline</h2>\n<svg id=\"timeline\" role=\"img\" aria-label=\"timeline of attempts\"></svg>\n");
-    out.push_str("<h2>Steps</h2>\n<table><thead><tr><th>step</th><th>phase</th><th>status</th><th>attempts</th><th>duration</th><th>error</th><th>log tail</th></tr></thead><tbody>\n");
+    out.push_str("<h2>Steps</h2>\n<table><thead><tr><th>step</th><th>phase</th><th>status</th><th>attempts</th><th>duration</th><th>check · verify</th><th>error</th><th>log tail</th></tr></thead><tbody>\n");
     for step in report.steps {
         let duration = seconds(step.started_at.as_deref(), step.finished_at.as_deref())
             .map_or_else(|| "—".to_string(), |s| format!("{s:.1}s"));
         let _ = writeln!(
             out,
-            "<tr data-step=\"{id}\"><td><code>{id}</code></td><td>{phase}</td><td><span class=\"status {status}\">{status}</span></td><td>{attempts}</td><td>{duration}</td><td><pre>{error}</pre></td><td><pre class=\"log\">{log}</pre></td></tr>",
+            "<tr data-step=\"{id}\"><td><code>{id}</code></td><td>{phase}</td><td><span class=\"status {status}\">{status}</span></td><td>{attempts}</td><td>{duration}</td><td class=\"probes\">{probes}</td><td><pre>{error}</pre></td><td><pre class=\"log\">{log}</pre></td></tr>",
             id = html(&step.step_id),
             phase = html(report.phase(step)),
             status = step.status.as_str(),
             attempts = step.attempts,
+            probes = html(&probes(report, step)),
             error = html(step.error.as_deref().unwrap_or("")),
             log = html(
                 &report
@@ -86,6 +89,40 @@ pub(crate) fn render(report: &RunReport<'_>) -> String {
         "<script type=\"application/json\" id=\"data\">{json}</script>\n<script>{JS}</script>\n</body></html>\n"
     );
     out
+}
+
+/// What the step's `check` and `verify` probes found, in words: the check
+/// from the step's status (satisfied: it passed; ran: it failed), the
+/// verifies as the JUnit report counts them.
+fn probes(report: &RunReport<'_>, step: &crate::state::StepRecord) -> String {
+    use crate::state::StepStatus;
+    let has_check = report.plan.get(&step.step_id).is_some_and(|facts| facts.check);
+    let check = match (has_check, step.status) {
+        (false, _) => "no check".to_string(),
+        (true, StepStatus::Satisfied) => "check passed: nothing to do".to_string(),
+        (true, _) if step.attempts > 0 => "check failed: it ran".to_string(),
+        (true, _) => "check not evaluated".to_string(),
+    };
+    let cases = verify_cases(report, step);
+    if cases.is_empty() {
+        return check;
+    }
+    let (mut passed, mut skipped, mut failed) = (0, 0, None);
+    for (number, case) in cases.iter().enumerate() {
+        match case {
+            Case::Passed => passed += 1,
+            Case::Skipped(_) => skipped += 1,
+            Case::Failed { message, .. } => failed = Some((number + 1, message.clone())),
+        }
+    }
+    let mut verify = format!("verify: {passed} of {} passed", cases.len());
+    if let Some((number, message)) = failed {
+        let _ = write!(verify, ", verify {number} failed ({message})");
+    }
+    if skipped > 0 {
+        let _ = write!(verify, ", {skipped} not run");
+    }
+    format!("{check}; {verify}")
 }
 
 fn data<'a>(report: &'a RunReport<'_>) -> Data<'a> {
@@ -212,7 +249,7 @@ const JS: &str = r##"
   const data = JSON.parse(document.getElementById("data").textContent);
   const ns = "http://www.w3.org/2000/svg";
   const el = (name, attrs, parent) => { const e = document.createElementNS(ns, name); for (const k in attrs) e.setAttribute(k, attrs[k]); parent.appendChild(e); return e; };
-  const colour = { succeeded: "#7c7", rolled_back: "#7c7", satisfied: "#8bd", failed: "#e66", rollback_failed: "#e66",
+  const colour = { succeeded: "#7c7", rolled_back: "#c9f", satisfied: "#8bd", failed: "#e66", rollback_failed: "#e66",
     blocked: "#bbb", pending: "#ddd", interrupted: "#ec5", running: "#ec5", rolling_back: "#ec5" };
   // Graph: a column per level, a row per step within it.
   const graph = document.getElementById("graph");

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use crate::report::run::{RunReport, failed_verify, seconds, split_error};
 use crate::state::{StepRecord, StepStatus};
 
-enum Case {
+pub(super) enum Case {
     Passed,
     Failed { message: String, detail: String },
     Skipped(String),
@@ -97,7 +97,7 @@ fn step_case(step: &StepRecord) -> Case {
 
 /// The verify probes of a step whose action ran: passed up to the one that
 /// failed (read from the stored error), skipped after it.
-fn verify_cases(report: &RunReport<'_>, step: &StepRecord) -> Vec<Case> {
+pub(super) fn verify_cases(report: &RunReport<'_>, step: &StepRecord) -> Vec<Case> {
     let count = report.verify_count(step);
     if count == 0 || step.attempts == 0 {
         return Vec::new();

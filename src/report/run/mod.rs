@@ -16,6 +16,8 @@ use crate::state::{EventRecord, RunRecord, StepRecord};
 pub(crate) struct StepFacts {
     pub phase: String,
     pub verify: usize,
+    /// Whether it has a `check`.
+    pub check: bool,
     pub depends_on: Vec<String>,
     /// Its level in the graph (one more than its deepest dependency).
     pub level: usize,
