@@ -4,7 +4,7 @@
 use crate::cli::engine::{self, GraceArgs, StateArgs};
 use crate::error::{Error, Exit};
 use crate::exec::event::Reporter;
-use crate::exec::mark::mark;
+use crate::exec::mark::{Decision, mark};
 use crate::exec::session::Session;
 use crate::report::lines::Lines;
 use crate::state::RunRecord;
@@ -19,6 +19,10 @@ pub(crate) struct Args {
     /// The step did not do its work: run it again on resume
     #[arg(long, group = "decision")]
     pub pending: bool,
+    /// With --done: also for a step that never started (it is then skipped,
+    /// and what depends on it runs without it having run)
+    #[arg(long, requires = "done")]
+    pub force: bool,
     /// The run (default: the latest unfinished one)
     #[arg(long, value_name = "ID")]
     pub run: Option<String>,
@@ -38,7 +42,11 @@ pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
             .id;
         let reporter: &dyn Reporter = &Lines;
         let session = Session::begin(store, "mark", reporter).await?;
-        let marked = mark(&session, &run_id, &args.step, args.done, args.grace.std(), reporter).await;
+        let decision = Decision {
+            done: args.done,
+            force: args.force,
+        };
+        let marked = mark(&session, &run_id, &args.step, decision, args.grace.std(), reporter).await;
         session.end().await?;
         let status = marked?;
         eprintln!("step `{}` of run {run_id} is now {status}", args.step);

@@ -267,3 +267,23 @@ fn an_interrupt_while_waiting_for_leftover_processes_stops_the_wait_and_decides_
     let resumed = test.cmd(&["resume", "--kill-grace", "300ms"]);
     assert!(resumed.stderr.contains("process group"), "{}", resumed.stderr);
 }
+
+/// `mark STEP --done` on a step that never started would skip it (a slip
+/// of the step's name did); it is refused unless `--force` says the work
+/// was done by hand.
+#[test]
+fn marking_a_step_that_never_started_done_needs_force() {
+    let test = Test::new().plan(
+        "format = 1\nname = \"m\"\n[steps.a]\nrun = { kind = \"shell\", command = \"exit 1\" }\n\
+         [steps.b]\ndepends_on = [\"a\"]\nrun = { kind = \"shell\", command = \"echo b >> ledger\" }\n",
+    );
+    test.cmd(&["apply", "plan.toml"]).status(1);
+    let refused = test.cmd(&["mark", "b", "--done"]);
+    refused.status(2);
+    assert!(refused.stderr.contains("never started"), "{}", refused.stderr);
+    assert_ne!(test.step_status("b"), "succeeded");
+    test.cmd(&["mark", "b", "--done", "--force"]).status(0);
+    assert_eq!(test.step_status("b"), "succeeded");
+    // A failed step (it started) is marked without --force.
+    test.cmd(&["mark", "a", "--done"]).status(0);
+}
