@@ -130,8 +130,8 @@ async fn look_at(
 }
 
 /// Marks the group of each step of `recorded` ended, in `steps` and in the
-/// state, journalled with its fate (`ended`, by slot); says so for each
-/// that did not end before planrun looked.
+/// state, journalled with its fate (`ended`, by slot), and says so for
+/// each (one already gone too: the operator learns nothing still runs).
 async fn mark_ended(
     store: &Store,
     run_id: &str,
@@ -155,11 +155,9 @@ async fn mark_ended(
             Some(Fate::KilledAfter(after)) => format!("{group} was killed (SIGKILL) after {}", shown(*after)),
             Some(Fate::Remote(after)) => format!("{group}: waited {} for the watchdog there to stop it", shown(*after)),
         };
-        if !matches!(ended.get(slot).and_then(Option::as_ref), Some(Fate::AlreadyGone) | None) {
-            reporter.report(&Event::Notice {
-                message: format!("step `{}`: {message}", record.step_id),
-            });
-        }
+        reporter.report(&Event::Notice {
+            message: format!("step `{}`: {message}", record.step_id),
+        });
         let event = NewEvent::step(&record.step_id, "processes_settled", message);
         store.put_step(run_id, record, &event).await?;
     }

@@ -106,6 +106,13 @@ fn a_command_whose_group_was_recorded_may_have_run_and_is_left_to_the_operator()
         "{}",
         resumed.stderr
     );
+    // It says what it found of the processes, though nothing was left.
+    assert!(
+        resumed.stderr.contains("step `slow`: process group"),
+        "{}",
+        resumed.stderr
+    );
+    assert!(resumed.stderr.contains("had ended"), "{}", resumed.stderr);
 }
 
 /// `planrun-supervise` (the watchdog) with a socket on stdin, as planrun
