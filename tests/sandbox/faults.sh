@@ -68,6 +68,10 @@ planrun() { (cd "$SANDBOX_REPO" && exec "$PLANRUN" "$@"); }
 # Returns 1 (and keeps the diff) when it is not.
 back_to_poc2() {
     local tag=$1
+    # The backups each rollback keeps beside the repository (`backup_archive_dir`) are
+    # outside the world the diff compares: cleared after every cell, so a matrix does
+    # not fill the disk (one full backup per cell).
+    rm -rf "$SANDBOX_DIR/mfe-poc-backups"
     if "$WORLD" diff poc2 >"$WORK/$tag.diff" 2>/dev/null; then
         return 0
     fi

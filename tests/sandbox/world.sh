@@ -456,8 +456,11 @@ cmd_down() {
     mapfile -t ids < <(dk volume ls -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT" 2>/dev/null || true)
     ((${#ids[@]} == 0)) || dk volume rm "${ids[@]}" >/dev/null
     # Snapshots stay: the monorepo is generated the same way again (fixed commit dates).
-    log "removing $REPO and the state (snapshots and caches stay)"
-    rm -rf "$REPO" "$STATE_DB" "$STATE_DB-wal" "$STATE_DB-shm" "$SANDBOX_DIR/logs"
+    # The backups the plan's rollback keeps beside the repository (`backup_archive_dir`)
+    # go with it: a fault matrix leaves one per cell (gigabytes).
+    log "removing $REPO, its backups and the state (snapshots and caches stay)"
+    rm -rf "$REPO" "$SANDBOX_DIR/mfe-poc-backups" "$STATE_DB" "$STATE_DB-wal" "$STATE_DB-shm" "$SANDBOX_DIR/logs"
+    rm -f "$SANDBOX_DIR"/compose-poc-*.yml
 }
 
 # ---------------------------------------------------------------- env
