@@ -59,8 +59,20 @@ impl Duration {
             if digits == 0 {
                 return Err(invalid());
             }
-            let number: u64 = rest[..digits].parse().map_err(|_| invalid())?;
+            let number: u64 = rest[..digits]
+                .parse()
+                .map_err(|_| format!("duration `{text}` is too large"))?;
             rest = &rest[digits..];
+            if rest.starts_with(['.', ',']) {
+                return Err(format!(
+                    "invalid duration `{text}`: whole numbers only; a smaller unit takes the fraction, like \"1500ms\" or \"1m30s\""
+                ));
+            }
+            if rest.is_empty() {
+                return Err(format!(
+                    "invalid duration `{text}`: the number needs a unit (ms, s, m, h or d), like \"{number}s\""
+                ));
+            }
             let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
             let unit = rest[..unit_len].trim();
             let position = UNITS.iter().position(|(name, _)| *name == unit).ok_or_else(invalid)?;
@@ -137,6 +149,15 @@ impl JsonSchema for Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn says_why_a_duration_is_not_one() {
+        let error = |text: &str| Duration::parse(text).err().unwrap_or_default();
+        assert!(error("1.5s").contains("whole numbers only"), "{}", error("1.5s"));
+        assert!(error("0").contains("needs a unit"), "{}", error("0"));
+        assert!(error("99999999999999999999h").contains("too large"));
+        assert!(error("abc").contains("expected a number with a unit"));
+    }
 
     #[test]
     fn parses_compound_durations() {
