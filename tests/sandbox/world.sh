@@ -184,7 +184,8 @@ ensure_tools() {
     # elsewhere (NodeSource's nodejs bundles npm, and conflicts with Debian's npm).
     local tool package wanted=()
     for tool in docker-compose:docker-compose mmdebstrap:mmdebstrap psql:postgresql-client \
-        pg_dump:postgresql-client node:nodejs npm:npm curl:curl openssl:openssl perl:perl git:git ss:iproute2; do
+        pg_dump:postgresql-client node:nodejs npm:npm curl:curl openssl:openssl perl:perl git:git ss:iproute2 \
+        chromium:chromium; do
         package=${tool#*:}
         if ! command -v "${tool%%:*}" >/dev/null && [[ " ${wanted[*]} " != *" $package "* ]]; then
             wanted+=("$package")
