@@ -204,17 +204,17 @@ async fn check_review(
     expected: &Expected,
 ) -> Result<crate::cli::plan::Seen, Error> {
     let seen = crate::cli::plan::seen_of(&session.store, &compiled.plan.name).await?;
-    let review = ReviewHash::of(compiled, given, &seen.state, |name| std::env::var(name).ok());
+    let review = ReviewHash::of(compiled, given, seen.state(), |name| std::env::var(name).ok());
     if review.matches(&expected.hash) {
         return Ok(seen);
     }
     let what = match &expected.saved {
-        Some(saved) => changed_parts(saved, &review, &seen.state),
+        Some(saved) => changed_parts(saved, &review, seen.state()),
         None => format!(
             "the plan file, a var override, an env var it reads, its secrets' sources or the state \
              (its latest run, now {}) changed since the preview; the parts now (compare with \
              `review.parts` of `planrun plan --format json`):\n{}",
-            seen.state.describe(),
+            seen.state().describe(),
             review.describe_parts()
         ),
     };
@@ -228,7 +228,7 @@ async fn check_review(
 }
 
 /// What differs between a saved plan's review and `now`, a line each.
-fn changed_parts(saved: &SavedPlan, now: &ReviewHash, state: &crate::exec::review::StateSeen) -> String {
+fn changed_parts(saved: &SavedPlan, now: &ReviewHash, state: crate::exec::review::StateSeen<'_>) -> String {
     let mut lines = Vec::new();
     for (part, digest) in &now.parts {
         if saved.review_parts.get(*part) == Some(digest) {

@@ -62,11 +62,11 @@ pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
     let location = args.state.location()?;
     // The unfinished run of this plan, if any: what `resume` would
     // continue, with the var overrides it was applied with.
-    let Seen { unfinished, state } = match plan_name(&source) {
+    let seen = match plan_name(&source) {
         Some(name) => engine::block_on(seen(&location, name))??,
         None => Seen::default(),
     };
-    let overrides = previewed_overrides(unfinished.as_ref(), args.plan.overrides()?)?;
+    let overrides = previewed_overrides(seen.unfinished.as_ref(), args.plan.overrides()?)?;
     let compiled = compile_loud(&source, &overrides, args.plan.deny_warnings)?;
     args.plan.check_policy(&compiled)?;
     let secrets = if args.live {
@@ -74,11 +74,12 @@ pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
     } else {
         None
     };
-    let review = ReviewHash::of(&compiled, &recorded(&overrides), &state, |name| {
+    let review = ReviewHash::of(&compiled, &recorded(&overrides), seen.state(), |name| {
         std::env::var(name).ok()
     });
-    let saved_run = unfinished.as_ref().map(saved_run);
-    let mut states = unfinished.map(|(_, steps)| step_states(&compiled, &steps));
+    let latest_run = seen.state().describe();
+    let saved_run = seen.unfinished.as_ref().map(saved_run);
+    let mut states = seen.unfinished.map(|(_, steps)| step_states(&compiled, &steps));
     let (preflight_failed, would_run) = match &secrets {
         Some(secrets) => engine::block_on(live_states(&compiled, secrets, &mut states))??,
         None => (false, any_not_done(&compiled, states.as_ref())),
@@ -97,7 +98,7 @@ pub(crate) fn run(args: &Args) -> Result<Exit, Error> {
             recorded(&overrides),
             saved_run,
             live,
-            (&review, &state),
+            (&review, latest_run),
         );
         save(&saved, out)?;
     }
@@ -226,11 +227,27 @@ async fn seen(location: &Location, name: String) -> Result<Seen, Error> {
     found
 }
 
-/// What [`seen`] finds of the plan `name` in `store`.
+/// What [`seen`] finds of the plan `name` in `store`: its latest run, and
+/// its latest unfinished run with that run's steps.
 #[derive(Default)]
 pub(crate) struct Seen {
+    pub latest: Option<RunRecord>,
     pub unfinished: Option<Unfinished>,
-    pub state: StateSeen,
+}
+
+impl Seen {
+    /// What the review hash covers: the latest run, with its steps when
+    /// it is the unfinished one.
+    pub(crate) fn state(&self) -> StateSeen<'_> {
+        let steps = match (&self.latest, &self.unfinished) {
+            (Some(latest), Some((run, steps))) if latest.id == run.id => steps.as_slice(),
+            _ => &[],
+        };
+        StateSeen {
+            latest: self.latest.as_ref(),
+            steps,
+        }
+    }
 }
 
 pub(crate) async fn seen_of(store: &Store, name: &str) -> Result<Seen, Error> {
@@ -247,12 +264,5 @@ pub(crate) async fn seen_of(store: &Store, name: &str) -> Result<Seen, Error> {
         }
         None => None,
     };
-    let steps = match (&latest, &unfinished) {
-        (Some(latest), Some((run, steps))) if latest.id == run.id => steps.clone(),
-        _ => Vec::new(),
-    };
-    Ok(Seen {
-        unfinished,
-        state: StateSeen { latest, steps },
-    })
+    Ok(Seen { latest, unfinished })
 }

@@ -11,7 +11,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::exec::review::{ReviewHash, StateSeen};
+use crate::exec::review::ReviewHash;
 use crate::plan::Source;
 
 /// The version of the file's format.
@@ -89,7 +89,7 @@ impl SavedPlan {
         overrides: IndexMap<String, String>,
         run: Option<SavedRun>,
         live: Option<BTreeMap<String, String>>,
-        (review, state): (&ReviewHash, &StateSeen),
+        (review, latest_run): (&ReviewHash, String),
     ) -> SavedPlan {
         let plan = &compiled.plan;
         SavedPlan {
@@ -111,7 +111,7 @@ impl SavedPlan {
                 .collect(),
             run,
             live,
-            latest_run: Some(state.describe()),
+            latest_run: Some(latest_run),
             review_hash: review.hash.clone(),
             review_parts: review
                 .parts

@@ -18,16 +18,16 @@ use crate::state::{RunRecord, StepRecord};
 /// What the review hash covers of the state: the latest run of the plan,
 /// whatever its outcome, and its steps when it is unfinished (`resume`
 /// would continue it; a finished run's id and outcome say all).
-#[derive(Debug, Default)]
-pub(crate) struct StateSeen {
-    pub latest: Option<RunRecord>,
-    pub steps: Vec<StepRecord>,
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct StateSeen<'a> {
+    pub latest: Option<&'a RunRecord>,
+    pub steps: &'a [StepRecord],
 }
 
-impl StateSeen {
+impl StateSeen<'_> {
     /// The latest run as a reader sees it: `RUN (OUTCOME)`, or `no run`.
     pub(crate) fn describe(&self) -> String {
-        self.latest.as_ref().map_or_else(
+        self.latest.map_or_else(
             || "no run".to_string(),
             |run| format!("run {} ({})", run.id, run.outcome),
         )
@@ -47,7 +47,7 @@ impl ReviewHash {
     pub(crate) fn of(
         compiled: &Compiled,
         overrides: &IndexMap<String, String>,
-        state: &StateSeen,
+        state: StateSeen<'_>,
         env: impl Fn(&str) -> Option<String>,
     ) -> ReviewHash {
         let plan = &compiled.plan;
@@ -65,7 +65,7 @@ impl ReviewHash {
             .iter()
             .map(|(name, source)| (name.clone(), source.to_string()))
             .collect();
-        let state = state.latest.as_ref().map(|run| {
+        let state = state.latest.map(|run| {
             let steps: Vec<(&str, &str, u32)> = state
                 .steps
                 .iter()
@@ -158,7 +158,7 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
             .collect();
-        ReviewHash::of(&compiled, &overrides, &StateSeen::default(), |name| {
+        ReviewHash::of(&compiled, &overrides, StateSeen::default(), |name| {
             (name == "HOME_DIR").then(|| env.map(str::to_string)).flatten()
         })
     }
