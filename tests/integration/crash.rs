@@ -30,10 +30,9 @@ const STEPS: &[(&str, &[&str], bool, bool)] = &[
 fn plan() -> String {
     let mut plan = String::from("format = 1\nname = \"crash\"\n");
     for (id, deps, idempotent, check) in STEPS {
-        let deps: Vec<String> = deps.iter().map(|d| format!("\"{d}\"")).collect();
         plan.push_str(&format!(
             "[steps.{id}]\ndepends_on = [{}]\nidempotent = {idempotent}\nrun = {{ kind = \"shell\", command = \"exec 9>>lock-{id}; flock -n 9 || echo {id} >> concurrent; sleep 0.02; echo {id} >> ledger; sleep 0.02\" }}\nrollback = {{ kind = \"shell\", command = \"true\" }}\n",
-            deps.join(", ")
+            quoted(deps)
         ));
         if *check {
             plan.push_str(&format!(
@@ -42,6 +41,22 @@ fn plan() -> String {
         }
     }
     plan
+}
+
+/// `deps` as the items of a TOML array of strings.
+fn quoted(deps: &[&str]) -> String {
+    deps.iter().map(|d| format!("\"{d}\"")).collect::<Vec<_>>().join(", ")
+}
+
+/// After a kill, the state is still readable.
+fn assert_state_readable(test: &Test) {
+    let status = test.cmd(&["status", "--format", "json"]);
+    assert_eq!(
+        status.code,
+        Some(0),
+        "the state is readable after a kill:\n{}",
+        status.stderr
+    );
 }
 
 /// SIGKILL after `millis`, reaped, and nothing else: the next command
@@ -116,13 +131,7 @@ fn orphaned_step_processes_after_sigkill_never_make_an_immediate_resume_run_a_st
             test.spawn(&["apply", "plan.toml", "--parallelism", "3"]),
             rng.u64(0..450),
         );
-        let status = test.cmd(&["status", "--format", "json"]);
-        assert_eq!(
-            status.code,
-            Some(0),
-            "the state is readable after a kill:\n{}",
-            status.stderr
-        );
+        assert_state_readable(&test);
         if rng.bool() && test.path().join(".planrun/state.db").exists() {
             kill_after(test.spawn(&["resume"]), rng.u64(0..200));
         }
@@ -186,10 +195,9 @@ fn the_concurrency_probe_catches_two_runs_of_a_step_at_once() {
 fn rollback_plan() -> String {
     let mut plan = String::from("format = 1\nname = \"crash-rollback\"\n");
     for (id, deps, ..) in STEPS {
-        let deps: Vec<String> = deps.iter().map(|d| format!("\"{d}\"")).collect();
         plan.push_str(&format!(
             "[steps.{id}]\ndepends_on = [{}]\nrun = {{ kind = \"shell\", command = \"echo {id} >> ledger\" }}\nrollback = {{ kind = \"shell\", command = \"exec 9>>undo-lock-{id}; flock -n 9 || echo {id} >> concurrent; sleep 0.02; echo {id} >> undone; sleep 0.02\" }}\n",
-            deps.join(", ")
+            quoted(deps)
         ));
     }
     plan
@@ -224,13 +232,7 @@ fn a_rollback_killed_at_any_instant_and_run_again_at_once_undoes_each_step_once_
             kill_after(test.spawn(&["rollback", "--parallelism", "3"]), rng.u64(0..150));
             kills += 1;
         }
-        let status = test.cmd(&["status", "--format", "json"]);
-        assert_eq!(
-            status.code,
-            Some(0),
-            "the state is readable after a kill:\n{}",
-            status.stderr
-        );
+        assert_state_readable(&test);
         cut_short += usize::from(test.status()["run"]["outcome"] != "rolled_back");
         finish_rollback(&test);
         let undone = test.read("undone");
