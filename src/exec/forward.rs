@@ -13,7 +13,7 @@ use crate::exec::runtime::Runtime;
 use crate::exec::step;
 use crate::exec::walk::{Direction, Frontier, Mark, Visitor, walk};
 use crate::state::record::now;
-use crate::state::{NewEvent, RunOutcome, StateError, StepRecord, StepStatus, Storage};
+use crate::state::{NewEvent, RunOutcome, StateError, StepRecord, StepStatus};
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct WalkOptions {
@@ -46,10 +46,16 @@ pub(crate) async fn walk_forward(
         todo,
         options,
         outcome: Outcome::default(),
+        carrier: false,
     };
     let heartbeat = crate::exec::heartbeat::start(&rt);
-    let walked = walk(&mut frontier, options.parallelism, &mut forward).await;
+    let mut walked = walk(&mut frontier, options.parallelism, &mut forward).await;
     drop(heartbeat);
+    // Results still carried (a walk that ended in an error) are written.
+    let flushed = rt.sink.flush().await;
+    if walked.is_ok() {
+        walked = flushed.map_err(WalkError::from);
+    }
     let (records, mut outcome) = (forward.records, forward.outcome);
     walked.map_err(|error| error.into_exec(&rt, records))?;
     outcome.interrupted |= rt.draining.is_cancelled();
@@ -68,6 +74,9 @@ struct Forward<'a> {
     outcome: Outcome,
     /// Blocked in this walk (a step below two failures is reported once).
     blocked: Vec<bool>,
+    /// Whether a step started since the walk last waited writes first
+    /// thing: the results of steps that ended ride with that write.
+    carrier: bool,
 }
 
 impl Visitor for Forward<'_> {
@@ -81,9 +90,19 @@ impl Visitor for Forward<'_> {
     }
 
     fn start(&mut self, step: usize) -> impl Future<Output = Self::Ended> + Send + 'static {
+        self.carrier |= step::writes_first_promptly(&self.rt, step);
         let rt = self.rt.clone();
         let record = self.records[step].clone();
         async move { step::execute(&rt, step, record).await }
+    }
+
+    /// Writes the results carried since the walk last waited, unless a step
+    /// it just started writes them at once.
+    async fn waiting(&mut self) -> Result<(), WalkError> {
+        if !std::mem::take(&mut self.carrier) {
+            self.rt.sink.flush().await?;
+        }
+        Ok(())
     }
 
     async fn ended(&mut self, index: usize, ended: Self::Ended) -> Result<bool, WalkError> {
@@ -170,7 +189,7 @@ async fn block_dependents(
         record.finished_at = Some(now());
         record.error = None;
         let event = NewEvent::step(&record.step_id, "step_blocked", format!("`{failed_id}` failed"));
-        rt.store.put_step(&rt.run_id, record, &event).await?;
+        rt.sink.put(record, &event).await?;
         done[descendant] = true;
         blocked.push(record.step_id.clone());
     }
@@ -221,6 +240,41 @@ mod tests {
             h.stored().await,
             ["a=succeeded", "b=succeeded", "c=succeeded", "d=succeeded"]
         );
+    }
+
+    #[tokio::test]
+    async fn a_result_rides_with_the_next_steps_first_write_and_the_last_is_written_alone() {
+        let mut h = Harness::new(&DIAMOND.replace("{fail}", "b.txt")).await;
+        let todo = all(&h);
+        let outcome = walk_forward(h.rt.clone(), &mut h.records, &todo, ONE_AT_A_TIME).await;
+        assert_eq!(outcome.ok(), Some(RunOutcome::Succeeded));
+        let commits = h.commits();
+        let expected: [&[&str]; 5] = [
+            &["step_running a"],
+            &["step_succeeded a", "step_running b"],
+            &["step_succeeded b", "step_running d"],
+            &["step_succeeded d", "step_running c"],
+            &["step_succeeded c"],
+        ];
+        assert_eq!(commits, expected, "one commit between two steps");
+    }
+
+    #[tokio::test]
+    async fn a_result_is_written_before_a_step_that_first_runs_a_probe() {
+        // `b` runs its `check` (it fails: the file is not there yet) before
+        // it writes anything: `a`'s result cannot wait for that.
+        let plan = DIAMOND.replace("{fail}", "b.txt").replace(
+            "[steps.b]\n",
+            "[steps.b]\ncheck = { kind = \"file.exists\", path = \"{dir}/b.txt\" }\n",
+        );
+        let mut h = Harness::new(&plan).await;
+        let todo = all(&h);
+        let outcome = walk_forward(h.rt.clone(), &mut h.records, &todo, ONE_AT_A_TIME).await;
+        assert_eq!(outcome.ok(), Some(RunOutcome::Succeeded));
+        let commits = h.commits();
+        assert_eq!(commits[0], ["step_running a"]);
+        assert_eq!(commits[1], ["step_succeeded a"], "{commits:?}");
+        assert_eq!(commits[2], ["step_running b"], "{commits:?}");
     }
 
     #[tokio::test]

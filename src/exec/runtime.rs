@@ -61,6 +61,11 @@ impl Runtime {
         self.settled.lock().ok()?.remove(step_id)
     }
 
+    /// Whether `step_id`'s interrupted attempt was settled as taken effect.
+    pub(crate) fn is_settled(&self, step_id: &str) -> bool {
+        self.settled.lock().is_ok_and(|settled| settled.contains_key(step_id))
+    }
+
     pub(crate) fn report(&self, event: Event) {
         self.reporter.report(&event);
     }

@@ -7,6 +7,15 @@
 //! instead of two, and no weaker a guarantee, since nothing happened
 //! before it that a crash could leave unrecorded (see
 //! [`StoreSink::defer_running`]).
+//!
+//! In the same way a step that just succeeded may leave its result to the
+//! next step's first write ([`StoreSink::carry`]), when the walk starts
+//! one whose first write comes at once: one commit between two steps
+//! instead of two. Nothing is weaker for it: a crash before that commit
+//! finds the step `running` with its process group ended, exactly what a
+//! crash between the command's end and its own commit leaves, and the step
+//! is settled as such; a step that depends on it starts only after that
+//! commit, which records both.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -24,6 +33,8 @@ pub(crate) struct StoreSink {
     pub(crate) run_id: String,
     /// `running` checkpoints waiting for their step's first write, by step.
     pub(crate) deferred: Mutex<HashMap<String, (StepRecord, NewEvent)>>,
+    /// Results of steps that ended, waiting for the next write, in order.
+    carried: Mutex<Vec<(StepRecord, NewEvent)>>,
 }
 
 impl StoreSink {
@@ -32,6 +43,45 @@ impl StoreSink {
             store,
             run_id: run_id.to_string(),
             deferred: Mutex::default(),
+            carried: Mutex::default(),
+        }
+    }
+
+    /// Holds back a step's result (`record`, its `event`) until the next
+    /// write, which the walk makes sure comes at once (see
+    /// `exec::forward`), or [`StoreSink::flush`].
+    pub(crate) fn carry(&self, record: StepRecord, event: NewEvent) {
+        if let Ok(mut carried) = self.carried.lock() {
+            carried.push((record, event));
+        }
+    }
+
+    /// Writes the carried results, if any.
+    pub(crate) async fn flush(&self) -> Result<(), StateError> {
+        self.put_all(Vec::new()).await
+    }
+
+    /// Checkpoints `record` with `event`, after the carried results, in one
+    /// commit.
+    pub(crate) async fn put(&self, record: &StepRecord, event: &NewEvent) -> Result<(), StateError> {
+        if self.carried.lock().is_ok_and(|carried| carried.is_empty()) {
+            return self.store.put_step(&self.run_id, record, event).await;
+        }
+        self.put_all(vec![(record.clone(), event.clone())]).await
+    }
+
+    /// Writes the carried results, then `checkpoints`, in one commit.
+    async fn put_all(&self, checkpoints: Vec<(StepRecord, NewEvent)>) -> Result<(), StateError> {
+        let mut all = self
+            .carried
+            .lock()
+            .map(|mut carried| std::mem::take(&mut *carried))
+            .unwrap_or_default();
+        all.extend(checkpoints);
+        match all.as_slice() {
+            [] => Ok(()),
+            [(record, event)] => self.store.put_step(&self.run_id, record, event).await,
+            _ => self.store.put_steps(&self.run_id, &all).await,
         }
     }
 
@@ -50,7 +100,7 @@ impl StoreSink {
     /// returned without writing (it failed before it started, say).
     pub(crate) async fn flush_running(&self, step_id: &str) -> Result<(), StateError> {
         match self.take(step_id) {
-            Some((record, event)) => self.store.put_step(&self.run_id, &record, &event).await,
+            Some(running) => self.put_all(vec![running]).await,
             None => Ok(()),
         }
     }
@@ -72,7 +122,7 @@ impl StoreSink {
         let written = match self.take(step_id) {
             Some((mut record, event)) => {
                 amend(&mut record);
-                self.store.put_step(&self.run_id, &record, &event).await
+                self.put_all(vec![(record, event)]).await
             }
             None => alone.await,
         };

@@ -47,8 +47,9 @@ impl<T> Ended<T> {
 }
 
 /// Runs step `index` from `record`; returns its final record, already
-/// checkpointed. A step interrupted before its `run` started keeps the
-/// status it had.
+/// checkpointed, or for a step that succeeded (or was satisfied), carried
+/// to the next write (see `exec::sink`). A step interrupted before its
+/// `run` started keeps the status it had.
 pub(crate) async fn execute(rt: &Runtime, index: usize, record: StepRecord) -> Result<StepRecord, StateError> {
     let step = &rt.compiled.plan.steps[index];
     crate::failpoint::hit("step:started");
@@ -85,6 +86,21 @@ pub(crate) async fn execute(rt: &Runtime, index: usize, record: StepRecord) -> R
             .map(|path| path.display().to_string()),
     });
     Ok(finished)
+}
+
+/// Whether step `index`, started now, writes before anything else it does
+/// can wait: it has no preconditions or `check` to run first, no settled
+/// attempt to verify, and its action's first write is prompt (its
+/// `running` checkpoint, or a kind's first write that comes at once).
+pub(crate) fn writes_first_promptly(rt: &Runtime, index: usize) -> bool {
+    let step = &rt.compiled.plan.steps[index];
+    step.preconditions.is_empty()
+        && step.check.is_none()
+        && !rt.is_settled(&step.id)
+        && step
+            .run
+            .as_ref()
+            .is_some_and(|run| run.get_ref().gate().is_some() || run.get_ref().writes_first_promptly())
 }
 
 pub(crate) fn millis(duration: Duration) -> u64 {
@@ -417,13 +433,22 @@ impl StepRunner<'_> {
         if status != StepStatus::Interrupted {
             self.record.process = None;
         }
-        self.checkpoint(NewEvent::step(&self.step.id, kind, message)).await?;
+        let event = NewEvent::step(&self.step.id, kind, message);
+        if status.is_done() {
+            // Written with the next write, which the walk makes sure comes
+            // at once (see `exec::sink`).
+            self.sync_progress();
+            self.rt.sink.carry(self.record.clone(), event);
+        } else {
+            self.checkpoint(event).await?;
+        }
         Ok(self.record.clone())
     }
 
+    /// Writes the record with `event` (and any results carried to it).
     async fn checkpoint(&mut self, event: NewEvent) -> Result<(), StateError> {
         self.sync_progress();
-        self.rt.store.put_step(&self.rt.run_id, &self.record, &event).await
+        self.rt.sink.put(&self.record, &event).await
     }
 
     /// The record's progress, as the kind last saved it.

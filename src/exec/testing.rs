@@ -104,6 +104,14 @@ impl Harness {
             .collect()
     }
 
+    /// The checkpointing writes so far (see `MemoryStore::commits`).
+    pub(crate) fn commits(&self) -> Vec<Vec<String>> {
+        match &*self.rt.store {
+            Store::Memory(store) => store.commits(),
+            _ => Vec::new(),
+        }
+    }
+
     /// What the store holds for each step: `ID=status`.
     pub(crate) async fn stored(&self) -> Vec<String> {
         self.rt

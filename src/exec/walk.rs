@@ -139,6 +139,12 @@ pub(crate) trait Visitor {
 
     /// `step` ended: records it; `Ok(true)` releases what follows it.
     fn ended(&mut self, step: usize, ended: Self::Ended) -> impl Future<Output = Result<bool, Self::Error>>;
+
+    /// The walk is about to wait for a running step to end, having started
+    /// what it could.
+    fn waiting(&mut self) -> impl Future<Output = Result<(), Self::Error>> {
+        async { Ok(()) }
+    }
 }
 
 /// A step's task panicked: a bug in planrun (or in a kind), not an outcome.
@@ -166,6 +172,7 @@ pub(crate) async fn walk<V: Visitor>(
             let handle = running.spawn(async move { (step, task.await) });
             tasks.insert(handle.id(), step);
         }
+        visitor.waiting().await?;
         let Some(joined) = running.join_next_with_id().await else {
             break;
         };

@@ -25,6 +25,7 @@ where
     let prefix = format!("conformance-{:08x}", fastrand::u32(..));
     runs_and_steps_round_trip(&open().await, &prefix).await;
     checkpoints_update_one_step_and_journal(&open().await, &prefix).await;
+    checkpoints_of_several_steps_are_written_and_journaled_in_order(&open().await, &prefix).await;
     outcomes_set_and_clear_finished_at(&open().await, &prefix).await;
     process_groups_are_recorded_without_a_journal_entry_and_cleared(&open().await, &prefix).await;
     writes_survive_a_reopen(&open, &prefix).await;
@@ -156,6 +157,49 @@ async fn process_groups_are_recorded_without_a_journal_entry_and_cleared<S: Stat
         journal + 1,
         "a step's groups after its checkpoint journal nothing either"
     );
+}
+
+async fn checkpoints_of_several_steps_are_written_and_journaled_in_order<S: StateStore>(store: &S, prefix: &str) {
+    let id = format!("{prefix}-several");
+    // More steps than one statement of the SQLite backend holds.
+    let count = crate::state::sql::MAX_PUT_STEPS + 3;
+    let pending: Vec<StepRecord> = (0..count)
+        .map(|i| StepRecord::pending(&format!("s{i}"), u32::try_from(i).unwrap_or(0), "33".repeat(32)))
+        .collect();
+    store.create_run(&sample_run(&id), &pending).await.expect("create_run");
+    for batch in [&[0, 1][..], &[1, 2, 3], &(3..count).collect::<Vec<_>>()] {
+        let checkpoints: Vec<(StepRecord, NewEvent)> = batch
+            .iter()
+            .map(|&i| {
+                let mut step = pending[i].clone();
+                step.status = StepStatus::Succeeded;
+                step.attempts = 1;
+                step.outputs = IndexMap::from([("n".to_string(), i.to_string())]);
+                (step, NewEvent::step(&format!("s{i}"), "step_succeeded", format!("{i}")))
+            })
+            .collect();
+        store.put_steps(&id, &checkpoints).await.expect("put_steps");
+    }
+    let steps = store.steps(&id).await.expect("steps");
+    assert!(
+        steps.iter().all(|step| step.status == StepStatus::Succeeded),
+        "{steps:?}"
+    );
+    assert_eq!(steps[count - 1].outputs["n"], (count - 1).to_string());
+    let messages: Vec<String> = store
+        .events(&id)
+        .await
+        .expect("events")
+        .into_iter()
+        .skip(1)
+        .map(|event| event.message)
+        .collect();
+    let expected: Vec<String> = [0, 1, 1, 2, 3]
+        .into_iter()
+        .chain(3..count)
+        .map(|i| i.to_string())
+        .collect();
+    assert_eq!(messages, expected, "each checkpoint journaled once, in the order given");
 }
 
 async fn checkpoints_update_one_step_and_journal<S: StateStore>(store: &S, prefix: &str) {

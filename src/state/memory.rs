@@ -26,6 +26,8 @@ struct Inner {
     steps: HashMap<String, Vec<StepRecord>>,
     events: Vec<EventRecord>,
     lock: Option<LockInfo>,
+    /// Each checkpointing write, as the `KIND STEP` of what it journaled.
+    commits: Vec<Vec<String>>,
 }
 
 impl Inner {
@@ -75,6 +77,14 @@ impl MemoryStore {
     }
 }
 
+impl MemoryStore {
+    /// Each checkpointing write so far, as the `KIND STEP` of the entries
+    /// it journaled: which checkpoints shared a commit.
+    pub(crate) fn commits(&self) -> Vec<Vec<String>> {
+        self.inner().commits.clone()
+    }
+}
+
 impl Storage for MemoryStore {
     async fn create_run(&self, run: &RunRecord, steps: &[StepRecord]) -> Result<()> {
         let mut inner = self.inner();
@@ -93,9 +103,20 @@ impl Storage for MemoryStore {
     }
 
     async fn put_step(&self, run_id: &str, step: &StepRecord, event: &NewEvent) -> Result<()> {
+        self.put_steps(run_id, &[(step.clone(), event.clone())]).await
+    }
+
+    async fn put_steps(&self, run_id: &str, checkpoints: &[(StepRecord, NewEvent)]) -> Result<()> {
         let mut inner = self.inner();
-        inner.upsert(run_id, step);
-        inner.journal(run_id, event);
+        for (step, event) in checkpoints {
+            inner.upsert(run_id, step);
+            inner.journal(run_id, event);
+        }
+        let commit = checkpoints
+            .iter()
+            .map(|(step, event)| format!("{} {}", event.kind, step.step_id))
+            .collect();
+        inner.commits.push(commit);
         Ok(())
     }
 

@@ -475,6 +475,15 @@ impl Storage for PostgresStore {
         Ok(())
     }
 
+    async fn put_steps(&self, run_id: &str, checkpoints: &[(StepRecord, NewEvent)]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for (step, event) in checkpoints {
+            SQL.put_step(run_id, step, event).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn save_progress(&self, run_id: &str, step_id: &str, progress: &Value) -> Result<()> {
         SQL.save_progress(run_id, step_id, progress).execute(&self.pool).await?;
         Ok(())

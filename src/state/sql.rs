@@ -45,6 +45,30 @@ const STEP_UPDATES: &str = "position = excluded.position, status = excluded.stat
     finished_at = excluded.finished_at, outputs = excluded.outputs, error = excluded.error,
     undo = excluded.undo, progress = excluded.progress, process = excluded.process";
 
+/// The most checkpoints [`Statements::put_steps`] writes in one statement.
+pub(crate) const MAX_PUT_STEPS: usize = 16;
+
+/// `rows` checkpoints and their journal entries in one statement (for a
+/// schema whose step row carries its journal entry): one round trip. The
+/// rows are written, and their entries journaled by the triggers, in the
+/// order given.
+fn journaled_put(steps: &str, rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|row| {
+            let params: Vec<String> = (1..=16).map(|n| format!("${}", row * 16 + n)).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO {steps} ({STEP_COLUMNS}, journal_at, journal_kind, journal_message)
+         VALUES {}
+         ON CONFLICT (run_id, step_id) DO UPDATE SET {STEP_UPDATES},
+            journal_at = excluded.journal_at, journal_kind = excluded.journal_kind,
+            journal_message = excluded.journal_message",
+        values.join(", ")
+    )
+}
+
 /// One backend's statements (a `static`: `sqlx` takes `&'static str`
 /// without copying it).
 pub(crate) struct Statements<DB> {
@@ -53,6 +77,9 @@ pub(crate) struct Statements<DB> {
     insert_run: String,
     upsert_step: String,
     put_step: String,
+    /// `put_steps[n - 2]`: `n` checkpoints in one statement (only where a
+    /// step's row carries its journal entry).
+    put_steps: Vec<String>,
     save_progress: String,
     set_process: String,
     insert_event: String,
@@ -91,15 +118,13 @@ impl<DB> Statements<DB> {
         } else {
             ""
         };
-        // A checkpoint and its journal entry in one statement: one round trip.
+        let put_steps = if journal_in_step {
+            (2..=MAX_PUT_STEPS).map(|rows| journaled_put(steps, rows)).collect()
+        } else {
+            Vec::new()
+        };
         let put_step = if journal_in_step {
-            format!(
-                "INSERT INTO {steps} ({STEP_COLUMNS}, journal_at, journal_kind, journal_message)
-                 VALUES ({STEP_VALUES}, $14, $15, $16)
-                 ON CONFLICT (run_id, step_id) DO UPDATE SET {STEP_UPDATES},
-                    journal_at = excluded.journal_at, journal_kind = excluded.journal_kind,
-                    journal_message = excluded.journal_message"
-            )
+            journaled_put(steps, 1)
         } else {
             format!(
                 "WITH step AS ({upsert_step} RETURNING run_id, step_id)
@@ -120,6 +145,7 @@ impl<DB> Statements<DB> {
             ),
             upsert_step: format!("{upsert_step}{no_journal}"),
             put_step,
+            put_steps,
             save_progress: format!("UPDATE {steps} SET progress = $1{no_journal} WHERE run_id = $2 AND step_id = $3"),
             set_process: format!("UPDATE {steps} SET process = $1{no_journal} WHERE run_id = $2 AND step_id = $3"),
             insert_event: format!(
@@ -194,7 +220,26 @@ where
 
     /// Writes a step and journals `event`, in one statement.
     pub(crate) fn put_step(&'static self, run_id: &str, step: &StepRecord, event: &NewEvent) -> Bound<DB> {
-        Self::bind_step(sqlx::query(self.put_step.as_str()), run_id, step)
+        Self::bind_checkpoint(sqlx::query(self.put_step.as_str()), run_id, step, event)
+    }
+
+    /// Writes steps and journals their events, in order, in one statement;
+    /// `None` when the backend has no such statement for this many (see
+    /// [`MAX_PUT_STEPS`]): write them one by one in a transaction.
+    pub(crate) fn put_steps(&'static self, run_id: &str, checkpoints: &[(StepRecord, NewEvent)]) -> Option<Bound<DB>> {
+        let statement = self.put_steps.get(checkpoints.len().checked_sub(2)?)?;
+        Some(
+            checkpoints
+                .iter()
+                .fold(sqlx::query(statement.as_str()), |query, (step, event)| {
+                    Self::bind_checkpoint(query, run_id, step, event)
+                }),
+        )
+    }
+
+    /// Binds a step's columns and its journal entry ($1 to $16).
+    fn bind_checkpoint(query: Bound<DB>, run_id: &str, step: &StepRecord, event: &NewEvent) -> Bound<DB> {
+        Self::bind_step(query, run_id, step)
             .bind(now())
             .bind(event.kind)
             .bind(event.message.as_str())

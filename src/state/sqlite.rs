@@ -269,6 +269,20 @@ impl Storage for SqliteStore {
         Ok(())
     }
 
+    async fn put_steps(&self, run_id: &str, checkpoints: &[(StepRecord, NewEvent)]) -> Result<()> {
+        if let Some(statement) = SQL.put_steps(run_id, checkpoints) {
+            statement.execute(&mut *self.conn.lock().await).await?;
+            return Ok(());
+        }
+        let mut conn = self.conn.lock().await;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        for (step, event) in checkpoints {
+            SQL.put_step(run_id, step, event).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn save_progress(&self, run_id: &str, step_id: &str, progress: &Value) -> Result<()> {
         SQL.save_progress(run_id, step_id, progress)
             .execute(&mut *self.conn.lock().await)

@@ -95,6 +95,10 @@ store_traits! {
         /// Checkpoints one step and journals why, in one transaction.
         fn put_step(&self, run_id: &str, step: &StepRecord, event: &NewEvent) -> ();
 
+        /// Checkpoints several steps and journals why, in the order given,
+        /// in one transaction.
+        fn put_steps(&self, run_id: &str, checkpoints: &[(StepRecord, NewEvent)]) -> ();
+
         /// Records how far a long step got (see `StepRecord::progress`).
         fn save_progress(&self, run_id: &str, step_id: &str, progress: &Value) -> ();
 

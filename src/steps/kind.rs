@@ -44,6 +44,16 @@ pub(crate) trait ActionKind: KindSpec {
         false
     }
 
+    /// Whether the step's first write comes at once, waiting on nothing
+    /// outside planrun (a connection, a reply): a kind that does not write
+    /// before its effects writes its `running` checkpoint first thing; one
+    /// that does says so only if its first write is that prompt. The
+    /// engine lets the result of a step that just ended ride with such a
+    /// write (see `exec::sink`).
+    fn writes_first_promptly(&self) -> bool {
+        !self.writes_before_effects()
+    }
+
     /// Whether it can undo itself, from the record `perform` returned
     /// (or saved in its progress before changing anything).
     fn has_builtin_undo(&self) -> bool {

@@ -137,6 +137,10 @@ macro_rules! dispatch {
                 match self { $( Self::$variant(kind) => kind.writes_before_effects(), )* }
             }
 
+            pub(crate) fn writes_first_promptly(&self) -> bool {
+                match self { $( Self::$variant(kind) => kind.writes_first_promptly(), )* }
+            }
+
             pub(crate) async fn settle(&self, ctx: &StepContext) -> Result<Settlement, StepError> {
                 match self { $( Self::$variant(kind) => kind.settle(ctx).await, )* }
             }

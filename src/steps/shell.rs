@@ -111,6 +111,11 @@ impl crate::steps::ActionKind for Shell {
         true
     }
 
+    /// Its first write follows the spawn of its gated shell, at once.
+    fn writes_first_promptly(&self) -> bool {
+        true
+    }
+
     async fn perform(&self, ctx: &crate::steps::context::StepContext) -> Result<Applied, StepError> {
         let status = process::run(self, ctx, process::Role::Action).await?;
         let code = status.code();
