@@ -116,7 +116,19 @@ struct Stat {
 
 impl Stat {
     fn read(pid: u32) -> Option<Stat> {
-        Stat::parse(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+        use std::io::Read;
+        // One read of a buffer larger than any such line: the kernel writes
+        // the whole line at once (a step reads its leader's on every start).
+        let mut file = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+        let mut buffer = [0u8; 4096];
+        let length = file.read(&mut buffer).ok()?;
+        // A command's name is bytes, not always UTF-8.
+        if length < buffer.len() {
+            return Stat::parse(&String::from_utf8_lossy(buffer.get(..length)?));
+        }
+        let mut text = buffer.to_vec();
+        file.read_to_end(&mut text).ok()?;
+        Stat::parse(&String::from_utf8_lossy(&text))
     }
 
     fn parse(stat: &str) -> Option<Stat> {
@@ -205,6 +217,25 @@ mod tests {
             ..group
         };
         assert_eq!(elsewhere.liveness(), Liveness::Elsewhere);
+    }
+
+    #[test]
+    fn a_process_whose_name_is_not_utf8_is_still_seen_alive() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().expect("a directory");
+        let program = dir.path().join(std::ffi::OsStr::from_bytes(b"sl\xffep"));
+        std::fs::copy("/bin/sleep", &program).expect("a copy of sleep");
+        let mut child = std::process::Command::new(&program)
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .expect("the copy runs");
+        let group = ProcessGroup::led_by(child.id(), Duration::from_secs(1));
+        assert!(group.started > 0, "its start time is read");
+        let liveness = group.liveness();
+        group.signal(Signal::SIGKILL);
+        child.wait().expect("wait");
+        assert!(matches!(liveness, Liveness::Alive(_)), "{liveness:?}");
     }
 
     #[test]
