@@ -66,6 +66,7 @@ pub(crate) async fn evaluate(
                     recorded: Arc::default(),
                 },
                 recorded_process: None,
+                concurrent: false,
             };
             let result = match tokio::time::timeout(PROBE_TIMEOUT, probe.inspect(&ctx)).await {
                 Ok(result) => result,

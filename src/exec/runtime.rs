@@ -101,6 +101,7 @@ impl Runtime {
                 recorded: Arc::default(),
             },
             recorded_process: None,
+            concurrent: self.running.lock().is_ok_and(|running| running.len() > 1),
         }
     }
 

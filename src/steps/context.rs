@@ -36,6 +36,9 @@ pub(crate) struct StepContext {
     /// Settling only: the process group the interrupted attempt recorded
     /// before its command was let go (`None`: it never was).
     pub recorded_process: Option<ProcessGroup>,
+    /// Whether other steps run beside this one: blocking work (starting a
+    /// process) then goes to a blocking thread instead of stalling them.
+    pub concurrent: bool,
 }
 
 impl StepContext {

@@ -103,10 +103,14 @@ pub(crate) struct Gated {
 /// Starts `program` with `args` behind a gate, as the leader of a new
 /// process group watched by the watchdog, with `configure` applied
 /// (environment, directory, output). `shell_flags`: run `script` with
-/// `/bin/sh` and these flags instead of a program.
-pub(crate) fn spawn(
+/// `/bin/sh` and these flags instead of a program. `aside`: start it on a
+/// blocking thread, not the caller's: starting a process stalls the
+/// starting thread until the child has exec'd, which the other steps
+/// running on the engine's thread would wait for too.
+pub(crate) async fn spawn(
     command: GatedCommand<'_>,
     grace: Duration,
+    aside: bool,
     configure: impl FnOnce(&mut Command),
 ) -> std::io::Result<Gated> {
     let (reader, writer) = std::io::pipe()?;
@@ -127,10 +131,19 @@ pub(crate) fn spawn(
     process.process_group(0).kill_on_drop(false);
     configure(&mut process);
     process.stdin(Stdio::from(reader));
-    let spawned = process.spawn();
-    // The command holds the child's ends of the pipes: drop them.
-    drop(process);
-    let child = spawned?;
+    let start = move || {
+        let spawned = process.spawn();
+        // The command holds the child's ends of the pipes: drop them.
+        drop(process);
+        spawned
+    };
+    let child = if aside {
+        tokio::task::spawn_blocking(start)
+            .await
+            .map_err(std::io::Error::other)??
+    } else {
+        start()?
+    };
     let group = ProcessGroup::led_by(child.id().unwrap_or(0), grace);
     let gated = Gated {
         child,

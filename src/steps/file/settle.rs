@@ -168,6 +168,7 @@ mod tests {
                 recorded: Arc::default(),
             },
             recorded_process: None,
+            concurrent: false,
         }
     }
 

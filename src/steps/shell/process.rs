@@ -82,7 +82,7 @@ pub(super) async fn run(shell: &Shell, ctx: &StepContext, role: Role) -> Result<
     let pipe_failed = |error: std::io::Error| StepError::failed(format!("cannot create a pipe: {error}"));
     let (reader, writer) = std::io::pipe().map_err(pipe_failed)?;
     let stdout = writer.try_clone().map_err(pipe_failed)?;
-    let mut gated = supervise::spawn(command, ctx.kill_grace, |command| {
+    let mut gated = supervise::spawn(command, ctx.kill_grace, ctx.concurrent, |command| {
         command
             .current_dir(&cwd)
             .envs(&shell.env)
@@ -92,6 +92,7 @@ pub(super) async fn run(shell: &Shell, ctx: &StepContext, role: Role) -> Result<
             .stdout(stdout)
             .stderr(writer);
     })
+    .await
     .map_err(|error| StepError::failed(format!("cannot start `{what}` in `{}`: {error}", cwd.display())))?;
     let output = Receiver::from_owned_fd(OwnedFd::from(reader)).map_err(pipe_failed)?;
     let pump = tokio::spawn(pump(output, ctx.log.clone()));
