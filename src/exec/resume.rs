@@ -393,8 +393,8 @@ async fn record_resumption(
     changes: &[(StepRecord, NewEvent)],
     changed_plan: Option<&Source>,
 ) -> Result<(), ExecError> {
-    for (record, event) in changes {
-        store.put_step(run_id, record, event).await?;
+    if !changes.is_empty() {
+        store.put_steps(run_id, changes).await?;
     }
     if let Some(source) = changed_plan {
         // The run follows the changed file from now on: its rollbacks, and
