@@ -75,9 +75,7 @@ impl MemoryStore {
         // method changes the maps in one go.
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-}
 
-impl MemoryStore {
     /// Each checkpointing write so far, as the `KIND STEP` of the entries
     /// it journaled: which checkpoints shared a commit.
     pub(crate) fn commits(&self) -> Vec<Vec<String>> {

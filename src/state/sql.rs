@@ -45,6 +45,10 @@ const STEP_UPDATES: &str = "position = excluded.position, status = excluded.stat
     finished_at = excluded.finished_at, outputs = excluded.outputs, error = excluded.error,
     undo = excluded.undo, progress = excluded.progress, process = excluded.process";
 
+/// The values a checkpoint binds: a step's 13 columns, then its journal
+/// entry's time, kind and message ($14 to $16).
+const CHECKPOINT_PARAMS: usize = 16;
+
 /// The most checkpoints [`Statements::put_steps`] writes in one statement.
 pub(crate) const MAX_PUT_STEPS: usize = 16;
 
@@ -55,7 +59,9 @@ pub(crate) const MAX_PUT_STEPS: usize = 16;
 fn journaled_put(steps: &str, rows: usize) -> String {
     let values: Vec<String> = (0..rows)
         .map(|row| {
-            let params: Vec<String> = (1..=16).map(|n| format!("${}", row * 16 + n)).collect();
+            let params: Vec<String> = (1..=CHECKPOINT_PARAMS)
+                .map(|n| format!("${}", row * CHECKPOINT_PARAMS + n))
+                .collect();
             format!("({})", params.join(", "))
         })
         .collect();
