@@ -50,10 +50,13 @@ macro_rules! kinds {
         }
     ) => {
         $(#[$meta])*
+        // Each kind is boxed: the enum is then two words instead of its
+        // largest kind, which a step holds several of (`run`, `rollback`,
+        // `check`, …) and a plan tens of thousands of steps.
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
         #[serde(tag = "kind")]
         pub(crate) enum $name {
-            $( $(#[$vmeta])* #[serde(rename = $tag)] $variant($ty), )*
+            $( $(#[$vmeta])* #[serde(rename = $tag)] $variant(Box<$ty>), )*
         }
 
         impl $name {
@@ -68,13 +71,13 @@ macro_rules! kinds {
             /// with `decoder`; `None` when `kind` is not in this set.
             pub(crate) fn decode<D: KindDecoder>(kind: &str, decoder: D) -> Option<D::Decoded<$name>> {
                 match kind {
-                    $( $tag => Some(D::map(decoder.decode::<$ty>(), Self::$variant)), )*
+                    $( $tag => Some(D::map(decoder.decode::<$ty>(), |kind| Self::$variant(Box::new(kind)))), )*
                     _ => None,
                 }
             }
 
             fn spec(&self) -> &dyn KindSpec {
-                match self { $( Self::$variant(inner) => inner, )* }
+                match self { $( Self::$variant(inner) => inner.as_ref(), )* }
             }
 
             pub(crate) fn summary(&self) -> String {
@@ -111,7 +114,7 @@ macro_rules! dispatch {
             }
 
             pub(crate) fn handles_cancel(&self) -> bool {
-                match self { $( Self::$variant(kind) => ActionKind::handles_cancel(kind), )* }
+                match self { $( Self::$variant(kind) => ActionKind::handles_cancel(kind.as_ref()), )* }
             }
 
             /// Whether planrun can undo this by itself when the step has no
@@ -158,7 +161,7 @@ macro_rules! dispatch {
             }
 
             pub(crate) fn handles_cancel(&self) -> bool {
-                match self { $( Self::$variant(kind) => ProbeKind::handles_cancel(kind), )* }
+                match self { $( Self::$variant(kind) => ProbeKind::handles_cancel(kind.as_ref()), )* }
             }
         }
     };
