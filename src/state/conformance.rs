@@ -24,6 +24,7 @@ where
 {
     let prefix = format!("conformance-{:08x}", fastrand::u32(..));
     runs_and_steps_round_trip(&open().await, &prefix).await;
+    a_run_of_many_steps_reads_back_whole_in_plan_order(&open().await, &prefix).await;
     checkpoints_update_one_step_and_journal(&open().await, &prefix).await;
     checkpoints_of_several_steps_are_written_and_journaled_in_order(&open().await, &prefix).await;
     outcomes_set_and_clear_finished_at(&open().await, &prefix).await;
@@ -105,6 +106,30 @@ async fn runs_and_steps_round_trip<S: StateStore>(store: &S, prefix: &str) {
         .map(|s| s.step_id)
         .collect();
     assert_eq!(ids, ["first", "second", "third"], "steps come back in plan order");
+}
+
+/// More steps than SQLite reads in one statement, whose ids sort in
+/// another order than the plan's, each with every field set.
+async fn a_run_of_many_steps_reads_back_whole_in_plan_order<S: StateStore>(store: &S, prefix: &str) {
+    let id = format!("{prefix}-many");
+    let steps: Vec<StepRecord> = (0..2_345u32)
+        .map(|position| {
+            let mut step = StepRecord::pending(&format!("step-{position}"), position, format!("{position:064}"));
+            step.status = StepStatus::Succeeded;
+            step.attempts = 1 + position % 3;
+            step.started_at = Some(now());
+            step.finished_at = Some(now());
+            if position % 7 == 0 {
+                step.outputs = IndexMap::from([("n".to_string(), position.to_string())]);
+                step.undo = Some(json!({ "created": position }));
+                step.progress = Some(json!({ "last_key": position }));
+                step.error = Some(format!("attempt {position} \"failed\"\nonce"));
+            }
+            step
+        })
+        .collect();
+    store.create_run(&sample_run(&id), &steps).await.expect("create_run");
+    assert_eq!(store.steps(&id).await.expect("steps"), steps);
 }
 
 async fn process_groups_are_recorded_without_a_journal_entry_and_cleared<S: StateStore>(store: &S, prefix: &str) {

@@ -40,6 +40,10 @@ pub struct PlanFile<'a> {
 }
 
 /// The state of one step in one run.
+///
+/// SQLite's store reads it as a JSON array of these fields in this order
+/// (`state::sqlite`'s `steps_fields!`): a new field goes last, with
+/// `#[serde(default)]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepRecord {
     pub step_id: String,

@@ -119,6 +119,24 @@ pub struct SqliteStore {
     process_column: bool,
 }
 
+/// A step's columns as `json_array` arguments, in the order of
+/// [`StepRecord`]'s fields (which it decodes from an array), but `process`.
+/// An empty `outputs`, the common case, is not parsed again by `json()`.
+macro_rules! steps_fields {
+    () => {
+        "step_id, position, status, attempts, definition_hash, started_at, finished_at,
+         iif(outputs = '{}', json_object(), json(outputs)), error, json(undo), json(progress)"
+    };
+}
+
+/// The next 1,000 steps of run `$1` after step id `$2`, in the primary
+/// key's order.
+macro_rules! steps_chunk {
+    () => {
+        "FROM (SELECT * FROM steps WHERE run_id = $1 AND step_id > $2 ORDER BY step_id LIMIT 1000)"
+    };
+}
+
 /// Migrations from each older version to the next.
 const MIGRATIONS: &[(i64, &str)] = &[(1, "ALTER TABLE steps ADD COLUMN process TEXT")];
 
@@ -323,30 +341,46 @@ impl Storage for SqliteStore {
         rows.iter().map(|row| run_from_row(row, false)).collect()
     }
 
-    /// One row holding every step as JSON: handing 20,000 rows one by one
-    /// from SQLite's thread to the engine's costs more than parsing them.
+    /// The steps as JSON, 1,000 to a row, in one read transaction (one
+    /// snapshot): handing 20,000 rows one by one from SQLite's thread to
+    /// the engine's costs more than parsing them, and one row of all of
+    /// them is megabytes that SQLite and sqlx each copy into fresh memory.
+    /// Each step is an array of [`StepRecord`]'s fields in their order,
+    /// without their names.
     async fn steps(&self, run_id: &str) -> Result<Vec<StepRecord>> {
-        const STEPS: &str = "SELECT json_group_array(json_object(
-                'step_id', step_id, 'position', position, 'status', status, 'attempts', attempts,
-                'definition_hash', definition_hash, 'started_at', started_at, 'finished_at', finished_at,
-                'outputs', json(outputs), 'error', error, 'undo', json(undo), 'progress', json(progress),
-                'process', json(process)))
-             FROM steps WHERE run_id = $1";
-        const STEPS_BEFORE_PROCESS: &str = "SELECT json_group_array(json_object(
-                'step_id', step_id, 'position', position, 'status', status, 'attempts', attempts,
-                'definition_hash', definition_hash, 'started_at', started_at, 'finished_at', finished_at,
-                'outputs', json(outputs), 'error', error, 'undo', json(undo), 'progress', json(progress)))
-             FROM steps WHERE run_id = $1";
+        const STEPS: &str = concat!(
+            "SELECT json_group_array(json_array(",
+            steps_fields!(),
+            ", json(process))), max(step_id) ",
+            steps_chunk!()
+        );
+        const STEPS_BEFORE_PROCESS: &str = concat!(
+            "SELECT json_group_array(json_array(",
+            steps_fields!(),
+            ")), max(step_id) ",
+            steps_chunk!()
+        );
         let query = if self.process_column {
             STEPS
         } else {
             STEPS_BEFORE_PROCESS
         };
-        let steps: Option<String> = sqlx::query_scalar(query)
+        let mut steps: Vec<StepRecord> = Vec::new();
+        let mut conn = self.conn.lock().await;
+        let mut tx = conn.begin().await?;
+        let mut after = String::new();
+        // Until a read finds no step after the last one.
+        while let (Some(chunk), Some(last)) = sqlx::query_as::<_, (Option<String>, Option<String>)>(query)
             .bind(run_id)
-            .fetch_one(&mut *self.conn.lock().await)
-            .await?;
-        let mut steps: Vec<StepRecord> = steps.map_or_else(|| Ok(Vec::new()), |text| parse_json(&text, "steps"))?;
+            .bind(&after)
+            .fetch_one(&mut *tx)
+            .await?
+        {
+            steps.extend(parse_json::<Vec<StepRecord>>(&chunk, "steps")?);
+            after = last;
+        }
+        tx.commit().await?;
+        drop(conn);
         steps.sort_by(|a, b| (a.position, &a.step_id).cmp(&(b.position, &b.step_id)));
         Ok(steps)
     }
